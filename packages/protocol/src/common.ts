@@ -1,0 +1,50 @@
+import Type, { type Static } from 'typebox';
+
+/** Room ids are chosen by clients or the business backend: short, URL-safe. */
+export const RoomId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:@-]+$' });
+/** Peer ids are minted by the server; clients only echo them back. */
+export const PeerId = Type.String({ minLength: 1, maxLength: 64 });
+export const DisplayName = Type.String({ minLength: 1, maxLength: 128 });
+/** Free-form JSON object owned by the application (peer or room metadata). */
+export const Metadata = Type.Record(Type.String(), Type.Unknown());
+
+export const PeerInfo = Type.Object({
+  id: PeerId,
+  userId: Type.String(),
+  name: Type.Optional(Type.String()),
+  metadata: Metadata,
+  /** Milliseconds since the Unix epoch. */
+  joinedAt: Type.Number(),
+});
+export type PeerInfo = Static<typeof PeerInfo>;
+
+export const RoomInfo = Type.Object({
+  id: RoomId,
+  metadata: Metadata,
+  maxPeers: Type.Integer(),
+  createdAt: Type.Number(),
+});
+export type RoomInfo = Static<typeof RoomInfo>;
+
+/** The shape of `RTCIceServer`, handed to `new RTCPeerConnection({ iceServers })` unchanged. */
+export const IceServer = Type.Object({
+  urls: Type.Union([Type.String(), Type.Array(Type.String())]),
+  username: Type.Optional(Type.String()),
+  credential: Type.Optional(Type.String()),
+});
+export type IceServer = Static<typeof IceServer>;
+
+/** Why a peer left a room, as told to the others in `peer.left`. */
+export const LeaveReason = Type.Union([
+  Type.Literal('left'),
+  Type.Literal('disconnected'),
+  Type.Literal('timeout'),
+  Type.Literal('replaced'),
+  Type.Literal('kicked'),
+  Type.Literal('slow_consumer'),
+  Type.Literal('room_closed'),
+  Type.Literal('node_lost'),
+]);
+export type LeaveReason = Static<typeof LeaveReason>;
+
+export const EmptyObject = Type.Object({}, { additionalProperties: false });

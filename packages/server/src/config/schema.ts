@@ -1,0 +1,84 @@
+import Type, { type Static } from 'typebox';
+import { IceServer, RoomGrant } from '@heliograph/protocol';
+
+/**
+ * The whole server configuration: one schema, with a default for every field that has one.
+ * Sources, later ones winning: defaults, the JSON file, `HELIOGRAPH_*` environment variables,
+ * command-line flags (see `load.ts`). Fields marked `secret` can also be read from a file.
+ */
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', description: 'Address to listen on' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP/WebSocket port; 0 picks a free one' }),
+    dataDir: Type.String({ default: './data', description: 'Where the SQLite database and the generated signing secret live' }),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info', description: 'Log level' },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    tls: Type.Object(
+      {
+        cert: Type.Optional(Type.String({ description: 'Path to a PEM certificate (chain); with `key`, the port serves HTTPS and WSS' })),
+        key: Type.Optional(Type.String({ description: 'Path to the PEM private key of `cert`' })),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    auth: Type.Object(
+      {
+        jwtSecret: Type.Optional(
+          Type.String({ minLength: 32, secret: true, description: 'HS256 secret shared with the business backend; generated under dataDir when absent' }),
+        ),
+        jwksUrl: Type.Optional(Type.String({ description: "URL of the business auth server's JWKS, for RS256/ES256 tokens" })),
+        issuer: Type.Optional(Type.String({ description: 'Required `iss` claim, when set' })),
+        audience: Type.Optional(Type.String({ description: 'Required `aud` claim, when set' })),
+        clockToleranceSeconds: Type.Integer({ minimum: 0, default: 5, description: 'Leeway for `exp`/`nbf`' }),
+        tokenTtlSeconds: Type.Integer({ minimum: 60, default: 3600, description: 'Lifetime of tokens minted by login' }),
+        loginGrants: Type.Array(RoomGrant, {
+          default: [{ room: '*', join: true, create: true }],
+          description: 'Room grants put in tokens minted by login for built-in accounts',
+        }),
+        accounts: Type.Boolean({ default: true, description: 'Enable built-in accounts and POST /v1/auth/login' }),
+        loginMaxFailuresPerUser: Type.Integer({ minimum: 1, default: 5, description: 'Failed logins per username within the window before 429' }),
+        loginMaxFailuresPerAddress: Type.Integer({ minimum: 1, default: 20, description: 'Failed logins per client address within the window before 429' }),
+        loginWindowSeconds: Type.Integer({ minimum: 1, default: 900, description: 'Window for counting failed logins' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    rooms: Type.Object(
+      {
+        maxPeers: Type.Integer({ minimum: 1, maximum: 10_000, default: 50, description: 'Default peer limit per room' }),
+        emptyTimeoutMs: Type.Integer({ minimum: 0, default: 300_000, description: 'How long an empty room lives before it is deleted' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    limits: Type.Object(
+      {
+        maxFrameBytes: Type.Integer({ minimum: 1024, default: 65_536, description: 'Larger frames are answered with PAYLOAD_TOO_LARGE' }),
+        hardFrameBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'Larger frames close the connection with 1009' }),
+        messagesPerSecond: Type.Number({ exclusiveMinimum: 0, default: 100, description: 'Sustained request rate per connection (token bucket refill)' }),
+        messageBurst: Type.Integer({ minimum: 1, default: 200, description: 'Token bucket size per connection' }),
+        floodCloseAfter: Type.Integer({ minimum: 1, default: 100, description: 'Rate-limited requests in a row before the connection is closed with 4429' }),
+        invalidCloseAfter: Type.Integer({ minimum: 1, default: 50, description: 'Invalid frames in a row before the connection is closed with 4400' }),
+        maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'Open WebSocket connections per node; more are closed with 4503' }),
+        maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'Bytes buffered for one slow recipient before it is dropped with 4508' }),
+        requestTimeoutMs: Type.Integer({ minimum: 1, default: 10_000, description: 'A request not answered within this time gets TIMEOUT' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    ping: Type.Object(
+      {
+        intervalMs: Type.Integer({ minimum: 100, default: 20_000, description: 'WebSocket ping interval' }),
+        maxMissed: Type.Integer({ minimum: 1, default: 2, description: 'Missed pongs before the connection is dropped' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    iceServers: Type.Array(IceServer, { default: [], description: 'STUN/TURN servers handed to clients on join' }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
