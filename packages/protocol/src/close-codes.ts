@@ -5,6 +5,8 @@
 export const CLOSE_CODES = {
   /** Standard: the server is shutting down. */
   GOING_AWAY: 1001,
+  /** Standard (sent by `ws`): a text frame was not valid UTF-8. */
+  INVALID_PAYLOAD: 1007,
   /** Standard (sent by `ws`): a frame exceeded the hard size cap, so the connection is dropped. */
   MESSAGE_TOO_BIG: 1009,
   /** Standard: an unexpected server error ended the connection. */

@@ -1,7 +1,24 @@
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { AccountStore } from './auth/accounts.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { TokenSigner } from './auth/token-signer.js';
+import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config/schema.js';
-import type { Clock } from './shared/clock.js';
-import type { IdGenerator } from './shared/ids.js';
-import type { Logger } from './shared/logger.js';
+import { createHandlers } from './handlers/index.js';
+import { registerAuthRoutes } from './http/auth-routes.js';
+import { registerHealthRoutes } from './http/health-routes.js';
+import { buildHttpServer } from './http/http-server.js';
+import { Rooms } from './rooms/rooms.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { randomIds, type IdGenerator } from './shared/ids.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import { openDatabase } from './storage/database.js';
+import { loadOrCreateSecret } from './storage/secret.js';
+import { Dispatcher } from './transport/dispatcher.js';
+import { rejectUpgrade } from './transport/upgrade.js';
+import { WsGateway } from './transport/ws-gateway.js';
 
 export interface HeliographOptions {
   clock?: Clock;
@@ -14,10 +31,89 @@ export interface Heliograph {
   /** Starts listening; resolves with the base URL (`http://127.0.0.1:8080`). */
   listen(): Promise<string>;
   close(): Promise<void>;
+  /** The base URL once listening. */
   readonly url: string;
+  /** The signer of this node's HS256 tokens (for tests and the control API). */
+  readonly signer: TokenSigner;
+  readonly rooms: Rooms;
 }
 
 /** The composition root: builds every component from the configuration and wires them. */
 export async function createHeliograph(config: Config, options: HeliographOptions = {}): Promise<Heliograph> {
-  throw new Error(`not implemented yet ${config.port} ${String(options.clock)}`);
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? randomIds();
+  const logger = options.logger ?? createLogger(config.log.level);
+
+  const db = openDatabase(config.dataDir);
+  const secret = config.auth.jwtSecret ?? loadOrCreateSecret(config.dataDir);
+  const { issuer, audience, clockToleranceSeconds, jwksUrl } = config.auth;
+  const signer = new TokenSigner({ secret, clock, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
+  const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, clock });
+
+  const rooms = new Rooms({ clock, ids, logger, defaults: config.rooms });
+  const handlers = createHandlers({ rooms, clock, iceServers: () => config.iceServers });
+  const dispatcher = new Dispatcher({ handlers, clock, logger, requestTimeoutMs: config.limits.requestTimeoutMs });
+  const gateway = new WsGateway({
+    path: '/ws',
+    verifier,
+    dispatcher,
+    rooms,
+    clock,
+    logger,
+    limits: config.limits,
+    ping: config.ping,
+  });
+
+  let state: 'starting' | 'ready' | 'closing' = 'starting';
+  const http = buildHttpServer({ logger, tls: config.tls });
+  registerHealthRoutes(http, () => state === 'ready');
+  if (config.auth.accounts) {
+    const throttle = new LoginThrottle({
+      clock,
+      maxFailuresPerUser: config.auth.loginMaxFailuresPerUser,
+      maxFailuresPerAddress: config.auth.loginMaxFailuresPerAddress,
+      windowMs: config.auth.loginWindowSeconds * 1000,
+    });
+    registerAuthRoutes(http, {
+      accounts: new AccountStore(db),
+      signer,
+      throttle,
+      tokenTtlSeconds: config.auth.tokenTtlSeconds,
+      loginGrants: config.auth.loginGrants,
+    });
+  }
+  http.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!gateway.handleUpgrade(req, socket, head)) {
+      rejectUpgrade(socket, 404);
+    }
+  });
+
+  let url = '';
+  let closing: Promise<void> | undefined;
+  return {
+    get url() {
+      return url;
+    },
+    signer,
+    rooms,
+    async listen() {
+      await http.listen({ host: config.host, port: config.port });
+      const address = http.server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      url = `${config.tls.cert ? 'https' : 'http'}://${host}:${address.port}`;
+      state = 'ready';
+      logger.info({ url }, 'Heliograph listening');
+      return url;
+    },
+    close() {
+      closing ??= (async () => {
+        state = 'closing';
+        await gateway.close();
+        await http.close();
+        rooms.close();
+        db.close();
+      })();
+      return closing;
+    },
+  };
 }

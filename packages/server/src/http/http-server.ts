@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { redactUrl, type Logger } from '../shared/logger.js';
+import { installErrorHandler } from './error-handler.js';
+
+export interface HttpServerOptions {
+  logger: Logger;
+  tls: { cert?: string | undefined; key?: string | undefined };
+  /** Largest accepted REST body. */
+  bodyLimit?: number;
+}
+
+/**
+ * The Fastify app that owns the listening socket: REST, health, static files. With a
+ * certificate it serves HTTPS, and the WebSocket endpoints share the port as WSS.
+ */
+export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
+  const { logger, tls } = options;
+  const https = tls.cert && tls.key ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : null;
+  const app = Fastify({
+    loggerInstance: logger,
+    // Fastify's request log would print URLs verbatim, `?token=` included; ours redacts them.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit ?? 65_536,
+    ...(https ? { https } : {}),
+  }) as unknown as FastifyInstance;
+  app.addHook('onResponse', (req, reply, done) => {
+    req.log.debug({ method: req.method, url: redactUrl(req.url), status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    done();
+  });
+  installErrorHandler(app, logger);
+  return app;
+}

@@ -1,0 +1,60 @@
+import type { EventType, LeaveReason, PeerInfo } from '@heliograph/protocol';
+import type { Room } from './room.js';
+
+/** What became of an attempt to hand an event to a peer's connection. */
+export type Delivery = 'ok' | 'gone' | 'overloaded';
+
+/**
+ * Where a peer's events go: its connection on this node (later also a remote node). Rooms talk
+ * to peers only through this, so they never see sockets.
+ */
+export interface PeerSink {
+  /** Hands an event whose `data` is already serialised to the peer's connection. */
+  sendEvent(type: EventType, dataJson: string): Delivery;
+  /** The room let go of this peer for `reason` (replaced, kicked, room closed…) without it asking. */
+  detached(reason: LeaveReason, detail?: string): void;
+}
+
+/** One participant of one room. */
+export class Peer {
+  name: string | undefined;
+  metadata: Record<string, unknown>;
+  #infoJson: string | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly userId: string,
+    readonly room: Room,
+    readonly sink: PeerSink,
+    readonly joinedAt: number,
+    name: string | undefined,
+    metadata: Record<string, unknown>,
+  ) {
+    this.name = name;
+    this.metadata = metadata;
+  }
+
+  info(): PeerInfo {
+    const info: PeerInfo = { id: this.id, userId: this.userId, metadata: this.metadata, joinedAt: this.joinedAt };
+    if (this.name !== undefined) {
+      info.name = this.name;
+    }
+    return info;
+  }
+
+  /** `info()` serialised, cached until the next `update()`. */
+  infoJson(): string {
+    this.#infoJson ??= JSON.stringify(this.info());
+    return this.#infoJson;
+  }
+
+  update(changes: { name?: string | undefined; metadata?: Record<string, unknown> | undefined }): void {
+    if (changes.name !== undefined) {
+      this.name = changes.name;
+    }
+    if (changes.metadata !== undefined) {
+      this.metadata = changes.metadata;
+    }
+    this.#infoJson = undefined;
+  }
+}

@@ -1,0 +1,32 @@
+/** A token bucket: `burst` requests at once, refilled at `perSecond`. Time comes from the caller. */
+export class TokenBucket {
+  #tokens: number;
+  #last: number;
+
+  constructor(
+    readonly perSecond: number,
+    readonly burst: number,
+    now: number,
+  ) {
+    this.#tokens = burst;
+    this.#last = now;
+  }
+
+  /** Takes one token if there is one. */
+  take(now: number): boolean {
+    if (now > this.#last) {
+      this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) * this.perSecond) / 1000);
+      this.#last = now;
+    }
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+
+  /** Milliseconds until the next token is available. */
+  msUntilNext(): number {
+    return Math.ceil(((1 - this.#tokens) * 1000) / this.perSecond);
+  }
+}

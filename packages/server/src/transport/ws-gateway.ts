@@ -1,0 +1,153 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CLOSE_CODES } from '@heliograph/protocol';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Identity } from '../auth/identity.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { Rooms } from '../rooms/rooms.js';
+import { AppError } from '../shared/app-error.js';
+import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import type { Dispatcher } from './dispatcher.js';
+import { rejectUpgrade, requestUrl, tokenFromRequest } from './upgrade.js';
+
+export interface GatewayOptions {
+  path: string;
+  verifier: TokenVerifier;
+  dispatcher: Dispatcher;
+  rooms: Rooms;
+  clock: Clock;
+  logger: Logger;
+  limits: ConnectionLimits & { hardFrameBytes: number; maxConnections: number };
+  ping: { intervalMs: number; maxMissed: number };
+}
+
+/**
+ * The native protocol's WebSocket endpoint: authenticates each upgrade before anything else,
+ * enforces the connection cap, and keeps connections alive (or drops them) with pings.
+ */
+export class WsGateway {
+  readonly #opts: GatewayOptions;
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Set<Connection>();
+  #pending = 0;
+  #heartbeat: TimerHandle | undefined;
+  #closed = false;
+
+  constructor(options: GatewayOptions) {
+    this.#opts = options;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.limits.hardFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.#heartbeat = options.clock.setInterval(() => this.#beat(), options.ping.intervalMs);
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Takes an upgrade for this gateway's path; false when the path is someone else's. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = requestUrl(req);
+    if (url.pathname !== this.#opts.path) {
+      return false;
+    }
+    if (this.#closed) {
+      rejectUpgrade(socket, 503);
+      return true;
+    }
+    void this.#accept(req, socket, head, url);
+    return true;
+  }
+
+  async #accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
+    const { limits, verifier, logger } = this.#opts;
+    const onSocketError = (err: Error) => logger.debug({ err }, 'socket error during handshake');
+    socket.on('error', onSocketError);
+    if (this.#connections.size + this.#pending >= limits.maxConnections) {
+      this.#upgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.SERVER_FULL, 'server at connection limit'));
+      return;
+    }
+    this.#pending++;
+    let identity: Identity | AppError;
+    try {
+      const token = tokenFromRequest(req, url);
+      identity = token ? await verifier.verify(token) : new AppError('UNAUTHORIZED', 'missing token');
+    } catch (err) {
+      identity = err instanceof AppError ? err : new AppError('UNAUTHORIZED', 'token rejected');
+    } finally {
+      this.#pending--;
+    }
+    socket.off('error', onSocketError);
+    if (socket.destroyed || this.#closed) {
+      socket.destroy();
+      return;
+    }
+    if (identity instanceof AppError) {
+      logger.info({ reason: identity.message, address: req.socket.remoteAddress }, 'connection refused');
+      const reason = identity.message;
+      this.#upgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.UNAUTHORIZED, reason.slice(0, 120)));
+      return;
+    }
+    this.#upgrade(req, socket, head, (ws) => this.#open(ws, identity));
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, then: (ws: WebSocket) => void): void {
+    this.#wss.handleUpgrade(req, socket, head, then);
+  }
+
+  #open(ws: WebSocket, identity: Identity): void {
+    const { dispatcher, rooms, clock, logger, limits } = this.#opts;
+    const conn = new Connection(ws, identity, {
+      dispatcher,
+      rooms,
+      clock,
+      logger,
+      limits,
+      onClosed: (c) => this.#connections.delete(c),
+    });
+    this.#connections.add(conn);
+    logger.debug({ user: identity.userId }, 'connection open');
+  }
+
+  /** One timer for all connections: drop the silent ones, ping the rest. */
+  #beat(): void {
+    const { maxMissed } = this.#opts.ping;
+    for (const conn of this.#connections) {
+      if (conn.missedPongs >= maxMissed) {
+        conn.shutdown(CLOSE_CODES.PING_TIMEOUT, 'ping timeout', 'timeout');
+      } else {
+        conn.missedPongs++;
+        conn.ws.ping();
+      }
+    }
+  }
+
+  /** Stops accepting and closes every connection with 1001, waiting for them to go. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#opts.clock.clearInterval(this.#heartbeat);
+    const open = [...this.#connections].filter((conn) => conn.ws.readyState !== conn.ws.CLOSED);
+    const closing = open.map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          conn.ws.once('close', () => resolve());
+          conn.shutdown(CLOSE_CODES.GOING_AWAY, 'server shutting down');
+          // The grace timer may belong to a fake clock in tests; never wait on it here.
+          setTimeout(() => {
+            conn.ws.terminate();
+            resolve();
+          }, 1000).unref();
+        }),
+    );
+    await Promise.all(closing);
+    this.#wss.close();
+  }
+}
