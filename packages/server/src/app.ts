@@ -48,7 +48,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const secret = config.auth.jwtSecret ?? loadOrCreateSecret(config.dataDir);
   const { issuer, audience, clockToleranceSeconds, jwksUrl } = config.auth;
   const signer = new TokenSigner({ secret, clock, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
-  const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, clock });
+  const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, clock, logger });
 
   const rooms = new Rooms({ clock, ids, logger, defaults: config.rooms });
   const handlers = createHandlers({ rooms, clock, iceServers: () => config.iceServers });

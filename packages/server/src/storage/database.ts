@@ -1,11 +1,75 @@
-import type BetterSqlite3 from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { AppError } from '../shared/app-error.js';
 
 export type Database = BetterSqlite3.Database;
+
+/**
+ * Schema migrations, applied in order. `PRAGMA user_version` records how many have run, so only
+ * append to this list: never edit or reorder an entry that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE users (
+     username      TEXT PRIMARY KEY,
+     display_name  TEXT,
+     password_hash TEXT NOT NULL,
+     created_at    INTEGER NOT NULL
+   ) STRICT`,
+];
 
 /**
  * Opens (creating when needed) the SQLite database `heliograph.db` under `dataDir`, with WAL
  * journaling, and brings its schema up to date. `':memory:'` as dataDir gives an in-memory one.
  */
 export function openDatabase(dataDir: string): Database {
-  throw new Error(`not implemented: openDatabase(${dataDir})`);
+  let db: Database;
+  if (dataDir === ':memory:') {
+    db = new BetterSqlite3(':memory:');
+  } else {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    db = new BetterSqlite3(join(dataDir, 'heliograph.db'));
+    db.pragma('journal_mode = WAL');
+    // WAL makes NORMAL durable across application crashes; only a power loss may drop the last commits.
+    db.pragma('synchronous = NORMAL');
+  }
+  // Another process (a CLI command next to a running server) may hold the write lock briefly.
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  try {
+    migrate(db, MIGRATIONS);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** Runs the migrations `db` has not seen yet, each in its own write transaction. */
+export function migrate(db: Database, migrations: readonly string[]): void {
+  for (;;) {
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening the
+    // same new database cannot both run the same migration.
+    const ran = db
+      .transaction(() => {
+        const version = db.pragma('user_version', { simple: true }) as number;
+        if (version > migrations.length) {
+          throw new AppError(
+            'INTERNAL',
+            `database schema version ${version} is newer than this Heliograph (${migrations.length}); upgrade Heliograph`,
+          );
+        }
+        const next = migrations[version];
+        if (next === undefined) {
+          return false;
+        }
+        db.exec(next);
+        db.pragma(`user_version = ${version + 1}`);
+        return true;
+      })
+      .immediate();
+    if (!ran) {
+      return;
+    }
+  }
 }
