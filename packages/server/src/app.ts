@@ -102,7 +102,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       url = `${config.tls.cert ? 'https' : 'http'}://${host}:${address.port}`;
       state = 'ready';
-      logger.info({ url }, 'Heliograph listening');
+      logger.info({ url }, `Heliograph serving on ${url}`);
       return url;
     },
     close() {

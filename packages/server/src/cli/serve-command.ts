@@ -1,0 +1,62 @@
+import { createHeliograph } from '../app.js';
+import { describeConfig } from '../config/load.js';
+import { createLogger } from '../shared/logger.js';
+import { type Command, type CommandContext } from './command.js';
+
+function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+    } else {
+      signal?.addEventListener('abort', () => resolve(), { once: true });
+    }
+  });
+}
+
+/**
+ * `heliograph serve`: runs the node until `signal` aborts (SIGINT/SIGTERM in `main.ts`), then
+ * closes it gracefully. Logs go to stdout as JSON lines.
+ */
+export async function serve({ config, io, signal }: CommandContext): Promise<number> {
+  const logger = createLogger(config.log.level, io.stdout);
+  const app = await createHeliograph(config, { logger });
+  try {
+    await app.listen();
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  await untilAborted(signal);
+  logger.info('shutting down');
+  await app.close();
+  logger.info('stopped');
+  return 0;
+}
+
+/** Every setting with its flag, variable and default, for `heliograph serve --help`. */
+function settingsHelp(): string {
+  const settings = describeConfig().map((row) =>
+    [
+      `  ${row.flag} <${row.type}>`,
+      `      ${row.env}${row.default === undefined ? '' : `  (default ${row.default})`}`,
+      ...(row.secret ? [`      or from a file: ${row.flag}-file <path>, ${row.env}_FILE`] : []),
+      `      ${row.description}`,
+    ].join('\n'),
+  );
+  return [
+    'Settings come from, later ones winning: defaults, the JSON file (--config <file>,',
+    'HELIOGRAPH_CONFIG, or ./heliograph.config.json), HELIOGRAPH_* variables, then flags.',
+    '',
+    'Settings:',
+    ...settings,
+  ].join('\n');
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  positionals: [],
+  summary: 'Runs the signalling server (the default command). Ctrl-C stops it gracefully.',
+  details: settingsHelp(),
+  options: {},
+  run: serve,
+};

@@ -1,0 +1,100 @@
+import { AccountStore, type Account } from '../auth/accounts.js';
+import type { Config } from '../config/schema.js';
+import { openDatabase } from '../storage/database.js';
+import { CliError, table, optionalString, type Command, type CommandContext } from './command.js';
+import { promptHidden, readLine } from './prompt.js';
+
+/** Opens the database under dataDir for the length of one command. */
+async function withAccounts<T>(config: Config, use: (accounts: AccountStore) => Promise<T> | T): Promise<T> {
+  const db = openDatabase(config.dataDir);
+  try {
+    return await use(new AccountStore(db));
+  } finally {
+    db.close();
+  }
+}
+
+/** One line from stdin when piped (or asked to), else typed twice on the terminal, unechoed. */
+async function readPassword({ args, io, signal }: CommandContext): Promise<string> {
+  if (args.options['password-stdin'] === true || !io.isTTY) {
+    return readLine(io.stdin, signal);
+  }
+  const first = await promptHidden(io, 'Password: ', signal);
+  const second = await promptHidden(io, 'Repeat the password: ', signal);
+  if (first !== second) {
+    throw new CliError('the passwords do not match');
+  }
+  return first;
+}
+
+/** `heliograph users add <username>`: creates a built-in account. */
+export async function usersAdd(ctx: CommandContext): Promise<number> {
+  const [username = ''] = ctx.args.positionals;
+  const password = await readPassword(ctx);
+  const name = optionalString(ctx.args, 'name');
+  const account = await withAccounts(ctx.config, (accounts) => accounts.add(username, password, name));
+  ctx.io.stdout.write(`Added user ${account.username}\n`);
+  return 0;
+}
+
+/** `heliograph users remove <username>`: deletes an account; exit 1 when there is none. */
+export async function usersRemove(ctx: CommandContext): Promise<number> {
+  const [username = ''] = ctx.args.positionals;
+  const removed = await withAccounts(ctx.config, (accounts) => accounts.remove(username));
+  if (!removed) {
+    throw new CliError(`no user named ${JSON.stringify(username)}`);
+  }
+  ctx.io.stdout.write(`Removed user ${username}\n`);
+  return 0;
+}
+
+function accountTable(accounts: readonly Account[]): string {
+  const rows = accounts.map((a) => [a.username, a.displayName ?? '-', new Date(a.createdAt).toISOString()]);
+  return `${table([['USERNAME', 'NAME', 'CREATED'], ...rows], '')}\n`;
+}
+
+/** `heliograph users list [--json]`: the accounts as a table, or as a JSON array. */
+export async function usersList(ctx: CommandContext): Promise<number> {
+  const accounts = await withAccounts(ctx.config, (store) => store.list());
+  if (ctx.args.options.json === true) {
+    ctx.io.stdout.write(`${JSON.stringify(accounts, null, 2)}\n`);
+  } else if (accounts.length === 0) {
+    ctx.io.stderr.write('No users yet; add one with `heliograph users add <username>`.\n');
+  } else {
+    ctx.io.stdout.write(accountTable(accounts));
+  }
+  return 0;
+}
+
+export const usersAddCommand: Command = {
+  name: 'users add',
+  positionals: ['<username>'],
+  summary: 'Adds a built-in account, for POST /v1/auth/login.',
+  details:
+    'On a terminal the password is asked for twice, without echo. Otherwise, or with\n' +
+    '--password-stdin, it is the first line of stdin: `printf %s "$PW" | heliograph users add alice`.',
+  options: {
+    name: { type: 'string', value: 'display name', description: 'Display name put in the tokens of this user' },
+    'password-stdin': { type: 'boolean', description: 'Read the password from the first line of stdin' },
+  },
+  run: usersAdd,
+};
+
+export const usersRemoveCommand: Command = {
+  name: 'users remove',
+  positionals: ['<username>'],
+  summary: 'Deletes a built-in account. Tokens already issued stay valid until they expire.',
+  options: {},
+  run: usersRemove,
+};
+
+export const usersListCommand: Command = {
+  name: 'users list',
+  positionals: [],
+  summary: 'Lists the built-in accounts.',
+  options: { json: { type: 'boolean', description: 'Print a JSON array instead of a table' } },
+  run: usersList,
+};
+
+/** The `users` subcommands, in help order. */
+export const USERS_COMMANDS: readonly Command[] = [usersAddCommand, usersRemoveCommand, usersListCommand];
