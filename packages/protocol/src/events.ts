@@ -3,6 +3,14 @@ import { EmptyObject, LeaveReason, PeerId, PeerInfo } from './common.js';
 
 /** Every event type the server pushes, keyed by its wire name, with the schema of its `data`. */
 export const EVENTS = {
+  /** The first event on every connection: the token was accepted; requests may follow. */
+  'session.ready': Type.Object({
+    userId: Type.String(),
+    name: Type.Optional(Type.String()),
+    /** The protocol version the server speaks. */
+    protocol: Type.Integer(),
+    serverTime: Type.Number(),
+  }),
   /** Another peer entered the room. */
   'peer.joined': Type.Object({ peer: PeerInfo }),
   /** Another peer left the room, and why. */

@@ -34,7 +34,7 @@ describe('two peers in a room', () => {
     expect(b.peers.map((p) => p.id)).toEqual([a.peer.id]);
     const joined = await alice.nextEvent('peer.joined');
     expect(joined.data.peer).toEqual(b.peer);
-    expect(joined.seq).toBe(1);
+    expect(joined.seq).toBe(2);
 
     const offer = { description: { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' } };
     expect(await alice.ok('signal.send', { to: b.peer.id, signal: offer })).toEqual({});
@@ -137,5 +137,15 @@ describe('two peers in a room', () => {
     expect(received).toEqual([...Array(1000).keys()]);
     const seqs = bob.log.map((e) => e.seq);
     expect(seqs).toEqual([...Array(seqs.length).keys()].map((i) => i + 1));
+  });
+});
+
+describe('session.ready', () => {
+  it('is the first event on an accepted connection and names the user', async () => {
+    const alice = await connect('alice', 'Alice');
+    const ready = await alice.nextEvent('session.ready');
+    expect(ready.seq).toBe(1);
+    expect(ready.data).toMatchObject({ userId: 'alice', name: 'Alice', protocol: 1 });
+    expect(typeof ready.data.serverTime).toBe('number');
   });
 });

@@ -1,5 +1,6 @@
 import {
   CLOSE_CODES,
+  PROTOCOL_VERSION,
   decodeRequest,
   encodeError,
   encodeEvent,
@@ -74,6 +75,11 @@ export class Connection implements Session, PeerSink {
     });
     ws.on('error', (err) => deps.logger.debug({ err, user: identity.userId }, 'socket error'));
     ws.on('close', () => this.#onClose());
+    const ready: Record<string, unknown> = { userId: identity.userId, protocol: PROTOCOL_VERSION, serverTime: deps.clock.now() };
+    if (identity.name !== undefined) {
+      ready.name = identity.name;
+    }
+    this.sendEvent('session.ready', JSON.stringify(ready));
   }
 
   sendEvent(type: EventType, dataJson: string): Delivery {
