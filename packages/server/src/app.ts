@@ -8,7 +8,9 @@ import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config/schema.js';
 import { createHandlers } from './handlers/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
+import { registerDemoRoutes } from './http/demo-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
+import { registerLobbyRoutes } from './http/lobby-routes.js';
 import { buildHttpServer } from './http/http-server.js';
 import { Rooms } from './rooms/rooms.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -80,7 +82,12 @@ export async function createHeliograph(config: Config, options: HeliographOption
       throttle,
       tokenTtlSeconds: config.auth.tokenTtlSeconds,
       loginGrants: config.auth.loginGrants,
+      signup: config.auth.signup,
     });
+  }
+  registerLobbyRoutes(http, { verifier, rooms });
+  if (config.demo.enabled) {
+    registerDemoRoutes(http);
   }
   http.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!gateway.handleUpgrade(req, socket, head)) {

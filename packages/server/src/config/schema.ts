@@ -50,6 +50,10 @@ export const ConfigSchema = Type.Object(
           description: 'Room grants put in tokens minted by login for built-in accounts',
         }),
         accounts: Type.Boolean({ default: true, description: 'Enable built-in accounts and POST /v1/auth/login' }),
+        signup: Type.Boolean({
+          default: true,
+          description: 'Let anyone create a built-in account with POST /v1/auth/signup (the demo uses it); turn off in production',
+        }),
         loginMaxFailuresPerUser: Type.Integer({ minimum: 1, default: 5, description: 'Failed logins per username within the window before 429' }),
         loginMaxFailuresPerAddress: Type.Integer({ minimum: 1, default: 20, description: 'Failed logins per client address within the window before 429' }),
         loginWindowSeconds: Type.Integer({ minimum: 1, default: 900, description: 'Window for counting failed logins' }),
@@ -81,6 +85,12 @@ export const ConfigSchema = Type.Object(
       {
         intervalMs: Type.Integer({ minimum: 100, default: 20_000, description: 'WebSocket ping interval' }),
         maxMissed: Type.Integer({ minimum: 1, default: 2, description: 'Missed pongs before the connection is dropped' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    demo: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Serve the demo web app at / and the client SDK bundle at /sdk/' }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -13,6 +13,8 @@ export interface AuthRouteDeps {
   tokenTtlSeconds: number;
   /** Room grants put in every token minted by login. */
   loginGrants: RoomGrant[];
+  /** Whether `POST /v1/auth/signup` lets anyone create an account. */
+  signup: boolean;
 }
 
 /** `POST /v1/auth/login` body. Password length is only bounded here; the policy applies at creation. */
@@ -32,6 +34,17 @@ export const LoginResult = Type.Object({
   user: Type.Object({ username: Type.String(), displayName: Type.Optional(Type.String()) }),
 });
 export type LoginResult = Static<typeof LoginResult>;
+
+/** `POST /v1/auth/signup` body. */
+export const SignupBody = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: USERNAME_MAX_LENGTH }),
+    password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }),
+    displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+export type SignupBody = Static<typeof SignupBody>;
 
 /** One message for an unknown user and a wrong password, so that neither reveals the other. */
 const INVALID_CREDENTIALS = 'invalid username or password';
@@ -55,19 +68,42 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDeps): v
         throw new AppError('UNAUTHORIZED', INVALID_CREDENTIALS);
       }
       throttle.succeed(username, address);
-      const { token, expiresAt } = await signer.mint({
-        userId: account.username,
-        ...(account.displayName !== undefined && { name: account.displayName }),
-        grants: deps.loginGrants,
-        ttlSeconds: deps.tokenTtlSeconds,
-      });
       request.log.info({ username, address }, 'login succeeded');
       void reply.header('cache-control', 'no-store');
-      const user: LoginResult['user'] = { username: account.username };
-      if (account.displayName !== undefined) {
-        user.displayName = account.displayName;
-      }
-      return { token, expiresAt, user };
+      return issue(account);
     },
   );
+
+  if (deps.signup) {
+    app.post<{ Body: SignupBody }>(
+      '/v1/auth/signup',
+      { schema: { body: SignupBody, response: { 200: LoginResult } }, bodyLimit: 4096 },
+      async (request, reply): Promise<LoginResult> => {
+        const { username, password, displayName } = request.body;
+        // Each sign-up counts as a failure under a key no username can take (and for the address),
+        // so one address creates at most the per-user limit of accounts in a window.
+        const key = `\u0000signup ${request.ip}`;
+        throttle.check(key, request.ip);
+        throttle.fail(key, request.ip);
+        const account = await accounts.add(username, password, displayName);
+        request.log.info({ username, address: request.ip }, 'account created');
+        void reply.header('cache-control', 'no-store');
+        return issue(account);
+      },
+    );
+  }
+
+  async function issue(account: { username: string; displayName?: string | undefined }): Promise<LoginResult> {
+    const { token, expiresAt } = await signer.mint({
+      userId: account.username,
+      ...(account.displayName !== undefined && { name: account.displayName }),
+      grants: deps.loginGrants,
+      ttlSeconds: deps.tokenTtlSeconds,
+    });
+    const user: LoginResult['user'] = { username: account.username };
+    if (account.displayName !== undefined) {
+      user.displayName = account.displayName;
+    }
+    return { token, expiresAt, user };
+  }
 }

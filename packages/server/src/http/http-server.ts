@@ -22,6 +22,8 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     // Fastify's request log would print URLs verbatim, `?token=` included; ours redacts them.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 65_536,
+    // Unknown fields are an error (BAD_REQUEST), as on the WebSocket, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   app.addHook('onResponse', (req, reply, done) => {

@@ -47,6 +47,11 @@ export class Rooms {
     return this.#rooms.get(roomId);
   }
 
+  /** Every live room, in creation order. */
+  list(): Room[] {
+    return [...this.#rooms.values()];
+  }
+
   get count(): number {
     return this.#rooms.size;
   }
