@@ -71,6 +71,23 @@ function framesDecoded(page: Page): Promise<Record<string, number>> {
   });
 }
 
+/** Audio packets received per remote peer: the microphones reach the other side too. */
+function audioPackets(page: Page): Promise<number[]> {
+  return page.evaluate(async () => {
+    const demo = (window as unknown as { heliographDemo?: { calls: { calls: Map<string, { pc: RTCPeerConnection }> } } }).heliographDemo;
+    const out: number[] = [];
+    for (const call of demo?.calls.calls.values() ?? []) {
+      const stats = await call.pc.getStats();
+      stats.forEach((s: { type: string; kind?: string; packetsReceived?: number }) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+          out.push(s.packetsReceived ?? 0);
+        }
+      });
+    }
+    return out;
+  });
+}
+
 /** Waits until the page decodes video from exactly `peers` remote peers; returns the counts. */
 async function expectVideoFrom(page: Page, peers: number): Promise<Record<string, number>> {
   let frames: Record<string, number> = {};
@@ -97,6 +114,8 @@ describe('demo app: real calls in a real browser', () => {
     bob = await signUpAndJoin('bob', 'standup');
     await expectVideoFrom(alice.page, 1);
     await expectVideoFrom(bob.page, 1);
+    await expect.poll(async () => (await audioPackets(alice.page)).every((n) => n > 0) && (await audioPackets(bob.page)).length === 1).toBe(true);
+    await expect.poll(async () => (await audioPackets(bob.page))[0] ?? 0).toBeGreaterThan(0);
 
     await alice.page.fill('#chat-form input[name=text]', 'hello from alice');
     await alice.page.click('#chat-form button');
