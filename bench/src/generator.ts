@@ -1,0 +1,173 @@
+/**
+ * A load generator process: runs one scenario against one server and prints its result as JSON
+ * on the last line. `MARK <name>` lines tell the orchestrator when to read the server's CPU and
+ * memory. Every loop here is bounded in count and time.
+ */
+import { performance } from 'node:perf_hooks';
+import { distribution } from './stats.js';
+import { targetClient, type Conn, type TargetName } from './targets.js';
+
+const [target, portText, scenario, ...rest] = process.argv.slice(2);
+const args = Object.fromEntries(rest.map((a) => a.split('=') as [string, string]));
+const port = Number(portText);
+const client = targetClient(target as TargetName, port, process.env.BENCH_SECRET ?? '');
+const num = (name: string, fallback: number) => Number(args[name] ?? fallback);
+
+const PAD = 'candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 192.168.1.5 rport 46154 generation 0 ufrag sXyZ network-cost 999';
+/** An ICE-candidate-sized signal (about 250 bytes) carrying its send time and a counter. */
+function signal(n: number): string {
+  return `{"candidate":{"candidate":"${PAD}","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXyZ"},"t":${performance.now()},"n":${n}}`;
+}
+function sentAt(json: string): number {
+  return Number(/"t":([\d.]+)/.exec(json)?.[1]);
+}
+
+function mark(name: string): void {
+  console.log(`MARK ${name}`);
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Pair {
+  sender: Conn;
+  receiverId: string;
+  delivered: number;
+  sent: number;
+}
+
+async function makePairs(count: number, onDelivered: (pair: number, json: string) => void): Promise<Pair[]> {
+  const pairs: Pair[] = [];
+  for (let i = 0; i < count; i++) {
+    const room = `bench-${i}`;
+    const receiver = await client.connect(`r${i}`, room, (json) => onDelivered(i, json));
+    const sender = await client.connect(`s${i}`, room, () => undefined);
+    pairs.push({ sender, receiverId: receiver.id, delivered: 0, sent: 0 });
+  }
+  return pairs;
+}
+
+/** Closed loop: each pair keeps `window` signals in flight; counts deliveries per second. */
+async function throughput(): Promise<unknown> {
+  const window = num('window', 32);
+  const seconds = num('seconds', 10);
+  let counting = false;
+  let delivered = 0;
+  let pairs: Pair[] = [];
+  pairs = await makePairs(num('pairs', 50), (i) => {
+    const pair = pairs[i]!;
+    pair.delivered++;
+    if (counting) {
+      delivered++;
+    }
+    if (running) {
+      pair.sender.send(pair.receiverId, signal(pair.sent++));
+    }
+  });
+  let running = true;
+  for (const pair of pairs) {
+    for (let k = 0; k < window; k++) {
+      pair.sender.send(pair.receiverId, signal(pair.sent++));
+    }
+  }
+  await sleep(1000); // warm-up
+  counting = true;
+  mark('start');
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const elapsed = (performance.now() - t0) / 1000;
+  mark('end');
+  counting = false;
+  running = false;
+  return { delivered, seconds: elapsed, perSecond: delivered / elapsed };
+}
+
+/** Open loop: a fixed offered rate spread over the pairs; one-way latency of every signal. */
+async function latency(): Promise<unknown> {
+  const rate = num('rate', 5000);
+  const seconds = num('seconds', 5);
+  const samples: number[] = [];
+  let recording = false;
+  let received = 0;
+  const pairs = await makePairs(num('pairs', 50), (_i, json) => {
+    received++;
+    if (recording) {
+      samples.push(performance.now() - sentAt(json));
+    }
+  });
+  let sent = 0;
+  const start = performance.now();
+  const tick = setInterval(() => {
+    const due = Math.floor(((performance.now() - start) * rate) / 1000) - sent;
+    for (let k = 0; k < due; k++) {
+      const pair = pairs[sent % pairs.length]!;
+      pair.sender.send(pair.receiverId, signal(sent++));
+    }
+  }, 1);
+  await sleep(1000);
+  recording = true;
+  mark('start');
+  await sleep(seconds * 1000);
+  recording = false;
+  mark('end');
+  clearInterval(tick);
+  await sleep(200);
+  const achieved = sent / ((performance.now() - start) / 1000);
+  return { offered: rate, achievedRate: achieved, received, ...distribution(samples) };
+}
+
+/** Connect, authenticate, join, and the first signal delivered, one try after another. */
+async function join(): Promise<unknown> {
+  const tries = num('tries', 500);
+  let waiting: (() => void) | undefined;
+  const host = await client.connect('host', 'join-bench', () => waiting?.());
+  const times: number[] = [];
+  const deadline = performance.now() + num('maxSeconds', 60) * 1000;
+  for (let i = 0; i < tries && performance.now() < deadline; i++) {
+    const t0 = performance.now();
+    const conn = await client.connect(`joiner${i}`, 'join-bench', () => undefined);
+    await new Promise<void>((resolve) => {
+      waiting = resolve;
+      conn.send(host.id, signal(i));
+    });
+    times.push(performance.now() - t0);
+    conn.close();
+  }
+  return distribution(times);
+}
+
+/** Many idle joined peers (rooms of two): connections per second and, via MARK, server memory. */
+async function capacity(): Promise<unknown> {
+  const peers = num('peers', 10_000);
+  const concurrency = num('concurrency', 100);
+  const conns: Conn[] = [];
+  mark('before');
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < peers) {
+        const i = next++;
+        conns.push(await client.connect(`idle${i}`, `idle-${Math.floor(i / 2)}`, () => undefined));
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  await sleep(1500); // let the server settle before its memory is read
+  mark('connected');
+  await sleep(500);
+  return { peers: conns.length, seconds, perSecond: conns.length / seconds };
+}
+
+const scenarios: Record<string, () => Promise<unknown>> = { throughput, latency, join, capacity };
+const run = scenarios[scenario ?? ''];
+if (!run) {
+  console.error(`unknown scenario ${scenario}`);
+  process.exit(2);
+}
+const hardStop = setTimeout(() => {
+  console.error('generator: hard time limit reached');
+  process.exit(3);
+}, num('hardLimitSeconds', 120) * 1000);
+const result = await run();
+clearTimeout(hardStop);
+console.log(JSON.stringify({ result }));
+process.exit(0);

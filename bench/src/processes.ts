@@ -1,0 +1,125 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TargetName } from './targets.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const serverCli = fileURLToPath(new URL('../../packages/server/dist/cli/main.js', import.meta.url));
+const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0 && (await import('node:os')).cpus().length >= 2;
+
+/** Runs `args` pinned to one core when the machine has two and taskset exists. */
+export function pinned(core: number, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const [cmd, ...rest] = hasTaskset ? ['taskset', '-c', String(core), ...args] : args;
+  return spawn(cmd!, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export const pinning = hasTaskset ? 'server on core 0, generator on core 1 (taskset)' : 'not pinned (no taskset or one core)';
+
+export interface RunningServer {
+  pid: number;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Waits for a line matching `pattern` on the child's stdout and returns the match. */
+function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 20_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = pattern.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}: ${out}`)));
+  });
+}
+
+/** Starts one server to measure, on core 0, on a free loopback port. */
+export async function startTarget(name: TargetName, secret: string): Promise<RunningServer> {
+  let child: ChildProcess;
+  let dataDir: string | undefined;
+  if (name === 'heliograph') {
+    dataDir = mkdtempSync(join(tmpdir(), 'heliograph-bench-'));
+    child = pinned(0, [
+      process.execPath,
+      serverCli,
+      'serve',
+      '--port=0',
+      `--data-dir=${dataDir}`,
+      '--log.level=info',
+      '--demo.enabled=false',
+      // The bench measures relaying, not abuse protection: rate limits and caps out of the way.
+      '--limits.messages-per-second=10000000',
+      '--limits.message-burst=10000000',
+      '--limits.max-connections=20000',
+      '--limits.max-buffered-bytes=16777216',
+      '--rooms.max-peers=1000',
+    ], { HELIOGRAPH_AUTH_JWT_SECRET: secret });
+  } else {
+    const script = { floor: 'floor-relay.js', peerjs: 'peerjs-server.js', socketio: 'socketio-relay.js' }[name];
+    child = pinned(0, [process.execPath, join(here, script)]);
+  }
+  const match = await waitFor(child, name === 'heliograph' ? /serving on http:\/\/127\.0\.0\.1:(\d+)/ : /"listening":(\d+)/, name);
+  return {
+    pid: child.pid!,
+    port: Number(match[1]),
+    close: () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          if (dataDir) {
+            rmSync(dataDir, { recursive: true, force: true });
+          }
+          resolve();
+        };
+        if (child.exitCode !== null) {
+          return done();
+        }
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          done();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs a generator on core 1; calls `onMark` at each MARK line; resolves with its result. */
+export function runGenerator(
+  target: TargetName,
+  port: number,
+  scenario: string,
+  args: Record<string, number>,
+  secret: string,
+  onMark: (name: string) => void,
+): Promise<unknown> {
+  const argv = Object.entries(args).map(([k, v]) => `${k}=${v}`);
+  const child = pinned(1, [process.execPath, join(here, 'generator.js'), target, String(port), scenario, ...argv], { BENCH_SECRET: secret });
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    let stderr = '';
+    let result: unknown;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line.startsWith('MARK ')) {
+          onMark(line.slice(5));
+        } else if (line.startsWith('{"result"')) {
+          result = (JSON.parse(line) as { result: unknown }).result;
+        }
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (code) => (code === 0 && result !== undefined ? resolve(result) : reject(new Error(`${target} ${scenario} generator failed (${code}): ${stderr}`))));
+  });
+}

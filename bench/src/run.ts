@@ -1,0 +1,120 @@
+/**
+ * `npm run bench`: Heliograph against the floor (a raw `ws` relay) in the same run, and with
+ * `--peers` against PeerJS and a Socket.IO relay. Servers and generators are separate processes,
+ * pinned to different cores where possible. Loopback only; every phase is bounded in time.
+ *
+ *   npm run bench                  full run (under 3 minutes)
+ *   npm run bench -- --quick       short run (under 30 seconds)
+ *   npm run bench -- --peers       also PeerJS and Socket.IO in the relay scenarios
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { cpuMs, rssBytes } from './proc.js';
+import { pinning, runGenerator, startTarget } from './processes.js';
+import { renderChart, renderTable, type Row } from './report.js';
+import type { TargetName } from './targets.js';
+
+const argv = new Set(process.argv.slice(2));
+const quick = argv.has('--quick');
+const withPeers = argv.has('--peers');
+const secret = randomBytes(32).toString('base64url');
+const relayTargets: TargetName[] = withPeers ? ['heliograph', 'floor', 'peerjs', 'socketio'] : ['heliograph', 'floor'];
+
+const settings = quick
+  ? { seconds: 2, latencySeconds: 1.5, rates: [5000, 20000], joinTries: 100, peers: 2000 }
+  : { seconds: 10, latencySeconds: 5, rates: [5000, 20000], joinTries: 500, peers: 10_000 };
+
+interface Measured {
+  result: Record<string, unknown>;
+  serverCpuMs?: number;
+  serverRssBefore?: number;
+  serverRssConnected?: number;
+}
+
+async function measure(target: TargetName, scenario: string, args: Record<string, number>): Promise<Measured> {
+  const server = await startTarget(target, secret);
+  const measured: Partial<Measured> = {};
+  let cpuStart = 0;
+  try {
+    const result = await runGenerator(target, server.port, scenario, args, secret, (mark) => {
+      if (mark === 'start') {
+        cpuStart = cpuMs(server.pid);
+      } else if (mark === 'end') {
+        measured.serverCpuMs = cpuMs(server.pid) - cpuStart;
+      } else if (mark === 'before') {
+        measured.serverRssBefore = rssBytes(server.pid);
+      } else if (mark === 'connected') {
+        measured.serverRssConnected = rssBytes(server.pid);
+      }
+    });
+    return { ...measured, result: result as Record<string, unknown> };
+  } finally {
+    await server.close();
+  }
+}
+
+const started = Date.now();
+const rows: Row[] = [];
+const raw: Record<string, unknown> = {};
+const log = (text: string) => process.stderr.write(`${text}\n`);
+
+log(`bench: ${quick ? 'quick' : 'full'} run; ${pinning}; ${cpus().length} cores`);
+
+// Relay throughput, and the server's CPU per relayed message.
+for (const target of relayTargets) {
+  log(`throughput: ${target}`);
+  const m = await measure(target, 'throughput', { pairs: 50, window: 32, seconds: settings.seconds });
+  const delivered = m.result.delivered as number;
+  raw[`throughput.${target}`] = { ...m.result, serverCpuMs: m.serverCpuMs };
+  rows.push({ scenario: 'relay throughput', metric: 'delivered msg/s', target, value: m.result.perSecond as number, better: 'higher' });
+  rows.push({ scenario: 'relay throughput', metric: 'server CPU µs/msg', target, value: ((m.serverCpuMs ?? Number.NaN) * 1000) / delivered, better: 'lower' });
+}
+
+// Latency at fixed offered loads.
+const latencies: Record<string, Record<string, Array<[number, number]>>> = {};
+for (const rate of settings.rates) {
+  for (const target of relayTargets) {
+    log(`latency at ${rate}/s: ${target}`);
+    const m = await measure(target, 'latency', { pairs: 50, rate, seconds: settings.latencySeconds });
+    raw[`latency${rate}.${target}`] = { ...m.result, cdf: undefined };
+    (latencies[`${rate} msg/s`] ??= {})[target] = m.result.cdf as Array<[number, number]>;
+    for (const p of ['p50', 'p99', 'p999', 'max'] as const) {
+      rows.push({ scenario: `latency @ ${rate}/s`, metric: `one-way ${p} ms`, target, value: m.result[p] as number, better: 'lower' });
+    }
+    rows.push({ scenario: `latency @ ${rate}/s`, metric: 'achieved msg/s', target, value: m.result.achievedRate as number, better: 'higher' });
+  }
+}
+
+// Join: connect, authenticate, join, first signal delivered.
+for (const target of ['heliograph', 'floor'] as const) {
+  log(`join: ${target}`);
+  const m = await measure(target, 'join', { tries: settings.joinTries });
+  raw[`join.${target}`] = { ...m.result, cdf: undefined };
+  rows.push({ scenario: 'join → first signal', metric: 'median ms', target, value: m.result.p50 as number, better: 'lower' });
+  rows.push({ scenario: 'join → first signal', metric: 'p99 ms', target, value: m.result.p99 as number, better: 'lower' });
+}
+
+// Capacity: idle joined peers.
+for (const target of ['heliograph', 'floor'] as const) {
+  log(`capacity (${settings.peers} peers): ${target}`);
+  const m = await measure(target, 'capacity', { peers: settings.peers, concurrency: 100 });
+  const perPeer = ((m.serverRssConnected ?? Number.NaN) - (m.serverRssBefore ?? Number.NaN)) / (m.result.peers as number);
+  raw[`capacity.${target}`] = { ...m.result, rssBefore: m.serverRssBefore, rssConnected: m.serverRssConnected };
+  rows.push({ scenario: `capacity (${settings.peers} idle peers)`, metric: 'server RSS KiB/peer', target, value: perPeer / 1024, better: 'lower' });
+  rows.push({ scenario: `capacity (${settings.peers} idle peers)`, metric: 'connections/s', target, value: m.result.perSecond as number, better: 'higher' });
+}
+
+const seconds = (Date.now() - started) / 1000;
+const table = renderTable(rows);
+console.log(table);
+console.log(`cross-node: not measured yet (needs the Redis cluster, issue 5)`);
+console.log(`total ${seconds.toFixed(1)} s`);
+
+const dir = fileURLToPath(new URL('../results/', import.meta.url));
+mkdirSync(dir, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+writeFileSync(`${dir}bench-${stamp}.json`, JSON.stringify({ quick, withPeers, pinning, node: process.version, seconds, rows, raw }, null, 2));
+writeFileSync(`${dir}latency-${stamp}.html`, renderChart(latencies));
+console.log(`results: bench/results/bench-${stamp}.json, chart: bench/results/latency-${stamp}.html`);
