@@ -1,5 +1,5 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import { EmptyObject, LeaveReason, PeerId, PeerInfo } from './common.js';
+import { EmptyObject, IceServer, LeaveReason, PeerId, PeerInfo, RoomInfo } from './common.js';
 
 /** Every event type the server pushes, keyed by its wire name, with the schema of its `data`. */
 export const EVENTS = {
@@ -25,6 +25,19 @@ export const EVENTS = {
   'room.closed': Type.Object({ reason: Type.String() }),
   /** The same user joined the same room elsewhere; this connection closes next with 4409. */
   'session.replaced': EmptyObject,
+  /** The business backend changed the room's metadata (control API). */
+  'room.updated': Type.Object({ room: RoomInfo }),
+  /** The business backend removed this peer from the room (control API); the connection stays open. */
+  'room.kicked': Type.Object({ reason: Type.String() }),
+  /**
+   * Fresh ICE servers (new TURN credentials) for a long-lived connection, sent before the ones
+   * given on join expire. Use them for new peer connections and ICE restarts.
+   */
+  'ice.servers': Type.Object({
+    iceServers: Type.Array(IceServer),
+    /** When the TURN credentials in `iceServers` expire, in milliseconds since the epoch. */
+    expiresAt: Type.Number(),
+  }),
 } as const satisfies Record<string, TSchema>;
 
 export type EventType = keyof typeof EVENTS;

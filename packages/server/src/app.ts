@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
+import { Registry } from 'prom-client';
 import { AccountStore } from './auth/accounts.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { TokenSigner } from './auth/token-signer.js';
@@ -12,6 +13,8 @@ import { registerDemoRoutes } from './http/demo-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerLobbyRoutes } from './http/lobby-routes.js';
 import { buildHttpServer } from './http/http-server.js';
+import { createBusinessIntegration } from './business-integration.js';
+import type { Webhooks } from './webhooks/webhooks.js';
 import { Rooms } from './rooms/rooms.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
@@ -38,6 +41,10 @@ export interface Heliograph {
   /** The signer of this node's HS256 tokens (for tests and the control API). */
   readonly signer: TokenSigner;
   readonly rooms: Rooms;
+  /** This node's metrics (room service latency, webhook deliveries…). */
+  readonly metrics: Registry;
+  /** The webhooks, when configured: where other modules publish their events (`streamer.*`). */
+  readonly webhooks: Webhooks | undefined;
 }
 
 /** The composition root: builds every component from the configuration and wires them. */
@@ -53,7 +60,9 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, clock, logger });
 
   const rooms = new Rooms({ clock, ids, logger, defaults: config.rooms });
-  const handlers = createHandlers({ rooms, clock, iceServers: () => config.iceServers });
+  const metrics = new Registry();
+  const business = createBusinessIntegration({ config, db, rooms, signer, clock, ids, logger, metrics });
+  const handlers = createHandlers({ rooms, clock, iceServers: business.iceServers, roomService: business.roomService });
   const dispatcher = new Dispatcher({ handlers, clock, logger, requestTimeoutMs: config.limits.requestTimeoutMs });
   const gateway = new WsGateway({
     path: '/ws',
@@ -86,6 +95,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     });
   }
   registerLobbyRoutes(http, { verifier, rooms });
+  business.registerRoutes(http);
   if (config.demo.enabled) {
     registerDemoRoutes(http);
   }
@@ -103,12 +113,15 @@ export async function createHeliograph(config: Config, options: HeliographOption
     },
     signer,
     rooms,
+    metrics,
+    webhooks: business.webhooks,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const address = http.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       url = `${config.tls.cert ? 'https' : 'http'}://${host}:${address.port}`;
       state = 'ready';
+      business.start();
       logger.info({ url }, `Heliograph serving on ${url}`);
       return url;
     },
@@ -118,6 +131,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
         await gateway.close();
         await http.close();
         rooms.close();
+        business.close();
         db.close();
       })();
       return closing;

@@ -185,7 +185,8 @@ export function coerce(field: ConfigField, text: string): Coerced {
       try {
         return { ok: true, value: JSON.parse(text) as unknown };
       } catch (err) {
-        return { ok: false, message: `must be JSON (${(err as Error).message})` };
+        // A parser's message may quote the text, and a secret's text must never be shown.
+        return { ok: false, message: field.secret ? 'must be JSON' : `must be JSON (${(err as Error).message})` };
       }
   }
 }

@@ -110,8 +110,8 @@ function putText(g: Gathered, field: ConfigField, text: string, source: string):
 
 function putSecretFile(g: Gathered, field: ConfigField, file: string, source: string): void {
   try {
-    // `echo secret > file` leaves a newline that is not part of the secret.
-    put(g, field, readFileSync(resolve(g.cwd, file), 'utf8').replace(/[\r\n]+$/, ''), source);
+    // `echo secret > file` leaves a newline that is not part of the secret. A JSON secret (API keys) is parsed.
+    putText(g, field, readFileSync(resolve(g.cwd, file), 'utf8').replace(/[\r\n]+$/, ''), source);
   } catch (err) {
     g.errors.push(`${field.path}: cannot read ${file}: ${(err as Error).message} (from ${source})`);
   }
@@ -370,6 +370,18 @@ function crossCheck(config: unknown, g: Gathered): void {
   }
   if (key !== undefined && cert === undefined) {
     g.errors.push(`tls.cert: is required when tls.key is set (tls.key ${sourceOf(g, 'tls.key')})`);
+  }
+  for (const [when, needs] of [
+    ['roomService.url', 'roomService.secret'],
+    ['webhooks.url', 'webhooks.secret'],
+  ] as const) {
+    if (getDeep(config, when.split('.')) !== undefined && getDeep(config, needs.split('.')) === undefined) {
+      g.errors.push(`${needs}: is required when ${when} is set (${when} ${sourceOf(g, when)})`);
+    }
+  }
+  const turnUrls = getDeep(config, ['turn', 'urls']);
+  if (Array.isArray(turnUrls) && turnUrls.length > 0 && getDeep(config, ['turn', 'secret']) === undefined) {
+    g.errors.push(`turn.secret: is required when turn.urls is set (turn.urls ${sourceOf(g, 'turn.urls')})`);
   }
   const soft = getDeep(config, ['limits', 'maxFrameBytes']);
   const hard = getDeep(config, ['limits', 'hardFrameBytes']);

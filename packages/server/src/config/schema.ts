@@ -95,6 +95,70 @@ export const ConfigSchema = Type.Object(
       { default: {}, additionalProperties: false },
     ),
     iceServers: Type.Array(IceServer, { default: [], description: 'STUN/TURN servers handed to clients on join' }),
+    turn: Type.Object(
+      {
+        urls: Type.Array(Type.String({ pattern: '^turns?:' }), {
+          default: [],
+          description: 'TURN URLs given to clients with credentials minted per connection from `turn.secret` (coturn `use-auth-secret`)',
+        }),
+        secret: Type.Optional(
+          Type.String({ minLength: 16, secret: true, description: "coturn's `static-auth-secret`; required when `turn.urls` is set" }),
+        ),
+        ttlSeconds: Type.Integer({
+          minimum: 10,
+          default: 3600,
+          description: 'Lifetime of minted TURN credentials; fresh ones are sent (`ice.servers`) at 80% of it',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    controlApi: Type.Object(
+      {
+        keys: Type.Array(
+          Type.Object(
+            {
+              id: Type.String({ minLength: 1, maxLength: 64 }),
+              key: Type.String({ minLength: 32, maxLength: 256 }),
+              scope: Type.Union([Type.Literal('read'), Type.Literal('read-write')]),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            default: [],
+            secret: true,
+            description: 'API keys of the control REST API under /v1 (JSON: `[{"id","key","scope":"read"|"read-write"}]`); none means every call is refused',
+          },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    roomService: Type.Object(
+      {
+        url: Type.Optional(Type.String({ description: 'Business room service asked before every join and room creation; unset means no callout' })),
+        secret: Type.Optional(
+          Type.String({ minLength: 16, secret: true, description: 'HMAC-SHA256 key that signs callout requests (and verifies replies)' }),
+        ),
+        timeoutMs: Type.Integer({ minimum: 1, default: 2000, description: 'A callout not answered within this time counts as failed' }),
+        maxConcurrent: Type.Integer({ minimum: 1, default: 64, description: 'Callouts in flight at once; more wait their turn within their timeout' }),
+        failOpen: Type.Boolean({ default: false, description: 'Allow joins when the room service fails (timeout, 5xx, bad reply); refused by default' }),
+        cacheTtlMs: Type.Integer({ minimum: 0, default: 0, description: 'How long an answer is reused for the same action, user and room; 0 turns the cache off' }),
+        verifyReplies: Type.Boolean({ default: false, description: 'Require replies signed like the requests; unsigned or badly signed ones count as failed' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    webhooks: Type.Object(
+      {
+        url: Type.Optional(Type.String({ description: 'Where signed webhook events are POSTed; unset means no webhooks' })),
+        secret: Type.Optional(Type.String({ minLength: 16, secret: true, description: 'HMAC-SHA256 key that signs webhook requests' })),
+        events: Type.Array(Type.String(), { default: [], description: 'Event types to send (for example `["peer.joined","peer.left"]`); empty means all' }),
+        timeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'A delivery not answered with 2xx within this time is retried' }),
+        concurrency: Type.Integer({ minimum: 1, default: 8, description: 'Deliveries in flight at once (one per room at a time, to keep each room in order)' }),
+        initialBackoffMs: Type.Integer({ minimum: 1, default: 1000, description: 'Delay before the first retry; doubled on each failure' }),
+        maxBackoffMs: Type.Integer({ minimum: 1, default: 300_000, description: 'Longest delay between retries' }),
+        maxAttempts: Type.Integer({ minimum: 1, default: 15, description: 'Attempts before an event becomes a dead letter (listed and redeliverable over the control API)' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );

@@ -9,6 +9,8 @@ export interface Session {
   /** The peer this connection is in a room as, if it has joined one. */
   peer: Peer | undefined;
   readonly sink: PeerSink;
+  /** True once the connection is closing; an async handler checks it before it commits anything. */
+  readonly closing?: boolean;
 }
 
 /** A handler gets a validated, typed request body and returns the response body (or throws AppError). */

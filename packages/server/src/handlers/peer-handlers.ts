@@ -1,11 +1,15 @@
+import type { Rooms } from '../rooms/rooms.js';
+import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import { requirePeer, type Handler } from './handler.js';
 
-export function peerHandlers({ clock }: { clock: Clock }) {
+export function peerHandlers({ clock, rooms }: { clock: Clock; rooms: Rooms }) {
   const update: Handler<'peer.update'> = (session, data) => {
     const peer = requirePeer(session);
-    peer.update(data);
-    peer.room.broadcast('peer.updated', `{"peer":${peer.infoJson()}}`, peer.id);
+    if (!peer.permissions.update) {
+      throw new AppError('FORBIDDEN', 'This peer may not change its name or metadata');
+    }
+    rooms.updatePeer(peer, data);
     return { peer: peer.info() };
   };
 

@@ -31,6 +31,9 @@ export function relayHandlers() {
   // Peer ids are minted by the server from URL-safe characters, so they need no escaping here.
   const signal: Handler<'signal.send'> = (session, data) => {
     const from = requirePeer(session);
+    if (!from.permissions.signal) {
+      throw new AppError('FORBIDDEN', 'This peer may not send signals');
+    }
     const target = findRecipient(from, data.to);
     assertDelivered(target.sink.sendEvent('signal', `{"from":"${from.id}","signal":${JSON.stringify(data.signal)}}`), data.to);
     return {};
@@ -38,6 +41,9 @@ export function relayHandlers() {
 
   const dataSend: Handler<'data.send'> = (session, data) => {
     const from = requirePeer(session);
+    if (!from.permissions.data) {
+      throw new AppError('FORBIDDEN', 'This peer may not send data');
+    }
     const json = `{"from":"${from.id}","payload":${JSON.stringify(data.payload)}}`;
     if (data.to === undefined) {
       return { recipients: from.room.broadcast('data', json, from.id) };

@@ -1,4 +1,5 @@
 import type { EventType, LeaveReason, PeerInfo } from '@heliograph/protocol';
+import { ALL_PERMISSIONS, type PeerPermissions } from './peer-permissions.js';
 import type { Room } from './room.js';
 
 /** What became of an attempt to hand an event to a peer's connection. */
@@ -19,6 +20,8 @@ export interface PeerSink {
 export class Peer {
   name: string | undefined;
   metadata: Record<string, unknown>;
+  /** What this peer may do in the room (room service, control API); all allowed by default. */
+  permissions: PeerPermissions;
   #infoJson: string | undefined;
 
   constructor(
@@ -29,9 +32,11 @@ export class Peer {
     readonly joinedAt: number,
     name: string | undefined,
     metadata: Record<string, unknown>,
+    permissions: PeerPermissions = ALL_PERMISSIONS,
   ) {
     this.name = name;
     this.metadata = metadata;
+    this.permissions = { ...permissions };
   }
 
   info(): PeerInfo {

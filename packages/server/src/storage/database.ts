@@ -16,6 +16,25 @@ export const MIGRATIONS: readonly string[] = [
      password_hash TEXT NOT NULL,
      created_at    INTEGER NOT NULL
    ) STRICT`,
+  // The webhook outbox (webhooks/outbox.ts): events wait here until delivered (then deleted) or dead.
+  `CREATE TABLE webhook_events (
+     position   INTEGER PRIMARY KEY AUTOINCREMENT,
+     id         TEXT NOT NULL UNIQUE,
+     type       TEXT NOT NULL,
+     room       TEXT NOT NULL,
+     room_seq   INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     body       TEXT NOT NULL,
+     state      TEXT NOT NULL CHECK (state IN ('pending', 'dead')),
+     attempts   INTEGER NOT NULL DEFAULT 0,
+     next_at    INTEGER NOT NULL,
+     last_error TEXT
+   ) STRICT;
+   CREATE INDEX webhook_events_queue ON webhook_events (state, room, position);
+   CREATE TABLE webhook_room_seq (
+     room TEXT PRIMARY KEY,
+     seq  INTEGER NOT NULL
+   ) STRICT`,
 ];
 
 /**

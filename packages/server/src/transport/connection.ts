@@ -82,6 +82,10 @@ export class Connection implements Session, PeerSink {
     this.sendEvent('session.ready', JSON.stringify(ready));
   }
 
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   sendEvent(type: EventType, dataJson: string): Delivery {
     if (this.#closing) {
       return 'gone';
@@ -96,6 +100,8 @@ export class Connection implements Session, PeerSink {
       this.shutdown(CLOSE_CODES.SESSION_REPLACED, 'session replaced by a newer connection');
     } else if (reason === 'room_closed') {
       this.sendEvent('room.closed', JSON.stringify({ reason: detail ?? 'closed' }));
+    } else if (reason === 'kicked') {
+      this.sendEvent('room.kicked', JSON.stringify({ reason: detail ?? 'kicked' }));
     }
   }
 

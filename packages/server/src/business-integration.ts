@@ -1,0 +1,100 @@
+import type { IceServer } from '@heliograph/protocol';
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import type { TokenSigner } from './auth/token-signer.js';
+import type { Config } from './config/schema.js';
+import { registerControlApi } from './control-api/index.js';
+import { IceRefresher } from './ice/ice-refresher.js';
+import { IceServerIssuer } from './ice/turn-credentials.js';
+import { RoomServiceClient } from './room-service/room-service-client.js';
+import type { Rooms } from './rooms/rooms.js';
+import type { Clock } from './shared/clock.js';
+import type { IdGenerator } from './shared/ids.js';
+import type { Logger } from './shared/logger.js';
+import type { Database } from './storage/database.js';
+import { Outbox } from './webhooks/outbox.js';
+import { publishRoomEvents } from './webhooks/room-webhooks.js';
+import { Webhooks } from './webhooks/webhooks.js';
+
+export interface BusinessIntegrationDeps {
+  config: Config;
+  db: Database;
+  rooms: Rooms;
+  signer: TokenSigner;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  metrics: Registry;
+}
+
+/** How the node works with the business backend: ICE servers, the room service, webhooks, the control API. */
+export interface BusinessIntegration {
+  /** The ICE servers for one user's connection, TURN credentials minted for it. */
+  iceServers(userId: string): IceServer[];
+  /** The room service client, when `roomService.url` is set. */
+  readonly roomService: RoomServiceClient | undefined;
+  /** The webhooks, when `webhooks.url` is set; other modules publish their own events through it. */
+  readonly webhooks: Webhooks | undefined;
+  registerRoutes(http: FastifyInstance): void;
+  /** Starts delivering webhooks (including those left from before a restart). */
+  start(): void;
+  /** Stops callouts, deliveries and refresh timers. Call after the rooms have closed, before the database. */
+  close(): void;
+}
+
+/** Builds the business integration from the configuration. */
+export function createBusinessIntegration(deps: BusinessIntegrationDeps): BusinessIntegration {
+  const { config, db, rooms, signer, clock, ids, logger, metrics } = deps;
+  const { turn, roomService: rs, webhooks: wh } = config;
+
+  const issuer = new IceServerIssuer({
+    fixed: config.iceServers,
+    turn: turn.secret !== undefined && turn.urls.length > 0 ? { urls: turn.urls, secret: turn.secret, ttlSeconds: turn.ttlSeconds } : undefined,
+    clock,
+  });
+  const refresher = new IceRefresher(issuer, clock, rooms.events);
+
+  const roomService =
+    rs.url !== undefined && rs.secret !== undefined
+      ? new RoomServiceClient({ ...rs, url: rs.url, secret: rs.secret, clock, logger: logger.child({ module: 'room-service' }), registry: metrics })
+      : undefined;
+
+  let webhooks: Webhooks | undefined;
+  let unsubscribe = (): void => {};
+  if (wh.url !== undefined && wh.secret !== undefined) {
+    webhooks = new Webhooks({
+      ...wh,
+      url: wh.url,
+      secret: wh.secret,
+      outbox: new Outbox(db),
+      clock,
+      ids,
+      logger: logger.child({ module: 'webhooks' }),
+      registry: metrics,
+    });
+    unsubscribe = publishRoomEvents(rooms.events, webhooks);
+  }
+
+  let closed = false;
+  return {
+    iceServers: (userId) => issuer.issue(userId).iceServers,
+    roomService,
+    webhooks,
+    registerRoutes(http) {
+      registerControlApi(http, { keys: config.controlApi.keys, rooms, signer, webhooks, version: '1.0.0' });
+    },
+    start() {
+      webhooks?.start();
+    },
+    close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      unsubscribe();
+      refresher.close();
+      roomService?.close();
+      webhooks?.close();
+    },
+  };
+}

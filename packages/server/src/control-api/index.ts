@@ -1,0 +1,69 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import type { TokenSigner } from '../auth/token-signer.js';
+import type { Rooms } from '../rooms/rooms.js';
+import type { Webhooks } from '../webhooks/webhooks.js';
+import { apiKeyHook, ApiKeys, type ApiKeyConfig } from './api-keys.js';
+import { registerDeadLetterRoutes } from './dead-letters.js';
+import { registerPeerRoutes } from './peers.js';
+import { registerRoomRoutes } from './rooms.js';
+import { registerTokenRoutes } from './tokens.js';
+
+export interface ControlApiDeps {
+  keys: readonly ApiKeyConfig[];
+  rooms: Rooms;
+  signer: TokenSigner;
+  webhooks: Webhooks | undefined;
+  version: string;
+}
+
+/** Where the OpenAPI document and the browsable docs are served (no key needed). */
+export const OPENAPI_PATH = '/v1/openapi.json';
+export const DOCS_PATH = '/v1/docs';
+
+/**
+ * The control REST API for the business backend, under /v1: rooms, peers, tokens and webhook
+ * dead letters, authenticated with API keys (never with user tokens). Its OpenAPI document is
+ * generated from the same TypeBox schemas that validate the requests.
+ */
+export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): void {
+  const keys = new ApiKeys(deps.keys);
+  void app.register(async (scope) => {
+    await scope.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Heliograph control API',
+          version: deps.version,
+          description:
+            'For business backends: act on live rooms and peers, mint join tokens, manage webhook dead letters. ' +
+            'Every call needs `Authorization: Bearer <API key>`; GET needs a read key, everything else a read-write key. ' +
+            'Errors are `{ "error": { "code", "message", "issues"? } }` with the codes of docs/protocol.md.',
+        },
+        components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from controlApi.keys' } } },
+        security: [{ apiKey: [] }],
+        tags: [
+          { name: 'rooms', description: 'Live rooms of this node' },
+          { name: 'peers', description: 'Peers in a room' },
+          { name: 'tokens', description: 'Join tokens' },
+          { name: 'webhooks', description: 'Webhook events that could not be delivered' },
+        ],
+      },
+      hideUntagged: true,
+    });
+    await scope.register(swaggerUi, { routePrefix: DOCS_PATH, uiConfig: { deepLinking: false } });
+    scope.get(OPENAPI_PATH, { schema: { hide: true } }, async () => scope.swagger());
+
+    await scope.register(
+      async (api) => {
+        api.addHook('onRequest', apiKeyHook(keys));
+        registerRoomRoutes(api, deps.rooms);
+        registerPeerRoutes(api, deps.rooms);
+        registerTokenRoutes(api, deps.signer);
+        registerDeadLetterRoutes(api, deps.webhooks);
+      },
+      { prefix: '/v1' },
+    );
+  });
+}

@@ -1,0 +1,133 @@
+import type { PsInbound } from '@heliograph/protocol';
+import type { PsPlayer, PsStreamer } from './endpoints.js';
+import type { PsSignalling } from './signalling.js';
+
+/**
+ * What each kind of peer may say, and where it goes. Bodies are forwarded as they came, apart
+ * from `playerId` (stamped, kept or removed as Epic's server does) and an SFU's `sfuId`.
+ */
+
+/** Messages from an Unreal streamer. */
+export function handleStreamerMessage(sig: PsSignalling, streamer: PsStreamer, msg: PsInbound): void {
+  switch (msg.type) {
+    case 'endpointId':
+      sig.identify(streamer, msg.id);
+      return;
+    case 'offer':
+    case 'answer':
+    case 'iceCandidate':
+      toSubscriber(sig, streamer, msg, sig.opts.config.playerIdInForwards === 'strip');
+      return;
+    case 'disconnectPlayer':
+      sig.kick(streamer, msg.playerId, msg.reason);
+      return;
+    case 'layerPreference':
+      // Layer choices only mean something to an SFU relaying this streamer.
+      for (const subscriber of streamer.subscribers.values()) {
+        if (subscriber.type === 'SFU') {
+          subscriber.socket.send(msg);
+        }
+      }
+      return;
+    default:
+      answerKeepalive(streamer.socket, msg);
+  }
+}
+
+/** Messages from a browser player. */
+export function handlePlayerMessage(sig: PsSignalling, player: PsPlayer, msg: PsInbound): void {
+  switch (msg.type) {
+    case 'listStreamers':
+      player.socket.send({ type: 'streamerList', ids: sig.listFor(player) });
+      return;
+    case 'subscribe':
+      sig.subscribe(player, msg.streamerId);
+      return;
+    case 'unsubscribe':
+      sig.unsubscribe(player);
+      return;
+    case 'offer':
+    case 'answer':
+    case 'iceCandidate':
+    case 'layerPreference':
+    case 'dataChannelRequest':
+    case 'peerDataChannelsReady':
+      if (player.subscribedTo || sig.autoSubscribe(player)) {
+        // A player cannot speak for anyone else: its own id always overwrites `playerId`.
+        player.subscribedTo?.socket.send({ ...msg, playerId: player.id });
+      }
+      return;
+    default:
+      answerKeepalive(player.socket, msg);
+  }
+}
+
+/** Messages from an SFU, which is a streamer to its players and a player to its upstream. */
+export function handleSfuMessage(sig: PsSignalling, sfu: PsStreamer, msg: PsInbound): void {
+  const self = sfu.sfuPlayer!;
+  switch (msg.type) {
+    case 'endpointId':
+      sig.identify(sfu, msg.id);
+      return;
+    case 'listStreamers':
+      sfu.socket.send({ type: 'streamerList', ids: sig.listFor(self) });
+      return;
+    case 'subscribe':
+      sig.subscribe(self, msg.streamerId);
+      return;
+    case 'unsubscribe':
+      sig.unsubscribe(self);
+      return;
+    case 'offer':
+    case 'peerDataChannels':
+      toSubscriber(sig, sfu, msg, true); // Every Epic version strips `playerId` from SFU→player.
+      return;
+    case 'answer':
+      // An SFU may speak for its own players, so a `playerId` it set is kept.
+      toUpstream(sig, self, { ...msg, playerId: msg.playerId || self.id });
+      return;
+    case 'streamerDataChannels':
+      toUpstream(sig, self, { ...msg, sfuId: self.id });
+      return;
+    case 'startStreaming':
+      sfu.streaming = true;
+      return;
+    case 'stopStreaming':
+      sfu.streaming = false;
+      sig.dropSubscribers(sfu);
+      return;
+    default:
+      answerKeepalive(sfu.socket, msg);
+  }
+}
+
+function toSubscriber(sig: PsSignalling, from: PsStreamer, msg: PsInbound, strip: boolean): void {
+  const playerId = 'playerId' in msg ? msg.playerId : undefined;
+  // Only the sender's own subscribers: no cross-tenant signalling on a shared server.
+  const target = typeof playerId === 'string' ? from.subscribers.get(playerId) : undefined;
+  if (!target) {
+    sig.opts.drops.unroutable++;
+    return;
+  }
+  if (strip) {
+    const { playerId: _omit, ...rest } = msg as Record<string, unknown>;
+    target.socket.send(rest);
+  } else {
+    target.socket.send(msg);
+  }
+}
+
+function toUpstream(sig: PsSignalling, self: PsPlayer, msg: Record<string, unknown>): void {
+  if (!self.subscribedTo) {
+    sig.opts.drops.unroutable++;
+    return;
+  }
+  self.subscribedTo.socket.send(msg);
+}
+
+function answerKeepalive(socket: PsStreamer['socket'], msg: PsInbound): void {
+  if (msg.type === 'ping') {
+    socket.send({ type: 'pong', time: msg.time });
+  }
+  // `pong` and the deprecated `stats` need nothing: any frame already counts as a sign of life.
+}

@@ -1,0 +1,239 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { IceServer, PsRole } from '@heliograph/protocol';
+import type { FastifyInstance } from 'fastify';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Identity } from '../auth/identity.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { Rooms } from '../rooms/rooms.js';
+import { AppError } from '../shared/app-error.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { rejectUpgrade, requestUrl } from '../transport/upgrade.js';
+import type { PixelStreamingConfig } from './config.js';
+import type { StreamerCredential } from './endpoints.js';
+import { PixelStreamingEvents } from './events.js';
+import { PsKeepalive } from './keepalive.js';
+import { handlePlayerMessage, handleSfuMessage, handleStreamerMessage } from './message-handlers.js';
+import { matchesAny } from './patterns.js';
+import { peerOptionsProvider } from './peer-options.js';
+import { PortListener } from './port-listener.js';
+import { Presence } from './presence.js';
+import { newDropCounters, PsSocket, type PsDropCounters } from './ps-socket.js';
+import { registerPixelStreamingRoutes } from './rest-routes.js';
+import { PsSignalling, type StreamerIdAuthorizer } from './signalling.js';
+import { authenticatePlayer, authenticateStreamer } from './upgrade-auth.js';
+
+export interface PixelStreamingDeps {
+  config: PixelStreamingConfig;
+  /** Where the streamer and SFU ports listen (the node's `host`). */
+  host: string;
+  tls: { cert?: string | undefined; key?: string | undefined };
+  iceServers: readonly IceServer[];
+  turn: { urls: readonly string[]; secret?: string | undefined; ttlSeconds: number };
+  rooms: Rooms;
+  verifier: TokenVerifier;
+  clock: Clock;
+  logger: Logger;
+  /** The native endpoint's path on the main port, which players never get. */
+  nativePath: string;
+  /** Frames buffered for a slow peer before it is dropped. */
+  maxBufferedBytes: number;
+  authorizeStreamerId?: StreamerIdAuthorizer;
+  /** Player id minting; per node by default (`Player0`…). The cluster seam. */
+  playerIds?: () => string;
+}
+
+/** Epic's Pixel Streaming signalling, served by Heliograph. `close()` is idempotent. */
+export interface PixelStreaming {
+  /** `streamer.connected`, `streamer.disconnected`, `streamer.renamed`: for webhooks and business systems. */
+  readonly events: PixelStreamingEvents;
+  readonly signalling: PsSignalling;
+  /** Frames that were dropped, by why. */
+  readonly drops: PsDropCounters;
+  /** Bound ports once listening (`sfu` undefined when the SFU port is off). */
+  readonly ports: { streamer: number; sfu: number | undefined };
+  /** Takes a player upgrade on the main port; false for paths that are not the dialect's. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Wilbur's REST view and matchmaking on the main HTTP server. */
+  registerRoutes(app: FastifyInstance): void;
+  /** Opens the streamer and SFU ports and starts the keepalives. */
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function sequentialPlayerIds(): () => string {
+  let next = 0;
+  return () => `Player${next++}`;
+}
+
+/** Builds the dialect from narrow dependencies; nothing listens until `listen()`. */
+export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
+  const { config, clock, logger } = deps;
+  const log = logger.child({ component: 'pixel-streaming' });
+  const events = new PixelStreamingEvents(log);
+  const drops = newDropCounters();
+  const sockets = new Set<PsSocket>();
+  const startedAt = clock.now();
+  let pending = 0;
+  let closed = false;
+
+  const presence = new Presence({
+    rooms: deps.rooms,
+    logger: log,
+    maxPlayersPerStreamer: config.maxPlayersPerStreamer,
+    onDetached: (who) => who.socket.close(),
+  });
+  const sig = new PsSignalling({
+    config,
+    clock,
+    logger: log,
+    presence,
+    events,
+    drops,
+    peerOptions: peerOptionsProvider({ configured: config.peerConnectionOptions, iceServers: deps.iceServers, turn: deps.turn, clock }),
+    authorizeStreamerId: deps.authorizeStreamerId,
+    playerIds: deps.playerIds ?? sequentialPlayerIds(),
+  });
+  const keepalive = new PsKeepalive(sig, {
+    clock,
+    logger: log,
+    playerPingIntervalMs: config.playerPingIntervalMs,
+    streamerPingIntervalMs: config.streamerPingIntervalMs,
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
+
+  function newSocket(ws: WebSocket, role: PsRole, req: IncomingMessage): PsSocket {
+    const socket = new PsSocket(ws, req.socket.remoteAddress ?? '', {
+      role,
+      clock,
+      logger: log,
+      drops,
+      badMessages: config.badMessages,
+      maxBufferedBytes: deps.maxBufferedBytes,
+      messagesPerSecond: config.messagesPerSecond,
+      messageBurst: config.messageBurst,
+    });
+    sockets.add(socket);
+    socket.onClose(() => sockets.delete(socket));
+    return socket;
+  }
+
+  function open(role: PsRole, ws: WebSocket, req: IncomingMessage, auth: StreamerCredential | PlayerAuth): void {
+    const socket = newSocket(ws, role, req);
+    if (role === 'player') {
+      const player = sig.addPlayer(socket, (auth as PlayerAuth).identity);
+      socket.onMessage((msg) => handlePlayerMessage(sig, player, msg));
+    } else {
+      const streamer = sig.addStreamer(socket, role === 'sfu' ? 'SFU' : 'Streamer', auth as StreamerCredential);
+      socket.onMessage((msg) => (role === 'sfu' ? handleSfuMessage : handleStreamerMessage)(sig, streamer, msg));
+    }
+    log.debug({ role, address: socket.remoteAddress }, 'pixel streaming connection open');
+  }
+
+  async function accept(role: PsRole, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (closed || sockets.size + pending >= config.maxConnections) {
+      rejectUpgrade(socket, 503);
+      return;
+    }
+    const onError = (err: Error) => log.debug({ err }, 'socket error during handshake');
+    socket.on('error', onError);
+    pending++;
+    let auth: StreamerCredential | PlayerAuth;
+    try {
+      auth =
+        role === 'player'
+          ? { identity: await authenticatePlayer(req, deps.verifier, config.auth.players) }
+          : await authenticateStreamer(req, { verifier: deps.verifier, required: config.auth.streamers, streamerToken: config.auth.streamerToken });
+    } catch (err) {
+      const reason = err instanceof AppError ? err.message : 'token rejected';
+      log.info({ role, reason, address: req.socket.remoteAddress }, 'pixel streaming connection refused');
+      rejectUpgrade(socket, 401);
+      return;
+    } finally {
+      pending--;
+      socket.off('error', onError);
+    }
+    if (closed || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => open(role, ws, req, auth));
+  }
+
+  function portHandler(role: 'streamer' | 'sfu', paths: readonly string[]) {
+    return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (paths.length > 0 && !matchesAny(paths, requestUrl(req).pathname)) {
+        rejectUpgrade(socket, 404);
+        return;
+      }
+      void accept(role, req, socket, head);
+    };
+  }
+
+  const streamerPort = new PortListener(deps.tls, portHandler('streamer', config.streamerPaths));
+  const sfuPort = config.sfuEnabled ? new PortListener(deps.tls, portHandler('sfu', config.sfuPaths)) : undefined;
+  let closing: Promise<void> | undefined;
+
+  return {
+    events,
+    signalling: sig,
+    drops,
+    get ports() {
+      return { streamer: streamerPort.port, sfu: sfuPort?.port };
+    },
+    handleUpgrade(req, socket, head) {
+      const path = requestUrl(req).pathname;
+      if (path === deps.nativePath || (config.playerPaths.length > 0 && !matchesAny(config.playerPaths, path))) {
+        return false;
+      }
+      void accept('player', req, socket, head);
+      return true;
+    },
+    registerRoutes(app) {
+      if (config.restApi) {
+        registerPixelStreamingRoutes(app, { sig, drops, clock, startedAt, config, secure: Boolean(deps.tls.cert && deps.tls.key) });
+      }
+    },
+    async listen() {
+      await streamerPort.listen(deps.host, config.streamerPort);
+      await sfuPort?.listen(deps.host, config.sfuPort);
+      keepalive.start();
+      log.info({ streamerPort: streamerPort.port, sfuPort: sfuPort?.port }, 'pixel streaming ports open');
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        keepalive.stop();
+        for (const streamer of sig.streamers.list()) {
+          sig.noteDisconnectReason(streamer, 'shutdown');
+        }
+        await Promise.all([...sockets].map((s) => closeGently(s)));
+        wss.close();
+        await Promise.all([streamerPort.close(), sfuPort?.close()]);
+      })();
+      return closing;
+    },
+  };
+}
+
+interface PlayerAuth {
+  identity: Identity | undefined;
+}
+
+/** Closes with 1001 and waits for the peer, but never more than a second. */
+function closeGently(socket: PsSocket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.ws.readyState === socket.ws.CLOSED) {
+      resolve();
+      return;
+    }
+    socket.ws.once('close', () => resolve());
+    socket.close(1001, 'server shutting down');
+    // Real time on purpose: the node's clock may be a fake one in tests.
+    setTimeout(() => {
+      socket.terminate();
+      resolve();
+    }, 1000).unref();
+  });
+}

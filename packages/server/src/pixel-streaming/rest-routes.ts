@@ -1,0 +1,158 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Type, { type Static } from 'typebox';
+import { AppError } from '../shared/app-error.js';
+import type { Clock } from '../shared/clock.js';
+import type { PixelStreamingConfig } from './config.js';
+import type { PsPlayer, PsStreamer } from './endpoints.js';
+import { pickStreamer, playerCount } from './matchmaking.js';
+import type { PsDropCounters } from './ps-socket.js';
+import type { PsSignalling } from './signalling.js';
+import { sameSecret } from './upgrade-auth.js';
+
+/** Wilbur's `IPlayerInfo`. */
+export const PsPlayerInfo = Type.Object({
+  playerId: Type.String(),
+  type: Type.Union([Type.Literal('Player'), Type.Literal('SFU')]),
+  subscribedTo: Type.Optional(Type.String()),
+  remoteAddress: Type.String(),
+});
+/** Wilbur's `IStreamerInfo`. */
+export const PsStreamerInfo = Type.Object({
+  streamerId: Type.String(),
+  type: Type.Union([Type.Literal('Streamer'), Type.Literal('SFU')]),
+  streaming: Type.Boolean(),
+  remoteAddress: Type.String(),
+  subscribers: Type.Array(PsPlayerInfo),
+});
+export const PsStatus = Type.Object({
+  uptime: Type.Number({ description: 'Milliseconds since the dialect started' }),
+  streamer_count: Type.Integer(),
+  player_count: Type.Integer(),
+  version: Type.String(),
+  dropped_messages: Type.Record(Type.String(), Type.Integer()),
+});
+export const PsMatch = Type.Object({
+  streamerId: Type.String(),
+  signallingUrl: Type.String({ description: "The frontend's `ss` setting" }),
+  players: Type.Integer(),
+  maxPlayers: Type.Integer({ description: '0 = no per-streamer limit' }),
+});
+export const PsLegacyMatch = Type.Object({ signallingServer: Type.String(), error: Type.Optional(Type.String()) });
+const NotFound = Type.Object({ message: Type.String(), error: Type.Object({ code: Type.String(), message: Type.String() }) });
+const IdParams = Type.Object({ id: Type.String() });
+
+export interface RestDeps {
+  sig: PsSignalling;
+  drops: PsDropCounters;
+  clock: Clock;
+  startedAt: number;
+  config: PixelStreamingConfig;
+  /** Whether the main port speaks TLS, for the `wss:` in matchmaking answers. */
+  secure: boolean;
+}
+
+/** The Heliograph version reported by `/api/status`. */
+const VERSION = '0.1.0';
+
+function playerInfo(p: PsPlayer): Static<typeof PsPlayerInfo> {
+  const info: Static<typeof PsPlayerInfo> = { playerId: p.id, type: p.type, remoteAddress: p.socket.remoteAddress };
+  if (p.subscribedTo) {
+    info.subscribedTo = p.subscribedTo.id;
+  }
+  return info;
+}
+
+function streamerInfo(s: PsStreamer): Static<typeof PsStreamerInfo> {
+  return {
+    streamerId: s.id,
+    type: s.type,
+    streaming: s.streaming,
+    remoteAddress: s.socket.remoteAddress,
+    subscribers: [...s.subscribers.values()].map(playerInfo),
+  };
+}
+
+function notFound(reply: FastifyReply, message: string) {
+  // Wilbur answers `{ message }`; Heliograph's error shape rides along.
+  return reply.status(404).send({ message, error: { code: 'NOT_FOUND', message } });
+}
+
+/**
+ * Wilbur's read-only REST view (`/api/status`, `/api/streamers[/{id}]`, `/api/players[/{id}]`)
+ * and matchmaking (`/api/match`, the legacy `/signallingserver`). No configuration, peer options,
+ * tokens or TURN credentials are ever shown (Wilbur's `/api/config` is deliberately absent).
+ */
+export function registerPixelStreamingRoutes(app: FastifyInstance, deps: RestDeps): void {
+  const { sig, config } = deps;
+  const guard = async (req: FastifyRequest) => {
+    const expected = config.restToken;
+    if (expected === undefined) {
+      return;
+    }
+    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!match?.[1] || !sameSecret(match[1], expected)) {
+      throw new AppError('UNAUTHORIZED', 'missing or wrong REST token');
+    }
+  };
+  const cors = async (_req: FastifyRequest, reply: FastifyReply) => {
+    void reply.header('access-control-allow-origin', '*').header('cache-control', 'no-store');
+  };
+  const opts = (response: Record<number, unknown>, params?: typeof IdParams) => ({
+    onRequest: [guard, cors],
+    schema: params ? { params, response } : { response },
+  });
+
+  app.get('/api/status', opts({ 200: PsStatus }), () => ({
+    uptime: deps.clock.now() - deps.startedAt,
+    streamer_count: sig.streamers.size,
+    player_count: [...sig.players.values()].filter((p) => p.type === 'Player').length,
+    version: VERSION,
+    dropped_messages: { ...deps.drops },
+  }));
+  app.get('/api/streamers', opts({ 200: Type.Array(PsStreamerInfo) }), () => sig.streamers.list().map(streamerInfo));
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/api/streamers/:id',
+    opts({ 200: PsStreamerInfo, 404: NotFound }, IdParams),
+    (req, reply) => {
+      const streamer = sig.streamers.get(req.params.id);
+      return streamer ? streamerInfo(streamer) : notFound(reply, `No streamer with id ${req.params.id}`);
+    },
+  );
+  app.get('/api/players', opts({ 200: Type.Array(PsPlayerInfo) }), () => [...sig.players.values()].map(playerInfo));
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/api/players/:id',
+    opts({ 200: PsPlayerInfo, 404: NotFound }, IdParams),
+    (req, reply) => {
+      const player = sig.players.get(req.params.id);
+      return player ? playerInfo(player) : notFound(reply, `No player with id ${req.params.id}`);
+    },
+  );
+
+  app.get('/api/match', opts({ 200: PsMatch }), (req) => {
+    const streamer = pickStreamer(sig.streamers.list(), config.maxPlayersPerStreamer);
+    if (!streamer) {
+      throw new AppError('UNAVAILABLE', 'No streamer has a free player slot');
+    }
+    return {
+      streamerId: streamer.id,
+      signallingUrl: publicBase(req, deps),
+      players: playerCount(streamer),
+      maxPlayers: streamer.type === 'Streamer' ? config.maxPlayersPerStreamer : 0,
+    };
+  });
+  app.get('/signallingserver', opts({ 200: PsLegacyMatch }), (req) => {
+    const streamer = pickStreamer(sig.streamers.list(), config.maxPlayersPerStreamer);
+    if (!streamer) {
+      return { signallingServer: '', error: 'No signalling servers available' };
+    }
+    return { signallingServer: publicBase(req, deps).replace(/^wss?:\/\//, '').replace(/\/$/, '') };
+  });
+}
+
+/** Where players connect: `publicUrl`, else this request's host on the main port. */
+function publicBase(req: FastifyRequest, deps: RestDeps): string {
+  if (deps.config.publicUrl) {
+    return deps.config.publicUrl.replace(/^http/, 'ws');
+  }
+  return `${deps.secure ? 'wss' : 'ws'}://${req.headers.host ?? 'localhost'}`;
+}
