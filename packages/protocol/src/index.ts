@@ -9,3 +9,4 @@ export * from './errors.js';
 export * from './events.js';
 export * from './requests.js';
 export * from './tokens.js';
+export * from './pixel-streaming.js';

@@ -19,6 +19,7 @@ import { Rooms } from './rooms/rooms.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
 import { createLogger, type Logger } from './shared/logger.js';
+import { createPixelStreaming, type PixelStreaming } from './pixel-streaming/pixel-streaming.js';
 import { openDatabase } from './storage/database.js';
 import { loadOrCreateSecret } from './storage/secret.js';
 import { Dispatcher } from './transport/dispatcher.js';
@@ -45,6 +46,8 @@ export interface Heliograph {
   readonly metrics: Registry;
   /** The webhooks, when configured: where other modules publish their events (`streamer.*`). */
   readonly webhooks: Webhooks | undefined;
+  /** Epic's Pixel Streaming dialect, when `pixelStreaming.enabled`. */
+  readonly pixelStreaming: PixelStreaming | undefined;
 }
 
 /** The composition root: builds every component from the configuration and wires them. */
@@ -75,6 +78,22 @@ export async function createHeliograph(config: Config, options: HeliographOption
     ping: config.ping,
   });
 
+  const pixelStreaming = config.pixelStreaming.enabled
+    ? createPixelStreaming({
+        config: config.pixelStreaming,
+        host: config.host,
+        tls: config.tls,
+        iceServers: config.iceServers,
+        turn: config.turn,
+        rooms,
+        verifier,
+        clock,
+        logger,
+        nativePath: '/ws',
+        maxBufferedBytes: config.limits.maxBufferedBytes,
+      })
+    : undefined;
+
   let state: 'starting' | 'ready' | 'closing' = 'starting';
   const http = buildHttpServer({ logger, tls: config.tls });
   registerHealthRoutes(http, () => state === 'ready');
@@ -96,11 +115,13 @@ export async function createHeliograph(config: Config, options: HeliographOption
   }
   registerLobbyRoutes(http, { verifier, rooms });
   business.registerRoutes(http);
+  pixelStreaming?.registerRoutes(http);
   if (config.demo.enabled) {
     registerDemoRoutes(http);
   }
   http.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!gateway.handleUpgrade(req, socket, head)) {
+    // Epic's frontend connects to any path on the page's port: everything but /ws is the dialect's.
+    if (!gateway.handleUpgrade(req, socket, head) && !pixelStreaming?.handleUpgrade(req, socket, head)) {
       rejectUpgrade(socket, 404);
     }
   });
@@ -115,8 +136,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
     rooms,
     metrics,
     webhooks: business.webhooks,
+    pixelStreaming,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
+      await pixelStreaming?.listen();
       const address = http.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       url = `${config.tls.cert ? 'https' : 'http'}://${host}:${address.port}`;
@@ -129,6 +152,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
       closing ??= (async () => {
         state = 'closing';
         await gateway.close();
+        await pixelStreaming?.close();
         await http.close();
         rooms.close();
         business.close();

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { IceServer, RoomGrant } from '@heliograph/protocol';
+import { PixelStreamingConfigSchema } from '../pixel-streaming/config.js';
 
 /**
  * The whole server configuration: one schema, with a default for every field that has one.
@@ -95,6 +96,7 @@ export const ConfigSchema = Type.Object(
       { default: {}, additionalProperties: false },
     ),
     iceServers: Type.Array(IceServer, { default: [], description: 'STUN/TURN servers handed to clients on join' }),
+    pixelStreaming: PixelStreamingConfigSchema,
     turn: Type.Object(
       {
         urls: Type.Array(Type.String({ pattern: '^turns?:' }), {
