@@ -17,6 +17,9 @@ import { renderChart, renderTable, type Row } from './report.js';
 import type { TargetName } from './targets.js';
 
 const argv = new Set(process.argv.slice(2));
+/** `--only=latency` (or throughput, join, capacity) runs one scenario, for profiling. */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const wanted = (scenario: string) => !only || only === scenario;
 const quick = argv.has('--quick');
 const withPeers = argv.has('--peers');
 const secret = randomBytes(32).toString('base64url');
@@ -63,7 +66,7 @@ const log = (text: string) => process.stderr.write(`${text}\n`);
 log(`bench: ${quick ? 'quick' : 'full'} run; ${pinning}; ${cpus().length} cores`);
 
 // Relay throughput, and the server's CPU per relayed message.
-for (const target of relayTargets) {
+for (const target of wanted('throughput') ? relayTargets : []) {
   log(`throughput: ${target}`);
   const m = await measure(target, 'throughput', { pairs: 50, window: 32, seconds: settings.seconds });
   const delivered = m.result.delivered as number;
@@ -74,7 +77,7 @@ for (const target of relayTargets) {
 
 // Latency at fixed offered loads.
 const latencies: Record<string, Record<string, Array<[number, number]>>> = {};
-for (const rate of settings.rates) {
+for (const rate of wanted('latency') ? settings.rates : []) {
   for (const target of relayTargets) {
     log(`latency at ${rate}/s: ${target}`);
     const m = await measure(target, 'latency', { pairs: 50, rate, seconds: settings.latencySeconds });
@@ -88,7 +91,7 @@ for (const rate of settings.rates) {
 }
 
 // Join: connect, authenticate, join, first signal delivered.
-for (const target of ['heliograph', 'floor'] as const) {
+for (const target of wanted('join') ? (['heliograph', 'floor'] as const) : []) {
   log(`join: ${target}`);
   const m = await measure(target, 'join', { tries: settings.joinTries });
   raw[`join.${target}`] = { ...m.result, cdf: undefined };
@@ -97,7 +100,7 @@ for (const target of ['heliograph', 'floor'] as const) {
 }
 
 // Capacity: idle joined peers.
-for (const target of ['heliograph', 'floor'] as const) {
+for (const target of wanted('capacity') ? (['heliograph', 'floor'] as const) : []) {
   log(`capacity (${settings.peers} peers): ${target}`);
   const m = await measure(target, 'capacity', { peers: settings.peers, concurrency: 100 });
   const perPeer = ((m.serverRssConnected ?? Number.NaN) - (m.serverRssBefore ?? Number.NaN)) / (m.result.peers as number);

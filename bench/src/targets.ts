@@ -54,7 +54,10 @@ function heliograph(port: number, secret: string): TargetClient {
       });
       const prefix = '{"type":"signal","seq":';
       ws.on('message', (raw: Buffer) => {
-        // Acks ({"id":…) are skipped unparsed; signals carry the sent JSON after "signal":.
+        // Acks ({"id":…) are skipped by their third byte, unread; events start {"type":….
+        if (raw[2] !== 0x74) {
+          return;
+        }
         const text = raw.toString();
         if (text.startsWith(prefix)) {
           const at = text.indexOf('"signal":', prefix.length);

@@ -19,6 +19,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Dispatcher } from './dispatcher.js';
 import { TokenBucket } from './token-bucket.js';
+import { WriteBatcher } from './write-batching.js';
 
 export interface ConnectionLimits {
   maxFrameBytes: number;
@@ -59,6 +60,7 @@ export class Connection implements Session, PeerSink {
   #floodStrikes = 0;
   #invalidInARow = 0;
   readonly #bucket: TokenBucket;
+  readonly #out: WriteBatcher;
   readonly #reply = (frame: string): void => {
     this.#send(frame);
   };
@@ -69,6 +71,7 @@ export class Connection implements Session, PeerSink {
     readonly deps: ConnectionDeps,
   ) {
     this.#bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst, deps.clock.now());
+    this.#out = new WriteBatcher(ws);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.on('pong', () => {
       this.missedPongs = 0;
@@ -130,7 +133,7 @@ export class Connection implements Session, PeerSink {
       this.shutdown(CLOSE_CODES.SLOW_CONSUMER, 'too much data buffered', 'slow_consumer');
       return false;
     }
-    this.ws.send(frame);
+    this.#out.send(frame);
     return true;
   }
 
