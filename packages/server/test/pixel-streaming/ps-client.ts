@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import type { Heliograph } from '../../src/app.js';
 import { FakeClock } from '../../src/shared/fake-clock.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -36,8 +36,8 @@ export class PsClient {
     ws.once('close', () => this.#wake?.());
   }
 
-  static connect(url: string, name = url, headers: Record<string, string> = {}): Promise<PsClient> {
-    const ws = new WebSocket(url, { headers });
+  static connect(url: string, name = url, options: ClientOptions = {}): Promise<PsClient> {
+    const ws = new WebSocket(url, options);
     const client = new PsClient(ws, name);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(client));
