@@ -3,6 +3,7 @@
 // Dependencies: Node 20+ and `jose`. The integration tests run this very file as their backend.
 //
 //   HELIOGRAPH_JWT_SECRET=… HELIOGRAPH_HOOK_SECRET=… node --experimental-strip-types examples/business-backend.ts
+// (Node 22.6+; on Node 20 run it with a TypeScript runner such as `npx tsx`.)
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SignJWT } from 'jose';
