@@ -118,6 +118,7 @@ export class Connection implements Session, PeerSink {
     }
     this.#closing = true;
     this.#leaveReason = leaveReason;
+    this.#out.flush();
     this.ws.close(code, reason);
     const timer = this.deps.clock.setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
     this.ws.once('close', () => this.deps.clock.clearTimeout(timer));

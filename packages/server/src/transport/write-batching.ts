@@ -15,6 +15,9 @@ export class WriteBatcher {
   #queue: string[] = [];
   readonly #flush = (): void => {
     const frames = this.#queue;
+    if (frames.length === 0) {
+      return;
+    }
     this.#queue = [];
     if (frames.length === 1) {
       this.ws.send(frames[0]!);
@@ -29,6 +32,11 @@ export class WriteBatcher {
   };
 
   constructor(private readonly ws: WebSocket) {}
+
+  /** Writes what is queued now, e.g. before a close frame that must come after it. */
+  flush(): void {
+    this.#flush();
+  }
 
   send(frame: string): void {
     if (this.#queue.push(frame) === 1) {
