@@ -153,4 +153,34 @@ describe('demo app: real calls in a real browser', () => {
     await expectVideoFrom(carol.page, 1);
     await alice.page.screenshot({ path: `${ARTEFACTS}demo-room-after-reconnect.png` });
   });
+
+  it('mutes and unmutes the microphone and camera', async () => {
+    const enabled = () =>
+      alice.page.evaluate(() => {
+        const stream = (window as unknown as { heliographDemo: { stream: MediaStream } }).heliographDemo.stream;
+        return { audio: stream.getAudioTracks()[0]?.enabled, video: stream.getVideoTracks()[0]?.enabled };
+      });
+    expect(await enabled()).toEqual({ audio: true, video: true });
+    await alice.page.click('#toggle-mic');
+    await alice.page.click('#toggle-cam');
+    expect(await enabled()).toEqual({ audio: false, video: false });
+    expect(await alice.page.textContent('#toggle-mic')).toBe('Unmute mic');
+    expect(await alice.page.getAttribute('#toggle-cam', 'aria-pressed')).toBe('true');
+    await alice.page.click('#toggle-mic');
+    expect(await enabled()).toEqual({ audio: true, video: false });
+  });
+
+  it('tells the user when the room is taken over from another window', async () => {
+    const context = alice.page.context();
+    const second = await context.newPage();
+    await second.goto(`${server.url}/#/room/standup`);
+    // A new tab has its own session storage: log in again as alice, then enter the room.
+    await second.fill('#auth-form input[name=username]', 'alice');
+    await second.fill('#auth-form input[name=password]', 'alice-password');
+    await second.click('#auth-submit');
+    await second.waitForSelector('#conn[data-state="open"]');
+    await alice.page.waitForSelector('#notice:has-text("another window")');
+    expect(await alice.page.getAttribute('#conn', 'data-state')).toBe('closed');
+    await second.close();
+  });
 });
