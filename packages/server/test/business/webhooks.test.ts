@@ -51,7 +51,9 @@ describe('webhooks', () => {
     await bob.ok('room.leave', {});
     await ada.close();
     await until(() => backend.events.filter((e) => e.room === 'r1').length === 6, 5000, 'the events of r1');
-    await until(() => backend.events.filter((e) => e.room === 'r2').length === 2, 5000, 'the events of r2');
+    const closed = await fetch(`${server.url}/v1/rooms/r2`, { method: 'DELETE', headers: { authorization: `Bearer ${KEY}` } });
+    expect(closed.status).toBe(204);
+    await until(() => backend.events.filter((e) => e.room === 'r2').length === 4, 5000, 'the events of r2');
     // Every event reached the sample backend through its signature check (it answers 401 otherwise).
     expect(summary(backend.events, 'r1')).toEqual([
       '1 room.started',
@@ -61,7 +63,9 @@ describe('webhooks', () => {
       '5 peer.left bob',
       '6 peer.left ada',
     ]);
-    expect(summary(backend.events, 'r2')).toEqual(['1 room.started', '2 peer.joined cy']);
+    expect(summary(backend.events, 'r2')).toEqual(['1 room.started', '2 peer.joined cy', '3 peer.left cy', '4 room.finished']);
+    expect(backend.events.find((e) => e.room === 'r2' && e.seq === 3)?.data.reason).toBe('room_closed');
+    expect(backend.events.find((e) => e.room === 'r2' && e.seq === 4)?.data).toMatchObject({ reason: 'closed', room: { id: 'r2' } });
     const left = backend.events.find((e) => e.type === 'peer.left' && e.room === 'r1' && e.seq === 6);
     expect(left?.data).toMatchObject({ reason: 'disconnected', peer: { userId: 'ada', permissions: { signal: true, data: true, update: true } } });
     expect(new Set(backend.events.map((e) => e.id)).size).toBe(backend.events.length);
