@@ -68,7 +68,7 @@ async function throughput(): Promise<unknown> {
       pair.sender.send(pair.receiverId, signal(pair.sent++));
     }
   }
-  await sleep(1000); // warm-up
+  await sleep(num('warmupMs', 1000));
   counting = true;
   mark('start');
   const t0 = performance.now();
@@ -102,7 +102,7 @@ async function latency(): Promise<unknown> {
       pair.sender.send(pair.receiverId, signal(sent++));
     }
   }, 1);
-  await sleep(1000);
+  await sleep(num('warmupMs', 1000));
   recording = true;
   mark('start');
   await sleep(seconds * 1000);
@@ -151,9 +151,9 @@ async function capacity(): Promise<unknown> {
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  await sleep(1500); // let the server settle before its memory is read
+  await sleep(num('settleMs', 1000)); // let the server settle before its memory is read
   mark('connected');
-  await sleep(500);
+  await sleep(200);
   return { peers: conns.length, seconds, perSecond: conns.length / seconds };
 }
 

@@ -26,8 +26,8 @@ const secret = randomBytes(32).toString('base64url');
 const relayTargets: TargetName[] = withPeers ? ['heliograph', 'floor', 'peerjs', 'socketio'] : ['heliograph', 'floor'];
 
 const settings = quick
-  ? { seconds: 2, latencySeconds: 1.5, rates: [5000, 20000], joinTries: 100, peers: 2000 }
-  : { seconds: 10, latencySeconds: 5, rates: [5000, 20000], joinTries: 500, peers: 10_000 };
+  ? { seconds: 1.5, latencySeconds: 1, warmupMs: 300, rates: [5000, 20000], joinTries: 100, peers: 1000 }
+  : { seconds: 10, latencySeconds: 5, warmupMs: 1000, rates: [5000, 20000], joinTries: 500, peers: 10_000 };
 
 interface Measured {
   result: Record<string, unknown>;
@@ -68,7 +68,7 @@ log(`bench: ${quick ? 'quick' : 'full'} run; ${pinning}; ${cpus().length} cores`
 // Relay throughput, and the server's CPU per relayed message.
 for (const target of wanted('throughput') ? relayTargets : []) {
   log(`throughput: ${target}`);
-  const m = await measure(target, 'throughput', { pairs: 50, window: 32, seconds: settings.seconds });
+  const m = await measure(target, 'throughput', { pairs: 50, window: 32, seconds: settings.seconds, warmupMs: settings.warmupMs });
   const delivered = m.result.delivered as number;
   raw[`throughput.${target}`] = { ...m.result, serverCpuMs: m.serverCpuMs };
   rows.push({ scenario: 'relay throughput', metric: 'delivered msg/s', target, value: m.result.perSecond as number, better: 'higher' });
@@ -80,7 +80,7 @@ const latencies: Record<string, Record<string, Array<[number, number]>>> = {};
 for (const rate of wanted('latency') ? settings.rates : []) {
   for (const target of relayTargets) {
     log(`latency at ${rate}/s: ${target}`);
-    const m = await measure(target, 'latency', { pairs: 50, rate, seconds: settings.latencySeconds });
+    const m = await measure(target, 'latency', { pairs: 50, rate, seconds: settings.latencySeconds, warmupMs: settings.warmupMs });
     raw[`latency${rate}.${target}`] = { ...m.result, cdf: undefined };
     (latencies[`${rate} msg/s`] ??= {})[target] = m.result.cdf as Array<[number, number]>;
     for (const p of ['p50', 'p99', 'p999', 'max'] as const) {
@@ -102,7 +102,7 @@ for (const target of wanted('join') ? (['heliograph', 'floor'] as const) : []) {
 // Capacity: idle joined peers.
 for (const target of wanted('capacity') ? (['heliograph', 'floor'] as const) : []) {
   log(`capacity (${settings.peers} peers): ${target}`);
-  const m = await measure(target, 'capacity', { peers: settings.peers, concurrency: 100 });
+  const m = await measure(target, 'capacity', { peers: settings.peers, concurrency: 100, settleMs: settings.warmupMs });
   const perPeer = ((m.serverRssConnected ?? Number.NaN) - (m.serverRssBefore ?? Number.NaN)) / (m.result.peers as number);
   raw[`capacity.${target}`] = { ...m.result, rssBefore: m.serverRssBefore, rssConnected: m.serverRssConnected };
   rows.push({ scenario: `capacity (${settings.peers} idle peers)`, metric: 'server RSS KiB/peer', target, value: perPeer / 1024, better: 'lower' });

@@ -50,6 +50,7 @@ describe('POST /v1/auth/login', () => {
       throttle: new LoginThrottle({ clock, maxFailuresPerUser: 3, maxFailuresPerAddress: 5, windowMs: WINDOW_MS }),
       tokenTtlSeconds: 900,
       loginGrants: LOGIN_GRANTS,
+      signup: false,
     });
     await app.ready();
   });
