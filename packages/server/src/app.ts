@@ -12,6 +12,7 @@ import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerDemoRoutes } from './http/demo-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerLobbyRoutes } from './http/lobby-routes.js';
+import { registerMetricsRoutes } from './http/metrics-routes.js';
 import { buildHttpServer } from './http/http-server.js';
 import { createBusinessIntegration } from './business-integration.js';
 import type { Webhooks } from './webhooks/webhooks.js';
@@ -24,6 +25,7 @@ import { openDatabase } from './storage/database.js';
 import { loadOrCreateSecret } from './storage/secret.js';
 import { Dispatcher } from './transport/dispatcher.js';
 import { rejectUpgrade } from './transport/upgrade.js';
+import { publishStreamerEvents } from './webhooks/streamer-webhooks.js';
 import { WsGateway } from './transport/ws-gateway.js';
 
 export interface HeliographOptions {
@@ -94,6 +96,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
       })
     : undefined;
 
+  if (pixelStreaming && business.webhooks) {
+    publishStreamerEvents(pixelStreaming.events, business.webhooks);
+  }
+
   let state: 'starting' | 'ready' | 'closing' = 'starting';
   const http = buildHttpServer({ logger, tls: config.tls });
   registerHealthRoutes(http, () => state === 'ready');
@@ -114,6 +120,13 @@ export async function createHeliograph(config: Config, options: HeliographOption
     });
   }
   registerLobbyRoutes(http, { verifier, rooms });
+  if (config.metrics.enabled) {
+    registerMetricsRoutes(http, metrics, {
+      connections: () => gateway.connectionCount,
+      rooms: () => rooms.count,
+      peers: () => rooms.list().reduce((n, room) => n + room.size, 0),
+    });
+  }
   business.registerRoutes(http);
   pixelStreaming?.registerRoutes(http);
   if (config.demo.enabled) {

@@ -101,3 +101,25 @@ describe('demo and SDK bundle', () => {
     expect((await fetch(`${server.url}/`)).status).toBe(404);
   });
 });
+
+describe('GET /metrics', () => {
+  it('serves Prometheus text with what the node holds now', async () => {
+    server = await startServer();
+    const client = await TestClient.open(server.wsUrl, await server.token('m'));
+    clients.push(client);
+    await client.ok('room.join', { room: 'metered' });
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/^heliograph_connections 1$/m);
+    expect(text).toMatch(/^heliograph_rooms 1$/m);
+    expect(text).toMatch(/^heliograph_peers 1$/m);
+    expect(text).toContain('heliograph_process_cpu_seconds_total');
+  });
+
+  it('is off with metrics.enabled false', async () => {
+    server = await startServer({ metrics: { enabled: false } });
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
+  });
+});

@@ -89,6 +89,12 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    metrics: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Serve Prometheus metrics at GET /metrics (restrict it at the proxy or firewall)' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     demo: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'Serve the demo web app at / and the client SDK bundle at /sdk/' }),
