@@ -6,23 +6,21 @@ function rawSocket(ws: WebSocket): { cork(): void; uncork(): void } | undefined 
 }
 
 /**
- * Coalesces the frames written to one socket during one turn of the event loop into a single
- * write. Frames are queued, and on the next tick written between `cork()` and `uncork()`, so a
- * burst of relays and acks costs one system call instead of one per frame. The socket is never
- * left corked across ticks: a lone frame goes out as soon as the current turn ends.
+ * Coalesces the frames written to one socket during one turn of the event loop. The first frame
+ * of a turn is written at once, so a lone relay waits for nothing; the frames that follow it in
+ * the same turn are queued and written together on the next tick, between `cork()` and
+ * `uncork()`, so a burst of relays and acks costs two system calls instead of one per frame.
  */
 export class WriteBatcher {
+  #inTurn = false;
   #queue: string[] = [];
   readonly #flush = (): void => {
+    this.#inTurn = false;
     const frames = this.#queue;
     if (frames.length === 0) {
       return;
     }
     this.#queue = [];
-    if (frames.length === 1) {
-      this.ws.send(frames[0]!);
-      return;
-    }
     const socket = rawSocket(this.ws);
     socket?.cork();
     for (const frame of frames) {
@@ -39,8 +37,12 @@ export class WriteBatcher {
   }
 
   send(frame: string): void {
-    if (this.#queue.push(frame) === 1) {
-      process.nextTick(this.#flush);
+    if (this.#inTurn) {
+      this.#queue.push(frame);
+      return;
     }
+    this.#inTurn = true;
+    process.nextTick(this.#flush);
+    this.ws.send(frame);
   }
 }
