@@ -13,7 +13,8 @@ export function percentile(sorted: Float64Array | number[], p: number): number {
   if (sorted.length === 0) {
     return Number.NaN;
   }
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  // Nearest rank; the epsilon keeps 99.9% of 1000 at rank 999 despite floating point.
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length - 1e-9) - 1));
   return sorted[index]!;
 }
 
