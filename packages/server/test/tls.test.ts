@@ -1,36 +1,27 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from './helpers/client.js';
 import { haveTool } from './helpers/require-tool.js';
+import { selfSignedCertificate, type SelfSigned } from './helpers/tls.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const hasOpenssl = haveTool('openssl', 'openssl');
 
 describe.runIf(hasOpenssl)('TLS: one port serves HTTPS and WSS', () => {
-  let dir: string;
+  let tls: SelfSigned;
   let server: TestServer;
   let ca: Buffer;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'heliograph-tls-'));
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', key, '-out', cert,
-    ], { stdio: 'ignore' });
-    ca = readFileSync(cert);
+    tls = selfSignedCertificate();
+    ca = tls.ca;
+    const { cert, key } = tls;
     server = await startServer({ tls: { cert, key } });
   });
 
   afterAll(async () => {
     await server?.close();
-    rmSync(dir, { recursive: true, force: true });
+    tls?.remove();
   });
 
   it('answers /healthz over HTTPS', async () => {

@@ -1,34 +1,25 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { haveTool } from '../helpers/require-tool.js';
+import { selfSignedCertificate, type SelfSigned } from '../helpers/tls.js';
 import { PsClient, startPsServer, type PsTestServer } from './ps-client.js';
 
 const hasOpenssl = haveTool('openssl', 'openssl');
 
 describe.runIf(hasOpenssl)('Pixel Streaming over TLS: streamers, SFUs and players all on WSS', () => {
-  let dir: string;
+  let tls: SelfSigned;
   let ps: PsTestServer;
   let ca: Buffer;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'heliograph-ps-tls-'));
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', key, '-out', cert,
-    ], { stdio: 'ignore' });
-    ca = readFileSync(cert);
+    tls = selfSignedCertificate();
+    ca = tls.ca;
+    const { cert, key } = tls;
     ps = await startPsServer({}, { tls: { cert, key } });
   });
 
   afterAll(async () => {
     await ps?.close();
-    rmSync(dir, { recursive: true, force: true });
+    tls?.remove();
   });
 
   it('runs the handshakes over wss:// on all three ports', async () => {
