@@ -13,6 +13,7 @@ import type { IdGenerator } from './shared/ids.js';
 import type { Logger } from './shared/logger.js';
 import type { Database } from './storage/database.js';
 import { Outbox } from './webhooks/outbox.js';
+import { OpenRooms } from './webhooks/open-rooms.js';
 import { publishRoomEvents } from './webhooks/room-webhooks.js';
 import { Webhooks } from './webhooks/webhooks.js';
 
@@ -60,6 +61,7 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
       : undefined;
 
   let webhooks: Webhooks | undefined;
+  let openRooms: OpenRooms | undefined;
   let unsubscribe = (): void => {};
   if (wh.url !== undefined && wh.secret !== undefined) {
     webhooks = new Webhooks({
@@ -72,7 +74,8 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
       logger: logger.child({ module: 'webhooks' }),
       registry: metrics,
     });
-    unsubscribe = publishRoomEvents(rooms.events, webhooks);
+    openRooms = new OpenRooms(db);
+    unsubscribe = publishRoomEvents(rooms.events, webhooks, openRooms);
   }
 
   let closed = false;
@@ -84,6 +87,12 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
       registerControlApi(http, { keys: config.controlApi.keys, rooms, signer, webhooks, version: '1.0.0' });
     },
     start() {
+      if (webhooks && openRooms) {
+        const closed = openRooms.closeLeftovers(webhooks);
+        if (closed > 0) {
+          logger.warn({ rooms: closed }, 'rooms left open by the previous run reported finished (node_lost)');
+        }
+      }
       webhooks?.start();
     },
     close() {

@@ -35,6 +35,17 @@ export const MIGRATIONS: readonly string[] = [
      room TEXT PRIMARY KEY,
      seq  INTEGER NOT NULL
    ) STRICT`,
+  // What this node has announced as open (webhooks/open-rooms.ts), closed for the backend on restart.
+  `CREATE TABLE webhook_open_rooms (
+     room TEXT PRIMARY KEY,
+     body TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE webhook_open_peers (
+     room TEXT NOT NULL,
+     peer TEXT NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (room, peer)
+   ) STRICT`,
 ];
 
 /**

@@ -63,7 +63,7 @@ afterEach(async () => {
 });
 
 describe('webhooks across a crash', () => {
-  it('a node killed with events pending delivers all of them after it restarts, in order', async () => {
+  it('a node killed with events pending delivers all of them after it restarts, in order, then closes what the crash left open', async () => {
     dir = mkdtempSync(join(tmpdir(), 'heliograph-crash-'));
     backend = await new TestBackend({ jwtSecret: TEST_SECRET }).reservePort();
     const first = await startNode(join(dir, 'data'), backend.webhookUrl);
@@ -83,13 +83,18 @@ describe('webhooks across a crash', () => {
     await backend.start();
     const second = await startNode(join(dir, 'data'), backend.webhookUrl);
     nodes.push(second);
-    await until(() => backend!.events.length >= 4, 10_000, 'the events recorded before the crash');
+    await until(() => backend!.events.length >= 6, 10_000, 'the events recorded before the crash, and the closing ones');
     expect(backend.events.map((e) => `${e.seq} ${e.type} ${(e.data.peer as { userId?: string } | undefined)?.userId ?? ''}`.trim())).toEqual([
       '1 room.started',
       '2 peer.joined ada',
       '3 peer.joined bob',
       '4 peer.left bob',
+      // The crash took the room with it: the restarted node says so, and the backend's view is right again.
+      '5 peer.left ada',
+      '6 room.finished',
     ]);
+    expect(backend.events[4]?.data.reason).toBe('node_lost');
+    expect(backend.events[5]?.data).toMatchObject({ reason: 'node_lost', room: { id: 'crash' } });
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
   });
