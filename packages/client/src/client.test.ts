@@ -189,3 +189,29 @@ describe('HeliographClient reconnects', () => {
     expect(FakeWebSocket.instances).toHaveLength(1);
   });
 });
+
+describe('HeliographClient on server.draining', () => {
+  it('leaves at a random moment within the window and reconnects, rejoining the room', async () => {
+    const { client, clock } = makeClient({ random: () => 0.25, reconnect: { initialDelayMs: 100, jitter: 0 } });
+    const connected = client.connect();
+    await flush();
+    last().accept();
+    await connected;
+    const join = client.join({ room: 'r' });
+    last().reply(last().sent[0]!.id, { peer: { id: 'PR_1', userId: 'u1', metadata: {}, joinedAt: 0 }, room: {}, peers: [], iceServers: [] });
+    await join;
+
+    const draining = last();
+    draining.push({ type: 'server.draining', seq: 3, data: { reason: 'deploy', deadline: 60_000, reconnectWithinMs: 4000 } });
+    clock.advance(999);
+    expect(client.state).toBe('open');
+    clock.advance(1); // 0.25 × 4000
+    expect(draining.readyState).toBe(3);
+    expect(client.state).toBe('reconnecting');
+    clock.advance(100);
+    await flush();
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    last().accept();
+    expect(last().sent[0]).toMatchObject({ type: 'room.join', data: { room: 'r' } });
+  });
+});

@@ -95,6 +95,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
   #attempt = 0;
   #unauthorizedInARow = 0;
   #retryTimer: unknown;
+  #drainTimer: unknown;
   #room: RoomJoin | undefined;
   #peerId: string | undefined;
   #userId: string | undefined;
@@ -168,6 +169,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
   /** Closes for good: no reconnect; pending requests fail with UNAVAILABLE. */
   close(): void {
     this.#clock.clearTimeout(this.#retryTimer);
+    this.#clock.clearTimeout(this.#drainTimer);
     this.#room = undefined;
     const ws = this.#ws;
     this.#ws = undefined;
@@ -227,6 +229,8 @@ export class HeliographClient extends Emitter<ClientEvents> {
   #onEvent(type: EventType, data: unknown): void {
     if (type === 'session.ready') {
       this.#onReady(data as EventData<'session.ready'>);
+    } else if (type === 'server.draining') {
+      this.#onDraining(data as EventData<'server.draining'>);
     }
     // Events the SDK does not know (a newer server) are passed on untyped; listeners ignore them.
     (this.emit as (t: EventType, d: unknown) => void)(type, data);
@@ -243,6 +247,28 @@ export class HeliographClient extends Emitter<ClientEvents> {
     if (wasReconnect && this.#room) {
       void this.#rejoin(this.#room);
     }
+  }
+
+  /**
+   * The node is going away: leave it at a random moment within the window it gave (so that its
+   * clients do not all land on the next node at once) and reconnect, which rejoins the room.
+   */
+  #onDraining(drain: EventData<'server.draining'>): void {
+    if (!this.#reconnect.enabled) {
+      return;
+    }
+    const random = this.#opts.random ?? Math.random;
+    const delay = Math.round(random() * drain.reconnectWithinMs);
+    this.#clock.clearTimeout(this.#drainTimer);
+    this.#drainTimer = this.#clock.setTimeout(() => {
+      const ws = this.#ws;
+      if (ws && this.#state === 'open') {
+        this.#ws = undefined;
+        ws.onclose = null;
+        ws.close(1000, 'server draining');
+        this.#onClose({ code: 1001, reason: 'server draining' });
+      }
+    }, delay);
   }
 
   async #rejoin(room: RoomJoin): Promise<void> {

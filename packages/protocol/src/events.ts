@@ -23,6 +23,17 @@ export const EVENTS = {
   data: Type.Object({ from: PeerId, payload: Type.Unknown() }),
   /** The room ended; this connection is no longer in it. */
   'room.closed': Type.Object({ reason: Type.String() }),
+  /**
+   * The node is shutting down (a deploy or a restart). Reconnect, after a random delay of up to
+   * `reconnectWithinMs`, so that a load balancer sends you to another node; at `deadline` the node
+   * closes what is left with 1001.
+   */
+  'server.draining': Type.Object({
+    reason: Type.String(),
+    /** Milliseconds since the epoch. */
+    deadline: Type.Number(),
+    reconnectWithinMs: Type.Integer(),
+  }),
   /** The same user joined the same room elsewhere; this connection closes next with 4409. */
   'session.replaced': EmptyObject,
   /** The business backend changed the room's metadata (control API). */

@@ -38,6 +38,12 @@ export interface HeliographOptions {
 export interface Heliograph {
   /** Starts listening; resolves with the base URL (`http://127.0.0.1:8080`). */
   listen(): Promise<string>;
+  /**
+   * Graceful shutdown: `/readyz` turns 503, new connections are refused, every client is told
+   * `server.draining` and given until `config.drain.timeoutMs` to reconnect elsewhere; then
+   * `close()`. Idempotent; `close()` during a drain cuts it short.
+   */
+  drain(reason?: string): Promise<void>;
   close(): Promise<void>;
   /** The base URL once listening. */
   readonly url: string;
@@ -100,7 +106,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     publishStreamerEvents(pixelStreaming.events, business.webhooks);
   }
 
-  let state: 'starting' | 'ready' | 'closing' = 'starting';
+  let state: 'starting' | 'ready' | 'draining' | 'closing' = 'starting';
   const http = buildHttpServer({ logger, tls: config.tls });
   registerHealthRoutes(http, () => state === 'ready');
   if (config.auth.accounts) {
@@ -141,6 +147,21 @@ export async function createHeliograph(config: Config, options: HeliographOption
 
   let url = '';
   let closing: Promise<void> | undefined;
+  let draining: Promise<void> | undefined;
+  /** Idempotent: frees every port, timer, connection and handle. */
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      state = 'closing';
+      await gateway.close();
+      await pixelStreaming?.close();
+      await http.close();
+      rooms.close();
+      business.close();
+      db.close();
+    })();
+    return closing;
+  }
+
   return {
     get url() {
       return url;
@@ -161,17 +182,18 @@ export async function createHeliograph(config: Config, options: HeliographOption
       logger.info({ url }, `Heliograph serving on ${url}`);
       return url;
     },
-    close() {
-      closing ??= (async () => {
-        state = 'closing';
-        await gateway.close();
-        await pixelStreaming?.close();
-        await http.close();
-        rooms.close();
-        business.close();
-        db.close();
+    drain(reason = 'shutting down') {
+      draining ??= (async () => {
+        if (state === 'ready') {
+          state = 'draining';
+          const { timeoutMs, reconnectWithinMs } = config.drain;
+          logger.info({ timeoutMs }, 'draining');
+          await gateway.drain(reason, clock.now() + timeoutMs, Math.min(reconnectWithinMs, timeoutMs));
+        }
+        await close();
       })();
-      return closing;
+      return draining;
     },
+    close,
   };
 }

@@ -28,7 +28,8 @@ export async function serve({ config, io, signal }: CommandContext): Promise<num
   }
   await untilAborted(signal);
   logger.info('shutting down');
-  await app.close();
+  // A second signal makes main.ts exit at once; until then clients get time to move elsewhere.
+  await app.drain('node shutting down');
   logger.info('stopped');
   return 0;
 }

@@ -89,6 +89,17 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    drain: Type.Object(
+      {
+        timeoutMs: Type.Integer({ minimum: 0, default: 15_000, description: 'On SIGTERM, how long clients get to reconnect elsewhere before the node closes' }),
+        reconnectWithinMs: Type.Integer({
+          minimum: 0,
+          default: 5_000,
+          description: 'Clients are told to reconnect within this window (spread at random), so they do not all arrive at once',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     metrics: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'Serve Prometheus metrics at GET /metrics (restrict it at the proxy or firewall)' }),

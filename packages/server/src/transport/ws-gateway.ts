@@ -34,6 +34,9 @@ export class WsGateway {
   #pending = 0;
   #heartbeat: TimerHandle | undefined;
   #closed = false;
+  #draining = false;
+  /** Called when the last connection goes during a drain. */
+  #onEmpty: (() => void) | undefined;
 
   constructor(options: GatewayOptions) {
     this.#opts = options;
@@ -56,8 +59,8 @@ export class WsGateway {
     if (url.pathname !== this.#opts.path) {
       return false;
     }
-    if (this.#closed) {
-      rejectUpgrade(socket, 503);
+    if (this.#closed || this.#draining) {
+      rejectUpgrade(socket, 503, { 'retry-after': '1' });
       return true;
     }
     void this.#accept(req, socket, head, url);
@@ -108,7 +111,12 @@ export class WsGateway {
       clock,
       logger,
       limits,
-      onClosed: (c) => this.#connections.delete(c),
+      onClosed: (c) => {
+        this.#connections.delete(c);
+        if (this.#connections.size === 0) {
+          this.#onEmpty?.();
+        }
+      },
     });
     this.#connections.add(conn);
     logger.debug({ user: identity.userId }, 'connection open');
@@ -125,6 +133,34 @@ export class WsGateway {
         conn.ws.ping();
       }
     }
+  }
+
+  /**
+   * Graceful drain: refuses new connections (HTTP 503), tells every connection `server.draining`,
+   * and resolves once they have all gone or at `deadline`, whichever comes first.
+   */
+  async drain(reason: string, deadline: number, reconnectWithinMs: number): Promise<void> {
+    if (this.#closed || this.#draining) {
+      return;
+    }
+    this.#draining = true;
+    const json = JSON.stringify({ reason, deadline, reconnectWithinMs });
+    for (const conn of this.#connections) {
+      conn.sendEvent('server.draining', json);
+    }
+    const { clock } = this.#opts;
+    await new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clock.clearTimeout(timer);
+        this.#onEmpty = undefined;
+        resolve();
+      };
+      const timer = clock.setTimeout(finish, Math.max(0, deadline - clock.now()));
+      this.#onEmpty = finish;
+      if (this.#connections.size === 0) {
+        finish();
+      }
+    });
   }
 
   /** Stops accepting and closes every connection with 1001, waiting for them to go. */
