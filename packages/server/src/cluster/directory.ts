@@ -1,0 +1,100 @@
+import type { NodeId } from './bus.js';
+
+/** A room as the cluster knows it. */
+export interface RoomSpec {
+  roomId: string;
+  maxPeers: number;
+  metadata: Record<string, unknown>;
+}
+
+export interface RoomRecord extends RoomSpec {
+  /** Milliseconds since the epoch, from the creating node's clock. */
+  createdAt: number;
+  memberCount: number;
+}
+
+/** A peer in a room, and the node whose connection holds it. */
+export interface MemberRecord {
+  roomId: string;
+  peerId: string;
+  userId: string;
+  nodeId: NodeId;
+}
+
+/** What a streamer id is held by. */
+export interface StreamerOwner {
+  nodeId: NodeId;
+  peerId: string;
+}
+
+export interface StreamerRecord extends StreamerOwner {
+  id: string;
+}
+
+/** What to do when a streamer asks for an id another holds (the `duplicateStreamerIds` setting). */
+export type DuplicateStreamerPolicy = 'rename' | 'replace' | 'reject';
+
+export interface StreamerClaim {
+  /** The id granted: the one asked for, or `Id1`, `Id2`… under `rename`. */
+  id: string;
+  /** Under `replace`: the holder that lost the id (its node must disconnect it). */
+  replaced?: StreamerRecord | undefined;
+}
+
+export interface AddMemberResult {
+  /** The same user's previous session in that room, now removed (its node must detach it). */
+  replaced?: MemberRecord | undefined;
+}
+
+/** What `restore()` could not put back, because another node took it meanwhile. */
+export interface RestoreResult {
+  members: MemberRecord[];
+  streamers: StreamerRecord[];
+}
+
+/**
+ * The state nodes share. Every operation that checks then writes is atomic (a Lua script on
+ * Redis), so limits hold under concurrent joins spread over nodes. All methods reject with
+ * UNAVAILABLE when the store cannot be reached; none waits for it to come back.
+ */
+export interface ClusterDirectory {
+  /** Creates the room unless it exists; `created` tells which. */
+  createRoom(spec: RoomSpec, createdAt: number): Promise<{ created: boolean; room: RoomRecord }>;
+  getRoom(roomId: string): Promise<RoomRecord | undefined>;
+  /** Every room's id. */
+  listRooms(): Promise<string[]>;
+  /** Changes metadata and/or the limit (never below the members already in); ROOM_NOT_FOUND. */
+  updateRoom(roomId: string, patch: { metadata?: Record<string, unknown> | undefined; maxPeers?: number | undefined }): Promise<RoomRecord>;
+  /**
+   * Deletes a room and its members' entries, returning the members. With `onlyIfEmpty` it is
+   * deleted only when nobody is in it on any node (an empty-room timer on one node must not
+   * delete a room alive on another); `deleted` tells.
+   */
+  deleteRoom(roomId: string, options?: { onlyIfEmpty?: boolean }): Promise<{ deleted: boolean; members: MemberRecord[] }>;
+  /**
+   * Atomically: ROOM_NOT_FOUND unless the room exists; removes the same user's previous session
+   * in the room (reported as `replaced`; its place is reused); else ROOM_FULL when the room is at
+   * its limit; then adds the member and its peer-directory entry. Adding a member again is a no-op.
+   */
+  addMember(member: MemberRecord): Promise<AddMemberResult>;
+  /** Removes a peer from its room and the peer directory; returns it, or undefined if unknown. */
+  removeMember(peerId: string): Promise<MemberRecord | undefined>;
+  members(roomId: string): Promise<MemberRecord[]>;
+  /** Which room and node a peer is on (the peer directory). */
+  locatePeer(peerId: string): Promise<MemberRecord | undefined>;
+  /** Removes every member held by a lost node; returns them (empty if another node did it first). */
+  removeNode(nodeId: NodeId): Promise<MemberRecord[]>;
+  /** Claims a Pixel Streaming streamer id under `policy`; `reject` fails with CONFLICT. Re-claiming one's own id keeps it. */
+  claimStreamerId(requested: string, owner: StreamerOwner, policy: DuplicateStreamerPolicy): Promise<StreamerClaim>;
+  /** Releases `id` if `owner` holds it. */
+  releaseStreamerId(id: string, owner: StreamerOwner): Promise<boolean>;
+  streamers(): Promise<StreamerRecord[]>;
+  /** The next number of a cluster-wide sequence (1, 2, 3…): player ids unique in the cluster. */
+  nextId(sequence: string): Promise<number>;
+  /**
+   * Puts back what this node wrote (its rooms, members and streamer ids) after the store lost it
+   * (Redis restarted without persistence). Entries another node took meanwhile are returned.
+   */
+  restore(): Promise<RestoreResult>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,175 @@
+import { AppError } from '../shared/app-error.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { BusTiming, ClusterMessage, NodeId } from './bus.js';
+import { ClusterBus } from './cluster-bus.js';
+import type { BusTransport, HeartbeatResult } from './transport.js';
+
+/**
+ * What in-memory nodes share: channels and the liveness registry. One hub per process is a
+ * one-node cluster (the default); tests put several nodes on one hub.
+ */
+export class MemoryHub {
+  readonly clock: Clock;
+  readonly #subscribers = new Map<string, Set<MemoryTransport>>();
+  /** nodeId → expiry time on the hub's clock. */
+  readonly #expiries = new Map<NodeId, number>();
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
+  publish(channel: string, frame: string): number {
+    const subs = [...(this.#subscribers.get(channel) ?? [])];
+    // Delivered on a later turn, like a network would: a publisher never re-enters itself.
+    queueMicrotask(() => {
+      for (const s of subs) {
+        s.deliver(channel, frame);
+      }
+    });
+    return subs.length;
+  }
+
+  subscribe(channel: string, t: MemoryTransport): void {
+    let set = this.#subscribers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.#subscribers.set(channel, set);
+    }
+    set.add(t);
+  }
+
+  unsubscribe(channel: string, t: MemoryTransport): void {
+    const set = this.#subscribers.get(channel);
+    set?.delete(t);
+    if (set?.size === 0) {
+      this.#subscribers.delete(channel);
+    }
+  }
+
+  /** Removes every subscription of `t` (it crashed or closed). */
+  detach(t: MemoryTransport): void {
+    for (const channel of [...this.#subscribers.keys()]) {
+      this.unsubscribe(channel, t);
+    }
+  }
+
+  heartbeat(nodeId: NodeId, ttlMs: number): HeartbeatResult {
+    const now = this.clock.now();
+    for (const [id, until] of this.#expiries) {
+      if (until <= now) {
+        this.#expiries.delete(id);
+      }
+    }
+    const wasPresent = this.#expiries.has(nodeId);
+    this.#expiries.set(nodeId, now + ttlMs);
+    return { wasPresent, members: [...this.#expiries.keys()] };
+  }
+
+  leave(nodeId: NodeId): void {
+    this.#expiries.delete(nodeId);
+  }
+}
+
+/** A transport on a `MemoryHub`. `crash()` makes it vanish without leaving, like `kill -9`. */
+export class MemoryTransport implements BusTransport {
+  readonly #hub: MemoryHub;
+  #onFrame: (channel: string, frame: string) => void = () => undefined;
+  #up = false;
+  #closed = false;
+
+  constructor(hub: MemoryHub) {
+    this.#hub = hub;
+  }
+
+  get connected(): boolean {
+    return this.#up;
+  }
+
+  async connect(): Promise<void> {
+    this.#check(false);
+    this.#up = true;
+  }
+
+  onFrame(handler: (channel: string, frame: string) => void): void {
+    this.#onFrame = handler;
+  }
+
+  onConnectionChange(): void {
+    // A hub never disconnects.
+  }
+
+  deliver(channel: string, frame: string): void {
+    if (this.#up) {
+      this.#onFrame(channel, frame);
+    }
+  }
+
+  async publish(channel: string, frame: string): Promise<number> {
+    this.#check();
+    return this.#hub.publish(channel, frame);
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    this.#check();
+    this.#hub.subscribe(channel, this);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    this.#check();
+    this.#hub.unsubscribe(channel, this);
+  }
+
+  async heartbeat(nodeId: NodeId, ttlMs: number): Promise<HeartbeatResult> {
+    this.#check();
+    return this.#hub.heartbeat(nodeId, ttlMs);
+  }
+
+  async leave(nodeId: NodeId): Promise<void> {
+    this.#check();
+    this.#hub.leave(nodeId);
+  }
+
+  /** Stops hearing and speaking at once, leaving the registry entry to expire. */
+  crash(): void {
+    this.#up = false;
+    this.#hub.detach(this);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.crash();
+  }
+
+  #check(mustBeUp = true): void {
+    if (this.#closed || (mustBeUp && !this.#up)) {
+      throw new AppError('UNAVAILABLE', 'The in-memory bus is closed');
+    }
+  }
+}
+
+export interface MemoryBusOptions {
+  nodeId: NodeId;
+  logger: Logger;
+  /** Shared by the nodes of one in-memory cluster; its clock drives the liveness registry. */
+  hub: MemoryHub;
+  /** The node's clock (heartbeat timer, request timeouts); usually the hub's. */
+  clock?: Clock | undefined;
+  timing?: Partial<BusTiming> | undefined;
+}
+
+/** A bus whose nodes live in this process: one node (the default) or several sharing a hub in tests. */
+export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(options: MemoryBusOptions): {
+  bus: ClusterBus<M>;
+  transport: MemoryTransport;
+} {
+  const transport = new MemoryTransport(options.hub);
+  const bus = new ClusterBus<M>({
+    nodeId: options.nodeId,
+    transport,
+    clock: options.clock ?? options.hub.clock,
+    logger: options.logger,
+    timing: options.timing,
+  });
+  return { bus, transport };
+}

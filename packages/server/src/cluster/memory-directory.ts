@@ -1,0 +1,211 @@
+import { AppError } from '../shared/app-error.js';
+import type { NodeId } from './bus.js';
+import type {
+  AddMemberResult,
+  ClusterDirectory,
+  DuplicateStreamerPolicy,
+  MemberRecord,
+  RestoreResult,
+  RoomRecord,
+  RoomSpec,
+  StreamerClaim,
+  StreamerOwner,
+  StreamerRecord,
+} from './directory.js';
+
+interface StoredRoom {
+  spec: RoomSpec;
+  createdAt: number;
+  /** peerId → member, in join order. */
+  members: Map<string, MemberRecord>;
+  /** userId → peerId: one session per user and room. */
+  users: Map<string, string>;
+}
+
+/** The shared state of an in-memory cluster: one per process, or one per test cluster. */
+export class MemoryDirectoryState {
+  readonly rooms = new Map<string, StoredRoom>();
+  readonly peers = new Map<string, MemberRecord>();
+  readonly streamers = new Map<string, StreamerRecord>();
+  readonly sequences = new Map<string, number>();
+}
+
+const copy = <T extends object>(v: T): T => structuredClone(v);
+
+/**
+ * The directory of a single node (the default) or of in-memory test nodes sharing one state.
+ * Single-threaded JavaScript makes every method atomic; the Redis directory gets the same
+ * semantics from Lua scripts, and one contract suite checks both.
+ */
+export class MemoryDirectory implements ClusterDirectory {
+  readonly #s: MemoryDirectoryState;
+
+  constructor(state = new MemoryDirectoryState()) {
+    this.#s = state;
+  }
+
+  async createRoom(spec: RoomSpec, createdAt: number): Promise<{ created: boolean; room: RoomRecord }> {
+    let room = this.#s.rooms.get(spec.roomId);
+    const created = !room;
+    if (!room) {
+      room = { spec: copy(spec), createdAt, members: new Map(), users: new Map() };
+      this.#s.rooms.set(spec.roomId, room);
+    }
+    return { created, room: record(room) };
+  }
+
+  async getRoom(roomId: string): Promise<RoomRecord | undefined> {
+    const room = this.#s.rooms.get(roomId);
+    return room && record(room);
+  }
+
+  async listRooms(): Promise<string[]> {
+    return [...this.#s.rooms.keys()];
+  }
+
+  async updateRoom(roomId: string, patch: { metadata?: Record<string, unknown> | undefined; maxPeers?: number | undefined }): Promise<RoomRecord> {
+    const room = this.#room(roomId);
+    if (patch.metadata !== undefined) {
+      room.spec.metadata = copy(patch.metadata);
+    }
+    if (patch.maxPeers !== undefined) {
+      room.spec.maxPeers = Math.max(patch.maxPeers, room.members.size);
+    }
+    return record(room);
+  }
+
+  async deleteRoom(roomId: string, options: { onlyIfEmpty?: boolean } = {}): Promise<{ deleted: boolean; members: MemberRecord[] }> {
+    const room = this.#s.rooms.get(roomId);
+    if (!room || (options.onlyIfEmpty && room.members.size > 0)) {
+      return { deleted: false, members: [] };
+    }
+    const members = [...room.members.values()];
+    for (const m of members) {
+      this.#s.peers.delete(m.peerId);
+    }
+    this.#s.rooms.delete(roomId);
+    return { deleted: true, members };
+  }
+
+  async addMember(member: MemberRecord): Promise<AddMemberResult> {
+    const room = this.#room(member.roomId);
+    const previousId = room.users.get(member.userId);
+    const previous = previousId === undefined || previousId === member.peerId ? undefined : room.members.get(previousId);
+    if (previous) {
+      this.#unlink(room, previous);
+    }
+    if (!room.members.has(member.peerId) && room.members.size >= room.spec.maxPeers) {
+      throw new AppError('ROOM_FULL', `Room "${member.roomId}" is full (${room.spec.maxPeers} peers)`);
+    }
+    const m = copy(member);
+    room.members.set(m.peerId, m);
+    room.users.set(m.userId, m.peerId);
+    this.#s.peers.set(m.peerId, m);
+    return previous ? { replaced: previous } : {};
+  }
+
+  async removeMember(peerId: string): Promise<MemberRecord | undefined> {
+    const m = this.#s.peers.get(peerId);
+    const room = m && this.#s.rooms.get(m.roomId);
+    if (!m) {
+      return undefined;
+    }
+    if (room) {
+      this.#unlink(room, m);
+    } else {
+      this.#s.peers.delete(peerId);
+    }
+    return m;
+  }
+
+  async members(roomId: string): Promise<MemberRecord[]> {
+    return [...(this.#s.rooms.get(roomId)?.members.values() ?? [])].map(copy);
+  }
+
+  async locatePeer(peerId: string): Promise<MemberRecord | undefined> {
+    const m = this.#s.peers.get(peerId);
+    return m && copy(m);
+  }
+
+  async removeNode(nodeId: NodeId): Promise<MemberRecord[]> {
+    const gone = [...this.#s.peers.values()].filter((m) => m.nodeId === nodeId);
+    for (const m of gone) {
+      await this.removeMember(m.peerId);
+    }
+    return gone;
+  }
+
+  async claimStreamerId(requested: string, owner: StreamerOwner, policy: DuplicateStreamerPolicy): Promise<StreamerClaim> {
+    const holder = this.#s.streamers.get(requested);
+    const mine = (r: StreamerRecord | undefined): boolean => !!r && r.nodeId === owner.nodeId && r.peerId === owner.peerId;
+    let id = requested;
+    let replaced: StreamerRecord | undefined;
+    if (holder && !mine(holder)) {
+      if (policy === 'reject') {
+        throw new AppError('CONFLICT', `Streamer id "${requested}" is in use`);
+      }
+      if (policy === 'replace') {
+        replaced = holder;
+      } else {
+        for (let n = 1; ; n++) {
+          const candidate = `${requested}${n}`;
+          const h = this.#s.streamers.get(candidate);
+          if (!h || mine(h)) {
+            id = candidate;
+            break;
+          }
+        }
+      }
+    }
+    this.#s.streamers.set(id, { id, ...owner });
+    return replaced ? { id, replaced } : { id };
+  }
+
+  async releaseStreamerId(id: string, owner: StreamerOwner): Promise<boolean> {
+    const h = this.#s.streamers.get(id);
+    if (!h || h.nodeId !== owner.nodeId || h.peerId !== owner.peerId) {
+      return false;
+    }
+    this.#s.streamers.delete(id);
+    return true;
+  }
+
+  async streamers(): Promise<StreamerRecord[]> {
+    return [...this.#s.streamers.values()].map(copy);
+  }
+
+  async nextId(sequence: string): Promise<number> {
+    const n = (this.#s.sequences.get(sequence) ?? 0) + 1;
+    this.#s.sequences.set(sequence, n);
+    return n;
+  }
+
+  /** Memory never loses what was written: nothing to put back. */
+  async restore(): Promise<RestoreResult> {
+    return { members: [], streamers: [] };
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release: the state belongs to whoever made it.
+  }
+
+  #room(roomId: string): StoredRoom {
+    const room = this.#s.rooms.get(roomId);
+    if (!room) {
+      throw new AppError('ROOM_NOT_FOUND', `No room "${roomId}"`);
+    }
+    return room;
+  }
+
+  #unlink(room: StoredRoom, m: MemberRecord): void {
+    room.members.delete(m.peerId);
+    if (room.users.get(m.userId) === m.peerId) {
+      room.users.delete(m.userId);
+    }
+    this.#s.peers.delete(m.peerId);
+  }
+}
+
+function record(room: StoredRoom): RoomRecord {
+  return { ...copy(room.spec), createdAt: room.createdAt, memberCount: room.members.size };
+}

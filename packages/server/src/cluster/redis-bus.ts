@@ -1,0 +1,151 @@
+import type { Redis } from 'ioredis';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { BusTiming, ClusterMessage, NodeId } from './bus.js';
+import { ClusterBus } from './cluster-bus.js';
+import { connectRedis, LuaScript, openRedis, redisCall, type RedisSettings } from './redis-connection.js';
+import type { BusTransport, HeartbeatResult } from './transport.js';
+
+/**
+ * Drops expired nodes, then registers ARGV[1] until now + ARGV[2] ms, on Redis's clock (TIME),
+ * so that node clocks need not agree. Returns { was it registered, every live node }.
+ */
+const HEARTBEAT = new LuaScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local present = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return { present and 1 or 0, redis.call('ZRANGE', KEYS[1], 0, -1) }
+`);
+
+/**
+ * Bus transport on one Redis: a command connection (PUBLISH, the node registry) and a
+ * subscriber connection. Both fail fast while Redis is down; `connected` is true only when
+ * both are ready, and a return is reported so the bus can resubscribe.
+ */
+export class RedisTransport implements BusTransport {
+  readonly #pub: Redis;
+  readonly #sub: Redis;
+  readonly #registry: string;
+  readonly #log: Logger;
+  #onFrame: (channel: string, frame: string) => void = () => undefined;
+  #onChange: (connected: boolean) => void = () => undefined;
+  #up = false;
+  #closed = false;
+
+  constructor(settings: RedisSettings, logger: Logger) {
+    this.#pub = openRedis(settings, 'pub');
+    this.#sub = openRedis(settings, 'sub');
+    this.#registry = `${settings.prefix ?? 'hg'}:nodes`;
+    this.#log = logger;
+    this.#sub.on('message', (channel: string, message: string) => this.#onFrame(channel, message));
+    for (const r of [this.#pub, this.#sub]) {
+      r.on('ready', () => this.#update());
+      r.on('close', () => this.#update());
+      // Without a listener an 'error' event would crash the process; the state change is what counts.
+      r.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'cluster: redis error'));
+    }
+  }
+
+  get connected(): boolean {
+    return this.#up;
+  }
+
+  async connect(): Promise<void> {
+    await Promise.all([connectRedis(this.#pub), connectRedis(this.#sub)]).catch(async (err: unknown) => {
+      await this.close();
+      throw err;
+    });
+    this.#update();
+  }
+
+  onFrame(handler: (channel: string, frame: string) => void): void {
+    this.#onFrame = handler;
+  }
+
+  onConnectionChange(handler: (connected: boolean) => void): void {
+    this.#onChange = handler;
+  }
+
+  publish(channel: string, frame: string): Promise<number> {
+    return redisCall(() => this.#pub.publish(channel, frame));
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    await redisCall(() => this.#sub.subscribe(channel));
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    await redisCall(() => this.#sub.unsubscribe(channel));
+  }
+
+  async heartbeat(nodeId: NodeId, ttlMs: number): Promise<HeartbeatResult> {
+    const [present, members] = (await HEARTBEAT.run(this.#pub, [this.#registry], [nodeId, ttlMs])) as [number, string[]];
+    return { wasPresent: present === 1, members };
+  }
+
+  async leave(nodeId: NodeId): Promise<void> {
+    await redisCall(() => this.#pub.zrem(this.#registry, nodeId));
+  }
+
+  /** Drops both connections without leaving the registry, like `kill -9` (for fault tests). */
+  crash(): void {
+    this.#closed = true;
+    this.#pub.disconnect();
+    this.#sub.disconnect();
+    this.#update();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    await Promise.all([quit(this.#pub), quit(this.#sub)]);
+    this.#update();
+  }
+
+  #update(): void {
+    const up = !this.#closed && this.#pub.status === 'ready' && this.#sub.status === 'ready';
+    if (up !== this.#up) {
+      this.#up = up;
+      this.#log.info({ connected: up }, up ? 'cluster: redis connected' : 'cluster: redis disconnected');
+      this.#onChange(up);
+    }
+  }
+}
+
+/** QUIT when connected (flushes replies), else just stop reconnecting. */
+async function quit(r: Redis): Promise<void> {
+  if (r.status === 'ready') {
+    await r.quit().catch(() => r.disconnect());
+  } else {
+    r.disconnect();
+  }
+}
+
+export interface RedisBusOptions {
+  nodeId: NodeId;
+  redis: RedisSettings;
+  clock: Clock;
+  logger: Logger;
+  timing?: Partial<BusTiming> | undefined;
+}
+
+/** A bus over Redis pub/sub, with the node registry in a sorted set. */
+export function createRedisBus<M extends ClusterMessage = ClusterMessage>(options: RedisBusOptions): {
+  bus: ClusterBus<M>;
+  transport: RedisTransport;
+} {
+  const transport = new RedisTransport(options.redis, options.logger);
+  const bus = new ClusterBus<M>({
+    nodeId: options.nodeId,
+    transport,
+    clock: options.clock,
+    logger: options.logger,
+    timing: options.timing,
+    prefix: options.redis.prefix,
+  });
+  return { bus, transport };
+}

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { AppError } from '../shared/app-error.js';
+import { isErrorCode } from '@heliograph/protocol';
+
+/** How a node reaches Redis. */
+export interface RedisSettings {
+  /** `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS). */
+  url: string;
+  /** A command not answered within this is failed with UNAVAILABLE (a hung or partitioned Redis). */
+  commandTimeoutMs?: number | undefined;
+  /** Longest wait between reconnection attempts. */
+  maxReconnectDelayMs?: number | undefined;
+  /** Prefix of every key and channel, so that clusters can share one Redis. */
+  prefix?: string | undefined;
+}
+
+/**
+ * A connection that fails fast: no offline queue (a command while disconnected rejects at
+ * once), no per-command retries across reconnects, a command timeout, and endless reconnection
+ * with capped backoff. Started by `connect()`; `lazyConnect` so that construction does no I/O.
+ */
+export function openRedis(settings: RedisSettings, role: string): Redis {
+  const maxDelay = settings.maxReconnectDelayMs ?? 2_000;
+  const options: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResubscribe: false, // the bus restores its own subscriptions on 'ready'
+    commandTimeout: settings.commandTimeoutMs ?? 2_000,
+    connectTimeout: 5_000,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay),
+    connectionName: `heliograph-${role}`,
+  };
+  return new Redis(settings.url, options);
+}
+
+/** Connects, or fails with UNAVAILABLE (and stops retrying) when Redis cannot be reached. */
+export async function connectRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    return;
+  }
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new AppError('UNAVAILABLE', `Redis is unreachable: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * A Redis failure as an AppError. Error replies our scripts raise on purpose (`ROOM_FULL …`)
+ * keep their code; connection errors, timeouts and refused commands become UNAVAILABLE.
+ */
+export function redisError(err: unknown): AppError {
+  if (err instanceof AppError) {
+    return err;
+  }
+  const e = err as { name?: string; message?: string };
+  if (e?.name === 'ReplyError' && typeof e.message === 'string') {
+    const [code, ...rest] = e.message.split(' ');
+    if (isErrorCode(code)) {
+      return new AppError(code, rest.join(' ') || undefined);
+    }
+    return new AppError('INTERNAL', `Redis replied: ${e.message}`);
+  }
+  return new AppError('UNAVAILABLE', `Redis is unavailable: ${e?.message ?? String(err)}`);
+}
+
+/** Runs `fn`, turning any Redis failure into an AppError. */
+export async function redisCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw redisError(err);
+  }
+}
+
+/** A Lua script run by its SHA, loaded again when Redis answers NOSCRIPT (after a restart). */
+export class LuaScript {
+  readonly #source: string;
+  readonly #sha: string;
+
+  constructor(source: string) {
+    this.#source = source;
+    this.#sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return redisCall(async () => {
+      try {
+        return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if ((err as Error).message?.startsWith('NOSCRIPT')) {
+          return redis.eval(this.#source, keys.length, ...keys, ...args);
+        }
+        throw err;
+      }
+    });
+  }
+}

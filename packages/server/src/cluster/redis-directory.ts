@@ -1,0 +1,211 @@
+import type { Redis } from 'ioredis';
+import { AppError } from '../shared/app-error.js';
+import type { Logger } from '../shared/logger.js';
+import type { NodeId } from './bus.js';
+import type {
+  AddMemberResult,
+  ClusterDirectory,
+  DuplicateStreamerPolicy,
+  MemberRecord,
+  RestoreResult,
+  RoomRecord,
+  RoomSpec,
+  StreamerClaim,
+  StreamerOwner,
+  StreamerRecord,
+} from './directory.js';
+import { connectRedis, openRedis, redisCall, type RedisSettings } from './redis-connection.js';
+import * as lua from './redis-scripts.js';
+
+type RawRecord = [string, string, string, number] | null;
+
+/**
+ * The cluster directory in Redis. Check-then-write operations are Lua scripts (atomic on the
+ * server); every call fails fast with UNAVAILABLE while Redis is down. It remembers what this
+ * node wrote, so that `restore()` can put it back after Redis lost its data.
+ */
+export class RedisDirectory implements ClusterDirectory {
+  readonly #r: Redis;
+  readonly #p: string;
+  readonly #log: Logger;
+  /** What this node wrote and has not removed: for `restore()`. */
+  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>(), streamers: new Map<string, StreamerRecord>() };
+  #closed = false;
+
+  constructor(settings: RedisSettings, logger: Logger) {
+    this.#r = openRedis(settings, 'directory');
+    this.#p = settings.prefix ?? 'hg';
+    this.#log = logger;
+    this.#r.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'cluster: redis directory error'));
+  }
+
+  /** Connects; UNAVAILABLE when Redis cannot be reached. Later outages are survived by reconnecting. */
+  async connect(): Promise<void> {
+    await connectRedis(this.#r);
+  }
+
+  async createRoom(spec: RoomSpec, createdAt: number): Promise<{ created: boolean; room: RoomRecord }> {
+    const [created, raw] = (await lua.CREATE_ROOM.run(this.#r, [], [this.#p, spec.roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt])) as [number, RawRecord];
+    const room = toRoom(spec.roomId, raw)!;
+    this.#noteRoom(room);
+    return { created: created === 1, room };
+  }
+
+  async getRoom(roomId: string): Promise<RoomRecord | undefined> {
+    return toRoom(roomId, (await lua.GET_ROOM.run(this.#r, [], [this.#p, roomId])) as RawRecord);
+  }
+
+  listRooms(): Promise<string[]> {
+    return redisCall(() => this.#r.smembers(`${this.#p}:rooms`));
+  }
+
+  async updateRoom(roomId: string, patch: { metadata?: Record<string, unknown> | undefined; maxPeers?: number | undefined }): Promise<RoomRecord> {
+    const metadata = patch.metadata === undefined ? '' : JSON.stringify(patch.metadata);
+    const raw = (await lua.UPDATE_ROOM.run(this.#r, [], [this.#p, roomId, metadata, patch.maxPeers ?? ''])) as RawRecord;
+    const room = toRoom(roomId, raw)!;
+    this.#noteRoom(room);
+    return room;
+  }
+
+  async deleteRoom(roomId: string, options: { onlyIfEmpty?: boolean } = {}): Promise<{ deleted: boolean; members: MemberRecord[] }> {
+    const [deleted, raw] = (await lua.DELETE_ROOM.run(this.#r, [], [this.#p, roomId, options.onlyIfEmpty ? '1' : '0'])) as [number, string[]];
+    const members = raw.map(parse<MemberRecord>);
+    if (deleted === 1) {
+      this.#mine.rooms.delete(roomId);
+      this.#forget(members);
+    }
+    return { deleted: deleted === 1, members };
+  }
+
+  async addMember(member: MemberRecord): Promise<AddMemberResult> {
+    const result = await this.#add(member, false);
+    const replaced = result[0] === 1 ? parse<MemberRecord>(result[1]!) : undefined;
+    if (replaced) {
+      this.#forget([replaced]);
+    }
+    this.#mine.members.set(member.peerId, { ...member });
+    return replaced ? { replaced } : {};
+  }
+
+  async removeMember(peerId: string): Promise<MemberRecord | undefined> {
+    this.#mine.members.delete(peerId);
+    const raw = (await lua.REMOVE_MEMBER.run(this.#r, [], [this.#p, peerId])) as string | null;
+    return raw === null ? undefined : parse<MemberRecord>(raw);
+  }
+
+  async members(roomId: string): Promise<MemberRecord[]> {
+    const raw = await redisCall(() => this.#r.hvals(`${this.#p}:room:${roomId}:members`));
+    return raw.map(parse<MemberRecord>);
+  }
+
+  async locatePeer(peerId: string): Promise<MemberRecord | undefined> {
+    const raw = await redisCall(() => this.#r.get(`${this.#p}:peer:${peerId}`));
+    return raw === null ? undefined : parse<MemberRecord>(raw);
+  }
+
+  async removeNode(nodeId: NodeId): Promise<MemberRecord[]> {
+    const raw = (await lua.REMOVE_NODE.run(this.#r, [], [this.#p, nodeId])) as string[];
+    const removed = raw.map(parse<MemberRecord>);
+    this.#forget(removed);
+    return removed;
+  }
+
+  async claimStreamerId(requested: string, owner: StreamerOwner, policy: DuplicateStreamerPolicy): Promise<StreamerClaim> {
+    const [id, replacedRaw] = (await lua.CLAIM_STREAMER.run(this.#r, [], [this.#p, requested, ownerJson(owner), policy])) as [string, string?];
+    this.#mine.streamers.set(id, { id, ...owner });
+    if (replacedRaw === undefined) {
+      return { id };
+    }
+    const replaced = { id, ...parse<StreamerOwner>(replacedRaw) };
+    return { id, replaced };
+  }
+
+  async releaseStreamerId(id: string, owner: StreamerOwner): Promise<boolean> {
+    const mine = this.#mine.streamers.get(id);
+    if (mine?.nodeId === owner.nodeId && mine.peerId === owner.peerId) {
+      this.#mine.streamers.delete(id);
+    }
+    return (await lua.RELEASE_STREAMER.run(this.#r, [], [this.#p, id, ownerJson(owner)])) === 1;
+  }
+
+  async streamers(): Promise<StreamerRecord[]> {
+    const all = await redisCall(() => this.#r.hgetall(`${this.#p}:streamers`));
+    return Object.entries(all).map(([id, raw]) => ({ id, ...parse<StreamerOwner>(raw) }));
+  }
+
+  nextId(sequence: string): Promise<number> {
+    return redisCall(() => this.#r.incr(`${this.#p}:seq:${sequence}`));
+  }
+
+  async restore(): Promise<RestoreResult> {
+    const lost: RestoreResult = { members: [], streamers: [] };
+    const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
+    for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
+      if (roomsInUse.has(roomId)) {
+        await lua.CREATE_ROOM.run(this.#r, [], [this.#p, roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt]);
+      }
+    }
+    for (const m of [...this.#mine.members.values()]) {
+      await this.#add(m, true).catch((err: unknown) => {
+        if (!(err instanceof AppError) || err.code === 'UNAVAILABLE' || err.code === 'INTERNAL') {
+          throw err;
+        }
+        this.#mine.members.delete(m.peerId);
+        lost.members.push(m);
+      });
+    }
+    for (const s of [...this.#mine.streamers.values()]) {
+      await lua.CLAIM_STREAMER.run(this.#r, [], [this.#p, s.id, ownerJson(s), 'reject']).catch((err: unknown) => {
+        if (!(err instanceof AppError) || err.code !== 'CONFLICT') {
+          throw err;
+        }
+        this.#mine.streamers.delete(s.id);
+        lost.streamers.push(s);
+      });
+    }
+    return lost;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    if (this.#r.status === 'ready') {
+      await this.#r.quit().catch(() => this.#r.disconnect());
+    } else {
+      this.#r.disconnect();
+    }
+  }
+
+  async #add(member: MemberRecord, restoring: boolean): Promise<[number, string?]> {
+    return (await lua.ADD_MEMBER.run(this.#r, [], [this.#p, JSON.stringify(member), restoring ? '1' : '0'])) as [number, string?];
+  }
+
+  #noteRoom(room: RoomRecord): void {
+    const { roomId, maxPeers, metadata, createdAt } = room;
+    this.#mine.rooms.set(roomId, { spec: { roomId, maxPeers, metadata }, createdAt });
+  }
+
+  #forget(members: MemberRecord[]): void {
+    for (const m of members) {
+      this.#mine.members.delete(m.peerId);
+    }
+  }
+}
+
+function toRoom(roomId: string, raw: RawRecord): RoomRecord | undefined {
+  if (!raw) {
+    return undefined;
+  }
+  const [maxPeers, metadata, createdAt, memberCount] = raw;
+  return { roomId, maxPeers: Number(maxPeers), metadata: parse(metadata), createdAt: Number(createdAt), memberCount: Number(memberCount) };
+}
+
+function parse<T>(raw: string): T {
+  return JSON.parse(raw) as T;
+}
+
+function ownerJson(o: StreamerOwner): string {
+  return JSON.stringify({ nodeId: o.nodeId, peerId: o.peerId });
+}

@@ -1,0 +1,188 @@
+import { LuaScript } from './redis-connection.js';
+
+/*
+ * The directory's atomic operations. Key layout under the prefix P (ARGV[1]):
+ *   P:rooms                 set of room ids
+ *   P:room:<id>             hash maxPeers, metadata (JSON), createdAt
+ *   P:room:<id>:members     hash peerId → member JSON
+ *   P:room:<id>:users       hash userId → peerId (one session per user and room)
+ *   P:peer:<peerId>         member JSON (the peer directory)
+ *   P:nodepeers:<nodeId>    set of the node's peer ids (to clean up after a lost node)
+ *   P:streamers             hash streamer id → owner JSON
+ *   P:seq:<name>            counters
+ * Keys are derived inside the scripts, so they are not Redis Cluster safe as they stand
+ * (docs/scaling.md): on a Cluster every key would need one hash tag.
+ */
+const PRELUDE = `
+local p = ARGV[1]
+local function rk(id) return p .. ':room:' .. id end
+local function record(id)
+  local h = redis.call('HMGET', rk(id), 'maxPeers', 'metadata', 'createdAt')
+  if not h[1] then return false end
+  return { h[1], h[2], h[3], redis.call('HLEN', rk(id) .. ':members') }
+end
+local function unlink(m)
+  redis.call('HDEL', rk(m.roomId) .. ':members', m.peerId)
+  if redis.call('HGET', rk(m.roomId) .. ':users', m.userId) == m.peerId then
+    redis.call('HDEL', rk(m.roomId) .. ':users', m.userId)
+  end
+  redis.call('DEL', p .. ':peer:' .. m.peerId)
+  redis.call('SREM', p .. ':nodepeers:' .. m.nodeId, m.peerId)
+end
+`;
+
+const script = (body: string): LuaScript => new LuaScript(PRELUDE + body);
+
+/** ARGV: p, id, maxPeers, metadata, createdAt → { created, record }. */
+export const CREATE_ROOM = script(`
+local id = ARGV[2]
+local created = 0
+if redis.call('EXISTS', rk(id)) == 0 then
+  redis.call('HSET', rk(id), 'maxPeers', ARGV[3], 'metadata', ARGV[4], 'createdAt', ARGV[5])
+  redis.call('SADD', p .. ':rooms', id)
+  created = 1
+end
+return { created, record(id) }
+`);
+
+/** ARGV: p, id → record or nil. */
+export const GET_ROOM = script(`return record(ARGV[2])`);
+
+/** ARGV: p, id, metadata JSON or '', maxPeers or '' → record; ROOM_NOT_FOUND. */
+export const UPDATE_ROOM = script(`
+local id = ARGV[2]
+if redis.call('EXISTS', rk(id)) == 0 then
+  return redis.error_reply('ROOM_NOT_FOUND No room "' .. id .. '"')
+end
+if ARGV[3] ~= '' then redis.call('HSET', rk(id), 'metadata', ARGV[3]) end
+if ARGV[4] ~= '' then
+  local n = math.max(tonumber(ARGV[4]), redis.call('HLEN', rk(id) .. ':members'))
+  redis.call('HSET', rk(id), 'maxPeers', n)
+end
+return record(id)
+`);
+
+/** ARGV: p, id, onlyIfEmpty ('1'/'0') → { deleted, member JSONs }. */
+export const DELETE_ROOM = script(`
+local id = ARGV[2]
+local mk = rk(id) .. ':members'
+if redis.call('EXISTS', rk(id)) == 0 then return { 0, {} } end
+if ARGV[3] == '1' and redis.call('HLEN', mk) > 0 then return { 0, {} } end
+local all = redis.call('HVALS', mk)
+for _, j in ipairs(all) do
+  local m = cjson.decode(j)
+  redis.call('DEL', p .. ':peer:' .. m.peerId)
+  redis.call('SREM', p .. ':nodepeers:' .. m.nodeId, m.peerId)
+end
+redis.call('DEL', rk(id), mk, rk(id) .. ':users')
+redis.call('SREM', p .. ':rooms', id)
+return { 1, all }
+`);
+
+/**
+ * ARGV: p, member JSON, restore ('1'/'0') → { 0 } or { 1, replaced JSON }; ROOM_NOT_FOUND,
+ * ROOM_FULL. When restoring, a newer session of the same user wins: CONFLICT.
+ */
+export const ADD_MEMBER = script(`
+local m = cjson.decode(ARGV[2])
+local k = rk(m.roomId)
+if redis.call('EXISTS', k) == 0 then
+  return redis.error_reply('ROOM_NOT_FOUND No room "' .. m.roomId .. '"')
+end
+local mk, uk = k .. ':members', k .. ':users'
+local replaced = false
+local prevId = redis.call('HGET', uk, m.userId)
+if prevId and prevId ~= m.peerId then
+  local prev = redis.call('HGET', mk, prevId)
+  if prev then
+    if ARGV[3] == '1' then
+      return redis.error_reply('CONFLICT User "' .. m.userId .. '" has a newer session in room "' .. m.roomId .. '"')
+    end
+    unlink(cjson.decode(prev))
+    replaced = prev
+  end
+end
+local max = tonumber(redis.call('HGET', k, 'maxPeers'))
+if redis.call('HEXISTS', mk, m.peerId) == 0 and redis.call('HLEN', mk) >= max then
+  return redis.error_reply('ROOM_FULL Room "' .. m.roomId .. '" is full (' .. max .. ' peers)')
+end
+redis.call('HSET', mk, m.peerId, ARGV[2])
+redis.call('HSET', uk, m.userId, m.peerId)
+redis.call('SET', p .. ':peer:' .. m.peerId, ARGV[2])
+redis.call('SADD', p .. ':nodepeers:' .. m.nodeId, m.peerId)
+if replaced then return { 1, replaced } end
+return { 0 }
+`);
+
+/** ARGV: p, peerId → member JSON or nil. */
+export const REMOVE_MEMBER = script(`
+local j = redis.call('GET', p .. ':peer:' .. ARGV[2])
+if not j then return false end
+unlink(cjson.decode(j))
+return j
+`);
+
+/** ARGV: p, nodeId → member JSONs removed. */
+export const REMOVE_NODE = script(`
+local nk = p .. ':nodepeers:' .. ARGV[2]
+local removed = {}
+for _, peerId in ipairs(redis.call('SMEMBERS', nk)) do
+  local j = redis.call('GET', p .. ':peer:' .. peerId)
+  if j then
+    unlink(cjson.decode(j))
+    table.insert(removed, j)
+  end
+end
+redis.call('DEL', nk)
+return removed
+`);
+
+const STREAMERS = `
+local sk = p .. ':streamers'
+local owner = cjson.decode(ARGV[3])
+local function mine(j)
+  if not j then return false end
+  local o = cjson.decode(j)
+  return o.nodeId == owner.nodeId and o.peerId == owner.peerId
+end
+`;
+
+/** ARGV: p, requested id, owner JSON, policy → { id } or { id, replaced owner JSON }; CONFLICT. */
+export const CLAIM_STREAMER = script(
+  STREAMERS +
+    `
+local id = ARGV[2]
+local holder = redis.call('HGET', sk, id)
+local replaced = false
+if holder and not mine(holder) then
+  if ARGV[4] == 'reject' then
+    return redis.error_reply('CONFLICT Streamer id "' .. id .. '" is in use')
+  elseif ARGV[4] == 'replace' then
+    replaced = holder
+  else
+    local n = 1
+    while true do
+      local h = redis.call('HGET', sk, id .. n)
+      if not h or mine(h) then break end
+      n = n + 1
+    end
+    id = id .. n
+  end
+end
+redis.call('HSET', sk, id, ARGV[3])
+if replaced then return { id, replaced } end
+return { id }
+`,
+);
+
+/** ARGV: p, id, owner JSON → 1 if released. */
+export const RELEASE_STREAMER = script(
+  STREAMERS +
+    `
+if mine(redis.call('HGET', sk, ARGV[2])) then
+  redis.call('HDEL', sk, ARGV[2])
+  return 1
+end
+return 0
+`,
+);

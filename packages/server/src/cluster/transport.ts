@@ -1,0 +1,31 @@
+import type { NodeId } from './bus.js';
+
+/** What one heartbeat learnt: whether this node was still registered, and who is alive. */
+export interface HeartbeatResult {
+  /** False when the registry had dropped this node (or never had it). */
+  wasPresent: boolean;
+  members: NodeId[];
+}
+
+/**
+ * The transport under a `ClusterBus`: raw channels of string frames and the liveness registry.
+ * Implementations hold only transport code (memory hub, Redis); the protocol lives in ClusterBus.
+ * Every method rejects with AppError UNAVAILABLE when the transport is down.
+ */
+export interface BusTransport {
+  readonly connected: boolean;
+  connect(): Promise<void>;
+  /** Sets where frames of subscribed channels go. */
+  onFrame(handler: (channel: string, frame: string) => void): void;
+  /** Called with true after a reconnect (subscriptions to restore) and false on a loss. */
+  onConnectionChange(handler: (connected: boolean) => void): void;
+  /** Resolves with how many subscribers received the frame. */
+  publish(channel: string, frame: string): Promise<number>;
+  subscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  /** Drops expired nodes, then registers `nodeId` as alive for `ttlMs` (on the registry's clock). */
+  heartbeat(nodeId: NodeId, ttlMs: number): Promise<HeartbeatResult>;
+  /** Removes `nodeId` from the registry (graceful leave). */
+  leave(nodeId: NodeId): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,23 @@
+import { afterAll, beforeAll, describe } from 'vitest';
+import { haveTool } from '../helpers/require-tool.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { busContract } from './bus-contract.js';
+import { directoryContract } from './directory-contract.js';
+import { RedisHarness } from './harness.js';
+
+const present = haveTool('redis-server', 'redis-server');
+
+describe.skipIf(!present)('Redis implementations', () => {
+  let redis: TestRedis;
+  let n = 0;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  // A fresh key prefix per test: tests share the server but never each other's state.
+  const make = async (): Promise<RedisHarness> => new RedisHarness(() => redis.url, `t${++n}`);
+  busContract('redis', make);
+  directoryContract('redis', make);
+});

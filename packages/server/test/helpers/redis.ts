@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { until } from './wait.js';
+
+/** A real `redis-server` started by a test on a free loopback port, never the system one. */
+export interface TestRedis {
+  readonly port: number;
+  readonly url: string;
+  /** SIGKILL: Redis vanishes at once, with everything it held (no persistence). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty. */
+  restart(): Promise<void>;
+  /** Kills it and removes its directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts Debian's redis-server (package `redis-server`) without persistence and waits until it accepts connections. */
+export async function startRedis(): Promise<TestRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'heliograph-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const launch = async (): Promise<void> => {
+    const p = spawn(
+      '/usr/bin/redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'notice'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = p;
+    let log = '';
+    p.stdout?.on('data', (c: Buffer) => (log += c.toString()));
+    p.stderr?.on('data', (c: Buffer) => (log += c.toString()));
+    exited = new Promise((resolve) => p.once('exit', () => resolve()));
+    await until(() => log.includes('Ready to accept connections') || p.exitCode !== null, 10_000, 'redis-server to start');
+    if (p.exitCode !== null) {
+      throw new Error(`redis-server exited at start:\n${log}`);
+    }
+  };
+
+  const kill = async (): Promise<void> => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+    }
+    await exited;
+  };
+
+  await launch();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill,
+    async restart() {
+      await kill();
+      await launch();
+    },
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
