@@ -285,7 +285,8 @@ async function enterRoom(roomId) {
 
   try {
     await client.connect();
-    const result = await client.join({ room: roomId, name });
+    // A mesh call suits a few people: rooms created here hold at most four.
+    const result = await client.join({ room: roomId, name, create: { maxPeers: 4 } });
     remember(result);
     say(null, result.peers.length ? `In the room: ${result.peers.map((p) => p.name ?? p.userId).join(', ')}` : 'You are the first one here.');
     calls.start(result.peers, result.iceServers);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
+import { TestClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -182,5 +183,18 @@ describe('demo app: real calls in a real browser', () => {
     await alice.page.waitForSelector('#notice:has-text("another window")');
     expect(await alice.page.getAttribute('#conn', 'data-state')).toBe('closed');
     await second.close();
+  });
+
+  it('says so when the room is full, and stays in the lobby', async () => {
+    const occupant = await TestClient.open(server.wsUrl, await server.token('occupant'));
+    await occupant.ok('room.join', { room: 'tiny', create: { maxPeers: 1 } });
+    const page = carol.page;
+    await page.click('#leave');
+    await page.waitForSelector('#view-lobby:not([hidden])');
+    await page.fill('#create-form input[name=room]', 'tiny');
+    await page.click('#create-form button');
+    await page.waitForSelector('#notice:has-text("That room is full.")');
+    expect(await page.isVisible('#view-lobby')).toBe(true);
+    await occupant.close();
   });
 });
