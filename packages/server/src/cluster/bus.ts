@@ -23,7 +23,7 @@ export type RequestHandler<M extends ClusterMessage> = (message: M, from: NodeId
 /** The message bus between the nodes of a cluster: pub/sub, request/reply, liveness. */
 export interface Bus<M extends ClusterMessage = ClusterMessage> {
   readonly nodeId: NodeId;
-  /** Whether the bus can reach the others right now (Redis connected; always for memory). */
+  /** Whether the bus can reach the others: Redis connected and subscriptions restored (memory: until closed). */
   readonly connected: boolean;
   /** Subscribes, heartbeats once and starts the heartbeat timer. Rejects UNAVAILABLE when unreachable. */
   start(): Promise<void>;

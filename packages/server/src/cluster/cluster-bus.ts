@@ -46,8 +46,12 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   #beating = false;
   /** Until then, nodes missing from the registry are not reported lost (it may have lost its data). */
   #graceUntil = 0;
+  /** The last heartbeat failed: the registry stalled or was away, so the next result is not judged at once. */
+  #lastBeatFailed = false;
   #timer: TimerHandle | undefined;
   #started = false;
+  /** False from a transport loss until the subscriptions are back. */
+  #restored = false;
   #closed = false;
 
   constructor(options: ClusterBusOptions) {
@@ -63,7 +67,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   }
 
   get connected(): boolean {
-    return !this.#closed && this.#t.connected;
+    return !this.#closed && this.#restored && this.#t.connected;
   }
 
   async start(): Promise<void> {
@@ -73,6 +77,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#started = true;
     await this.#t.connect();
     await this.#t.subscribe(this.#inbox(this.nodeId));
+    this.#restored = true;
     await this.#beat();
     this.#timer = this.#clock.setInterval(() => void this.#beat(), this.#timing.heartbeatIntervalMs);
   }
@@ -106,7 +111,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
 
   async request(to: NodeId, message: M, timeoutMs = this.#timing.requestTimeoutMs): Promise<unknown> {
     this.#assertOpen();
-    if (!this.#t.connected) {
+    if (!this.connected) {
       throw new AppError('UNAVAILABLE', 'The cluster bus is disconnected');
     }
     const { id, reply } = this.#pending.open(to, timeoutMs);
@@ -218,31 +223,50 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   }
 
   #onConnectionChange(up: boolean): void {
-    if (this.#closed) {
+    if (this.#closed || !this.#started) {
       return;
     }
-    if (!up) {
-      // Replies published while we are away are lost: fail now instead of at the timeout.
-      this.#pending.failAll(new AppError('UNAVAILABLE', 'The cluster bus lost its connection'));
-    } else {
-      this.#graceUntil = this.#clock.now() + this.#timing.heartbeatTtlMs;
+    if (up) {
       void this.#restore();
+      return;
     }
-    for (const h of this.#connHandlers) {
-      h(up);
+    const was = this.#restored;
+    this.#restored = false;
+    // Replies published while we are away are lost: fail now instead of at the timeout.
+    this.#pending.failAll(new AppError('UNAVAILABLE', 'The cluster bus lost its connection'));
+    if (was) {
+      this.#emitConnection(false);
     }
   }
 
-  /** After a reconnect: the inbox and every channel with handlers, then a heartbeat. */
+  /** After a reconnect: the inbox and every channel with handlers, a heartbeat, then `connected`. */
   async #restore(): Promise<void> {
     try {
       for (const channel of [this.#inbox(this.nodeId), ...[...this.#handlers.keys()].map((c) => this.#channel(c))]) {
         await this.#t.subscribe(channel);
       }
-      await this.#beat();
     } catch (err) {
       // The transport went down again; the next 'up' retries.
       this.#log.warn({ err }, 'cluster: could not restore subscriptions');
+      return;
+    }
+    if (this.#closed || this.#restored || !this.#t.connected) {
+      return;
+    }
+    this.#restored = true;
+    // The registry may have lost every node: give them one TTL to beat again before judging.
+    this.#graceUntil = this.#clock.now() + this.#timing.heartbeatTtlMs;
+    this.#emitConnection(true);
+    await this.#beat();
+  }
+
+  #emitConnection(up: boolean): void {
+    for (const h of this.#connHandlers) {
+      try {
+        h(up);
+      } catch (err) {
+        this.#log.error({ err }, 'cluster: a connection handler threw');
+      }
     }
   }
 
@@ -258,6 +282,11 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
       }
       const evicted = this.#beaten && !wasPresent;
       this.#beaten = true;
+      if (this.#lastBeatFailed) {
+        // After a stall every node's expiry passed at once, not because they died: one TTL of grace.
+        this.#lastBeatFailed = false;
+        this.#graceUntil = Math.max(this.#graceUntil, this.#clock.now() + this.#timing.heartbeatTtlMs);
+      }
       this.#updateMembers(members);
       if (evicted) {
         this.#log.warn({ nodeId: this.nodeId }, 'cluster: this node had been dropped from the registry');
@@ -265,6 +294,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
       }
     } catch (err) {
       // Unreachable registry: nobody can be judged lost; heartbeats resume when it returns.
+      this.#lastBeatFailed = true;
       this.#log.debug({ err }, 'cluster: heartbeat failed');
     } finally {
       this.#beating = false;

@@ -11,6 +11,9 @@ export interface TestRedis {
   readonly url: string;
   /** SIGKILL: Redis vanishes at once, with everything it held (no persistence). */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: Redis hangs with its connections open (commands go unanswered). */
+  pause(): void;
+  resume(): void;
   /** Starts it again on the same port, empty. */
   restart(): Promise<void>;
   /** Kills it and removes its directory. Idempotent. */
@@ -64,6 +67,8 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     url: `redis://127.0.0.1:${port}`,
     kill,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async restart() {
       await kill();
       await launch();
