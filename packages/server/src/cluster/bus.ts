@@ -40,7 +40,8 @@ export interface Bus<M extends ClusterMessage = ClusterMessage> {
   /**
    * Sends `message` to node `to` and resolves with its reply. Rejects UNAVAILABLE when the bus is
    * down, the node is not listening or is lost while waiting; TIMEOUT after `timeoutMs`; or with
-   * the error the other node's handler threw. Never hangs.
+   * the error the other node's handler threw. Never hangs. A request to this node's own id is
+   * answered by its own handler, without the transport (so it works while Redis is down).
    */
   request(to: NodeId, message: M, timeoutMs?: number): Promise<unknown>;
   /** Sets the one handler for requests to this node (the room core dispatches on `type`). */

@@ -111,6 +111,9 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
 
   async request(to: NodeId, message: M, timeoutMs = this.#timing.requestTimeoutMs): Promise<unknown> {
     this.#assertOpen();
+    if (to === this.nodeId) {
+      return this.#requestSelf(message, timeoutMs);
+    }
     if (!this.connected) {
       throw new AppError('UNAVAILABLE', 'The cluster bus is disconnected');
     }
@@ -202,24 +205,45 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   }
 
   async #answer(id: string, message: M, from: NodeId): Promise<void> {
-    let reply: Frame<M>;
+    const reply = await this.#handle(id, message, from);
+    await this.#t.publish(this.#inbox(from), JSON.stringify(reply)).catch((err: unknown) => {
+      // The requester times out or fails on its own bus loss; nothing else to do here.
+      this.#log.warn({ err, to: from }, 'cluster: could not send a reply');
+    });
+  }
+
+  /** Runs the request handler; its result or error as a reply frame. */
+  async #handle(id: string, message: M, from: NodeId): Promise<Frame<M>> {
     try {
       if (!this.#requestHandler) {
         throw new AppError('UNAVAILABLE', `Node ${this.nodeId} takes no requests`);
       }
       const body: unknown = await this.#requestHandler(message, from);
-      reply = { k: 'res', from: this.nodeId, id, ok: true, body: body ?? null };
+      return { k: 'res', from: this.nodeId, id, ok: true, body: body ?? null };
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError('INTERNAL');
       if (!(err instanceof AppError)) {
         this.#log.error({ err, type: message.type }, 'cluster: a request handler threw');
       }
-      reply = { k: 'res', from: this.nodeId, id, ok: false, error: { code: e.code, message: e.message } };
+      return { k: 'res', from: this.nodeId, id, ok: false, error: { code: e.code, message: e.message } };
     }
-    await this.#t.publish(this.#inbox(from), JSON.stringify(reply)).catch((err: unknown) => {
-      // The requester times out or fails on its own bus loss; nothing else to do here.
-      this.#log.warn({ err, to: from }, 'cluster: could not send a reply');
+  }
+
+  /** A request to this very node: no transport (our own frames are dropped), same semantics. */
+  #requestSelf(message: M, timeoutMs: number): Promise<unknown> {
+    const { id, reply } = this.#pending.open(this.nodeId, timeoutMs);
+    const copy = JSON.parse(JSON.stringify(message)) as M;
+    void this.#handle(id, copy, this.nodeId).then((frame) => {
+      if (frame.k !== 'res') {
+        return;
+      }
+      if (frame.ok) {
+        this.#pending.resolve(id, JSON.parse(JSON.stringify(frame.body)));
+      } else {
+        this.#pending.fail(id, new AppError(frame.error.code, frame.error.message));
+      }
     });
+    return reply;
   }
 
   #onConnectionChange(up: boolean): void {

@@ -78,6 +78,9 @@ export function busContract(name: string, make: () => Promise<ClusterHarness>): 
       await expect(h.settle(a.bus.request('B', { type: 'ping', n: 21 } as Ping))).resolves.toEqual({ twice: 42, from: 'A' });
       await expect(h.settle(a.bus.request('B', { type: 'ping', n: -1 } as Ping))).rejects.toMatchObject({ code: 'PEER_NOT_FOUND', message: 'no peer -1' });
       await expect(h.settle(a.bus.request('B', { type: 'ping', n: 0 } as Ping))).rejects.toMatchObject({ code: 'INTERNAL' });
+      // A node asking itself gets the same treatment from its own handler.
+      b.bus.onRequest((m, from) => ({ n: (m as Ping).n, from }));
+      await expect(h.settle(b.bus.request('B', { type: 'ping', n: 5 } as Ping))).resolves.toEqual({ n: 5, from: 'B' });
     });
 
     it('fails a request to a node nobody hears with UNAVAILABLE, and an unanswered one with TIMEOUT', async () => {
