@@ -3,7 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { BusTiming, ClusterMessage, NodeId } from './bus.js';
 import { ClusterBus } from './cluster-bus.js';
-import { connectRedis, LuaScript, openRedis, redisCall, type RedisSettings } from './redis-connection.js';
+import { connectRedis, LuaScript, openRedis, redisCall, reviveOnEnd, type RedisSettings } from './redis-connection.js';
 import type { BusTransport, HeartbeatResult } from './transport.js';
 
 /**
@@ -33,6 +33,7 @@ export class RedisTransport implements BusTransport {
   #onChange: (connected: boolean) => void = () => undefined;
   #up = false;
   #closed = false;
+  #started = false;
 
   constructor(settings: RedisSettings, logger: Logger) {
     this.#pub = openRedis(settings, 'pub');
@@ -45,6 +46,7 @@ export class RedisTransport implements BusTransport {
       r.on('close', () => this.#update());
       // Without a listener an 'error' event would crash the process; the state change is what counts.
       r.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'cluster: redis error'));
+      reviveOnEnd(r, () => !this.#closed && this.#started, () => this.#log.warn('cluster: redis connection ended; reconnecting'));
     }
   }
 
@@ -57,6 +59,7 @@ export class RedisTransport implements BusTransport {
       await this.close();
       throw err;
     });
+    this.#started = true;
     this.#update();
   }
 

@@ -5,7 +5,10 @@ import { isErrorCode } from '@heliograph/protocol';
 
 /** How a node reaches Redis. */
 export interface RedisSettings {
-  /** `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS). */
+  /**
+   * `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), or through Sentinel:
+   * `redis-sentinel://[:pass@]host:port[,host:port…]/<master name>[/db]`.
+   */
   url: string;
   /** A command not answered within this is failed with UNAVAILABLE (a hung or partitioned Redis). */
   commandTimeoutMs?: number | undefined;
@@ -22,6 +25,7 @@ export interface RedisSettings {
  */
 export function openRedis(settings: RedisSettings, role: string): Redis {
   const maxDelay = settings.maxReconnectDelayMs ?? 2_000;
+  const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 10), maxDelay);
   const options: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -29,10 +33,55 @@ export function openRedis(settings: RedisSettings, role: string): Redis {
     autoResubscribe: false, // the bus restores its own subscriptions on 'ready'
     commandTimeout: settings.commandTimeoutMs ?? 2_000,
     connectTimeout: 5_000,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay),
+    retryStrategy: retry,
     connectionName: `heliograph-${role}`,
   };
+  const sentinel = parseSentinelUrl(settings.url);
+  if (sentinel) {
+    // Not `failoverDetector`: in ioredis 6 it can end a connection that is reconnecting (found by
+    // the Sentinel failover test); reconnecting with backoff finds the new master anyway.
+    return new Redis({ ...options, ...sentinel, sentinelRetryStrategy: retry });
+  }
   return new Redis(settings.url, options);
+}
+
+/** The ioredis Sentinel options of a `redis-sentinel://` URL, or undefined for any other URL. */
+export function parseSentinelUrl(url: string): Pick<RedisOptions, 'sentinels' | 'name' | 'password' | 'db'> | undefined {
+  const m = /^redis-sentinel:\/\/(?:(?:[^:@/]*):([^@/]*)@)?([^/]+)\/([^/]+)(?:\/(\d+))?\/?$/.exec(url);
+  if (!url.startsWith('redis-sentinel:')) {
+    return undefined;
+  }
+  if (!m) {
+    throw new AppError('BAD_REQUEST', 'A Sentinel URL is redis-sentinel://[:pass@]host:port[,host:port…]/<master name>[/db]');
+  }
+  const [, password, hosts, name, db] = m;
+  const sentinels = hosts!.split(',').map((hp) => {
+    const at = hp.lastIndexOf(':');
+    return at < 0 ? { host: hp, port: 26379 } : { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
+  });
+  return {
+    sentinels,
+    name: decodeURIComponent(name!),
+    ...(password ? { password: decodeURIComponent(password) } : {}),
+    ...(db ? { db: Number(db) } : {}),
+  };
+}
+
+/**
+ * Keeps a connection alive for good: should ioredis ever give up on it ('end') while we still want
+ * it, connect again. `wanted()` is false once the owner closed it.
+ */
+export function reviveOnEnd(redis: Redis, wanted: () => boolean, onRevive: () => void): void {
+  redis.on('end', () => {
+    if (wanted()) {
+      onRevive();
+      setImmediate(() => {
+        if (wanted() && redis.status === 'end') {
+          redis.connect().catch(() => undefined); // failures go through the retry strategy
+        }
+      });
+    }
+  });
 }
 
 /** Connects, or fails with UNAVAILABLE (and stops retrying) when Redis cannot be reached. */

@@ -14,7 +14,7 @@ import type {
   StreamerOwner,
   StreamerRecord,
 } from './directory.js';
-import { connectRedis, openRedis, redisCall, type RedisSettings } from './redis-connection.js';
+import { connectRedis, openRedis, redisCall, reviveOnEnd, type RedisSettings } from './redis-connection.js';
 import * as lua from './redis-scripts.js';
 
 type RawRecord = [string, string, string, number] | null;
@@ -31,17 +31,20 @@ export class RedisDirectory implements ClusterDirectory {
   /** What this node wrote and has not removed: for `restore()`. */
   readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>(), streamers: new Map<string, StreamerRecord>() };
   #closed = false;
+  #connected = false;
 
   constructor(settings: RedisSettings, logger: Logger) {
     this.#r = openRedis(settings, 'directory');
     this.#p = settings.prefix ?? 'hg';
     this.#log = logger;
     this.#r.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'cluster: redis directory error'));
+    reviveOnEnd(this.#r, () => this.#connected && !this.#closed, () => this.#log.warn('cluster: redis directory connection ended; reconnecting'));
   }
 
   /** Connects; UNAVAILABLE when Redis cannot be reached. Later outages are survived by reconnecting. */
   async connect(): Promise<void> {
     await connectRedis(this.#r);
+    this.#connected = true;
   }
 
   async createRoom(spec: RoomSpec, createdAt: number): Promise<{ created: boolean; room: RoomRecord }> {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,25 +31,48 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts Debian's redis-server (package `redis-server`) without persistence and waits until it accepts connections. */
-export async function startRedis(): Promise<TestRedis> {
+/**
+ * Starts Debian's redis-server (package `redis-server`) without persistence and waits until it
+ * accepts connections. `replicaOf`: a replica of the Redis on that port. `sentinelOf`: a Sentinel
+ * (quorum 1, down after 500 ms) monitoring the master on that port as `mymaster`.
+ */
+export async function startRedis(options: { replicaOf?: number; sentinelOf?: number } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'heliograph-redis-'));
   const port = await freePort();
+  let args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'notice'];
+  let ready = 'Ready to accept connections';
+  if (options.replicaOf !== undefined) {
+    args.push('--replicaof', '127.0.0.1', String(options.replicaOf));
+  }
+  if (options.sentinelOf !== undefined) {
+    // Sentinel rewrites its config file: it needs one of its own.
+    const conf = join(dir, 'sentinel.conf');
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor mymaster 127.0.0.1 ${options.sentinelOf} 1`,
+        'sentinel down-after-milliseconds mymaster 500',
+        'sentinel failover-timeout mymaster 2000',
+        '',
+      ].join('\n'),
+    );
+    args = [conf, '--sentinel'];
+    ready = '+monitor master';
+  }
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
   const launch = async (): Promise<void> => {
-    const p = spawn(
-      '/usr/bin/redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'notice'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const p = spawn('/usr/bin/redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = p;
     let log = '';
     p.stdout?.on('data', (c: Buffer) => (log += c.toString()));
     p.stderr?.on('data', (c: Buffer) => (log += c.toString()));
     exited = new Promise((resolve) => p.once('exit', () => resolve()));
-    await until(() => log.includes('Ready to accept connections') || p.exitCode !== null, 10_000, 'redis-server to start');
+    await until(() => log.includes(ready) || p.exitCode !== null, 10_000, 'redis-server to start');
     if (p.exitCode !== null) {
       throw new Error(`redis-server exited at start:\n${log}`);
     }
