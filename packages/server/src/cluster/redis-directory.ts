@@ -81,8 +81,10 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async addMember(member: MemberRecord): Promise<AddMemberResult> {
-    const result = await this.#add(member, false);
-    const replaced = result[0] === 1 ? parse<MemberRecord>(result[1]!) : undefined;
+    const [raw, replacedRaw] = await this.#add(member, false);
+    // Remembered so that restore() can re-create the room even if another node created it.
+    this.#noteRoom(toRoom(member.roomId, raw)!);
+    const replaced = replacedRaw ? parse<MemberRecord>(replacedRaw) : undefined;
     if (replaced) {
       this.#forget([replaced]);
     }
@@ -181,8 +183,9 @@ export class RedisDirectory implements ClusterDirectory {
     }
   }
 
-  async #add(member: MemberRecord, restoring: boolean): Promise<[number, string?]> {
-    return (await lua.ADD_MEMBER.run(this.#r, [], [this.#p, JSON.stringify(member), restoring ? '1' : '0'])) as [number, string?];
+  async #add(member: MemberRecord, restoring: boolean): Promise<[RawRecord, string | null]> {
+    const [raw, replaced] = (await lua.ADD_MEMBER.run(this.#r, [], [this.#p, JSON.stringify(member), restoring ? '1' : '0'])) as [RawRecord, string?];
+    return [raw, replaced ?? null];
   }
 
   #noteRoom(room: RoomRecord): void {

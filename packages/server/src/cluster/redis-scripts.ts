@@ -80,8 +80,8 @@ return { 1, all }
 `);
 
 /**
- * ARGV: p, member JSON, restore ('1'/'0') → { 0 } or { 1, replaced JSON }; ROOM_NOT_FOUND,
- * ROOM_FULL. When restoring, a newer session of the same user wins: CONFLICT.
+ * ARGV: p, member JSON, restore ('1'/'0') → { room record, replaced JSON or false };
+ * ROOM_NOT_FOUND, ROOM_FULL. When restoring, a newer session of the same user wins: CONFLICT.
  */
 export const ADD_MEMBER = script(`
 local m = cjson.decode(ARGV[2])
@@ -110,8 +110,7 @@ redis.call('HSET', mk, m.peerId, ARGV[2])
 redis.call('HSET', uk, m.userId, m.peerId)
 redis.call('SET', p .. ':peer:' .. m.peerId, ARGV[2])
 redis.call('SADD', p .. ':nodepeers:' .. m.nodeId, m.peerId)
-if replaced then return { 1, replaced } end
-return { 0 }
+return { record(m.roomId), replaced }
 `);
 
 /** ARGV: p, peerId → member JSON or nil. */

@@ -17,6 +17,7 @@ describe.skipIf(!present)('Redis faults', () => {
   let b: TestNode;
   const lost: Array<[NodeId, NodeId]> = [];
   const heard: number[] = [];
+  let run = 0;
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -26,7 +27,7 @@ describe.skipIf(!present)('Redis faults', () => {
     await redis?.stop();
   });
   beforeEach(async () => {
-    h = new RedisHarness(() => redis.url, 'faults');
+    h = new RedisHarness(() => redis.url, `faults${++run}`); // a fresh key prefix per test
     [a, b] = [await h.node('A'), await h.node('B')];
     lost.length = 0;
     heard.length = 0;
@@ -89,6 +90,17 @@ describe.skipIf(!present)('Redis faults', () => {
     await d2.claimStreamerId('Game', { nodeId: 'B', peerId: 'S2' }, 'rename');
     expect(await d1.restore()).toEqual({ members: [member('a1', 'u1', 'A')], streamers: [{ id: 'Game', nodeId: 'A', peerId: 'S1' }] });
     expect(await d1.members('r1')).toEqual([member('b1', 'u1', 'B')]);
+  });
+
+  it('restores members into rooms another node created', async () => {
+    const [d1, d2] = [await h.directory(), await h.directory()];
+    await d1.createRoom({ roomId: 'r1', maxPeers: 3, metadata: { by: 'A' } }, 7);
+    await d2.addMember(member('b1', 'u1', 'B'));
+    await redis.restart();
+    await h.eventually(() => b.bus.connected, 'B to reconnect');
+    expect(await d2.restore()).toEqual({ members: [], streamers: [] });
+    expect(await d1.getRoom('r1')).toEqual({ roomId: 'r1', maxPeers: 3, metadata: { by: 'A' }, createdAt: 7, memberCount: 1 });
+    expect(await d1.locatePeer('b1')).toEqual(member('b1', 'u1', 'B'));
   });
 
   it('fails commands to a hung Redis with UNAVAILABLE after the command timeout', async () => {
