@@ -25,7 +25,7 @@ export interface Bus<M extends ClusterMessage = ClusterMessage> {
   readonly nodeId: NodeId;
   /** Whether the bus can reach the others: Redis connected and subscriptions restored (memory: until closed). */
   readonly connected: boolean;
-  /** Subscribes, heartbeats once and starts the heartbeat timer. Rejects UNAVAILABLE when unreachable. */
+  /** Subscribes, heartbeats once and starts the heartbeat timer. Rejects UNAVAILABLE when unreachable, and is then closed. */
   start(): Promise<void>;
   /**
    * Publishes to every other node subscribed to `channel` (a node never hears its own).

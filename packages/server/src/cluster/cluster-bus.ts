@@ -75,11 +75,16 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
       return;
     }
     this.#started = true;
-    await this.#t.connect();
-    await this.#t.subscribe(this.#inbox(this.nodeId));
+    try {
+      await this.#t.connect();
+      await this.#t.subscribe(this.#inbox(this.nodeId));
+    } catch (err) {
+      await this.close(); // a bus that could not start is closed; make a new one to retry
+      throw toAppError(err);
+    }
     this.#restored = true;
-    await this.#beat();
     this.#timer = this.#clock.setInterval(() => void this.#beat(), this.#timing.heartbeatIntervalMs);
+    await this.#beat();
   }
 
   async publish(channel: string, message: M): Promise<void> {
@@ -247,8 +252,8 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   }
 
   #onConnectionChange(up: boolean): void {
-    if (this.#closed || !this.#started) {
-      return;
+    if (this.#closed || !this.#timer) {
+      return; // start() has not finished: it subscribes by itself
     }
     if (up) {
       void this.#restore();
