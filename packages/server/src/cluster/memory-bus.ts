@@ -69,12 +69,18 @@ export class MemoryHub {
   leave(nodeId: NodeId): void {
     this.#expiries.delete(nodeId);
   }
+
+  /** Forgets the node registry, like a Redis restarted without persistence (for tests). */
+  wipeRegistry(): void {
+    this.#expiries.clear();
+  }
 }
 
 /** A transport on a `MemoryHub`. `crash()` makes it vanish without leaving, like `kill -9`. */
 export class MemoryTransport implements BusTransport {
   readonly #hub: MemoryHub;
   #onFrame: (channel: string, frame: string) => void = () => undefined;
+  #onChange: (connected: boolean) => void = () => undefined;
   #up = false;
   #closed = false;
 
@@ -95,8 +101,24 @@ export class MemoryTransport implements BusTransport {
     this.#onFrame = handler;
   }
 
-  onConnectionChange(): void {
-    // A hub never disconnects.
+  onConnectionChange(handler: (connected: boolean) => void): void {
+    this.#onChange = handler;
+  }
+
+  /** Loses the hub, as a Redis connection would (for tests): subscriptions are gone, calls fail. */
+  disconnect(): void {
+    if (this.#up) {
+      this.crash();
+      this.#onChange(false);
+    }
+  }
+
+  /** Reaches the hub again after `disconnect()`; the bus resubscribes. */
+  reconnect(): void {
+    if (!this.#up && !this.#closed) {
+      this.#up = true;
+      this.#onChange(true);
+    }
   }
 
   deliver(channel: string, frame: string): void {

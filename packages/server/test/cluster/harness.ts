@@ -3,7 +3,7 @@ import { FakeClock } from '../../src/shared/fake-clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import type { Bus, BusTiming } from '../../src/cluster/bus.js';
 import type { ClusterDirectory } from '../../src/cluster/directory.js';
-import { createMemoryBus, MemoryHub } from '../../src/cluster/memory-bus.js';
+import { createMemoryBus, MemoryHub, type MemoryTransport } from '../../src/cluster/memory-bus.js';
 import { MemoryDirectory, MemoryDirectoryState } from '../../src/cluster/memory-directory.js';
 import { createRedisBus } from '../../src/cluster/redis-bus.js';
 import { RedisDirectory } from '../../src/cluster/redis-directory.js';
@@ -11,6 +11,8 @@ import { RedisDirectory } from '../../src/cluster/redis-directory.js';
 /** A running node of a test cluster. */
 export interface TestNode {
   bus: Bus;
+  /** Memory only: the transport, to cut it from the hub and back. */
+  memory?: MemoryTransport;
   /** Vanishes without leaving, like `kill -9`. */
   crash(): void;
 }
@@ -54,7 +56,7 @@ export class MemoryHarness extends BaseHarness implements ClusterHarness {
     const { bus, transport } = createMemoryBus({ nodeId: id, hub: this.hub, logger, timing: this.timing });
     this.closers.push(() => bus.close());
     await bus.start();
-    return { bus, crash: () => transport.crash() };
+    return { bus, memory: transport, crash: () => transport.crash() };
   }
 
   async directory(): Promise<ClusterDirectory> {
