@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { BusTiming, ClusterMessage, NodeId } from './bus.js';
 import { ClusterBus } from './cluster-bus.js';
-import { connectRedis, LuaScript, openRedis, redisCall, reviveOnEnd, type RedisSettings } from './redis-connection.js';
+import { Cluster } from 'ioredis';
+import { connectRedis, LuaScript, openRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
 import type { BusTransport, HeartbeatResult } from './transport.js';
 
 /**
@@ -20,13 +20,15 @@ return { present and 1 or 0, redis.call('ZRANGE', KEYS[1], 0, -1) }
 `);
 
 /**
- * Bus transport on one Redis: a command connection (PUBLISH, the node registry) and a
- * subscriber connection. Both fail fast while Redis is down; `connected` is true only when
- * both are ready, and a return is reported so the bus can resubscribe.
+ * Bus transport on Redis: a command connection (PUBLISH, the node registry) and a subscriber
+ * connection. Both fail fast while Redis is down; `connected` is true only when both are ready,
+ * and a return is reported so the bus can resubscribe. On a Redis Cluster it uses sharded
+ * pub/sub (SPUBLISH / SSUBSCRIBE): each channel lives on one shard instead of every node.
  */
 export class RedisTransport implements BusTransport {
-  readonly #pub: Redis;
-  readonly #sub: Redis;
+  readonly #pub: RedisClient;
+  readonly #sub: RedisClient;
+  readonly #sharded: boolean;
   readonly #registry: string;
   readonly #log: Logger;
   #onFrame: (channel: string, frame: string) => void = () => undefined;
@@ -38,9 +40,11 @@ export class RedisTransport implements BusTransport {
   constructor(settings: RedisSettings, logger: Logger) {
     this.#pub = openRedis(settings, 'pub');
     this.#sub = openRedis(settings, 'sub');
-    this.#registry = `${settings.prefix ?? 'hg'}:nodes`;
+    // The hash tag keeps the registry in the directory's slot on a Redis Cluster.
+    this.#registry = `{${settings.prefix ?? 'hg'}}:nodes`;
     this.#log = logger;
-    this.#sub.on('message', (channel: string, message: string) => this.#onFrame(channel, message));
+    this.#sharded = this.#sub instanceof Cluster;
+    this.#sub.on(this.#sharded ? 'smessage' : 'message', (channel: string, message: string) => this.#onFrame(channel, message));
     for (const r of [this.#pub, this.#sub]) {
       r.on('ready', () => this.#update());
       r.on('close', () => this.#update());
@@ -72,15 +76,15 @@ export class RedisTransport implements BusTransport {
   }
 
   publish(channel: string, frame: string): Promise<number> {
-    return redisCall(() => this.#pub.publish(channel, frame));
+    return redisCall(async () => (this.#sharded ? Number(await this.#pub.spublish(channel, frame)) : this.#pub.publish(channel, frame)));
   }
 
   async subscribe(channel: string): Promise<void> {
-    await redisCall(() => this.#sub.subscribe(channel));
+    await redisCall(() => (this.#sharded ? this.#sub.ssubscribe(channel) : this.#sub.subscribe(channel)));
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    await redisCall(() => this.#sub.unsubscribe(channel));
+    await redisCall(() => (this.#sharded ? this.#sub.sunsubscribe(channel) : this.#sub.unsubscribe(channel)));
   }
 
   async heartbeat(nodeId: NodeId, ttlMs: number): Promise<HeartbeatResult> {
@@ -120,7 +124,7 @@ export class RedisTransport implements BusTransport {
 }
 
 /** QUIT when connected (flushes replies), else just stop reconnecting. */
-async function quit(r: Redis): Promise<void> {
+async function quit(r: RedisClient): Promise<void> {
   if (r.status === 'ready') {
     await r.quit().catch(() => r.disconnect());
   } else {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../shared/app-error.js';
-import { parseSentinelUrl, redisError } from './redis-connection.js';
+import { parseClusterUrl, parseSentinelUrl, redisError } from './redis-connection.js';
 
 describe('parseSentinelUrl', () => {
   it('reads sentinels, master name, password and db', () => {
@@ -17,6 +17,20 @@ describe('parseSentinelUrl', () => {
   it('leaves other URLs to ioredis and refuses a malformed Sentinel URL', () => {
     expect(parseSentinelUrl('redis://127.0.0.1:6379')).toBeUndefined();
     expect(() => parseSentinelUrl('redis-sentinel://s1:26379')).toThrow(AppError);
+  });
+});
+
+describe('parseClusterUrl', () => {
+  it('reads the seed nodes and the password', () => {
+    expect(parseClusterUrl('redis-cluster://:pw@10.0.0.1:7000,10.0.0.2')).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 6379 },
+      ],
+      password: 'pw',
+    });
+    expect(parseClusterUrl('redis://127.0.0.1')).toBeUndefined();
+    expect(() => parseClusterUrl('redis-cluster://a:1/db')).toThrow(AppError);
   });
 });
 

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { AppError } from '../shared/app-error.js';
 import { isErrorCode } from '@heliograph/protocol';
 
 /** How a node reaches Redis. */
 export interface RedisSettings {
   /**
-   * `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), or through Sentinel:
-   * `redis-sentinel://[:pass@]host:port[,host:port…]/<master name>[/db]`.
+   * `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS); through Sentinel:
+   * `redis-sentinel://[:pass@]host:port[,host:port…]/<master name>[/db]`; a Redis Cluster:
+   * `redis-cluster://[:pass@]host:port[,host:port…]` (sharded pub/sub).
    */
   url: string;
   /** A command not answered within this is failed with UNAVAILABLE (a hung or partitioned Redis). */
@@ -23,7 +24,10 @@ export interface RedisSettings {
  * once), no per-command retries across reconnects, a command timeout, and endless reconnection
  * with capped backoff. Started by `connect()`; `lazyConnect` so that construction does no I/O.
  */
-export function openRedis(settings: RedisSettings, role: string): Redis {
+/** A connection to one Redis (direct or through Sentinel) or to a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+export function openRedis(settings: RedisSettings, role: string): RedisClient {
   const maxDelay = settings.maxReconnectDelayMs ?? 2_000;
   const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 10), maxDelay);
   const options: RedisOptions = {
@@ -36,6 +40,19 @@ export function openRedis(settings: RedisSettings, role: string): Redis {
     retryStrategy: retry,
     connectionName: `heliograph-${role}`,
   };
+  const cluster = parseClusterUrl(settings.url);
+  if (cluster) {
+    const { lazyConnect, enableOfflineQueue, retryStrategy, ...perNode } = options;
+    const clusterOptions: ClusterOptions = {
+      lazyConnect,
+      enableOfflineQueue,
+      clusterRetryStrategy: retryStrategy ?? retry,
+      // The subscriber keeps one connection per shard for SSUBSCRIBE.
+      shardedSubscribers: role === 'sub',
+      redisOptions: { ...perNode, ...(cluster.password ? { password: cluster.password } : {}) },
+    };
+    return new Cluster(cluster.nodes, clusterOptions);
+  }
   const sentinel = parseSentinelUrl(settings.url);
   if (sentinel) {
     // Not `failoverDetector`: in ioredis 6 it can end a connection that is reconnecting (found by
@@ -43,6 +60,26 @@ export function openRedis(settings: RedisSettings, role: string): Redis {
     return new Redis({ ...options, ...sentinel, sentinelRetryStrategy: retry });
   }
   return new Redis(settings.url, options);
+}
+
+/** The seed nodes (and password) of a `redis-cluster://` URL, or undefined for any other URL. */
+export function parseClusterUrl(url: string): { nodes: Array<{ host: string; port: number }>; password?: string } | undefined {
+  if (!url.startsWith('redis-cluster:')) {
+    return undefined;
+  }
+  const m = /^redis-cluster:\/\/(?:(?:[^:@/]*):([^@/]*)@)?([^/]+)\/?$/.exec(url);
+  if (!m) {
+    throw new AppError('BAD_REQUEST', 'A Redis Cluster URL is redis-cluster://[:pass@]host:port[,host:port…]');
+  }
+  const [, password, hosts] = m;
+  return { nodes: hostPorts(hosts!, 6379), ...(password ? { password: decodeURIComponent(password) } : {}) };
+}
+
+function hostPorts(list: string, defaultPort: number): Array<{ host: string; port: number }> {
+  return list.split(',').map((hp) => {
+    const at = hp.lastIndexOf(':');
+    return at < 0 ? { host: hp, port: defaultPort } : { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
+  });
 }
 
 /** The ioredis Sentinel options of a `redis-sentinel://` URL, or undefined for any other URL. */
@@ -55,10 +92,7 @@ export function parseSentinelUrl(url: string): Pick<RedisOptions, 'sentinels' | 
     throw new AppError('BAD_REQUEST', 'A Sentinel URL is redis-sentinel://[:pass@]host:port[,host:port…]/<master name>[/db]');
   }
   const [, password, hosts, name, db] = m;
-  const sentinels = hosts!.split(',').map((hp) => {
-    const at = hp.lastIndexOf(':');
-    return at < 0 ? { host: hp, port: 26379 } : { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
-  });
+  const sentinels = hostPorts(hosts!, 26379);
   return {
     sentinels,
     name: decodeURIComponent(name!),
@@ -71,7 +105,7 @@ export function parseSentinelUrl(url: string): Pick<RedisOptions, 'sentinels' | 
  * Keeps a connection alive for good: should ioredis ever give up on it ('end') while we still want
  * it, connect again. `wanted()` is false once the owner closed it.
  */
-export function reviveOnEnd(redis: Redis, wanted: () => boolean, onRevive: () => void): void {
+export function reviveOnEnd(redis: RedisClient, wanted: () => boolean, onRevive: () => void): void {
   redis.on('end', () => {
     if (wanted()) {
       onRevive();
@@ -85,7 +119,7 @@ export function reviveOnEnd(redis: Redis, wanted: () => boolean, onRevive: () =>
 }
 
 /** Connects, or fails with UNAVAILABLE (and stops retrying) when Redis cannot be reached. */
-export async function connectRedis(redis: Redis): Promise<void> {
+export async function connectRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') {
     return;
   }
@@ -135,7 +169,7 @@ export class LuaScript {
     this.#sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+  async run(redis: RedisClient, keys: string[], args: Array<string | number>): Promise<unknown> {
     return redisCall(async () => {
       try {
         return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);

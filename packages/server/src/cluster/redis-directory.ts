@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
@@ -14,7 +13,7 @@ import type {
   StreamerOwner,
   StreamerRecord,
 } from './directory.js';
-import { connectRedis, openRedis, redisCall, reviveOnEnd, type RedisSettings } from './redis-connection.js';
+import { connectRedis, openRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
 import * as lua from './redis-scripts.js';
 
 type RawRecord = [string, string, string, number] | null;
@@ -25,17 +24,22 @@ type RawRecord = [string, string, string, number] | null;
  * node wrote, so that `restore()` can put it back after Redis lost its data.
  */
 export class RedisDirectory implements ClusterDirectory {
-  readonly #r: Redis;
+  readonly #r: RedisClient;
   readonly #p: string;
   readonly #log: Logger;
   /** What this node wrote and has not removed: for `restore()`. */
   readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>(), streamers: new Map<string, StreamerRecord>() };
   #closed = false;
   #connected = false;
+  /** The key every script declares: on a Cluster it routes the script to the directory's slot. */
+  readonly #keys: string[];
 
   constructor(settings: RedisSettings, logger: Logger) {
     this.#r = openRedis(settings, 'directory');
-    this.#p = settings.prefix ?? 'hg';
+    // One hash tag for every key: on a Redis Cluster the directory lives in one slot, so that
+    // its scripts may touch any of its keys.
+    this.#p = `{${settings.prefix ?? 'hg'}}`;
+    this.#keys = [`${this.#p}:rooms`];
     this.#log = logger;
     this.#r.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'cluster: redis directory error'));
     reviveOnEnd(this.#r, () => this.#connected && !this.#closed, () => this.#log.warn('cluster: redis directory connection ended; reconnecting'));
@@ -48,14 +52,14 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async createRoom(spec: RoomSpec, createdAt: number): Promise<{ created: boolean; room: RoomRecord }> {
-    const [created, raw] = (await lua.CREATE_ROOM.run(this.#r, [], [this.#p, spec.roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt])) as [number, RawRecord];
+    const [created, raw] = (await lua.CREATE_ROOM.run(this.#r, this.#keys, [this.#p, spec.roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt])) as [number, RawRecord];
     const room = toRoom(spec.roomId, raw)!;
     this.#noteRoom(room);
     return { created: created === 1, room };
   }
 
   async getRoom(roomId: string): Promise<RoomRecord | undefined> {
-    return toRoom(roomId, (await lua.GET_ROOM.run(this.#r, [], [this.#p, roomId])) as RawRecord);
+    return toRoom(roomId, (await lua.GET_ROOM.run(this.#r, this.#keys, [this.#p, roomId])) as RawRecord);
   }
 
   listRooms(): Promise<string[]> {
@@ -64,14 +68,14 @@ export class RedisDirectory implements ClusterDirectory {
 
   async updateRoom(roomId: string, patch: { metadata?: Record<string, unknown> | undefined; maxPeers?: number | undefined }): Promise<RoomRecord> {
     const metadata = patch.metadata === undefined ? '' : JSON.stringify(patch.metadata);
-    const raw = (await lua.UPDATE_ROOM.run(this.#r, [], [this.#p, roomId, metadata, patch.maxPeers ?? ''])) as RawRecord;
+    const raw = (await lua.UPDATE_ROOM.run(this.#r, this.#keys, [this.#p, roomId, metadata, patch.maxPeers ?? ''])) as RawRecord;
     const room = toRoom(roomId, raw)!;
     this.#noteRoom(room);
     return room;
   }
 
   async deleteRoom(roomId: string, options: { onlyIfEmpty?: boolean } = {}): Promise<{ deleted: boolean; members: MemberRecord[] }> {
-    const [deleted, raw] = (await lua.DELETE_ROOM.run(this.#r, [], [this.#p, roomId, options.onlyIfEmpty ? '1' : '0'])) as [number, string[]];
+    const [deleted, raw] = (await lua.DELETE_ROOM.run(this.#r, this.#keys, [this.#p, roomId, options.onlyIfEmpty ? '1' : '0'])) as [number, string[]];
     const members = raw.map(parse<MemberRecord>);
     if (deleted === 1) {
       this.#mine.rooms.delete(roomId);
@@ -94,7 +98,7 @@ export class RedisDirectory implements ClusterDirectory {
 
   async removeMember(peerId: string): Promise<MemberRecord | undefined> {
     this.#mine.members.delete(peerId);
-    const raw = (await lua.REMOVE_MEMBER.run(this.#r, [], [this.#p, peerId])) as string | null;
+    const raw = (await lua.REMOVE_MEMBER.run(this.#r, this.#keys, [this.#p, peerId])) as string | null;
     return raw === null ? undefined : parse<MemberRecord>(raw);
   }
 
@@ -109,14 +113,14 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async removeNode(nodeId: NodeId): Promise<MemberRecord[]> {
-    const raw = (await lua.REMOVE_NODE.run(this.#r, [], [this.#p, nodeId])) as string[];
+    const raw = (await lua.REMOVE_NODE.run(this.#r, this.#keys, [this.#p, nodeId])) as string[];
     const removed = raw.map(parse<MemberRecord>);
     this.#forget(removed);
     return removed;
   }
 
   async claimStreamerId(requested: string, owner: StreamerOwner, policy: DuplicateStreamerPolicy): Promise<StreamerClaim> {
-    const [id, replacedRaw] = (await lua.CLAIM_STREAMER.run(this.#r, [], [this.#p, requested, ownerJson(owner), policy])) as [string, string?];
+    const [id, replacedRaw] = (await lua.CLAIM_STREAMER.run(this.#r, this.#keys, [this.#p, requested, ownerJson(owner), policy])) as [string, string?];
     this.#mine.streamers.set(id, { id, ...owner });
     if (replacedRaw === undefined) {
       return { id };
@@ -130,7 +134,7 @@ export class RedisDirectory implements ClusterDirectory {
     if (mine?.nodeId === owner.nodeId && mine.peerId === owner.peerId) {
       this.#mine.streamers.delete(id);
     }
-    return (await lua.RELEASE_STREAMER.run(this.#r, [], [this.#p, id, ownerJson(owner)])) === 1;
+    return (await lua.RELEASE_STREAMER.run(this.#r, this.#keys, [this.#p, id, ownerJson(owner)])) === 1;
   }
 
   async streamers(): Promise<StreamerRecord[]> {
@@ -147,7 +151,7 @@ export class RedisDirectory implements ClusterDirectory {
     const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
     for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
       if (roomsInUse.has(roomId)) {
-        await lua.CREATE_ROOM.run(this.#r, [], [this.#p, roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt]);
+        await lua.CREATE_ROOM.run(this.#r, this.#keys, [this.#p, roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt]);
       }
     }
     for (const m of [...this.#mine.members.values()]) {
@@ -160,7 +164,7 @@ export class RedisDirectory implements ClusterDirectory {
       });
     }
     for (const s of [...this.#mine.streamers.values()]) {
-      await lua.CLAIM_STREAMER.run(this.#r, [], [this.#p, s.id, ownerJson(s), 'reject']).catch((err: unknown) => {
+      await lua.CLAIM_STREAMER.run(this.#r, this.#keys, [this.#p, s.id, ownerJson(s), 'reject']).catch((err: unknown) => {
         if (!(err instanceof AppError) || err.code !== 'CONFLICT') {
           throw err;
         }
@@ -184,7 +188,7 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async #add(member: MemberRecord, restoring: boolean): Promise<[RawRecord, string | null]> {
-    const [raw, replaced] = (await lua.ADD_MEMBER.run(this.#r, [], [this.#p, JSON.stringify(member), restoring ? '1' : '0'])) as [RawRecord, string?];
+    const [raw, replaced] = (await lua.ADD_MEMBER.run(this.#r, this.#keys, [this.#p, JSON.stringify(member), restoring ? '1' : '0'])) as [RawRecord, string?];
     return [raw, replaced ?? null];
   }
 

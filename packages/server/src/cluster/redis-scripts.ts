@@ -10,8 +10,8 @@ import { LuaScript } from './redis-connection.js';
  *   P:nodepeers:<nodeId>    set of the node's peer ids (to clean up after a lost node)
  *   P:streamers             hash streamer id → owner JSON
  *   P:seq:<name>            counters
- * Keys are derived inside the scripts, so they are not Redis Cluster safe as they stand
- * (docs/scaling.md): on a Cluster every key would need one hash tag.
+ * P is a hash tag (`{hg}`), so on a Redis Cluster every key is in one slot; scripts derive keys
+ * inside Lua and declare only KEYS[1] = P:rooms, which routes them to that slot.
  */
 const PRELUDE = `
 local p = ARGV[1]

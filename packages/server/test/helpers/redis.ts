@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,13 +38,16 @@ async function freePort(): Promise<number> {
  * (quorum 1, down after 500 ms) monitoring the master on that port as `mymaster`; `knownReplicas`
  * spares it the discovery of those replicas (through the master's INFO, every 10 s).
  */
-export async function startRedis(options: { replicaOf?: number; sentinelOf?: number; knownReplicas?: number[] } = {}): Promise<TestRedis> {
+export async function startRedis(options: { replicaOf?: number; sentinelOf?: number; knownReplicas?: number[]; clusterNode?: boolean } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'heliograph-redis-'));
   const port = await freePort();
   let args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'notice'];
   // A replica's first sync starts at once, not after the default 5 s wait for more replicas.
   args.push('--repl-diskless-sync-delay', '0');
   let ready = 'Ready to accept connections';
+  if (options.clusterNode) {
+    args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000');
+  }
   if (options.replicaOf !== undefined) {
     args.push('--replicaof', '127.0.0.1', String(options.replicaOf));
   }
@@ -105,4 +109,43 @@ export async function startRedis(options: { replicaOf?: number; sentinelOf?: num
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A Redis Cluster of `size` masters (no replicas) made with `redis-cli --cluster create`. */
+export interface TestRedisCluster {
+  readonly nodes: TestRedis[];
+  /** `redis-cluster://host:port,…` */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function startRedisCluster(size = 3): Promise<TestRedisCluster> {
+  const nodes: TestRedis[] = [];
+  const stop = async (): Promise<void> => {
+    for (const n of nodes) {
+      await n.stop();
+    }
+  };
+  try {
+    for (let i = 0; i < size; i++) {
+      nodes.push(await startRedis({ clusterNode: true }));
+    }
+    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+    const cli = promisify(execFile);
+    await cli('/usr/bin/redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 });
+    // Every node must agree before slots are served everywhere.
+    for (const n of nodes) {
+      for (let ok = false; !ok; ) {
+        const { stdout } = await cli('/usr/bin/redis-cli', ['-p', String(n.port), 'cluster', 'info'], { timeout: 5_000 });
+        ok = stdout.includes('cluster_state:ok');
+        if (!ok) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    }
+    return { nodes, url: `redis-cluster://${addresses.join(',')}`, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
