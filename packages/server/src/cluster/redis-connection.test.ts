@@ -42,5 +42,8 @@ describe('redisError', () => {
     expect(redisError(other)).toMatchObject({ code: 'INTERNAL' });
     expect(redisError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toMatchObject({ code: 'UNAVAILABLE' });
     expect(redisError(new Error('Command timed out'))).toMatchObject({ code: 'UNAVAILABLE' });
+    for (const transient of ['CLUSTERDOWN The cluster is down', 'LOADING Redis is loading the dataset in memory', 'READONLY You can\'t write against a read only replica.']) {
+      expect(redisError(Object.assign(new Error(transient), { name: 'ReplyError' }))).toMatchObject({ code: 'UNAVAILABLE' });
+    }
   });
 });

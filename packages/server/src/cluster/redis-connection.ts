@@ -131,6 +131,9 @@ export async function connectRedis(redis: RedisClient): Promise<void> {
   }
 }
 
+/** Error replies of a Redis that is starting, failing over or missing part of its cluster. */
+const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'CLUSTERDOWN', 'TRYAGAIN', 'MASTERDOWN', 'READONLY', 'NOREPLICAS']);
+
 /**
  * A Redis failure as an AppError. Error replies our scripts raise on purpose (`ROOM_FULL …`)
  * keep their code; connection errors, timeouts and refused commands become UNAVAILABLE.
@@ -144,6 +147,9 @@ export function redisError(err: unknown): AppError {
     const [code, ...rest] = e.message.split(' ');
     if (isErrorCode(code)) {
       return new AppError(code, rest.join(' ') || undefined);
+    }
+    if (TRANSIENT_REPLIES.has(code!)) {
+      return new AppError('UNAVAILABLE', `Redis is unavailable: ${e.message}`);
     }
     return new AppError('INTERNAL', `Redis replied: ${e.message}`);
   }
