@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../shared/fake-clock.js';
-import { openDatabase, type Database } from '../storage/database.js';
+import { openDatabase, statement, type Database } from '../storage/database.js';
 import { AccountStore } from './accounts.js';
 
 describe('AccountStore', () => {
@@ -31,7 +31,7 @@ describe('AccountStore', () => {
 
   it('stores a hash, never the password', async () => {
     await store.add('carol', 'super-secret-pw');
-    const row = db.prepare('SELECT password_hash FROM users').get() as { password_hash: string };
+    const row = statement(db, 'SELECT password_hash FROM users').get() as { password_hash: string };
     expect(row.password_hash).toMatch(/^scrypt\$/);
     expect(row.password_hash).not.toContain('super-secret-pw');
   });

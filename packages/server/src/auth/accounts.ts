@@ -1,6 +1,6 @@
 import { AppError } from '../shared/app-error.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import type { Database } from '../storage/database.js';
+import { statement, type Database } from '../storage/database.js';
 import { hashPassword, verifyDummyPassword, verifyPassword } from './password.js';
 
 export interface Account {
@@ -77,11 +77,10 @@ export class AccountStore {
       created_at: this.#clock.now(),
     };
     try {
-      this.db
-        .prepare(
-          'INSERT INTO users (username, display_name, password_hash, created_at) VALUES (@username, @display_name, @password_hash, @created_at)',
-        )
-        .run(row);
+      statement(
+        this.db,
+        'INSERT INTO users (username, display_name, password_hash, created_at) VALUES (@username, @display_name, @password_hash, @created_at)',
+      ).run(row);
     } catch (err) {
       if (isPrimaryKeyViolation(err)) {
         throw new AppError('CONFLICT', 'username is taken');
@@ -93,12 +92,12 @@ export class AccountStore {
 
   /** Deletes the account; false when there was none. */
   remove(username: string): boolean {
-    return this.db.prepare('DELETE FROM users WHERE username = ?').run(username).changes > 0;
+    return statement(this.db, 'DELETE FROM users WHERE username = ?').run(username).changes > 0;
   }
 
   /** Every account, sorted by username. */
   list(): Account[] {
-    const rows = this.db.prepare('SELECT * FROM users ORDER BY username').all() as UserRow[];
+    const rows = statement(this.db, 'SELECT * FROM users ORDER BY username').all() as UserRow[];
     return rows.map(toAccount);
   }
 
@@ -119,6 +118,6 @@ export class AccountStore {
   }
 
   #row(username: string): UserRow | undefined {
-    return this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
+    return statement(this.db, 'SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
   }
 }

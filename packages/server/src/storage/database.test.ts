@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS, migrate, openDatabase } from './database.js';
+import { MIGRATIONS, migrate, openDatabase, statement } from './database.js';
 
 describe('openDatabase', () => {
   const dirs: string[] = [];
@@ -21,9 +21,9 @@ describe('openDatabase', () => {
     const dir = join(tempDir(), 'nested', 'data');
     const db = openDatabase(dir);
     expect(statSync(join(dir, 'heliograph.db')).isFile()).toBe(true);
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
-    const columns = (db.pragma('table_info(users)') as { name: string }[]).map((c) => c.name);
+    expect(statement(db, 'PRAGMA journal_mode').pluck().get()).toBe('wal');
+    expect(statement(db, 'PRAGMA user_version').pluck().get()).toBe(MIGRATIONS.length);
+    const columns = (statement(db, 'PRAGMA table_info(users)').all() as { name: string }[]).map((c) => c.name);
     expect(columns).toEqual(['username', 'display_name', 'password_hash', 'created_at']);
     db.close();
   });
@@ -31,24 +31,24 @@ describe('openDatabase', () => {
   it('keeps data and does not rerun migrations on reopen', () => {
     const dir = tempDir();
     const first = openDatabase(dir);
-    first.prepare("INSERT INTO users VALUES ('u', NULL, 'h', 1)").run();
+    statement(first, "INSERT INTO users VALUES ('u', NULL, 'h', 1)").run();
     first.close();
     const second = openDatabase(dir);
-    expect(second.prepare('SELECT count(*) AS n FROM users').get()).toEqual({ n: 1 });
+    expect(statement(second, 'SELECT count(*) AS n FROM users').get()).toEqual({ n: 1 });
     second.close();
   });
 
   it('opens an in-memory database', () => {
     const db = openDatabase(':memory:');
     expect(db.memory).toBe(true);
-    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(statement(db, 'PRAGMA user_version').pluck().get()).toBe(MIGRATIONS.length);
     db.close();
   });
 
   it('applies only the migrations not yet run', () => {
     const db = openDatabase(':memory:');
     migrate(db, [...MIGRATIONS, 'CREATE TABLE extra (x INTEGER)']);
-    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length + 1);
+    expect(statement(db, 'PRAGMA user_version').pluck().get()).toBe(MIGRATIONS.length + 1);
     expect(() => migrate(db, [...MIGRATIONS, 'CREATE TABLE extra (x INTEGER)'])).not.toThrow();
     db.close();
   });
@@ -56,7 +56,7 @@ describe('openDatabase', () => {
   it('refuses a database from a newer version', () => {
     const dir = tempDir();
     const db = openDatabase(dir);
-    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.exec(`PRAGMA user_version = ${MIGRATIONS.length + 1}`);
     db.close();
     expect(() => openDatabase(dir)).toThrow(/newer than this Heliograph/);
   });

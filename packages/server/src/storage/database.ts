@@ -4,6 +4,39 @@ import BetterSqlite3 from 'better-sqlite3';
 import { AppError } from '../shared/app-error.js';
 
 export type Database = BetterSqlite3.Database;
+export type Statement = BetterSqlite3.Statement;
+
+/*
+ * Node 24.19+ aborts the process when better-sqlite3 (before 13, which needs Node 22) finalises a
+ * Database or Statement in an idle-time garbage collection (`Assertion failed: (env) != nullptr` in
+ * `RemoveEnvironmentCleanupHook`). So none may ever be collected: every statement is prepared once
+ * per database and kept (`statement()`), pragmas run through `exec`, and every database opened
+ * stays referenced for the life of the process, even after `close()`. A server opens one.
+ */
+const retained: Database[] = [];
+const statements = new WeakMap<Database, Map<string, Statement>>();
+
+/** The prepared statement for `sql` on `db`, prepared once and kept with the database. */
+export function statement(db: Database, sql: string): Statement {
+  let cache = statements.get(db);
+  if (!cache) {
+    cache = new Map();
+    statements.set(db, cache);
+  }
+  let prepared = cache.get(sql);
+  if (!prepared) {
+    prepared = db.prepare(sql);
+    cache.set(sql, prepared);
+  }
+  return prepared;
+}
+
+/** Opens a better-sqlite3 database that will never be garbage collected (see above). */
+export function openRetained(file: string, options?: BetterSqlite3.Options): Database {
+  const db = new BetterSqlite3(file, options);
+  retained.push(db);
+  return db;
+}
 
 /**
  * Schema migrations, applied in order. `PRAGMA user_version` records how many have run, so only
@@ -55,17 +88,17 @@ export const MIGRATIONS: readonly string[] = [
 export function openDatabase(dataDir: string): Database {
   let db: Database;
   if (dataDir === ':memory:') {
-    db = new BetterSqlite3(':memory:');
+    db = openRetained(':memory:');
   } else {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    db = new BetterSqlite3(join(dataDir, 'heliograph.db'));
-    db.pragma('journal_mode = WAL');
+    db = openRetained(join(dataDir, 'heliograph.db'));
+    db.exec('PRAGMA journal_mode = WAL');
     // WAL makes NORMAL durable across application crashes; only a power loss may drop the last commits.
-    db.pragma('synchronous = NORMAL');
+    db.exec('PRAGMA synchronous = NORMAL');
   }
   // Another process (a CLI command next to a running server) may hold the write lock briefly.
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
+  db.exec('PRAGMA busy_timeout = 5000');
+  db.exec('PRAGMA foreign_keys = ON');
   try {
     migrate(db, MIGRATIONS);
   } catch (err) {
@@ -82,7 +115,7 @@ export function migrate(db: Database, migrations: readonly string[]): void {
     // same new database cannot both run the same migration.
     const ran = db
       .transaction(() => {
-        const version = db.pragma('user_version', { simple: true }) as number;
+        const version = statement(db, 'PRAGMA user_version').pluck().get() as number;
         if (version > migrations.length) {
           throw new AppError(
             'INTERNAL',
@@ -94,7 +127,7 @@ export function migrate(db: Database, migrations: readonly string[]): void {
           return false;
         }
         db.exec(next);
-        db.pragma(`user_version = ${version + 1}`);
+        db.exec(`PRAGMA user_version = ${version + 1}`);
         return true;
       })
       .immediate();

@@ -1,4 +1,4 @@
-import type { Database } from '../storage/database.js';
+import { statement, type Database } from '../storage/database.js';
 import type { Webhooks } from './webhooks.js';
 
 /**
@@ -14,14 +14,14 @@ export class OpenRooms {
   constructor(db: Database) {
     this.#db = db;
     this.#statements = {
-      openRoom: db.prepare('INSERT OR REPLACE INTO webhook_open_rooms (room, body) VALUES (?, ?)'),
-      closeRoom: db.prepare('DELETE FROM webhook_open_rooms WHERE room = ?'),
-      openPeer: db.prepare('INSERT OR REPLACE INTO webhook_open_peers (room, peer, body) VALUES (?, ?, ?)'),
-      closePeer: db.prepare('DELETE FROM webhook_open_peers WHERE room = ? AND peer = ?'),
-      rooms: db.prepare('SELECT room, body FROM webhook_open_rooms ORDER BY room'),
-      peers: db.prepare('SELECT room, body FROM webhook_open_peers ORDER BY room, rowid'),
-      clear: db.prepare('DELETE FROM webhook_open_rooms'),
-      clearPeers: db.prepare('DELETE FROM webhook_open_peers'),
+      openRoom: statement(db, 'INSERT OR REPLACE INTO webhook_open_rooms (room, body) VALUES (?, ?)'),
+      closeRoom: statement(db, 'DELETE FROM webhook_open_rooms WHERE room = ?'),
+      openPeer: statement(db, 'INSERT OR REPLACE INTO webhook_open_peers (room, peer, body) VALUES (?, ?, ?)'),
+      closePeer: statement(db, 'DELETE FROM webhook_open_peers WHERE room = ? AND peer = ?'),
+      rooms: statement(db, 'SELECT room, body FROM webhook_open_rooms ORDER BY room'),
+      peers: statement(db, 'SELECT room, body FROM webhook_open_peers ORDER BY room, rowid'),
+      clear: statement(db, 'DELETE FROM webhook_open_rooms'),
+      clearPeers: statement(db, 'DELETE FROM webhook_open_peers'),
     };
   }
 

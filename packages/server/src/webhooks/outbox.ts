@@ -1,4 +1,4 @@
-import type { Database } from '../storage/database.js';
+import { statement, type Database } from '../storage/database.js';
 
 /** One recorded event as it sits in the outbox. `body` is the exact JSON that is POSTed. */
 export interface OutboxEvent {
@@ -85,15 +85,15 @@ export class Outbox {
       `INSERT INTO webhook_room_seq (room, seq) VALUES (?, 1)
        ON CONFLICT (room) DO UPDATE SET seq = seq + 1 RETURNING seq`,
     );
-    this.#insert = db.prepare(
+    this.#insert = statement(db, 
       `INSERT INTO webhook_events (id, type, room, room_seq, created_at, body, state, attempts, next_at)
        VALUES (@id, @type, @room, @seq, @createdAt, @body, 'pending', 0, @createdAt)`,
     );
     this.#heads = db.prepare<[number], Row>(`${HEADS} AND e.next_at <= ? ORDER BY e.next_at, e.position`);
     this.#nextDue = db.prepare<[], { at: number | null }>(`SELECT MIN(next_at) AS at FROM (${HEADS})`);
     this.#delete = db.prepare<[number]>(`DELETE FROM webhook_events WHERE position = ?`);
-    this.#retry = db.prepare(`UPDATE webhook_events SET attempts = @attempts, next_at = @nextAt, last_error = @error WHERE position = @position`);
-    this.#kill = db.prepare(`UPDATE webhook_events SET state = 'dead', attempts = @attempts, last_error = @error WHERE position = @position`);
+    this.#retry = statement(db, `UPDATE webhook_events SET attempts = @attempts, next_at = @nextAt, last_error = @error WHERE position = @position`);
+    this.#kill = statement(db, `UPDATE webhook_events SET state = 'dead', attempts = @attempts, last_error = @error WHERE position = @position`);
     this.#deadPage = db.prepare<[number, number], Row>(
       `SELECT * FROM webhook_events WHERE state = 'dead' AND position > ? ORDER BY position LIMIT ?`,
     );

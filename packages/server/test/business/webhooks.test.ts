@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sign } from '../../src/shared/hmac-signature.js';
+import { openRetained, statement } from '../../src/storage/database.js';
 import { HOOK_SECRET, TestBackend, type WebhookEvent } from '../helpers/business-backend.js';
 import { TestClient } from '../helpers/client.js';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
@@ -77,9 +77,9 @@ describe('webhooks', () => {
     const { server } = await start();
     await enter(server, 'ada', 'durable');
     // Read the node's database from outside, as a crash would leave it.
-    const db = new BetterSqlite3(join(server.config.dataDir, 'heliograph.db'), { readonly: true });
+    const db = openRetained(join(server.config.dataDir, 'heliograph.db'), { readonly: true });
     try {
-      const rows = db.prepare(`SELECT type, room, room_seq AS seq FROM webhook_events ORDER BY position`).all();
+      const rows = statement(db, `SELECT type, room, room_seq AS seq FROM webhook_events ORDER BY position`).all();
       expect(rows).toEqual([
         { type: 'room.started', room: 'durable', seq: 1 },
         { type: 'peer.joined', room: 'durable', seq: 2 },
