@@ -69,6 +69,7 @@ export interface BusTiming {
   requestTimeoutMs: number;
 }
 
+/** 2 s beats, 6 s TTL (a crash is reported within 8 s), 5 s requests. */
 export const DEFAULT_BUS_TIMING: BusTiming = {
   heartbeatIntervalMs: 2_000,
   heartbeatTtlMs: 6_000,

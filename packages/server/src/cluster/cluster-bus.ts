@@ -14,6 +14,7 @@ import { decodeFrame, type Frame } from './frames.js';
 import { PendingRequests } from './pending-requests.js';
 import type { BusTransport } from './transport.js';
 
+/** What a `ClusterBus` is built from. */
 export interface ClusterBusOptions {
   nodeId: NodeId;
   transport: BusTransport;

@@ -7,6 +7,7 @@ export interface RoomSpec {
   metadata: Record<string, unknown>;
 }
 
+/** A room with what the cluster counts of it. */
 export interface RoomRecord extends RoomSpec {
   /** Milliseconds since the epoch, from the creating node's clock. */
   createdAt: number;
@@ -27,6 +28,7 @@ export interface StreamerOwner {
   peerId: string;
 }
 
+/** A streamer id and its holder. */
 export interface StreamerRecord extends StreamerOwner {
   id: string;
 }
@@ -34,6 +36,7 @@ export interface StreamerRecord extends StreamerOwner {
 /** What to do when a streamer asks for an id another holds (the `duplicateStreamerIds` setting). */
 export type DuplicateStreamerPolicy = 'rename' | 'replace' | 'reject';
 
+/** The outcome of `claimStreamerId`. */
 export interface StreamerClaim {
   /** The id granted: the one asked for, or `Id1`, `Id2`… under `rename`. */
   id: string;
@@ -41,6 +44,7 @@ export interface StreamerClaim {
   replaced?: StreamerRecord | undefined;
 }
 
+/** The outcome of `addMember`. */
 export interface AddMemberResult {
   /** The same user's previous session in that room, now removed (its node must detach it). */
   replaced?: MemberRecord | undefined;

@@ -170,6 +170,7 @@ export class MemoryTransport implements BusTransport {
   }
 }
 
+/** What `createMemoryBus` needs. */
 export interface MemoryBusOptions {
   nodeId: NodeId;
   logger: Logger;

@@ -132,6 +132,7 @@ async function quit(r: RedisClient): Promise<void> {
   }
 }
 
+/** What `createRedisBus` needs. */
 export interface RedisBusOptions {
   nodeId: NodeId;
   redis: RedisSettings;

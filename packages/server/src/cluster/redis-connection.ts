@@ -19,14 +19,14 @@ export interface RedisSettings {
   prefix?: string | undefined;
 }
 
+/** A connection to one Redis (direct or through Sentinel) or to a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
 /**
  * A connection that fails fast: no offline queue (a command while disconnected rejects at
  * once), no per-command retries across reconnects, a command timeout, and endless reconnection
  * with capped backoff. Started by `connect()`; `lazyConnect` so that construction does no I/O.
  */
-/** A connection to one Redis (direct or through Sentinel) or to a Redis Cluster. */
-export type RedisClient = Redis | Cluster;
-
 export function openRedis(settings: RedisSettings, role: string): RedisClient {
   const maxDelay = settings.maxReconnectDelayMs ?? 2_000;
   const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 10), maxDelay);
