@@ -6,6 +6,7 @@ import { busContract } from './bus-contract.js';
 import { directoryContract } from './directory-contract.js';
 import { RedisHarness } from './harness.js';
 
+// haveTool() throws when CI=true and the tool is missing, so these skip only outside CI, loudly.
 const present = haveTool('redis-server', 'redis-server') && haveTool('redis-cli', 'redis-tools');
 
 /** The same contracts on a three-shard Redis Cluster: sharded pub/sub, the directory in one slot. */

@@ -5,6 +5,7 @@ import { haveTool } from '../helpers/require-tool.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { RedisHarness } from './harness.js';
 
+// haveTool() throws when CI=true and the tool is missing, so these skip only outside CI, loudly.
 const present = haveTool('redis-server', 'redis-server');
 const ping = (n: number): ClusterMessage & { n: number } => ({ type: 'ping', n });
 
