@@ -17,6 +17,8 @@ import { buildHttpServer } from './http/http-server.js';
 import { createBusinessIntegration } from './business-integration.js';
 import type { Webhooks } from './webhooks/webhooks.js';
 import { Rooms } from './rooms/rooms.js';
+import { createRedisClusterNode, type ClusterNode } from './cluster/cluster-node.js';
+import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -56,6 +58,8 @@ export interface Heliograph {
   readonly webhooks: Webhooks | undefined;
   /** Epic's Pixel Streaming dialect, when `pixelStreaming.enabled`. */
   readonly pixelStreaming: PixelStreaming | undefined;
+  /** This node's membership of a cluster, when `redis.url` is set. */
+  readonly cluster: ClusterNode | undefined;
 }
 
 /** The composition root: builds every component from the configuration and wires them. */
@@ -71,9 +75,28 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, clock, logger });
 
   const rooms = new Rooms({ clock, ids, logger, defaults: config.rooms });
+  const cluster = config.redis.url
+    ? createRedisClusterNode({
+        nodeId: ids('ND'),
+        redis: { url: config.redis.url, prefix: config.redis.prefix, commandTimeoutMs: config.redis.commandTimeoutMs },
+        timing: config.cluster,
+        clock,
+        logger,
+      })
+    : undefined;
+  const clusterRooms = cluster
+    ? new ClusterRooms({ node: cluster, rooms, clock, logger, defaults: config.rooms, requestTimeoutMs: config.cluster.requestTimeoutMs })
+    : undefined;
   const metrics = new Registry();
   const business = createBusinessIntegration({ config, db, rooms, signer, clock, ids, logger, metrics });
-  const handlers = createHandlers({ rooms, clock, iceServers: business.iceServers, roomService: business.roomService });
+  const handlers = createHandlers({
+    rooms,
+    cluster: clusterRooms,
+    remote: clusterRooms,
+    clock,
+    iceServers: business.iceServers,
+    roomService: business.roomService,
+  });
   const dispatcher = new Dispatcher({ handlers, clock, logger, requestTimeoutMs: config.limits.requestTimeoutMs });
   const gateway = new WsGateway({
     path: '/ws',
@@ -130,7 +153,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     registerMetricsRoutes(http, metrics, {
       connections: () => gateway.connectionCount,
       rooms: () => rooms.count,
-      peers: () => rooms.list().reduce((n, room) => n + room.size, 0),
+      peers: () => rooms.list().reduce((n, room) => n + room.localSize, 0),
     });
   }
   business.registerRoutes(http);
@@ -155,6 +178,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
       await gateway.close();
       await pixelStreaming?.close();
       await http.close();
+      await clusterRooms?.close();
+      await cluster?.close();
       rooms.close();
       business.close();
       db.close();
@@ -171,7 +196,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
     metrics,
     webhooks: business.webhooks,
     pixelStreaming,
+    cluster,
     async listen() {
+      // A node that cannot reach its cluster does not serve: it would split the service in two.
+      await cluster?.start();
       await http.listen({ host: config.host, port: config.port });
       await pixelStreaming?.listen();
       const address = http.server.address() as AddressInfo;

@@ -1,3 +1,4 @@
+import type { PeerInfo } from '@heliograph/protocol';
 import type { NodeId } from './bus.js';
 
 /** A room as the cluster knows it. */
@@ -20,6 +21,8 @@ export interface MemberRecord {
   peerId: string;
   userId: string;
   nodeId: NodeId;
+  /** What the other members are told of this peer when they learn of it from the directory. */
+  info?: PeerInfo | undefined;
 }
 
 /** What a streamer id is held by. */

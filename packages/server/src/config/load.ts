@@ -143,6 +143,9 @@ interface Flags {
   strays: string[];
 }
 
+/** Short flags the issue tracker and operators expect, mapped to their settings. */
+const FLAG_ALIASES: ReadonlyMap<string, string> = new Map([['--redis', '--redis.url']]);
+
 /** Reads `--name value`, `--name=value` and bare boolean `--name`s. */
 function tokenizeFlags(argv: readonly string[]): Flags {
   const flags: Flags = { values: new Map(), strays: [] };
@@ -155,7 +158,7 @@ function tokenizeFlags(argv: readonly string[]): Flags {
     }
     const length = configFlagLength(argv, i);
     const eq = token.indexOf('=');
-    const name = eq < 0 ? token : token.slice(0, eq);
+    const name = FLAG_ALIASES.get(eq < 0 ? token : token.slice(0, eq)) ?? (eq < 0 ? token : token.slice(0, eq));
     flags.values.set(name, eq < 0 ? (length === 2 ? argv[i + 1] : undefined) : token.slice(eq + 1));
     i += length;
   }

@@ -100,6 +100,45 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    redis: Type.Object(
+      {
+        url: Type.Optional(
+          Type.String({
+            pattern: '^(redis|rediss|redis-sentinel|redis-cluster)://',
+            secret: true,
+            description:
+              'Joins this node to a cluster sharing rooms and routing over Redis: `redis://host:port`, `rediss://`, `redis-sentinel://host:port[,…]/<master>`, `redis-cluster://host:port[,…]`. Unset: a one-node service. Flag shortcut: `--redis <url>`',
+          }),
+        ),
+        prefix: Type.String({
+          pattern: '^[A-Za-z0-9_.-]{1,32}$',
+          default: 'hg',
+          description: 'Prefix of every Redis key and channel, so that several clusters can share one Redis',
+        }),
+        commandTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 2_000,
+          description: 'A Redis command not answered within this fails with UNAVAILABLE (a hung or partitioned Redis)',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    cluster: Type.Object(
+      {
+        heartbeatIntervalMs: Type.Integer({ minimum: 50, default: 2_000, description: 'How often a node tells the cluster it is alive' }),
+        heartbeatTtlMs: Type.Integer({
+          minimum: 150,
+          default: 6_000,
+          description: "A node not heard from for this long is lost: its peers leave their rooms with reason `node_lost` (reported within TTL + one interval)",
+        }),
+        requestTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 5_000,
+          description: 'How long a node waits for another to hand a signal to its peer before the sender gets TIMEOUT',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     metrics: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'Serve Prometheus metrics at GET /metrics (restrict it at the proxy or firewall)' }),

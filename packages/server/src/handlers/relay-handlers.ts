@@ -23,11 +23,25 @@ function findRecipient(from: Peer, to: string): Peer {
   return target;
 }
 
+/** Hands a relay to a peer on another node (cluster mode); resolves once it is on its connection. */
+export interface RemoteDelivery {
+  deliver(target: Peer, event: 'signal' | 'data', dataJson: string): Promise<void>;
+}
+
 /**
- * `signal.send` and `data.send`. Both are synchronous: a relay is handed to the recipient's
- * connection before the sender's next frame is read, which is what keeps per-pair order.
+ * `signal.send` and `data.send`. To a peer of this node both are synchronous: a relay is handed to
+ * the recipient's connection before the sender's next frame is read, which is what keeps
+ * per-pair order. To a peer on another node the request to its node is published at once, in the
+ * same order, on the one connection the node publishes on; the ack waits for that node's answer.
  */
-export function relayHandlers() {
+export function relayHandlers(remote?: RemoteDelivery) {
+  const toRemote = (target: Peer, event: 'signal' | 'data', json: string) => {
+    if (!remote) {
+      throw new AppError('INTERNAL', 'A peer on another node without a cluster');
+    }
+    return remote.deliver(target, event, json);
+  };
+
   // Peer ids are minted by the server from URL-safe characters, so they need no escaping here.
   const signal: Handler<'signal.send'> = (session, data) => {
     const from = requirePeer(session);
@@ -35,7 +49,11 @@ export function relayHandlers() {
       throw new AppError('FORBIDDEN', 'This peer may not send signals');
     }
     const target = findRecipient(from, data.to);
-    assertDelivered(target.sink.sendEvent('signal', `{"from":"${from.id}","signal":${JSON.stringify(data.signal)}}`), data.to);
+    const json = `{"from":"${from.id}","signal":${JSON.stringify(data.signal)}}`;
+    if (target.node !== undefined) {
+      return toRemote(target, 'signal', json).then(() => ({}));
+    }
+    assertDelivered(target.sink.sendEvent('signal', json), data.to);
     return {};
   };
 
@@ -49,6 +67,9 @@ export function relayHandlers() {
       return { recipients: from.room.broadcast('data', json, from.id) };
     }
     const target = findRecipient(from, data.to);
+    if (target.node !== undefined) {
+      return toRemote(target, 'data', json).then(() => ({ recipients: 1 }));
+    }
     assertDelivered(target.sink.sendEvent('data', json), data.to);
     return { recipients: 1 };
   };

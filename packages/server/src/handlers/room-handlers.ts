@@ -3,7 +3,7 @@ import type { RoomServiceReply, RoomServiceRequest } from '../room-service/room-
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import { ALL_PERMISSIONS, withPermissions } from '../rooms/peer-permissions.js';
 import { AppError } from '../shared/app-error.js';
-import type { Rooms } from '../rooms/rooms.js';
+import type { JoinRequest, JoinResult, Rooms } from '../rooms/rooms.js';
 import { requirePeer, type Handler, type Session } from './handler.js';
 
 /** The room service as the join handler sees it: one question, one answer (or UNAVAILABLE). */
@@ -11,8 +11,16 @@ export interface RoomServiceGate {
   check(request: RoomServiceRequest): Promise<RoomServiceReply>;
 }
 
+/** Joins across a cluster (cluster/cluster-rooms.ts): the directory decides, so it is async. */
+export interface ClusterJoin {
+  join(req: JoinRequest, cancelled: () => boolean): Promise<JoinResult>;
+  exists(roomId: string): Promise<boolean>;
+}
+
 export interface RoomHandlerDeps {
   rooms: Rooms;
+  /** Set in cluster mode: joins go through the cluster's directory. */
+  cluster?: ClusterJoin | undefined;
   /** The ICE servers for a user's session; a function so that TURN credentials are minted per connection. */
   iceServers: (userId: string) => IceServer[];
   /** When set, every join (and every room creation by a join) is asked of the business room service first. */
@@ -28,14 +36,23 @@ interface Admission {
   createAsked: boolean;
 }
 
-export function roomHandlers({ rooms, iceServers, roomService }: RoomHandlerDeps) {
+export function roomHandlers({ rooms, cluster, iceServers, roomService }: RoomHandlerDeps) {
   /** Connections with a `room.join` waiting for the room service. */
   const pending = new WeakSet<Session>();
 
-  const commit = (session: Session, data: RequestData<'room.join'>, admission?: Admission): RequestResult<'room.join'> => {
+  const joined = (session: Session, { peer, room, others }: JoinResult): RequestResult<'room.join'> => {
+    session.peer = peer;
+    return { peer: peer.info(), room: room.info(), peers: others, iceServers: iceServers(session.identity.userId) };
+  };
+
+  const commit = (
+    session: Session,
+    data: RequestData<'room.join'>,
+    admission?: Admission,
+  ): RequestResult<'room.join'> | Promise<RequestResult<'room.join'>> => {
     const metadata = admission?.peerMetadata ? { ...data.metadata, ...admission.peerMetadata } : data.metadata;
     const create = admission?.roomMetadata ? { ...data.create, metadata: { ...data.create?.metadata, ...admission.roomMetadata } } : data.create;
-    const { peer, room, others } = rooms.join({
+    const request: JoinRequest = {
       identity: session.identity,
       roomId: data.room,
       name: data.name,
@@ -44,9 +61,11 @@ export function roomHandlers({ rooms, iceServers, roomService }: RoomHandlerDeps
       sink: session.sink,
       permissions: admission?.permissions,
       createAllowed: admission ? admission.createAsked : undefined,
-    });
-    session.peer = peer;
-    return { peer: peer.info(), room: room.info(), peers: others, iceServers: iceServers(session.identity.userId) };
+    };
+    if (!cluster) {
+      return joined(session, rooms.join(request));
+    }
+    return cluster.join(request, () => session.closing === true).then((result) => joined(session, result));
   };
 
   /** Asks the room service about this join (and the room's creation when the join would create it). */
@@ -74,23 +93,29 @@ export function roomHandlers({ rooms, iceServers, roomService }: RoomHandlerDeps
     if (session.peer) {
       throw new AppError('ALREADY_IN_ROOM', `Already in room "${session.peer.room.id}"`);
     }
-    if (!roomService) {
+    if (!roomService && !cluster) {
       return commit(session, data);
     }
     if (pending.has(session)) {
       throw new AppError('CONFLICT', 'A room.join is already in progress on this connection');
+    }
+    if (!roomService) {
+      pending.add(session);
+      return Promise.resolve(commit(session, data)).finally(() => pending.delete(session));
     }
     // What the token cannot do is refused here, without bothering the room service.
     const may = roomPermissions(session.identity.grants, data.room);
     if (!may.join) {
       throw new AppError('FORBIDDEN', `The token does not grant joining room "${data.room}"`);
     }
-    const creates = rooms.get(data.room) === undefined;
-    if (creates && !may.create) {
-      throw new AppError('ROOM_NOT_FOUND', `Room "${data.room}" does not exist`);
-    }
     pending.add(session);
-    return admit(session, data, roomService, creates)
+    return Promise.resolve(cluster ? cluster.exists(data.room) : rooms.get(data.room) !== undefined)
+      .then((exists) => {
+        if (!exists && !may.create) {
+          throw new AppError('ROOM_NOT_FOUND', `Room "${data.room}" does not exist`);
+        }
+        return admit(session, data, roomService, !exists);
+      })
       .then((admission) => {
         if (session.closing) {
           // The answer came after the client went away: admit no ghost.

@@ -6,8 +6,9 @@ import type { Room } from './room.js';
 export type Delivery = 'ok' | 'gone' | 'overloaded';
 
 /**
- * Where a peer's events go: its connection on this node (later also a remote node). Rooms talk
- * to peers only through this, so they never see sockets.
+ * Where a peer's events go: its connection on this node. Rooms talk to peers only through this,
+ * so they never see sockets. A mirror of a peer on another node has a sink that takes nothing:
+ * events reach it through the room's link, relays through `peer.deliver` requests.
  */
 export interface PeerSink {
   /** Hands an event whose `data` is already serialised to the peer's connection. */
@@ -15,6 +16,12 @@ export interface PeerSink {
   /** The room let go of this peer for `reason` (replaced, kicked, room closed…) without it asking. */
   detached(reason: LeaveReason, detail?: string): void;
 }
+
+/** The sink of a mirrored peer: it is reached through its own node, never directly. */
+export const REMOTE_SINK: PeerSink = {
+  sendEvent: () => 'gone',
+  detached: () => undefined,
+};
 
 /** One participant of one room. */
 export class Peer {
@@ -33,6 +40,8 @@ export class Peer {
     name: string | undefined,
     metadata: Record<string, unknown>,
     permissions: PeerPermissions = ALL_PERMISSIONS,
+    /** The node whose connection holds this peer, when not this one (a mirror, in cluster mode). */
+    readonly node?: string | undefined,
   ) {
     this.name = name;
     this.metadata = metadata;

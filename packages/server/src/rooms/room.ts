@@ -7,7 +7,24 @@ export interface RoomOptions {
   metadata: Record<string, unknown>;
 }
 
-/** An isolated group of peers. Holds no timers and does no I/O beyond its peers' sinks. */
+/**
+ * How a room reaches its members on other nodes (cluster mode): one publication per event,
+ * heard once by every node with members in the room.
+ */
+export interface RoomLink {
+  publish(type: EventType, dataJson: string, exceptId: string | undefined): void;
+}
+
+/**
+ * `cluster`: this node's peers and, through the link, the other nodes'. `local`: this node's
+ * peers only (applying an event another node already published).
+ */
+export type BroadcastScope = 'cluster' | 'local';
+
+/**
+ * An isolated group of peers. Holds no timers and does no I/O beyond its peers' sinks and its
+ * link. In a cluster it also holds mirrors of the members on other nodes (`peer.node` set).
+ */
 export class Room {
   readonly peers = new Map<string, Peer>();
   /** One session per user: the user's current peer in this room. */
@@ -15,6 +32,9 @@ export class Room {
   metadata: Record<string, unknown>;
   readonly maxPeers: number;
   readonly emptyTimeoutMs: number;
+  /** Set in cluster mode. */
+  link: RoomLink | undefined;
+  #remote = 0;
 
   constructor(
     readonly id: string,
@@ -26,40 +46,60 @@ export class Room {
     this.emptyTimeoutMs = options.emptyTimeoutMs;
   }
 
+  /** Every member, on any node. */
   get size(): number {
     return this.peers.size;
+  }
+
+  /** The members whose connection is on this node. */
+  get localSize(): number {
+    return this.peers.size - this.#remote;
   }
 
   info(): RoomInfo {
     return { id: this.id, metadata: this.metadata, maxPeers: this.maxPeers, createdAt: this.createdAt };
   }
 
-  add(peer: Peer): void {
-    this.broadcast('peer.joined', `{"peer":${peer.infoJson()}}`, peer.id);
+  add(peer: Peer, scope: BroadcastScope = 'cluster'): void {
+    this.broadcast('peer.joined', `{"peer":${peer.infoJson()}}`, peer.id, scope);
     this.peers.set(peer.id, peer);
     this.byUser.set(peer.userId, peer);
+    if (peer.node !== undefined) {
+      this.#remote++;
+    }
   }
 
   /** Removes the peer and tells the others why. False when it was not here. */
-  remove(peer: Peer, reason: LeaveReason): boolean {
+  remove(peer: Peer, reason: LeaveReason, scope: BroadcastScope = 'cluster'): boolean {
     if (this.peers.get(peer.id) !== peer) {
       return false;
     }
     this.peers.delete(peer.id);
+    if (peer.node !== undefined) {
+      this.#remote--;
+    }
     if (this.byUser.get(peer.userId) === peer) {
       this.byUser.delete(peer.userId);
     }
-    this.broadcast('peer.left', `{"peerId":${JSON.stringify(peer.id)},"reason":"${reason}"}`);
+    this.broadcast('peer.left', `{"peerId":${JSON.stringify(peer.id)},"reason":"${reason}"}`, undefined, scope);
     return true;
   }
 
-  /** Sends one event to every peer but `exceptId`; returns how many took it. */
-  broadcast(type: EventType, dataJson: string, exceptId?: string): number {
+  /**
+   * Sends one event to every member but `exceptId`: this node's directly, the others' through
+   * the link. Returns how many took it (members on other nodes count once published).
+   */
+  broadcast(type: EventType, dataJson: string, exceptId?: string, scope: BroadcastScope = 'cluster'): number {
     let delivered = 0;
     for (const peer of this.peers.values()) {
-      if (peer.id !== exceptId && peer.sink.sendEvent(type, dataJson) === ('ok' satisfies Delivery)) {
+      if (peer.node === undefined && peer.id !== exceptId && peer.sink.sendEvent(type, dataJson) === ('ok' satisfies Delivery)) {
         delivered++;
       }
+    }
+    if (scope === 'cluster' && this.link) {
+      this.link.publish(type, dataJson, exceptId);
+      const except = exceptId === undefined ? undefined : this.peers.get(exceptId);
+      delivered += this.#remote - (except?.node !== undefined ? 1 : 0);
     }
     return delivered;
   }

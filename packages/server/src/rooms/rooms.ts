@@ -6,7 +6,7 @@ import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { Peer, type PeerSink } from './peer.js';
 import { ALL_PERMISSIONS, type PeerPermissions, type PeerPermissionsPatch } from './peer-permissions.js';
-import { Room } from './room.js';
+import { Room, type BroadcastScope } from './room.js';
 import { RoomEvents, type RoomFinishReason } from './room-events.js';
 
 /** Options of a new room; unset ones take the node's defaults. */
@@ -37,6 +37,19 @@ export interface JoinResult {
   others: PeerInfo[];
 }
 
+/**
+ * What the rooms ask of the cluster in cluster mode (`cluster/cluster-rooms.ts`). Without it the
+ * node is a cluster of one and nothing here is async.
+ */
+export interface RoomsCluster {
+  /** No member of this node for `emptyTimeoutMs`: deletes the room if it is empty on every node; resolves whether it did. */
+  retire(room: Room): Promise<boolean>;
+  /** The room was closed here (control API): the other nodes must detach their members too. */
+  closed(room: Room, reason: string): void;
+  /** The room's metadata changed here. */
+  updated(room: Room): void;
+}
+
 export interface RoomsOptions {
   clock: Clock;
   ids: IdGenerator;
@@ -50,6 +63,7 @@ export class Rooms {
   readonly #rooms = new Map<string, Room>();
   readonly #emptyTimers = new Map<Room, TimerHandle>();
   readonly #opts: RoomsOptions;
+  #cluster: RoomsCluster | undefined;
   #closed = false;
   /** Rooms started and finished, peers joined, left and updated: for webhooks and other observers. */
   readonly events: RoomEvents;
@@ -57,6 +71,11 @@ export class Rooms {
   constructor(options: RoomsOptions) {
     this.#opts = options;
     this.events = new RoomEvents(options.logger);
+  }
+
+  /** Turns cluster mode on (once, at start-up). */
+  attachCluster(cluster: RoomsCluster): void {
+    this.#cluster = cluster;
   }
 
   get(roomId: string): Room | undefined {
@@ -104,9 +123,7 @@ export class Rooms {
     const room = peer.room;
     if (room.remove(peer, reason)) {
       this.events.emit('peer.left', { room, peer, reason });
-      if (room.size === 0) {
-        this.#scheduleEmpty(room);
-      }
+      this.release(room);
     }
   }
 
@@ -124,6 +141,63 @@ export class Rooms {
   updateRoom(room: Room, metadata: Record<string, unknown>): void {
     room.metadata = metadata;
     room.broadcast('room.updated', `{"room":${JSON.stringify(room.info())}}`);
+    this.#cluster?.updated(room);
+  }
+
+  // The cluster room core's steps of a join (cluster/cluster-rooms.ts); the local join above does
+  // the same in one synchronous call.
+
+  /** This node's object of a room the cluster knows; `started` when the cluster just created it. */
+  adopt(record: { roomId: string; createdAt: number; maxPeers: number; metadata: Record<string, unknown> }, started: boolean, emptyTimeoutMs?: number): Room {
+    const existing = this.#rooms.get(record.roomId);
+    if (existing) {
+      return existing;
+    }
+    const room = new Room(record.roomId, record.createdAt, {
+      maxPeers: record.maxPeers,
+      emptyTimeoutMs: emptyTimeoutMs ?? this.#opts.defaults.emptyTimeoutMs,
+      metadata: record.metadata,
+    });
+    this.#rooms.set(room.id, room);
+    if (started) {
+      this.events.emit('room.started', { room });
+    }
+    return room;
+  }
+
+  /** Keeps a room from being retired while a join into it is under way. */
+  hold(room: Room): void {
+    this.#cancelEmptyTimer(room);
+  }
+
+  /** The room's lifetime runs again if no member of this node is in it. */
+  release(room: Room): void {
+    if (room.localSize === 0 && this.#rooms.get(room.id) === room) {
+      this.#scheduleEmpty(room);
+    }
+  }
+
+  /** A new peer of this node for `room`, not yet in it. */
+  newPeer(req: JoinRequest, room: Room): Peer {
+    const { identity } = req;
+    const metadata = { ...identity.metadata, ...req.metadata };
+    return new Peer(this.#opts.ids('PR'), identity.userId, room, req.sink, this.#opts.clock.now(), req.name ?? identity.name, metadata, req.permissions ?? ALL_PERMISSIONS);
+  }
+
+  /** Puts a peer the cluster admitted into its room and tells the room. */
+  admit(peer: Peer): void {
+    this.#cancelEmptyTimer(peer.room);
+    peer.room.add(peer);
+    this.events.emit('peer.joined', { room: peer.room, peer });
+  }
+
+  /** Drops this node's object of a room (no member of this node, the cluster keeps the room). */
+  forget(room: Room): void {
+    if (this.#rooms.get(room.id) === room) {
+      this.#cancelEmptyTimer(room);
+      this.#rooms.delete(room.id);
+      room.link = undefined;
+    }
   }
 
   /**
@@ -145,19 +219,31 @@ export class Rooms {
 
   /** Removes a peer from its room on the backend's order: it gets `room.kicked`, the others `peer.left`. */
   kick(peer: Peer, reason: string): void {
-    const room = peer.room;
-    if (!room.remove(peer, 'kicked')) {
-      return;
-    }
-    peer.sink.detached('kicked', reason);
-    this.events.emit('peer.left', { room, peer, reason: 'kicked' });
-    if (room.size === 0) {
-      this.#scheduleEmpty(room);
-    }
+    this.detach(peer, 'kicked', reason);
   }
 
-  /** Ends a room: every peer is detached with `room.closed`. */
-  closeRoom(room: Room, reason: string): void {
+  /**
+   * Removes a peer without it asking: a local one gets `detached` (room.kicked, session.replaced…)
+   * and the others `peer.left`. A mirror's own node detaches it when it hears the `peer.left`.
+   * `scope: 'local'` applies a removal another node already announced.
+   */
+  detach(peer: Peer, reason: LeaveReason, detail?: string, scope: BroadcastScope = 'cluster'): void {
+    const room = peer.room;
+    if (!room.remove(peer, reason, scope)) {
+      return;
+    }
+    if (peer.node === undefined) {
+      peer.sink.detached(reason, detail);
+      this.events.emit('peer.left', { room, peer, reason });
+    }
+    this.release(room);
+  }
+
+  /**
+   * Ends a room: every peer is detached with `room.closed`. In a cluster the other nodes are told
+   * to do the same; `origin: false` is a node doing so (the room finishes once, at its origin).
+   */
+  closeRoom(room: Room, reason: string, origin = true): void {
     if (this.#rooms.get(room.id) !== room) {
       return;
     }
@@ -165,11 +251,17 @@ export class Rooms {
     this.#rooms.delete(room.id);
     for (const peer of [...room.peers.values()]) {
       room.peers.delete(peer.id);
-      peer.sink.detached('room_closed', reason);
-      this.events.emit('peer.left', { room, peer, reason: 'room_closed' });
+      if (peer.node === undefined) {
+        peer.sink.detached('room_closed', reason);
+        this.events.emit('peer.left', { room, peer, reason: 'room_closed' });
+      }
     }
     room.byUser.clear();
-    this.#finish(room, 'closed');
+    if (origin) {
+      this.#cluster?.closed(room, reason);
+      this.#finish(room, 'closed');
+    }
+    room.link = undefined;
   }
 
   close(): void {
@@ -181,10 +273,18 @@ export class Rooms {
       this.#opts.clock.clearTimeout(timer);
     }
     this.#emptyTimers.clear();
-    for (const room of this.#rooms.values()) {
-      this.#finish(room, 'shutdown');
+    if (!this.#cluster) {
+      // In a cluster the rooms go on on other nodes; ClusterRooms.close() ends those left empty.
+      for (const room of this.#rooms.values()) {
+        this.#finish(room, 'shutdown');
+      }
     }
     this.#rooms.clear();
+  }
+
+  /** Reports a room's end to observers (the cluster core calls it for rooms it ended). */
+  finish(room: Room, reason: RoomFinishReason): void {
+    this.#finish(room, reason);
   }
 
   #finish(room: Room, reason: RoomFinishReason): void {
@@ -211,11 +311,20 @@ export class Rooms {
     this.#cancelEmptyTimer(room);
     const timer = this.#opts.clock.setTimeout(() => {
       this.#emptyTimers.delete(room);
-      if (room.size === 0 && this.#rooms.get(room.id) === room) {
-        this.#rooms.delete(room.id);
+      if (room.localSize > 0 || this.#rooms.get(room.id) !== room) {
+        return;
+      }
+      this.#rooms.delete(room.id);
+      const cluster = this.#cluster;
+      if (!cluster) {
         this.#opts.logger.debug({ room: room.id }, 'empty room deleted');
         this.#finish(room, 'empty');
+        return;
       }
+      cluster.retire(room).then(
+        (deleted) => deleted && !this.#closed && this.#finish(room, 'empty'),
+        (err: unknown) => this.#opts.logger.warn({ err, room: room.id }, 'cluster: could not retire an empty room'),
+      );
     }, room.emptyTimeoutMs);
     this.#emptyTimers.set(room, timer);
   }

@@ -1,0 +1,74 @@
+import { AppError } from '../shared/app-error.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { Bus, BusTiming, NodeId } from './bus.js';
+import type { ClusterDirectory } from './directory.js';
+import type { NodeMessage } from './messages.js';
+import { createRedisBus } from './redis-bus.js';
+import type { RedisSettings } from './redis-connection.js';
+import { RedisDirectory } from './redis-directory.js';
+
+type RequestType = NodeMessage['type'];
+type Handler<T extends RequestType> = (message: Extract<NodeMessage, { type: T }>, from: NodeId) => unknown;
+
+/**
+ * This node's membership of a cluster: the bus, the directory, and one request handler per
+ * message type (the room core and the Pixel Streaming dialect each register theirs).
+ */
+export class ClusterNode {
+  readonly #handlers = new Map<string, (message: NodeMessage, from: NodeId) => unknown>();
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    readonly bus: Bus<NodeMessage>,
+    readonly directory: ClusterDirectory & { connect?: () => Promise<void> },
+    private readonly logger: Logger,
+  ) {
+    bus.onRequest((message, from) => {
+      const handler = this.#handlers.get(message.type);
+      if (!handler) {
+        throw new AppError('BAD_REQUEST', `Node ${bus.nodeId} does not handle "${message.type}"`);
+      }
+      return handler(message, from);
+    });
+  }
+
+  get nodeId(): NodeId {
+    return this.bus.nodeId;
+  }
+
+  /** Sets the handler of requests of one type. */
+  handle<T extends RequestType>(type: T, handler: Handler<T>): void {
+    this.#handlers.set(type, handler as (message: NodeMessage, from: NodeId) => unknown);
+  }
+
+  /** Connects the directory and the bus; rejects UNAVAILABLE when Redis cannot be reached. */
+  async start(): Promise<void> {
+    await this.directory.connect?.();
+    await this.bus.start();
+    this.logger.info({ nodeId: this.nodeId }, 'joined the cluster');
+  }
+
+  /** Leaves the cluster (the others see this node gone at their next heartbeat). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.bus.close();
+      await this.directory.close();
+    })();
+    return this.#closing;
+  }
+}
+
+export interface RedisClusterOptions {
+  nodeId: NodeId;
+  redis: RedisSettings;
+  timing: BusTiming;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** A node of a cluster over Redis (the `redis.url` setting). */
+export function createRedisClusterNode(options: RedisClusterOptions): ClusterNode {
+  const { bus } = createRedisBus<NodeMessage>({ nodeId: options.nodeId, redis: options.redis, clock: options.clock, logger: options.logger, timing: options.timing });
+  return new ClusterNode(bus, new RedisDirectory(options.redis, options.logger), options.logger);
+}

@@ -1,0 +1,442 @@
+import { roomPermissions, type EventType, type LeaveReason, type PeerInfo } from '@heliograph/protocol';
+import { Peer, REMOTE_SINK } from '../rooms/peer.js';
+import type { Room, RoomLink } from '../rooms/room.js';
+import type { JoinRequest, JoinResult, Rooms, RoomsCluster } from '../rooms/rooms.js';
+import { AppError } from '../shared/app-error.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { NodeId } from './bus.js';
+import type { ClusterNode } from './cluster-node.js';
+import type { MemberRecord } from './directory.js';
+import type { RoomChannelMessage } from './messages.js';
+
+export interface ClusterRoomsOptions {
+  node: ClusterNode;
+  rooms: Rooms;
+  clock: Clock;
+  logger: Logger;
+  /** The node's room defaults; `maxPeers` is also the most a creator may ask for. */
+  defaults: { maxPeers: number; emptyTimeoutMs: number };
+  /** How long a relay to a peer on another node may take before the sender gets TIMEOUT. */
+  requestTimeoutMs: number;
+}
+
+/** A room this node is subscribed to: its channel, and the events heard before its snapshot. */
+interface Subscription {
+  unsubscribe: Promise<() => Promise<void>>;
+  /** Until the room's snapshot is in, events are queued here and applied after it. */
+  backlog: Array<{ message: RoomChannelMessage; from: NodeId }> | undefined;
+}
+
+const channelOf = (roomId: string): string => `room:${roomId}`;
+
+/**
+ * The room core across nodes. The directory (Redis) decides who is in a room, under its limit and
+ * one session per user; every node keeps its own `Room` objects, holding its peers and mirrors
+ * of the members on other nodes, kept current by the room's channel. Relays to a mirror become
+ * `peer.deliver` requests to its node, acked once handed to the peer's connection.
+ */
+export class ClusterRooms implements RoomsCluster {
+  readonly #node: ClusterNode;
+  readonly #rooms: Rooms;
+  readonly #opts: ClusterRoomsOptions;
+  readonly #log: Logger;
+  readonly #subs = new Map<string, Subscription>();
+  /** Rooms being opened by a join (subscribe, read, snapshot), so that concurrent joins share it. */
+  readonly #opening = new Map<string, Promise<Room>>();
+  /** Peers (→ room) whose removal from the directory failed (Redis away): retried when it is back. */
+  readonly #unremoved = new Map<string, string>();
+  /** Directory writes in flight, awaited by close(). */
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(options: ClusterRoomsOptions) {
+    this.#node = options.node;
+    this.#rooms = options.rooms;
+    this.#opts = options;
+    this.#log = options.logger;
+    this.#rooms.attachCluster(this);
+    this.#rooms.events.on('peer.left', ({ room, peer }) => {
+      if (peer.node === undefined) {
+        this.#removeMember(peer.id, room.id);
+      }
+    });
+    this.#node.handle('peer.deliver', (m) => this.#deliverHere(m.room, m.to, m.event, m.data));
+    this.#node.bus.onNodeLost((nodeId) => this.#nodeLost(nodeId));
+    this.#node.bus.onConnectionChange((up) => {
+      if (up) {
+        void this.#resync();
+      }
+    });
+  }
+
+  get nodeId(): NodeId {
+    return this.#node.nodeId;
+  }
+
+  /** Whether a room exists anywhere in the cluster (the room service is asked before creating one). */
+  async exists(roomId: string): Promise<boolean> {
+    return this.#rooms.get(roomId) !== undefined || (await this.#node.directory.getRoom(roomId)) !== undefined;
+  }
+
+  /**
+   * Joins across the cluster: the room is created (if allowed) and the member added in the
+   * directory, atomically under the room's limit; the same user's older session, on any node,
+   * is replaced. `cancelled()` is asked before the peer is admitted (the connection may be gone).
+   */
+  async join(req: JoinRequest, cancelled: () => boolean = () => false): Promise<JoinResult> {
+    const { identity, roomId } = req;
+    const may = roomPermissions(identity.grants, roomId);
+    if (!may.join) {
+      throw new AppError('FORBIDDEN', `The token does not grant joining room "${roomId}"`);
+    }
+    this.#assertConnected();
+    const room = await this.#open(roomId, may.create && req.createAllowed !== false, req.create);
+    try {
+      const peer = this.#rooms.newPeer(req, room);
+      const member: MemberRecord = { roomId, peerId: peer.id, userId: identity.userId, nodeId: this.nodeId, info: peer.info() };
+      const { replaced } = await this.#node.directory.addMember(member);
+      if (cancelled() || this.#closed || this.#rooms.get(roomId) !== room) {
+        this.#removeMember(peer.id, roomId);
+        throw new AppError('UNAVAILABLE', 'The connection closed while joining');
+      }
+      if (replaced) {
+        this.#replaced(room, replaced);
+      }
+      const others = [...room.peers.values()].map((p) => p.info());
+      this.#rooms.admit(peer);
+      return { peer, room, others };
+    } finally {
+      this.#rooms.release(room);
+    }
+  }
+
+  /** Closes every subscription after the last writes; ends the rooms this node leaves empty. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    await this.#settleInflight();
+    for (const room of this.#rooms.list()) {
+      if (room.localSize > 0) {
+        continue;
+      }
+      // The node goes away: a room it leaves empty ends now rather than never.
+      const { deleted } = await this.#node.directory.deleteRoom(room.id, { onlyIfEmpty: true }).catch(() => ({ deleted: false }));
+      if (deleted) {
+        this.#rooms.finish(room, 'shutdown');
+      }
+    }
+    for (const sub of this.#subs.values()) {
+      await (await sub.unsubscribe.catch(() => async () => undefined))().catch(() => undefined);
+    }
+    this.#subs.clear();
+  }
+
+  // RoomsCluster: what the local rooms ask of the cluster.
+
+  async retire(room: Room): Promise<boolean> {
+    this.#unsubscribe(room.id);
+    room.link = undefined;
+    const { deleted } = await this.#node.directory.deleteRoom(room.id, { onlyIfEmpty: true });
+    return deleted;
+  }
+
+  closed(room: Room, reason: string): void {
+    this.#publish(room.id, { type: 'room.close', reason });
+    this.#unsubscribe(room.id);
+    this.#track(this.#node.directory.deleteRoom(room.id));
+  }
+
+  updated(room: Room): void {
+    this.#track(this.#node.directory.updateRoom(room.id, { metadata: room.metadata }));
+  }
+
+  // Joining.
+
+  async #open(roomId: string, mayCreate: boolean, create: JoinRequest['create']): Promise<Room> {
+    const existing = this.#rooms.get(roomId);
+    if (existing) {
+      this.#rooms.hold(existing);
+      return existing;
+    }
+    let opening = this.#opening.get(roomId);
+    if (!opening) {
+      opening = this.#openNew(roomId, mayCreate, create).finally(() => this.#opening.delete(roomId));
+      this.#opening.set(roomId, opening);
+    }
+    const room = await opening;
+    this.#rooms.hold(room);
+    return room;
+  }
+
+  /** Subscribes to the room's channel, reads or creates the room, then mirrors its members. */
+  async #openNew(roomId: string, mayCreate: boolean, create: JoinRequest['create']): Promise<Room> {
+    const { directory } = this.#node;
+    const sub = this.#subscribe(roomId);
+    try {
+      await sub.unsubscribe;
+      let record = await directory.getRoom(roomId);
+      let started = false;
+      if (!record) {
+        if (!mayCreate) {
+          throw new AppError('ROOM_NOT_FOUND', `Room "${roomId}" does not exist`);
+        }
+        const { defaults } = this.#opts;
+        const spec = {
+          roomId,
+          maxPeers: Math.min(create?.maxPeers ?? defaults.maxPeers, defaults.maxPeers),
+          metadata: create?.metadata ?? {},
+        };
+        ({ created: started, room: record } = await directory.createRoom(spec, this.#opts.clock.now()));
+      }
+      const members = await directory.members(roomId);
+      const room = this.#rooms.adopt(record, started, started ? create?.emptyTimeoutMs : undefined);
+      room.link = this.#link(roomId);
+      for (const m of members) {
+        if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
+          room.add(this.#mirror(m.info, m.nodeId, room), 'local');
+        }
+      }
+      for (const { message, from } of sub.backlog ?? []) {
+        this.#apply(room, message, from);
+      }
+      sub.backlog = undefined;
+      return room;
+    } catch (err) {
+      this.#unsubscribe(roomId);
+      throw err;
+    }
+  }
+
+  /** The same user's older session was removed from the directory: detach it wherever it is. */
+  #replaced(room: Room, old: MemberRecord): void {
+    const peer = room.peers.get(old.peerId);
+    if (peer) {
+      this.#rooms.detach(peer, 'replaced');
+    } else {
+      // Not mirrored here yet: its node still hears the room's channel.
+      room.link?.publish('peer.left', `{"peerId":${JSON.stringify(old.peerId)},"reason":"replaced"}`, undefined);
+    }
+  }
+
+  #mirror(info: PeerInfo, nodeId: NodeId, room: Room): Peer {
+    return new Peer(info.id, info.userId, room, REMOTE_SINK, info.joinedAt, info.name, info.metadata, undefined, nodeId);
+  }
+
+  // The room's channel.
+
+  #subscribe(roomId: string): Subscription {
+    const sub: Subscription = {
+      backlog: [],
+      unsubscribe: this.#node.bus.subscribe(channelOf(roomId), (message, from) => this.#onRoomMessage(roomId, sub, message as RoomChannelMessage, from)),
+    };
+    sub.unsubscribe.catch(() => undefined);
+    this.#subs.set(roomId, sub);
+    return sub;
+  }
+
+  #unsubscribe(roomId: string): void {
+    const sub = this.#subs.get(roomId);
+    if (!sub) {
+      return;
+    }
+    this.#subs.delete(roomId);
+    this.#track(sub.unsubscribe.then((off) => off()));
+  }
+
+  #link(roomId: string): RoomLink {
+    return {
+      publish: (type: EventType, dataJson: string, exceptId: string | undefined) =>
+        this.#publish(roomId, { type: 'room.event', event: type, data: dataJson, except: exceptId }),
+    };
+  }
+
+  #publish(roomId: string, message: RoomChannelMessage): void {
+    this.#node.bus.publish(channelOf(roomId), message).catch((err: unknown) => {
+      // Redis is away: the other nodes catch up on membership when it returns (#resync).
+      this.#log.warn({ err, room: roomId, type: message.type }, 'cluster: could not publish a room event');
+    });
+  }
+
+  #onRoomMessage(roomId: string, sub: Subscription, message: RoomChannelMessage, from: NodeId): void {
+    if (this.#subs.get(roomId) !== sub) {
+      return;
+    }
+    if (sub.backlog) {
+      sub.backlog.push({ message, from });
+      return;
+    }
+    const room = this.#rooms.get(roomId);
+    if (room) {
+      this.#apply(room, message, from);
+    }
+  }
+
+  /** An event another node published: update the mirrors, then tell this node's peers. */
+  #apply(room: Room, message: RoomChannelMessage, from: NodeId): void {
+    if (message.type === 'room.close') {
+      this.#unsubscribe(room.id);
+      this.#rooms.closeRoom(room, message.reason, false);
+      return;
+    }
+    const { event, data, except } = message;
+    switch (event) {
+      case 'peer.joined': {
+        const { peer } = JSON.parse(data) as { peer: PeerInfo };
+        if (!room.peers.has(peer.id)) {
+          room.add(this.#mirror(peer, from, room), 'local');
+        }
+        return;
+      }
+      case 'peer.left': {
+        const { peerId, reason } = JSON.parse(data) as { peerId: string; reason: LeaveReason };
+        const peer = room.peers.get(peerId);
+        if (peer) {
+          // A peer of this node that another node removed (replaced, kicked) is detached here.
+          this.#rooms.detach(peer, reason, undefined, 'local');
+        }
+        return;
+      }
+      case 'peer.updated': {
+        const { peer } = JSON.parse(data) as { peer: PeerInfo };
+        room.peers.get(peer.id)?.update({ name: peer.name, metadata: peer.metadata });
+        break;
+      }
+      case 'room.updated':
+        room.metadata = (JSON.parse(data) as { room: { metadata: Record<string, unknown> } }).room.metadata;
+        break;
+    }
+    room.broadcast(event, data, except, 'local');
+  }
+
+  // Relays.
+
+  /** Hands `signal` or `data` to a peer on another node; resolves once it is on its connection. */
+  async deliver(target: Peer, event: 'signal' | 'data', dataJson: string): Promise<void> {
+    const node = target.node;
+    if (node === undefined) {
+      throw new AppError('INTERNAL', 'deliver() is for peers on other nodes');
+    }
+    await this.#node.bus.request(node, { type: 'peer.deliver', room: target.room.id, to: target.id, event, data: dataJson }, this.#opts.requestTimeoutMs);
+  }
+
+  #deliverHere(roomId: string, to: string, event: 'signal' | 'data', data: string): Record<string, never> {
+    const peer = this.#rooms.get(roomId)?.peers.get(to);
+    if (!peer || peer.node !== undefined) {
+      throw new AppError('PEER_NOT_FOUND', `Peer "${to}" has gone`);
+    }
+    const delivery = peer.sink.sendEvent(event, data);
+    if (delivery === 'overloaded') {
+      throw new AppError('PEER_OVERLOADED', `Peer "${to}" could not keep up and was disconnected`);
+    }
+    if (delivery === 'gone') {
+      throw new AppError('PEER_NOT_FOUND', `Peer "${to}" has gone`);
+    }
+    return {};
+  }
+
+  // Failures.
+
+  /** Another node died: its members leave every room here with `node_lost`. Or this node was dropped. */
+  #nodeLost(nodeId: NodeId): void {
+    if (nodeId === this.nodeId) {
+      void this.#restoreSelf();
+      return;
+    }
+    for (const room of this.#rooms.list()) {
+      for (const peer of [...room.peers.values()]) {
+        if (peer.node === nodeId) {
+          this.#rooms.detach(peer, 'node_lost', undefined, 'local');
+        }
+      }
+    }
+    this.#track(this.#node.directory.removeNode(nodeId));
+  }
+
+  /** The cluster had dropped this node (it missed heartbeats, or Redis lost its data): write it back. */
+  async #restoreSelf(): Promise<void> {
+    try {
+      const { members } = await this.#node.directory.restore();
+      for (const m of members) {
+        const peer = this.#rooms.get(m.roomId)?.peers.get(m.peerId);
+        if (peer && peer.node === undefined) {
+          // Another node took its place meanwhile (a newer session of the user, a full room).
+          this.#rooms.detach(peer, 'replaced', 'the cluster lost track of this session');
+        }
+      }
+      this.#announceLocalMembers();
+      await this.#resync();
+    } catch (err) {
+      this.#log.warn({ err }, 'cluster: could not restore this node after it was dropped');
+    }
+  }
+
+  /**
+   * After Redis returns: retry failed removals (and their `peer.left`), then add the members this
+   * node missed. Mirrors are never dropped here: a member missing from the directory may be one
+   * whose node is still writing it back after Redis lost its data; lost nodes are reported apart.
+   */
+  async #resync(): Promise<void> {
+    for (const [peerId, roomId] of [...this.#unremoved]) {
+      this.#unremoved.delete(peerId);
+      this.#removeMember(peerId, roomId);
+      // Its peer.left could not be published either: the mirrors elsewhere still hold it.
+      this.#publish(roomId, { type: 'room.event', event: 'peer.left', data: `{"peerId":${JSON.stringify(peerId)},"reason":"left"}` });
+    }
+    for (const room of this.#rooms.list()) {
+      const members = await this.#node.directory.members(room.id).catch(() => undefined);
+      if (!members || this.#rooms.get(room.id) !== room) {
+        continue;
+      }
+      for (const m of members) {
+        if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
+          room.add(this.#mirror(m.info, m.nodeId, room), 'local');
+        }
+      }
+    }
+  }
+
+  /** Tells the other nodes again of this node's members (after writing them back to the directory). */
+  #announceLocalMembers(): void {
+    for (const room of this.#rooms.list()) {
+      for (const peer of room.peers.values()) {
+        if (peer.node === undefined) {
+          room.link?.publish('peer.joined', `{"peer":${peer.infoJson()}}`, peer.id);
+        }
+      }
+    }
+  }
+
+  #removeMember(peerId: string, roomId: string): void {
+    this.#track(
+      this.#node.directory.removeMember(peerId).catch((err: unknown) => {
+        this.#unremoved.set(peerId, roomId);
+        throw err;
+      }),
+    );
+  }
+
+  #assertConnected(): void {
+    if (this.#closed || !this.#node.bus.connected) {
+      throw new AppError('UNAVAILABLE', 'The cluster is unreachable (Redis); try again shortly');
+    }
+  }
+
+  /** Runs a directory write in the background, logging a failure; close() waits for it. */
+  #track(p: Promise<unknown>): void {
+    const tracked = p.then(
+      () => undefined,
+      (err: unknown) => this.#log.warn({ err }, 'cluster: a directory update failed'),
+    );
+    this.#inflight.add(tracked);
+    void tracked.finally(() => this.#inflight.delete(tracked));
+  }
+
+  async #settleInflight(): Promise<void> {
+    while (this.#inflight.size > 0) {
+      await Promise.all([...this.#inflight]);
+    }
+  }
+}

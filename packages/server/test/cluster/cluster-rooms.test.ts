@@ -1,0 +1,151 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLOSE_CODES } from '@heliograph/protocol';
+import { TestClient } from '../helpers/client.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { haveTool } from '../helpers/require-tool.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
+
+// haveTool throws under CI=true when redis-server is missing, so this never skips in CI.
+const hasRedis = haveTool('redis-server', 'redis-server');
+
+/**
+ * The room core across two nodes in this process, on a real redis-server: joins, relays,
+ * broadcasts, limits, one session per user, and Redis going away and coming back. The same
+ * points as separate processes (and kill -9) are in test/cluster-nodes/.
+ */
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(`never happened: ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
+  let redis: TestRedis;
+  let prefix = 0;
+  const servers: TestServer[] = [];
+  const clients: TestClient[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  async function twoNodes(rooms: { maxPeers?: number } = {}): Promise<[TestServer, TestServer]> {
+    const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000 };
+    const redisConfig = { url: redis.url, prefix: `t${++prefix}`, commandTimeoutMs: 500 };
+    const limits = { messagesPerSecond: 1e6, messageBurst: 100_000 };
+    const a = await startServer({ redis: redisConfig, cluster, rooms, limits });
+    const b = await startServer({ redis: redisConfig, cluster, rooms, limits });
+    servers.push(a, b);
+    return [a, b];
+  }
+
+  async function client(server: TestServer, userId: string): Promise<TestClient> {
+    const c = await TestClient.open(server.wsUrl, await server.token(userId));
+    clients.push(c);
+    return c;
+  }
+
+  it('joins one room from two nodes; each side sees the other; signals are acked across nodes', async () => {
+    const [a, b] = await twoNodes();
+    const alice = await client(a, 'alice');
+    const bob = await client(b, 'bob');
+    const joinedA = await alice.ok('room.join', { room: 'r1' });
+    const joinedB = await bob.ok('room.join', { room: 'r1' });
+    expect(joinedB.peers.map((p) => p.id)).toEqual([joinedA.peer.id]);
+    const seen = await alice.nextEvent('peer.joined');
+    expect(seen.data.peer.id).toBe(joinedB.peer.id);
+
+    await bob.ok('signal.send', { to: joinedA.peer.id, signal: { type: 'offer', sdp: 'v=0' } });
+    const signal = await alice.nextEvent('signal');
+    expect(signal.data).toEqual({ from: joinedB.peer.id, signal: { type: 'offer', sdp: 'v=0' } });
+
+    expect(await alice.ok('data.send', { payload: { hi: 1 } })).toEqual({ recipients: 1 });
+    expect((await bob.nextEvent('data')).data).toEqual({ from: joinedA.peer.id, payload: { hi: 1 } });
+
+    await bob.ok('room.leave', {});
+    expect((await alice.nextEvent('peer.left')).data).toEqual({ peerId: joinedB.peer.id, reason: 'left' });
+    const error = await alice.fail('signal.send', { to: joinedB.peer.id, signal: { type: 'offer', sdp: 'v=0' } });
+    expect(error.code).toBe('PEER_NOT_FOUND');
+  });
+
+  it('keeps per-pair order over 1,000 acked signals across nodes', async () => {
+    const [a, b] = await twoNodes();
+    const alice = await client(a, 'alice');
+    const bob = await client(b, 'bob');
+    await alice.ok('room.join', { room: 'order' });
+    const { peer } = await bob.ok('room.join', { room: 'order' });
+    const acks = Array.from({ length: 1_000 }, (_, i) => alice.ok('signal.send', { to: peer.id, signal: { type: 'candidate', n: i } }));
+    await Promise.all(acks);
+    await until(() => bob.events.filter((e) => e.type === 'signal').length === 1_000, 10_000, '1,000 signals');
+    const order = bob.events.filter((e) => e.type === 'signal').map((e) => (e.data as { signal: { n: number } }).signal.n);
+    expect(order).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+  });
+
+  it('holds a room limit under concurrent joins spread over both nodes', async () => {
+    const [a, b] = await twoNodes({ maxPeers: 3 });
+    const all = await Promise.all(Array.from({ length: 10 }, (_, i) => client(i % 2 ? a : b, `u${i}`)));
+    const results = await Promise.all(all.map((c) => c.request('room.join', { room: 'small' })));
+    const ok = results.filter((r) => r.ok);
+    const full = results.filter((r) => !r.ok && r.error.code === 'ROOM_FULL');
+    expect(ok).toHaveLength(3);
+    expect(full).toHaveLength(7);
+  });
+
+  it('keeps one session per user across nodes: the older one is replaced, the others see one peer', async () => {
+    const [a, b] = await twoNodes();
+    const carol = await client(a, 'carol');
+    const first = await client(a, 'dave');
+    const { peer: old } = await first.ok('room.join', { room: 'dup' });
+    await carol.ok('room.join', { room: 'dup' });
+    const second = await client(b, 'dave');
+    const { peer: fresh, peers } = await second.ok('room.join', { room: 'dup' });
+    expect(peers.map((p) => p.userId).sort()).toEqual(['carol']);
+    await first.nextEvent('session.replaced');
+    expect((await first.closed).code).toBe(CLOSE_CODES.SESSION_REPLACED);
+    expect((await carol.nextEvent('peer.left')).data).toEqual({ peerId: old.id, reason: 'replaced' });
+    expect((await carol.nextEvent('peer.joined')).data.peer.id).toBe(fresh.id);
+    expect([...a.app.rooms.get('dup')!.peers.values()].map((p) => p.userId).sort()).toEqual(['carol', 'dave']);
+  });
+
+  it('with Redis gone: same-node relays go on, cross-node ones fail UNAVAILABLE; when it returns, they work again', async () => {
+    const [a, b] = await twoNodes();
+    const alice = await client(a, 'alice');
+    const amy = await client(a, 'amy');
+    const bob = await client(b, 'bob');
+    const { peer: pa } = await alice.ok('room.join', { room: 'outage' });
+    await amy.ok('room.join', { room: 'outage' });
+    const { peer: pb } = await bob.ok('room.join', { room: 'outage' });
+    await alice.nextEvent('peer.joined', (e) => e.data.peer.id === pb.id);
+
+    await redis.kill();
+    await until(() => !a.app.cluster!.bus.connected, 5_000, 'node A to notice');
+    expect((await alice.fail('signal.send', { to: pb.id, signal: { n: 1 } })).code).toBe('UNAVAILABLE');
+    await amy.ok('signal.send', { to: pa.id, signal: { n: 2 } });
+    expect((await alice.nextEvent('signal')).data.signal).toEqual({ n: 2 });
+    expect((await (await client(b, 'zed')).fail('room.join', { room: 'outage' })).code).toBe('UNAVAILABLE');
+
+    await redis.restart();
+    await until(() => a.app.cluster!.bus.connected && b.app.cluster!.bus.connected, 10_000, 'both nodes to reconnect');
+    // Redis came back empty: each node writes its members back, then cross-node relays work.
+    await eventually(async () => (await a.app.cluster!.directory.members('outage').catch(() => [])).length === 3, 'the members to be restored');
+    await alice.ok('signal.send', { to: pb.id, signal: { n: 3 } });
+    expect((await bob.nextEvent('signal')).data.signal).toEqual({ n: 3 });
+    const late = await client(b, 'zoe');
+    const { peers } = await late.ok('room.join', { room: 'outage' });
+    expect(peers.map((p) => p.userId).sort()).toEqual(['alice', 'amy', 'bob']);
+    // Nobody was told that anyone left: the outage cost cross-node relays, not the room.
+    expect([...alice.events, ...amy.events, ...bob.events].filter((e) => e.type === 'peer.left')).toEqual([]);
+  });
+});
