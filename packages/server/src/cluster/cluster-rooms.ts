@@ -9,6 +9,12 @@ import type { NodeId } from './bus.js';
 import type { ClusterNode } from './cluster-node.js';
 import type { MemberRecord } from './directory.js';
 import type { RoomChannelMessage } from './messages.js';
+import type { PeerPermissions } from '../rooms/peer-permissions.js';
+import { assertHandedOver, type RoomCatalog } from '../rooms/room-catalog.js';
+import { ClusterCatalog } from './cluster-catalog.js';
+
+/** How a room is opened on this node: by a join (create if allowed), by the control API (create, or only look). */
+export type OpenMode = 'join' | 'join-or-create' | 'create' | 'observe';
 
 export interface ClusterRoomsOptions {
   node: ClusterNode;
@@ -49,6 +55,7 @@ export class ClusterRooms implements RoomsCluster {
   /** Directory writes in flight, awaited by close(). */
   readonly #inflight = new Set<Promise<unknown>>();
   #closed = false;
+  readonly catalog: RoomCatalog;
 
   constructor(options: ClusterRoomsOptions) {
     this.#node = options.node;
@@ -61,7 +68,17 @@ export class ClusterRooms implements RoomsCluster {
         this.#removeMember(peer.id, room.id);
       }
     });
+    this.catalog = new ClusterCatalog({ cluster: this, node: options.node, rooms: options.rooms, defaultEmptyTimeoutMs: options.defaults.emptyTimeoutMs });
     this.#node.handle('peer.deliver', (m) => this.#deliverHere(m.room, m.to, m.event, m.data));
+    this.#node.handle('peer.kick', (m) => {
+      this.#rooms.kick(this.#localPeer(m.room, m.peerId), m.reason);
+      return {};
+    });
+    this.#node.handle('peer.update', (m) => {
+      const peer = this.#localPeer(m.room, m.peerId);
+      this.#rooms.updatePeer(peer, m.changes, true);
+      return { permissions: peer.permissions };
+    });
     this.#node.bus.onNodeLost((nodeId) => this.#nodeLost(nodeId));
     this.#node.bus.onConnectionChange((up) => {
       if (up) {
@@ -91,10 +108,17 @@ export class ClusterRooms implements RoomsCluster {
       throw new AppError('FORBIDDEN', `The token does not grant joining room "${roomId}"`);
     }
     this.#assertConnected();
-    const room = await this.#open(roomId, may.create && req.createAllowed !== false, req.create);
+    const room = await this.open(roomId, may.create && req.createAllowed !== false ? 'join-or-create' : 'join', req.create);
     try {
       const peer = this.#rooms.newPeer(req, room);
-      const member: MemberRecord = { roomId, peerId: peer.id, userId: identity.userId, nodeId: this.nodeId, info: peer.info() };
+      const member: MemberRecord = {
+        roomId,
+        peerId: peer.id,
+        userId: identity.userId,
+        nodeId: this.nodeId,
+        info: peer.info(),
+        permissions: peer.permissions,
+      };
       const { replaced } = await this.#node.directory.addMember(member);
       if (cancelled() || this.#closed || this.#rooms.get(roomId) !== room) {
         this.#removeMember(peer.id, roomId);
@@ -155,15 +179,26 @@ export class ClusterRooms implements RoomsCluster {
 
   // Joining.
 
-  async #open(roomId: string, mayCreate: boolean, create: JoinRequest['create']): Promise<Room> {
+  /**
+   * This node's object of a room, subscribed and mirrored; held (no empty timer) until the caller
+   * calls `rooms.release(room)`. `create` fails CONFLICT when the room exists anywhere.
+   */
+  async open(roomId: string, mode: OpenMode, create?: JoinRequest['create']): Promise<Room> {
+    this.#assertConnected();
     const existing = this.#rooms.get(roomId);
-    if (existing) {
+    if (existing && mode !== 'create') {
       this.#rooms.hold(existing);
       return existing;
     }
+    if (existing) {
+      throw new AppError('CONFLICT', `Room "${roomId}" already exists`);
+    }
     let opening = this.#opening.get(roomId);
+    if (opening && mode === 'create') {
+      throw new AppError('CONFLICT', `Room "${roomId}" already exists`);
+    }
     if (!opening) {
-      opening = this.#openNew(roomId, mayCreate, create).finally(() => this.#opening.delete(roomId));
+      opening = this.#openNew(roomId, mode, create).finally(() => this.#opening.delete(roomId));
       this.#opening.set(roomId, opening);
     }
     const room = await opening;
@@ -172,15 +207,15 @@ export class ClusterRooms implements RoomsCluster {
   }
 
   /** Subscribes to the room's channel, reads or creates the room, then mirrors its members. */
-  async #openNew(roomId: string, mayCreate: boolean, create: JoinRequest['create']): Promise<Room> {
+  async #openNew(roomId: string, mode: OpenMode, create: JoinRequest['create']): Promise<Room> {
     const { directory } = this.#node;
     const sub = this.#subscribe(roomId);
     try {
       await sub.unsubscribe;
-      let record = await directory.getRoom(roomId);
+      let record = mode === 'create' ? undefined : await directory.getRoom(roomId);
       let started = false;
       if (!record) {
-        if (!mayCreate) {
+        if (mode === 'join' || mode === 'observe') {
           throw new AppError('ROOM_NOT_FOUND', `Room "${roomId}" does not exist`);
         }
         const { defaults } = this.#opts;
@@ -190,13 +225,16 @@ export class ClusterRooms implements RoomsCluster {
           metadata: create?.metadata ?? {},
         };
         ({ created: started, room: record } = await directory.createRoom(spec, this.#opts.clock.now()));
+        if (!started && mode === 'create') {
+          throw new AppError('CONFLICT', `Room "${roomId}" already exists`);
+        }
       }
       const members = await directory.members(roomId);
       const room = this.#rooms.adopt(record, started, started ? create?.emptyTimeoutMs : undefined);
       room.link = this.#link(roomId);
       for (const m of members) {
         if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(this.#mirror(m.info, m.nodeId, room), 'local');
+          room.add(this.#mirror(m.info, m.nodeId, room, m.permissions), 'local');
         }
       }
       for (const { message, from } of sub.backlog ?? []) {
@@ -221,8 +259,17 @@ export class ClusterRooms implements RoomsCluster {
     }
   }
 
-  #mirror(info: PeerInfo, nodeId: NodeId, room: Room): Peer {
-    return new Peer(info.id, info.userId, room, REMOTE_SINK, info.joinedAt, info.name, info.metadata, undefined, nodeId);
+  #mirror(info: PeerInfo, nodeId: NodeId, room: Room, permissions: PeerPermissions | undefined): Peer {
+    return new Peer(info.id, info.userId, room, REMOTE_SINK, info.joinedAt, info.name, info.metadata, permissions, nodeId);
+  }
+
+  /** A peer of this node in that room, or PEER_NOT_FOUND. */
+  #localPeer(roomId: string, peerId: string): Peer {
+    const peer = this.#rooms.get(roomId)?.peers.get(peerId);
+    if (!peer || peer.node !== undefined) {
+      throw new AppError('PEER_NOT_FOUND', `Peer "${peerId}" has gone`);
+    }
+    return peer;
   }
 
   // The room's channel.
@@ -248,8 +295,8 @@ export class ClusterRooms implements RoomsCluster {
 
   #link(roomId: string): RoomLink {
     return {
-      publish: (type: EventType, dataJson: string, exceptId: string | undefined) =>
-        this.#publish(roomId, { type: 'room.event', event: type, data: dataJson, except: exceptId }),
+      publish: (type: EventType, dataJson: string, exceptId: string | undefined, permissions?: PeerPermissions) =>
+        this.#publish(roomId, { type: 'room.event', event: type, data: dataJson, except: exceptId, permissions }),
     };
   }
 
@@ -281,12 +328,12 @@ export class ClusterRooms implements RoomsCluster {
       this.#rooms.closeRoom(room, message.reason, false);
       return;
     }
-    const { event, data, except } = message;
+    const { event, data, except, permissions } = message;
     switch (event) {
       case 'peer.joined': {
         const { peer } = JSON.parse(data) as { peer: PeerInfo };
         if (!room.peers.has(peer.id)) {
-          room.add(this.#mirror(peer, from, room), 'local');
+          room.add(this.#mirror(peer, from, room, permissions), 'local');
         }
         return;
       }
@@ -301,7 +348,11 @@ export class ClusterRooms implements RoomsCluster {
       }
       case 'peer.updated': {
         const { peer } = JSON.parse(data) as { peer: PeerInfo };
-        room.peers.get(peer.id)?.update({ name: peer.name, metadata: peer.metadata });
+        const known = room.peers.get(peer.id);
+        known?.update({ name: peer.name, metadata: peer.metadata });
+        if (known && permissions) {
+          known.permissions = { ...permissions };
+        }
         break;
       }
       case 'room.updated':
@@ -323,17 +374,7 @@ export class ClusterRooms implements RoomsCluster {
   }
 
   #deliverHere(roomId: string, to: string, event: 'signal' | 'data', data: string): Record<string, never> {
-    const peer = this.#rooms.get(roomId)?.peers.get(to);
-    if (!peer || peer.node !== undefined) {
-      throw new AppError('PEER_NOT_FOUND', `Peer "${to}" has gone`);
-    }
-    const delivery = peer.sink.sendEvent(event, data);
-    if (delivery === 'overloaded') {
-      throw new AppError('PEER_OVERLOADED', `Peer "${to}" could not keep up and was disconnected`);
-    }
-    if (delivery === 'gone') {
-      throw new AppError('PEER_NOT_FOUND', `Peer "${to}" has gone`);
-    }
+    assertHandedOver(this.#localPeer(roomId, to).sink.sendEvent(event, data), to);
     return {};
   }
 
@@ -392,7 +433,7 @@ export class ClusterRooms implements RoomsCluster {
       }
       for (const m of members) {
         if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(this.#mirror(m.info, m.nodeId, room), 'local');
+          room.add(this.#mirror(m.info, m.nodeId, room, m.permissions), 'local');
         }
       }
     }

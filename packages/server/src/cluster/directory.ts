@@ -1,4 +1,5 @@
 import type { PeerInfo } from '@heliograph/protocol';
+import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { NodeId } from './bus.js';
 
 /** A room as the cluster knows it. */
@@ -23,6 +24,8 @@ export interface MemberRecord {
   nodeId: NodeId;
   /** What the other members are told of this peer when they learn of it from the directory. */
   info?: PeerInfo | undefined;
+  /** What the peer may do (shown by the control API of any node). */
+  permissions?: PeerPermissions | undefined;
 }
 
 /** What a streamer id is held by. */

@@ -3,18 +3,14 @@ import type { Room } from '../rooms/room.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 
-/** The room, or ROOM_NOT_FOUND. */
-export function findRoom(rooms: Rooms, roomId: string): Room {
-  const room = rooms.get(roomId);
-  if (!room) {
-    throw new AppError('ROOM_NOT_FOUND', `No room "${roomId}"`);
-  }
-  return room;
+/** The room (in a cluster: opened on this node from the directory), or ROOM_NOT_FOUND. */
+export function findRoom(rooms: Rooms, roomId: string): Promise<Room> {
+  return rooms.catalog.find(roomId);
 }
 
-/** The peer of the room, or ROOM_NOT_FOUND / PEER_NOT_FOUND. */
-export function findPeer(rooms: Rooms, roomId: string, peerId: string): Peer {
-  const peer = findRoom(rooms, roomId).peers.get(peerId);
+/** The peer of the room (on any node), or ROOM_NOT_FOUND / PEER_NOT_FOUND. */
+export async function findPeer(rooms: Rooms, roomId: string, peerId: string): Promise<Peer> {
+  const peer = (await findRoom(rooms, roomId)).peers.get(peerId);
   if (!peer) {
     throw new AppError('PEER_NOT_FOUND', `No peer "${peerId}" in room "${roomId}"`);
   }

@@ -26,13 +26,13 @@ export function registerPeerRoutes(api: FastifyInstance, rooms: Rooms): void {
   api.get<{ Params: Static<typeof RoomParams> }>(
     '/rooms/:roomId/peers',
     { schema: { tags, summary: 'List the peers of a room', params: RoomParams, response: { 200: PeerList, ...notFound, ...ERROR_RESPONSES } } },
-    async (request) => ({ peers: [...findRoom(rooms, request.params.roomId).peers.values()].map(peerResource) }),
+    async (request) => ({ peers: [...(await findRoom(rooms, request.params.roomId)).peers.values()].map(peerResource) }),
   );
 
   api.get<{ Params: Params }>(
     '/rooms/:roomId/peers/:peerId',
     { schema: { tags, summary: 'Get a peer', params: PeerParams, response: { 200: PeerResource, ...notFound, ...ERROR_RESPONSES } } },
-    async (request) => peerResource(findPeer(rooms, request.params.roomId, request.params.peerId)),
+    async (request) => peerResource(await findPeer(rooms, request.params.roomId, request.params.peerId)),
   );
 
   api.patch<{ Params: Params; Body: UpdatePeerBody }>(
@@ -47,9 +47,9 @@ export function registerPeerRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request) => {
-      const peer = findPeer(rooms, request.params.roomId, request.params.peerId);
-      rooms.updatePeer(peer, request.body, true);
-      return peerResource(peer);
+      const peer = await findPeer(rooms, request.params.roomId, request.params.peerId);
+      const permissions = await rooms.catalog.updatePeer(peer, request.body);
+      return { ...peer.info(), permissions: { ...permissions } };
     },
   );
 
@@ -65,8 +65,8 @@ export function registerPeerRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request, reply) => {
-      const peer = findPeer(rooms, request.params.roomId, request.params.peerId);
-      rooms.kick(peer, request.body.reason ?? 'removed by the backend');
+      const peer = await findPeer(rooms, request.params.roomId, request.params.peerId);
+      await rooms.catalog.kick(peer, request.body.reason ?? 'removed by the backend');
       return reply.status(204).send();
     },
   );
@@ -83,14 +83,8 @@ export function registerPeerRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request) => {
-      const peer = findPeer(rooms, request.params.roomId, request.params.peerId);
-      const delivery = peer.sink.sendEvent('data', serverDataJson(request.body.payload));
-      if (delivery === 'overloaded') {
-        throw new AppError('PEER_OVERLOADED', `Peer "${peer.id}" could not keep up and was disconnected`);
-      }
-      if (delivery === 'gone') {
-        throw new AppError('PEER_NOT_FOUND', `Peer "${peer.id}" has gone`);
-      }
+      const peer = await findPeer(rooms, request.params.roomId, request.params.peerId);
+      await rooms.catalog.sendTo(peer, 'data', serverDataJson(request.body.payload));
       return { recipients: 1 };
     },
   );

@@ -13,6 +13,7 @@ import {
   RoomParams,
   RoomResource,
   roomResource,
+  summaryResource,
   SendToRoomBody,
   UpdateRoomBody,
 } from './schemas.js';
@@ -29,13 +30,12 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
     { schema: { tags, summary: 'List live rooms, ordered by id', querystring: Paging, response: { 200: RoomPage, ...ERROR_RESPONSES } } },
     async (request): Promise<RoomPage> => {
       const { limit = 50, cursor } = request.query;
-      const sorted = rooms
-        .list()
+      const sorted = (await rooms.catalog.list())
         .filter((room) => cursor === undefined || room.id > cursor)
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const page = sorted.slice(0, limit);
       const last = page.at(-1);
-      return sorted.length > limit && last ? { rooms: page.map(roomResource), nextCursor: last.id } : { rooms: page.map(roomResource) };
+      return sorted.length > limit && last ? { rooms: page.map(summaryResource), nextCursor: last.id } : { rooms: page.map(summaryResource) };
     },
   );
 
@@ -51,7 +51,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
     },
     async (request, reply) => {
       const { id, ...options } = request.body;
-      const room = rooms.create(id, options);
+      const room = await rooms.catalog.create(id, options);
       return reply.status(201).send(roomResource(room));
     },
   );
@@ -59,7 +59,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
   api.get<{ Params: Params }>(
     '/rooms/:roomId',
     { schema: { tags, summary: 'Get a room', params: RoomParams, response: { 200: RoomResource, 404: ErrorResponse, ...ERROR_RESPONSES } } },
-    async (request) => roomResource(findRoom(rooms, request.params.roomId)),
+    async (request) => roomResource(await findRoom(rooms, request.params.roomId)),
   );
 
   api.patch<{ Params: Params; Body: UpdateRoomBody }>(
@@ -74,7 +74,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request) => {
-      const room = findRoom(rooms, request.params.roomId);
+      const room = await findRoom(rooms, request.params.roomId);
       rooms.updateRoom(room, request.body.metadata);
       return roomResource(room);
     },
@@ -92,7 +92,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request, reply) => {
-      rooms.closeRoom(findRoom(rooms, request.params.roomId), request.query.reason ?? 'closed by the backend');
+      rooms.closeRoom(await findRoom(rooms, request.params.roomId), request.query.reason ?? 'closed by the backend');
       return reply.status(204).send();
     },
   );
@@ -109,7 +109,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request) => {
-      const room = findRoom(rooms, request.params.roomId);
+      const room = await findRoom(rooms, request.params.roomId);
       const json = serverDataJson(request.body.payload);
       const to = request.body.to;
       if (!to) {
@@ -122,7 +122,8 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
         }
         return peer;
       });
-      return { recipients: peers.filter((peer) => peer.sink.sendEvent('data', json) === 'ok').length };
+      const sent = await Promise.all(peers.map((peer) => rooms.catalog.sendTo(peer, 'data', json).then(() => true, () => false)));
+      return { recipients: sent.filter(Boolean).length };
     },
   );
 }

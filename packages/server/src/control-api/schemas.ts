@@ -2,6 +2,7 @@ import { DisplayName, Metadata, PeerId, PeerInfo, RoomId } from '@heliograph/pro
 import Type, { type Static } from 'typebox';
 import { PeerPermissions, PeerPermissionsPatch } from '../rooms/peer-permissions.js';
 import type { Peer } from '../rooms/peer.js';
+import type { RoomSummary } from '../rooms/room-catalog.js';
 import type { Room } from '../rooms/room.js';
 
 const strict = { additionalProperties: false } as const;
@@ -86,6 +87,12 @@ export const SendToPeerBody = Type.Object({ payload: Type.Unknown() }, strict);
 export type SendToPeerBody = Static<typeof SendToPeerBody>;
 
 export const Recipients = Type.Object({ recipients: Type.Integer({ description: 'Connections the payload was handed to' }) });
+
+/** A listed room (from this node, or from the cluster's directory). */
+export function summaryResource(summary: RoomSummary): RoomResource {
+  const { id, metadata, maxPeers, createdAt, emptyTimeoutMs, peers } = summary;
+  return { id, metadata, maxPeers, createdAt, emptyTimeoutMs, peers };
+}
 
 export function roomResource(room: Room): RoomResource {
   return { ...room.info(), emptyTimeoutMs: room.emptyTimeoutMs, peers: room.size };

@@ -1,16 +1,7 @@
 import { AppError } from '../shared/app-error.js';
-import type { Delivery, Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/peer.js';
+import { assertHandedOver } from '../rooms/room-catalog.js';
 import { requirePeer, type Handler } from './handler.js';
-
-/** Turns a failed hand-off into the error the sender gets. */
-function assertDelivered(delivery: Delivery, to: string): void {
-  if (delivery === 'overloaded') {
-    throw new AppError('PEER_OVERLOADED', `Peer "${to}" could not keep up and was disconnected`);
-  }
-  if (delivery === 'gone') {
-    throw new AppError('PEER_NOT_FOUND', `Peer "${to}" has gone`);
-  }
-}
 
 function findRecipient(from: Peer, to: string): Peer {
   const target = from.room.peers.get(to);
@@ -53,7 +44,7 @@ export function relayHandlers(remote?: RemoteDelivery) {
     if (target.node !== undefined) {
       return toRemote(target, 'signal', json).then(() => ({}));
     }
-    assertDelivered(target.sink.sendEvent('signal', json), data.to);
+    assertHandedOver(target.sink.sendEvent('signal', json), data.to);
     return {};
   };
 
@@ -70,7 +61,7 @@ export function relayHandlers(remote?: RemoteDelivery) {
     if (target.node !== undefined) {
       return toRemote(target, 'data', json).then(() => ({ recipients: 1 }));
     }
-    assertDelivered(target.sink.sendEvent('data', json), data.to);
+    assertHandedOver(target.sink.sendEvent('data', json), data.to);
     return { recipients: 1 };
   };
 

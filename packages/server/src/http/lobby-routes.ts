@@ -30,10 +30,9 @@ export function registerLobbyRoutes(app: FastifyInstance, deps: { verifier: Toke
       throw new AppError('UNAUTHORIZED', 'missing bearer token');
     }
     const identity = await deps.verifier.verify(match[1]);
-    const rooms = deps.rooms
-      .list()
+    const rooms = (await deps.rooms.catalog.list())
       .filter((room) => roomPermissions(identity.grants, room.id).join)
-      .map((room) => ({ id: room.id, peers: room.size, maxPeers: room.maxPeers, metadata: room.metadata }));
+      .map((room) => ({ id: room.id, peers: room.peers, maxPeers: room.maxPeers, metadata: room.metadata }));
     void reply.header('cache-control', 'no-store');
     return { rooms, canCreate: roomPermissions(identity.grants, '*').create };
   });

@@ -1,5 +1,6 @@
 import type { EventType, LeaveReason, RoomInfo } from '@heliograph/protocol';
 import type { Delivery, Peer } from './peer.js';
+import type { PeerPermissions } from './peer-permissions.js';
 
 export interface RoomOptions {
   maxPeers: number;
@@ -12,7 +13,8 @@ export interface RoomOptions {
  * heard once by every node with members in the room.
  */
 export interface RoomLink {
-  publish(type: EventType, dataJson: string, exceptId: string | undefined): void;
+  /** `permissions`: the subject's, with `peer.joined` and `peer.updated` (mirrors keep them for the control API). */
+  publish(type: EventType, dataJson: string, exceptId: string | undefined, permissions?: PeerPermissions): void;
 }
 
 /**
@@ -61,7 +63,7 @@ export class Room {
   }
 
   add(peer: Peer, scope: BroadcastScope = 'cluster'): void {
-    this.broadcast('peer.joined', `{"peer":${peer.infoJson()}}`, peer.id, scope);
+    this.broadcast('peer.joined', `{"peer":${peer.infoJson()}}`, peer.id, scope, peer.permissions);
     this.peers.set(peer.id, peer);
     this.byUser.set(peer.userId, peer);
     if (peer.node !== undefined) {
@@ -89,7 +91,7 @@ export class Room {
    * Sends one event to every member but `exceptId`: this node's directly, the others' through
    * the link. Returns how many took it (members on other nodes count once published).
    */
-  broadcast(type: EventType, dataJson: string, exceptId?: string, scope: BroadcastScope = 'cluster'): number {
+  broadcast(type: EventType, dataJson: string, exceptId?: string, scope: BroadcastScope = 'cluster', permissions?: PeerPermissions): number {
     let delivered = 0;
     for (const peer of this.peers.values()) {
       if (peer.node === undefined && peer.id !== exceptId && peer.sink.sendEvent(type, dataJson) === ('ok' satisfies Delivery)) {
@@ -97,7 +99,7 @@ export class Room {
       }
     }
     if (scope === 'cluster' && this.link) {
-      this.link.publish(type, dataJson, exceptId);
+      this.link.publish(type, dataJson, exceptId, permissions);
       const except = exceptId === undefined ? undefined : this.peers.get(exceptId);
       delivered += this.#remote - (except?.node !== undefined ? 1 : 0);
     }

@@ -7,6 +7,7 @@ import type { Logger } from '../shared/logger.js';
 import { Peer, type PeerSink } from './peer.js';
 import { ALL_PERMISSIONS, type PeerPermissions, type PeerPermissionsPatch } from './peer-permissions.js';
 import { Room, type BroadcastScope } from './room.js';
+import { LocalRoomCatalog, type RoomCatalog } from './room-catalog.js';
 import { RoomEvents, type RoomFinishReason } from './room-events.js';
 
 /** Options of a new room; unset ones take the node's defaults. */
@@ -48,6 +49,8 @@ export interface RoomsCluster {
   closed(room: Room, reason: string): void;
   /** The room's metadata changed here. */
   updated(room: Room): void;
+  /** The cluster's rooms, for the control API and the lobby. */
+  readonly catalog: RoomCatalog;
 }
 
 export interface RoomsOptions {
@@ -64,6 +67,7 @@ export class Rooms {
   readonly #emptyTimers = new Map<Room, TimerHandle>();
   readonly #opts: RoomsOptions;
   #cluster: RoomsCluster | undefined;
+  readonly #localCatalog = new LocalRoomCatalog(this);
   #closed = false;
   /** Rooms started and finished, peers joined, left and updated: for webhooks and other observers. */
   readonly events: RoomEvents;
@@ -71,6 +75,11 @@ export class Rooms {
   constructor(options: RoomsOptions) {
     this.#opts = options;
     this.events = new RoomEvents(options.logger);
+  }
+
+  /** Where the HTTP APIs find rooms: this node's, or in a cluster every node's. */
+  get catalog(): RoomCatalog {
+    return this.#cluster?.catalog ?? this.#localCatalog;
   }
 
   /** Turns cluster mode on (once, at start-up). */
@@ -213,7 +222,7 @@ export class Rooms {
     if (changes.permissions) {
       peer.permissions = { ...peer.permissions, ...changes.permissions };
     }
-    peer.room.broadcast('peer.updated', `{"peer":${peer.infoJson()}}`, notifySelf ? undefined : peer.id);
+    peer.room.broadcast('peer.updated', `{"peer":${peer.infoJson()}}`, notifySelf ? undefined : peer.id, 'cluster', peer.permissions);
     this.events.emit('peer.updated', { room: peer.room, peer });
   }
 

@@ -14,6 +14,19 @@ const hasRedis = haveTool('redis-server', 'redis-server');
  * broadcasts, limits, one session per user, and Redis going away and coming back. The same
  * points as separate processes (and kill -9) are in test/cluster-nodes/.
  */
+const API_KEY = 'rw-key-0123456789-0123456789-0123456789';
+
+/** A control API call with the read-write key. */
+async function call(server: TestServer, method: string, path: string, body?: unknown) {
+  const headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(`${server.url}/v1${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+}
+
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!(await check())) {
@@ -45,8 +58,9 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
     const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000 };
     const redisConfig = { url: redis.url, prefix: `t${++prefix}`, commandTimeoutMs: 500 };
     const limits = { messagesPerSecond: 1e6, messageBurst: 100_000 };
-    const a = await startServer({ redis: redisConfig, cluster, rooms, limits });
-    const b = await startServer({ redis: redisConfig, cluster, rooms, limits });
+    const controlApi = { keys: [{ id: 'ops', key: API_KEY, scope: 'read-write' as const }] };
+    const a = await startServer({ redis: redisConfig, cluster, rooms, limits, controlApi });
+    const b = await startServer({ redis: redisConfig, cluster, rooms, limits, controlApi });
     servers.push(a, b);
     return [a, b];
   }
@@ -147,5 +161,39 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
     expect(peers.map((p) => p.userId).sort()).toEqual(['alice', 'amy', 'bob']);
     // Nobody was told that anyone left: the outage cost cross-node relays, not the room.
     expect([...alice.events, ...amy.events, ...bob.events].filter((e) => e.type === 'peer.left')).toEqual([]);
+  });
+
+  it('answers the control API on any node for rooms and peers held by another', async () => {
+    const [a, b] = await twoNodes();
+    const alice = await client(a, 'alice');
+    const bob = await client(a, 'bob');
+    const { peer: pa } = await alice.ok('room.join', { room: 'ops', create: { metadata: { topic: 'x' } } });
+    const { peer: pb } = await bob.ok('room.join', { room: 'ops' });
+
+    const listed = await call(b, 'GET', '/rooms');
+    expect(listed.body?.rooms).toEqual([expect.objectContaining({ id: 'ops', peers: 2, metadata: { topic: 'x' } })]);
+    const peers = await call(b, 'GET', '/rooms/ops/peers');
+    expect(peers.body?.peers.map((p: { id: string }) => p.id).sort()).toEqual([pa.id, pb.id].sort());
+
+    const updated = await call(b, 'PATCH', `/rooms/ops/peers/${pb.id}`, { permissions: { signal: false } });
+    expect(updated.body?.permissions.signal).toBe(false);
+    expect((await bob.fail('signal.send', { to: pa.id, signal: {} })).code).toBe('FORBIDDEN');
+    expect((await call(a, 'GET', `/rooms/ops/peers/${pb.id}`)).body?.permissions.signal).toBe(false);
+
+    expect((await call(b, 'POST', `/rooms/ops/peers/${pa.id}/data`, { payload: { n: 1 } })).body).toEqual({ recipients: 1 });
+    expect((await alice.nextEvent('data')).data).toEqual({ from: 'server', payload: { n: 1 } });
+
+    expect((await call(b, 'POST', `/rooms/ops/peers/${pb.id}/kick`, { reason: 'bye' })).status).toBe(204);
+    expect((await bob.nextEvent('room.kicked')).data).toMatchObject({ reason: 'bye' });
+    expect((await alice.nextEvent('peer.left')).data).toEqual({ peerId: pb.id, reason: 'kicked' });
+
+    expect((await call(b, 'POST', '/rooms', { id: 'ops' })).status).toBe(409);
+    expect((await call(b, 'POST', '/rooms', { id: 'fresh' })).status).toBe(201);
+    const carol = await client(a, 'carol');
+    await carol.ok('room.join', { room: 'fresh' });
+
+    expect((await call(b, 'DELETE', '/rooms/ops?reason=done')).status).toBe(204);
+    expect((await alice.nextEvent('room.closed')).data).toMatchObject({ reason: 'done' });
+    await eventually(async () => (await call(a, 'GET', '/rooms/ops')).status === 404, 'the room to be gone everywhere');
   });
 });

@@ -1,0 +1,89 @@
+import type { Peer } from '../rooms/peer.js';
+import type { PeerPermissions } from '../rooms/peer-permissions.js';
+import type { Room } from '../rooms/room.js';
+import { assertHandedOver, type PeerChanges, type RoomCatalog, type RoomSummary } from '../rooms/room-catalog.js';
+import type { RoomCreateOptions, Rooms } from '../rooms/rooms.js';
+import type { ClusterNode } from './cluster-node.js';
+import type { ClusterRooms } from './cluster-rooms.js';
+
+/**
+ * The control API's and the lobby's view in a cluster: rooms come from the directory, a room is
+ * opened on this node to be acted on (its members mirrored; it is let go after its empty
+ * timeout), and a peer on another node is kicked, changed or sent to by its own node.
+ */
+export class ClusterCatalog implements RoomCatalog {
+  readonly #cluster: ClusterRooms;
+  readonly #node: ClusterNode;
+  readonly #rooms: Rooms;
+
+  readonly #defaultEmptyTimeoutMs: number;
+
+  /** `defaultEmptyTimeoutMs`: shown for rooms this node has no object of (the creator's value is not shared). */
+  constructor(deps: { cluster: ClusterRooms; node: ClusterNode; rooms: Rooms; defaultEmptyTimeoutMs: number }) {
+    this.#defaultEmptyTimeoutMs = deps.defaultEmptyTimeoutMs;
+    this.#cluster = deps.cluster;
+    this.#node = deps.node;
+    this.#rooms = deps.rooms;
+  }
+
+  async list(): Promise<RoomSummary[]> {
+    const { directory } = this.#node;
+    const ids = await directory.listRooms();
+    const records = await Promise.all(ids.map((id) => directory.getRoom(id)));
+    return records
+      .filter((r) => r !== undefined)
+      .map((r) => ({
+        id: r.roomId,
+        metadata: r.metadata,
+        maxPeers: r.maxPeers,
+        createdAt: r.createdAt,
+        peers: r.memberCount,
+        emptyTimeoutMs: this.#rooms.get(r.roomId)?.emptyTimeoutMs ?? this.#defaultEmptyTimeoutMs,
+      }));
+  }
+
+  find(roomId: string): Promise<Room> {
+    return this.#opened(this.#cluster.open(roomId, 'observe'));
+  }
+
+  create(roomId: string, options: RoomCreateOptions): Promise<Room> {
+    return this.#opened(this.#cluster.open(roomId, 'create', options));
+  }
+
+  async kick(peer: Peer, reason: string): Promise<void> {
+    if (peer.node === undefined) {
+      this.#rooms.kick(peer, reason);
+      return;
+    }
+    await this.#node.bus.request(peer.node, { type: 'peer.kick', room: peer.room.id, peerId: peer.id, reason });
+  }
+
+  async updatePeer(peer: Peer, changes: PeerChanges): Promise<PeerPermissions> {
+    if (peer.node === undefined) {
+      this.#rooms.updatePeer(peer, changes, true);
+      return peer.permissions;
+    }
+    const reply = (await this.#node.bus.request(peer.node, { type: 'peer.update', room: peer.room.id, peerId: peer.id, changes })) as {
+      permissions: PeerPermissions;
+    };
+    // The holder's peer.updated reaches this node's mirror later; answer with the change now.
+    peer.update(changes);
+    peer.permissions = { ...reply.permissions };
+    return peer.permissions;
+  }
+
+  async sendTo(peer: Peer, type: 'data', dataJson: string): Promise<void> {
+    if (peer.node === undefined) {
+      assertHandedOver(peer.sink.sendEvent(type, dataJson), peer.id);
+      return;
+    }
+    await this.#cluster.deliver(peer, type, dataJson);
+  }
+
+  /** The room, let go again at once: its empty timer runs if no peer of this node is in it. */
+  async #opened(opening: Promise<Room>): Promise<Room> {
+    const room = await opening;
+    this.#rooms.release(room);
+    return room;
+  }
+}
