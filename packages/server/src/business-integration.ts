@@ -12,6 +12,7 @@ import type { Clock } from './shared/clock.js';
 import type { IdGenerator } from './shared/ids.js';
 import type { Logger } from './shared/logger.js';
 import type { Database } from './storage/database.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
 import { Outbox } from './webhooks/outbox.js';
 import { OpenRooms } from './webhooks/open-rooms.js';
 import { publishRoomEvents } from './webhooks/room-webhooks.js';
@@ -26,6 +27,8 @@ export interface BusinessIntegrationDeps {
   ids: IdGenerator;
   logger: Logger;
   metrics: Registry;
+  /** In a cluster: webhook events of a room are numbered in one sequence shared by the nodes. */
+  cluster?: ClusterNode | undefined;
 }
 
 /** How the node works with the business backend: ICE servers, the room service, webhooks, the control API. */
@@ -45,7 +48,7 @@ export interface BusinessIntegration {
 
 /** Builds the business integration from the configuration. */
 export function createBusinessIntegration(deps: BusinessIntegrationDeps): BusinessIntegration {
-  const { config, db, rooms, signer, clock, ids, logger, metrics } = deps;
+  const { config, db, rooms, signer, clock, ids, logger, metrics, cluster } = deps;
   const { turn, roomService: rs, webhooks: wh } = config;
 
   const issuer = new IceServerIssuer({
@@ -73,6 +76,7 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
       ids,
       logger: logger.child({ module: 'webhooks' }),
       registry: metrics,
+      roomSeq: cluster ? (room) => cluster.directory.nextId(`webhook-seq:${room}`) : undefined,
     });
     openRooms = new OpenRooms(db);
     unsubscribe = publishRoomEvents(rooms.events, webhooks, openRooms);

@@ -55,6 +55,9 @@ function toEvent(row: Row): OutboxEvent {
   };
 }
 
+/** The `seq` of an event whose number the cluster has not given yet. */
+export const UNNUMBERED = 0;
+
 /** The head of each room's queue: the oldest pending event of its room. */
 const HEADS = `
   SELECT * FROM webhook_events e
@@ -79,6 +82,7 @@ export class Outbox {
   readonly #discard;
   readonly #countPending;
   readonly #record;
+  readonly #assign;
 
   constructor(private readonly db: Database) {
     this.#nextSeq = db.prepare<[string], { seq: number }>(
@@ -102,17 +106,28 @@ export class Outbox {
     );
     this.#discard = db.prepare<[string]>(`DELETE FROM webhook_events WHERE id = ? AND state = 'dead'`);
     this.#countPending = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM webhook_events WHERE state = 'pending'`);
-    this.#record = db.transaction((e: { id: string; type: string; room: string; createdAt: number; data: unknown }) => {
-      const seq = this.#nextSeq.get(e.room)?.seq ?? 1;
+    this.#assign = statement(db, `UPDATE webhook_events SET room_seq = @seq, body = @body WHERE position = @position`);
+    this.#record = db.transaction((e: { id: string; type: string; room: string; createdAt: number; data: unknown; deferSeq: boolean }) => {
+      const seq = e.deferSeq ? UNNUMBERED : (this.#nextSeq.get(e.room)?.seq ?? 1);
       const body = JSON.stringify({ id: e.id, type: e.type, createdAt: e.createdAt, room: e.room || null, seq, data: e.data });
       this.#insert.run({ id: e.id, type: e.type, room: e.room, seq, createdAt: e.createdAt, body });
       return seq;
     });
   }
 
-  /** Records an event (next in its room's sequence), committed before this returns; returns its seq. */
-  record(event: { id: string; type: string; room: string; createdAt: number; data: unknown }): number {
-    return this.#record.immediate(event);
+  /**
+   * Records an event (next in its room's sequence), committed before this returns; returns its
+   * seq. `deferSeq`: numbered later by `assignSeq` (in a cluster, the room's sequence is shared).
+   */
+  record(event: { id: string; type: string; room: string; createdAt: number; data: unknown }, deferSeq = false): number {
+    return this.#record.immediate({ ...event, deferSeq });
+  }
+
+  /** Numbers an event recorded with `deferSeq`; returns it as it will be sent. */
+  assignSeq(event: OutboxEvent, seq: number): OutboxEvent {
+    const body = JSON.stringify({ ...(JSON.parse(event.body) as Record<string, unknown>), seq });
+    this.#assign.run({ position: event.position, seq, body });
+    return { ...event, seq, body };
   }
 
   /** The events due now that head their room's queue, soonest first. */

@@ -4,7 +4,7 @@ import { signatureHeaders } from '../shared/hmac-signature.js';
 import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { backoffDelay } from './backoff.js';
-import type { DeadLetter, Outbox, OutboxEvent } from './outbox.js';
+import { UNNUMBERED, type DeadLetter, type Outbox, type OutboxEvent } from './outbox.js';
 
 /** Every webhook event type. The `streamer.*` ones come from the Pixel Streaming dialect through `publish()`. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -38,6 +38,11 @@ export interface WebhooksOptions {
   logger: Logger;
   registry: Registry;
   random?: () => number;
+  /**
+   * In a cluster: the next number of a room's shared sequence (Redis), given to each event of a
+   * room when it heads the room's queue. Without it, the node's own counter numbers events.
+   */
+  roomSeq?: ((room: string) => Promise<number>) | undefined;
 }
 
 /**
@@ -89,7 +94,8 @@ export class Webhooks {
       return undefined;
     }
     const id = this.#opts.ids('EV');
-    this.#opts.outbox.record({ id, type, room: room ?? '', createdAt: this.#opts.clock.now(), data });
+    const shared = this.#opts.roomSeq !== undefined && room !== null;
+    this.#opts.outbox.record({ id, type, room: room ?? '', createdAt: this.#opts.clock.now(), data }, shared);
     this.#schedulePump();
     return id;
   }
@@ -185,10 +191,37 @@ export class Webhooks {
   #deliver(event: OutboxEvent): void {
     const controller = new AbortController();
     this.#inflight.set(event.room, controller);
-    void this.#post(event, controller).then(
-      () => this.#settled(event, undefined),
-      (err: unknown) => this.#settled(event, err instanceof Error ? err.message : String(err)),
+    void this.#numbered(event).then(
+      (numbered) =>
+        this.#post(numbered, controller).then(
+          () => this.#settled(numbered, undefined),
+          (err: unknown) => this.#settled(numbered, err instanceof Error ? err.message : String(err)),
+        ),
+      (err: unknown) => this.#unnumbered(event, err),
     );
+  }
+
+  /** The event with its number in the room's shared sequence (cluster mode), taken when it heads its queue. */
+  async #numbered(event: OutboxEvent): Promise<OutboxEvent> {
+    const { roomSeq, outbox } = this.#opts;
+    if (event.seq !== UNNUMBERED || !roomSeq) {
+      return event;
+    }
+    const seq = await roomSeq(event.room);
+    return this.#closed ? event : outbox.assignSeq(event, seq);
+  }
+
+  /** The cluster could not number it (Redis away): try again later, without counting an attempt. */
+  #unnumbered(event: OutboxEvent, err: unknown): void {
+    this.#inflight.delete(event.room);
+    if (this.#closed) {
+      return;
+    }
+    const { outbox, clock, logger, initialBackoffMs, maxBackoffMs, random } = this.#opts;
+    const delay = backoffDelay(event.attempts + 1, initialBackoffMs, maxBackoffMs, random);
+    outbox.retryLater(event.position, event.attempts, clock.now() + delay, 'the cluster could not number the event');
+    logger.warn({ err, event: event.id, room: event.room, retryInMs: delay }, 'webhook event waits for the cluster to number it');
+    this.#schedulePump();
   }
 
   async #post(event: OutboxEvent, controller: AbortController): Promise<void> {

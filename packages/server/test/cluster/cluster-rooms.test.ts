@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '@heliograph/protocol';
+import { HOOK_SECRET, TestBackend } from '../helpers/business-backend.js';
 import { TestClient } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { haveTool } from '../helpers/require-tool.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
 // haveTool throws under CI=true when redis-server is missing, so this never skips in CI.
@@ -54,13 +55,13 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
-  async function twoNodes(rooms: { maxPeers?: number } = {}): Promise<[TestServer, TestServer]> {
+  async function twoNodes(rooms: { maxPeers?: number } = {}, webhooks: { url?: string; secret?: string } = {}): Promise<[TestServer, TestServer]> {
     const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000 };
     const redisConfig = { url: redis.url, prefix: `t${++prefix}`, commandTimeoutMs: 500 };
     const limits = { messagesPerSecond: 1e6, messageBurst: 100_000 };
     const controlApi = { keys: [{ id: 'ops', key: API_KEY, scope: 'read-write' as const }] };
-    const a = await startServer({ redis: redisConfig, cluster, rooms, limits, controlApi });
-    const b = await startServer({ redis: redisConfig, cluster, rooms, limits, controlApi });
+    const a = await startServer({ redis: redisConfig, cluster, rooms, limits, controlApi, webhooks });
+    const b = await startServer({ redis: redisConfig, cluster, rooms, limits, controlApi, webhooks });
     servers.push(a, b);
     return [a, b];
   }
@@ -195,5 +196,26 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
     expect((await call(b, 'DELETE', '/rooms/ops?reason=done')).status).toBe(204);
     expect((await alice.nextEvent('room.closed')).data).toMatchObject({ reason: 'done' });
     await eventually(async () => (await call(a, 'GET', '/rooms/ops')).status === 404, 'the room to be gone everywhere');
+  });
+
+  it("numbers a room's webhook events in one sequence shared by the nodes", async () => {
+    const backend = await new TestBackend({ jwtSecret: TEST_SECRET }).start();
+    try {
+      const [a, b] = await twoNodes({}, { url: backend.webhookUrl, secret: HOOK_SECRET });
+      const alice = await client(a, 'alice');
+      await alice.ok('room.join', { room: 'hooks' });
+      const bob = await client(b, 'bob');
+      await bob.ok('room.join', { room: 'hooks' });
+      await bob.ok('room.leave', {});
+      await alice.ok('room.leave', {});
+      const inRoom = () => backend.events.filter((e) => e.room === 'hooks');
+      // room.started, 2 × peer.joined, 2 × peer.left, and room.finished once the empty timer ends it.
+      await until(() => inRoom().length >= 5, 10_000, 'five webhook events of the room');
+      const seqs = inRoom().map((e) => e.seq).sort((x, y) => x - y);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+      expect(inRoom().filter((e) => e.type === 'peer.joined').map((e) => (e.data as { peer: { userId: string } }).peer.userId).sort()).toEqual(['alice', 'bob']);
+    } finally {
+      await backend.stop();
+    }
   });
 });
