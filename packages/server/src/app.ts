@@ -88,7 +88,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     ? new ClusterRooms({ node: cluster, rooms, clock, logger, defaults: config.rooms, requestTimeoutMs: config.cluster.requestTimeoutMs })
     : undefined;
   const metrics = new Registry();
-  const business = createBusinessIntegration({ config, db, rooms, signer, clock, ids, logger, metrics });
+  const business = createBusinessIntegration({ config, db, rooms, signer, clock, ids, logger, metrics, cluster });
   const handlers = createHandlers({
     rooms,
     cluster: clusterRooms,
