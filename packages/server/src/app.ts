@@ -122,6 +122,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
         logger,
         nativePath: '/ws',
         maxBufferedBytes: config.limits.maxBufferedBytes,
+        cluster,
       })
     : undefined;
 

@@ -28,5 +28,31 @@ export type NodeRequest =
 /** Every message of the bus, as one union (the Pixel Streaming dialect adds its own). */
 export type NodeMessage = RoomChannelMessage | NodeRequest | PsNodeMessage;
 
-/** Pixel Streaming messages between nodes (see `pixel-streaming/cluster-*.ts`). */
-export type PsNodeMessage = { type: 'ps.noop' };
+/**
+ * Pixel Streaming requests between nodes (`pixel-streaming/cluster-link.ts`), all on the
+ * receiving node's inbox so that one node's messages to another keep their order:
+ * - `ps.subscribe`: a player of the sender subscribes to a streamer of the receiver, which
+ *   answers `{}` or `{ failed: <subscribeFailed message> }`;
+ * - `ps.unsubscribe`: that player left its streamer (unsubscribed, re-subscribed, closed);
+ * - `ps.to-streamer`: a message of that player for its streamer (already stamped with `playerId`);
+ * - `ps.to-player`: a message of the streamer's node for that player;
+ * - `ps.close`: the streamer's node ended the subscription (kick: `code` 1011; streamer gone: no code);
+ * - `ps.replace`: another node took this streamer id under `duplicateStreamerIds: replace`.
+ */
+export type PsNodeMessage =
+  | {
+      type: 'ps.subscribe';
+      streamerId: string;
+      player: {
+        id: string;
+        type: 'Player' | 'SFU';
+        remoteAddress: string;
+        /** The player's token, for presence on the streamer's node. */
+        user?: { userId: string; name?: string | undefined; metadata?: Record<string, unknown> | undefined } | undefined;
+      };
+    }
+  | { type: 'ps.unsubscribe'; playerId: string }
+  | { type: 'ps.to-streamer'; playerId: string; message: Record<string, unknown> }
+  | { type: 'ps.to-player'; playerId: string; message: Record<string, unknown> }
+  | { type: 'ps.close'; playerId: string; code?: number | undefined; reason?: string | undefined }
+  | { type: 'ps.replace'; streamerId: string; peerId: string };

@@ -1,6 +1,23 @@
+import type { PsOutbound } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
+import type { NodeId } from '../cluster/bus.js';
 import type { Peer } from '../rooms/peer.js';
 import type { PsSocket } from './ps-socket.js';
+
+/**
+ * What the dialect needs of a peer's connection: a `PsSocket`, or in a cluster a link that
+ * forwards to the node holding the real socket (`remote-links.ts`).
+ */
+export interface PsLink {
+  readonly remoteAddress: string;
+  readonly closed: boolean;
+  /** Set by any sign of life; the keepalive clears it. */
+  alive: boolean;
+  send(message: PsOutbound | Record<string, unknown>): void;
+  /** Idempotent; with no code the peer sees 1005. */
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+}
 
 /** How a streamer or SFU proved itself at the upgrade. */
 export type StreamerCredential =
@@ -18,6 +35,11 @@ export class PsStreamer {
   id = '';
   /** Sent `endpointId` at least once: listed to players, in presence, announced by events. */
   identified = false;
+  /**
+   * In a cluster: the key its id is claimed under in the directory, from a cluster-wide
+   * sequence, so that streamers list in the order they first identified on any node.
+   */
+  clusterKey: string | undefined;
   /** Listed to players (Epic's flag): set by `endpointId`, and for SFUs by `startStreaming`. */
   streaming = false;
   readonly subscribers = new Map<string, PsPlayer>();
@@ -34,9 +56,22 @@ export class PsStreamer {
   ) {}
 }
 
+/**
+ * A streamer held by another node of the cluster, as one player on this node subscribes to it:
+ * `socket` forwards that player's messages to the streamer's node.
+ */
+export class RemoteStreamer {
+  constructor(
+    /** The streamer's id; follows `streamerIdChanged` renames. */
+    public id: string,
+    readonly nodeId: NodeId,
+    readonly socket: PsLink,
+  ) {}
+}
+
 /** A browser player, or an SFU in its player role. */
 export class PsPlayer {
-  subscribedTo: PsStreamer | undefined;
+  subscribedTo: PsStreamer | RemoteStreamer | undefined;
   /** Its peer in the presence room of the streamer it is subscribed to. */
   peer: Peer | undefined;
   /** For an SFU: its streamer side, which players subscribe to. */
@@ -44,7 +79,8 @@ export class PsPlayer {
 
   constructor(
     readonly id: string,
-    readonly socket: PsSocket,
+    /** Its connection; on the streamer's node, a link to a player held by another node. */
+    readonly socket: PsLink,
     readonly type: 'Player' | 'SFU',
     /** The verified token, when players must authenticate. */
     readonly identity: Identity | undefined,

@@ -1,18 +1,19 @@
 import type { PsInbound } from '@heliograph/protocol';
-import type { PsPlayer, PsStreamer } from './endpoints.js';
+import type { PsLink, PsPlayer, PsStreamer } from './endpoints.js';
 import type { PsSignalling } from './signalling.js';
 
 /**
  * What each kind of peer may say, and where it goes. Bodies are forwarded as they came, apart
  * from `playerId` (stamped, kept or removed as Epic's server does) and an SFU's `sfuId`.
+ * A handler returns a promise while a cluster round trip is under way; the connection's
+ * `MessageGate` holds its next messages until then. Without a cluster nothing is asynchronous.
  */
 
 /** Messages from an Unreal streamer. */
-export function handleStreamerMessage(sig: PsSignalling, streamer: PsStreamer, msg: PsInbound): void {
+export function handleStreamerMessage(sig: PsSignalling, streamer: PsStreamer, msg: PsInbound): void | Promise<void> {
   switch (msg.type) {
     case 'endpointId':
-      sig.identify(streamer, msg.id);
-      return;
+      return sig.identify(streamer, msg.id);
     case 'offer':
     case 'answer':
     case 'iceCandidate':
@@ -35,14 +36,12 @@ export function handleStreamerMessage(sig: PsSignalling, streamer: PsStreamer, m
 }
 
 /** Messages from a browser player. */
-export function handlePlayerMessage(sig: PsSignalling, player: PsPlayer, msg: PsInbound): void {
+export function handlePlayerMessage(sig: PsSignalling, player: PsPlayer, msg: PsInbound): void | Promise<unknown> {
   switch (msg.type) {
     case 'listStreamers':
-      player.socket.send({ type: 'streamerList', ids: sig.listFor(player) });
-      return;
+      return sig.sendStreamerList(player);
     case 'subscribe':
-      sig.subscribe(player, msg.streamerId);
-      return;
+      return settled(sig.subscribe(player, msg.streamerId));
     case 'unsubscribe':
       sig.unsubscribe(player);
       return;
@@ -52,29 +51,23 @@ export function handlePlayerMessage(sig: PsSignalling, player: PsPlayer, msg: Ps
     case 'layerPreference':
     case 'dataChannelRequest':
     case 'peerDataChannelsReady':
-      if (player.subscribedTo || sig.autoSubscribe(player)) {
-        // A player cannot speak for anyone else: its own id always overwrites `playerId`.
-        player.subscribedTo?.socket.send({ ...msg, playerId: player.id });
-      }
-      return;
+      // A player cannot speak for anyone else: its own id always overwrites `playerId`.
+      return whenSubscribed(sig, player, () => player.subscribedTo?.socket.send({ ...msg, playerId: player.id }));
     default:
       answerKeepalive(player.socket, msg);
   }
 }
 
 /** Messages from an SFU, which is a streamer to its players and a player to its upstream. */
-export function handleSfuMessage(sig: PsSignalling, sfu: PsStreamer, msg: PsInbound): void {
+export function handleSfuMessage(sig: PsSignalling, sfu: PsStreamer, msg: PsInbound): void | Promise<unknown> {
   const self = sfu.sfuPlayer!;
   switch (msg.type) {
     case 'endpointId':
-      sig.identify(sfu, msg.id);
-      return;
+      return sig.identify(sfu, msg.id);
     case 'listStreamers':
-      sfu.socket.send({ type: 'streamerList', ids: sig.listFor(self) });
-      return;
+      return sig.sendStreamerList(self);
     case 'subscribe':
-      sig.subscribe(self, msg.streamerId);
-      return;
+      return settled(sig.subscribe(self, msg.streamerId));
     case 'unsubscribe':
       sig.unsubscribe(self);
       return;
@@ -98,6 +91,26 @@ export function handleSfuMessage(sig: PsSignalling, sfu: PsStreamer, msg: PsInbo
       return;
     default:
       answerKeepalive(sfu.socket, msg);
+  }
+}
+
+/** A result for the gate: undefined when the step was synchronous. */
+function settled<T>(result: T | Promise<T>): Promise<T> | undefined {
+  return result instanceof Promise ? result : undefined;
+}
+
+/** Runs `relay` once the player is subscribed, auto-subscribing it first (the legacy path) if need be. */
+function whenSubscribed(sig: PsSignalling, player: PsPlayer, relay: () => void): void | Promise<void> {
+  if (player.subscribedTo) {
+    relay();
+    return;
+  }
+  const subscribed = sig.autoSubscribe(player);
+  if (subscribed instanceof Promise) {
+    return subscribed.then((ok) => (ok ? relay() : undefined));
+  }
+  if (subscribed) {
+    relay();
   }
 }
 
@@ -125,7 +138,7 @@ function toUpstream(sig: PsSignalling, self: PsPlayer, msg: Record<string, unkno
   self.subscribedTo.socket.send(msg);
 }
 
-function answerKeepalive(socket: PsStreamer['socket'], msg: PsInbound): void {
+function answerKeepalive(socket: PsLink, msg: PsInbound): void {
   if (msg.type === 'ping') {
     socket.send({ type: 'pong', time: msg.time });
   }

@@ -1,19 +1,22 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { IceServer, PsRole } from '@heliograph/protocol';
+import type { IceServer, PsInbound, PsRole } from '@heliograph/protocol';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Identity } from '../auth/identity.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { rejectUpgrade, requestUrl } from '../transport/upgrade.js';
+import { PsClusterLink } from './cluster-link.js';
 import type { PixelStreamingConfig } from './config.js';
 import type { StreamerCredential } from './endpoints.js';
 import { PixelStreamingEvents } from './events.js';
 import { PsKeepalive } from './keepalive.js';
+import { MessageGate } from './message-gate.js';
 import { handlePlayerMessage, handleSfuMessage, handleStreamerMessage } from './message-handlers.js';
 import { matchesAny } from './patterns.js';
 import { peerOptionsProvider } from './peer-options.js';
@@ -40,9 +43,17 @@ export interface PixelStreamingDeps {
   /** Frames buffered for a slow peer before it is dropped. */
   maxBufferedBytes: number;
   authorizeStreamerId?: StreamerIdAuthorizer;
-  /** Player id minting; per node by default (`Player0`…). The cluster seam. */
+  /** Player id minting; per node by default (`Player0`…). A cluster mints them itself. */
   playerIds?: () => string;
+  /**
+   * This node's cluster (`redis.url`): streamer ids and player ids are then unique across the
+   * nodes, and players subscribe to streamers of any node. Presence stays per node.
+   */
+  cluster?: ClusterNode | undefined;
 }
+
+/** Messages one connection may send while a cluster step holds it (at most a burst's worth are kept). */
+const MAX_HELD_MESSAGES = 1000;
 
 /** Epic's Pixel Streaming signalling, served by Heliograph. `close()` is idempotent. */
 export interface PixelStreaming {
@@ -95,6 +106,9 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     authorizeStreamerId: deps.authorizeStreamerId,
     playerIds: deps.playerIds ?? sequentialPlayerIds(),
   });
+  const link = deps.cluster
+    ? new PsClusterLink({ node: deps.cluster, sig, clock, logger: log, policy: config.duplicateStreamerIds })
+    : undefined;
   const keepalive = new PsKeepalive(sig, {
     clock,
     logger: log,
@@ -121,14 +135,31 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
 
   function open(role: PsRole, ws: WebSocket, req: IncomingMessage, auth: StreamerCredential | PlayerAuth): void {
     const socket = newSocket(ws, role, req);
-    if (role === 'player') {
-      const player = sig.addPlayer(socket, (auth as PlayerAuth).identity);
-      socket.onMessage((msg) => handlePlayerMessage(sig, player, msg));
+    const gate = new MessageGate<PsInbound>({
+      maxQueued: MAX_HELD_MESSAGES,
+      onDrop: () => drops.rate_limited++,
+      onError: (err) => log.error({ err, role }, 'pixel streaming handler failed'),
+    });
+    socket.onMessage((msg) => gate.push(msg));
+    const start = (playerId?: string) => {
+      if (socket.closed) {
+        return; // It left while its cluster-wide id was on its way.
+      }
+      if (role === 'player') {
+        const player = sig.addPlayer(socket, (auth as PlayerAuth).identity, playerId);
+        gate.open((msg) => handlePlayerMessage(sig, player, msg));
+      } else {
+        const streamer = sig.addStreamer(socket, role === 'sfu' ? 'SFU' : 'Streamer', auth as StreamerCredential, playerId);
+        gate.open((msg) => (role === 'sfu' ? handleSfuMessage : handleStreamerMessage)(sig, streamer, msg));
+      }
+      log.debug({ role, address: socket.remoteAddress }, 'pixel streaming connection open');
+    };
+    if (link && role !== 'streamer') {
+      // Players and SFUs wait for a cluster-wide player id before `config`; what they send meanwhile is held.
+      void link.playerId().then(start);
     } else {
-      const streamer = sig.addStreamer(socket, role === 'sfu' ? 'SFU' : 'Streamer', auth as StreamerCredential);
-      socket.onMessage((msg) => (role === 'sfu' ? handleSfuMessage : handleStreamerMessage)(sig, streamer, msg));
+      start();
     }
-    log.debug({ role, address: socket.remoteAddress }, 'pixel streaming connection open');
   }
 
   async function accept(role: PsRole, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -198,6 +229,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     async listen() {
       await streamerPort.listen(deps.host, config.streamerPort);
       await sfuPort?.listen(deps.host, config.sfuPort);
+      await link?.start();
       keepalive.start();
       log.info({ streamerPort: streamerPort.port, sfuPort: sfuPort?.port }, 'pixel streaming ports open');
     },
@@ -209,6 +241,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
           sig.noteDisconnectReason(streamer, 'shutdown');
         }
         await Promise.all([...sockets].map((s) => closeGently(s)));
+        await link?.close();
         wss.close();
         await Promise.all([streamerPort.close(), sfuPort?.close()]);
       })();

@@ -1,10 +1,12 @@
 import { PS_CLOSE_CODES, PS_PROTOCOL_VERSION, PS_STREAMER_ID_PATTERN, roomPermissions, type PsRole } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
+import type { NodeId } from '../cluster/bus.js';
+import type { StreamerRecord } from '../cluster/directory.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { PixelStreamingConfig } from './config.js';
-import { PsPlayer, PsStreamer, type StreamerCredential } from './endpoints.js';
+import { PsPlayer, PsStreamer, RemoteStreamer, type StreamerCredential } from './endpoints.js';
 import type { PixelStreamingEventMap, PixelStreamingEvents } from './events.js';
 import { matchesAny } from './patterns.js';
 import { presenceRoomId, type Presence } from './presence.js';
@@ -33,6 +35,40 @@ export interface SignallingOptions {
 
 type DisconnectReason = PixelStreamingEventMap['streamer.disconnected']['reason'];
 
+/** WebSocket 1013 (Try Again Later): a streamer whose id the cluster could not record. */
+const TRY_AGAIN_LATER = 1013;
+
+/** What a streamer's claim of an id came to in the cluster. */
+export type ClaimOutcome = { id: string } | { refused: 'in use' | 'unavailable' };
+
+/**
+ * What signalling asks of the cluster (`cluster-link.ts`). Without one, the node is a cluster of
+ * one and every flow stays synchronous.
+ */
+export interface PsCluster {
+  readonly nodeId: NodeId;
+  /** Claims `wanted` in the directory under `duplicateStreamerIds`; a replaced holder is evicted first. */
+  claim(streamer: PsStreamer, wanted: string): Promise<ClaimOutcome>;
+  /** Gives an id back (retried when the cluster is back). */
+  release(id: string, key: string): void;
+  /** The identified streamers of the other nodes; undefined when the directory cannot be read. */
+  remoteStreamers(): Promise<StreamerRecord[] | undefined>;
+  /**
+   * Subscribes a player of this node to a streamer of another: its upstream on success, the
+   * `subscribeFailed` message on failure, undefined when the player or the subscription is
+   * already gone (nothing more to do).
+   */
+  subscribe(player: PsPlayer, streamer: StreamerRecord): Promise<RemoteStreamer | string | undefined>;
+  /** The player left its remote streamer: that streamer's node is told. */
+  unsubscribe(player: PsPlayer, upstream: RemoteStreamer): void;
+}
+
+/** Where a streamer stands in the cluster's registration order (its claim key is a sequence number). */
+function orderOf(key: string | undefined): number {
+  const n = Number(key);
+  return key !== undefined && Number.isFinite(n) ? n : Number.POSITIVE_INFINITY;
+}
+
 /**
  * The dialect's state and flows: who is registered, who is subscribed to whom, and what each
  * side is told when that changes. Message handlers (`*-handlers.ts`) call into it.
@@ -41,16 +77,25 @@ export class PsSignalling {
   readonly streamers = new StreamerRegistry<PsStreamer>();
   readonly players = new Map<string, PsPlayer>();
   readonly #disconnectReasons = new WeakMap<PsStreamer, DisconnectReason>();
+  #cluster: PsCluster | undefined;
 
   constructor(readonly opts: SignallingOptions) {}
 
-  /** A streamer or SFU connected: placeholder id, then `identify` and `config`, in that order. */
-  addStreamer(socket: PsSocket, type: 'Streamer' | 'SFU', credential: StreamerCredential): PsStreamer {
+  /** Turns cluster mode on (once, before any connection). */
+  attachCluster(cluster: PsCluster): void {
+    this.#cluster = cluster;
+  }
+
+  /**
+   * A streamer or SFU connected: placeholder id, then `identify` and `config`, in that order.
+   * `sfuPlayerId`: the SFU's player id when the cluster minted it (else `playerIds()`).
+   */
+  addStreamer(socket: PsSocket, type: 'Streamer' | 'SFU', credential: StreamerCredential, sfuPlayerId?: string): PsStreamer {
     const streamer = new PsStreamer(socket, type, credential, this.opts.clock.now());
     this.streamers.add(streamer, PLACEHOLDER_STREAMER_ID);
     if (type === 'SFU') {
       // An SFU is also a player: it subscribes upstream under a player id of its own.
-      const player = new PsPlayer(this.opts.playerIds(), socket, 'SFU', undefined, streamer.connectedAt);
+      const player = new PsPlayer(sfuPlayerId ?? this.opts.playerIds(), socket, 'SFU', undefined, streamer.connectedAt);
       player.sfuStreamer = streamer;
       streamer.sfuPlayer = player;
       this.players.set(player.id, player);
@@ -61,9 +106,9 @@ export class PsSignalling {
     return streamer;
   }
 
-  /** A player connected: it gets `config` at once (Wilbur sends nothing else unasked). */
-  addPlayer(socket: PsSocket, identity: Identity | undefined): PsPlayer {
-    const player = new PsPlayer(this.opts.playerIds(), socket, 'Player', identity, this.opts.clock.now());
+  /** A player connected: it gets `config` at once (Wilbur sends nothing else unasked). `id`: minted by the cluster. */
+  addPlayer(socket: PsSocket, identity: Identity | undefined, id?: string): PsPlayer {
+    const player = new PsPlayer(id ?? this.opts.playerIds(), socket, 'Player', identity, this.opts.clock.now());
     this.players.set(player.id, player);
     socket.onClose(() => this.#playerGone(player));
     socket.send(this.#config(player.id, 'player'));
@@ -74,13 +119,19 @@ export class PsSignalling {
     return { type: 'config' as const, peerConnectionOptions: this.opts.peerOptions({ id, role }), protocolVersion: PS_PROTOCOL_VERSION };
   }
 
-  /** `endpointId`: authorise, de-duplicate, rename, confirm (§4.6 with Epic's quirks fixed). */
-  identify(streamer: PsStreamer, requested: string | undefined): void {
+  /**
+   * `endpointId`: authorise, de-duplicate, rename, confirm (§4.6 with Epic's quirks fixed). In a
+   * cluster the id is claimed in the directory first, so the confirmation comes asynchronously.
+   */
+  identify(streamer: PsStreamer, requested: string | undefined): void | Promise<void> {
     const wanted = requested || PLACEHOLDER_STREAMER_ID;
     if (!PS_STREAMER_ID_PATTERN.test(wanted) || !this.#mayUse(streamer, wanted)) {
       this.opts.logger.info({ streamerId: wanted.slice(0, 100), address: streamer.socket.remoteAddress }, 'streamer id refused');
       streamer.socket.close(PS_CLOSE_CODES.POLICY_VIOLATION, 'streamer id not authorized');
       return;
+    }
+    if (this.#cluster && !(streamer.identified && wanted === streamer.id)) {
+      return this.#identifyInCluster(streamer, wanted, this.#cluster);
     }
     const holder = this.streamers.holder(wanted, streamer);
     let committed = wanted;
@@ -91,13 +142,57 @@ export class PsSignalling {
         return;
       }
       if (policy === 'replace') {
-        this.#disconnectReasons.set(holder, 'replaced');
-        holder.socket.close(PS_CLOSE_CODES.REPLACED, 'replaced by a new connection');
-        this.#streamerGone(holder);
+        this.evict(holder);
       } else {
         committed = this.streamers.freeId(wanted, streamer);
       }
     }
+    this.#commit(streamer, committed);
+  }
+
+  async #identifyInCluster(streamer: PsStreamer, wanted: string, cluster: PsCluster): Promise<void> {
+    const outcome = await cluster.claim(streamer, wanted);
+    if (!this.streamers.has(streamer)) {
+      // It left while the claim was on its way: give the id back.
+      if ('id' in outcome && streamer.clusterKey !== undefined) {
+        cluster.release(outcome.id, streamer.clusterKey);
+      }
+      return;
+    }
+    if ('refused' in outcome) {
+      if (outcome.refused === 'in use') {
+        streamer.socket.close(PS_CLOSE_CODES.POLICY_VIOLATION, 'streamer id in use');
+      } else {
+        // Without the directory the id could be taken twice: Unreal reconnects and tries again.
+        streamer.socket.close(TRY_AGAIN_LATER, 'cluster unavailable');
+      }
+      return;
+    }
+    const committed = outcome.id;
+    const clash = this.streamers.holder(committed, streamer);
+    if (clash?.identified) {
+      // The directory gave us an id this node still holds (it had lost its data): the newest wins.
+      this.evict(clash);
+    } else if (clash) {
+      // An unidentified streamer listed under a placeholder that was claimed: it moves aside.
+      this.streamers.rename(clash, this.streamers.freeId(PLACEHOLDER_STREAMER_ID, clash, committed));
+    }
+    const previous = streamer.identified ? streamer.id : undefined;
+    this.#commit(streamer, committed);
+    if (previous !== undefined && previous !== committed && streamer.clusterKey !== undefined) {
+      cluster.release(previous, streamer.clusterKey);
+    }
+  }
+
+  /** Another connection took this streamer's id (`replace`): closed with 4409 and torn down at once. */
+  evict(streamer: PsStreamer): void {
+    this.#disconnectReasons.set(streamer, 'replaced');
+    streamer.socket.close(PS_CLOSE_CODES.REPLACED, 'replaced by a new connection');
+    this.#streamerGone(streamer);
+  }
+
+  /** Gives a streamer its id: subscribers hear of a rename, presence follows, then the confirmation. */
+  #commit(streamer: PsStreamer, committed: string): void {
     const previousId = streamer.id;
     const renamed = previousId !== committed;
     this.streamers.rename(streamer, committed);
@@ -134,54 +229,137 @@ export class PsSignalling {
     return this.opts.authorizeStreamerId?.(id, { type: streamer.type, remoteAddress: streamer.socket.remoteAddress, identity }) ?? true;
   }
 
-  /** The ids a player may see: identified, streaming, and (with player auth) granted to it. */
+  /** The ids a player may see on this node: identified, streaming, and (with player auth) granted to it. */
   listFor(player: PsPlayer): string[] {
     if (player.type === 'SFU') {
       return this.streamers.list().map((s) => s.id); // Epic lists everything to SFUs, itself included.
     }
     return this.streamers
       .list()
-      .filter((s) => s.streaming && this.#mayJoin(player, s))
+      .filter((s) => s.streaming && this.#mayJoin(player, s.id))
       .map((s) => s.id);
   }
 
-  #mayJoin(player: PsPlayer, streamer: PsStreamer): boolean {
-    return !player.identity || roomPermissions(player.identity.grants, presenceRoomId(streamer.id)).join;
+  /** `listStreamers`: answers `streamerList`; in a cluster with every node's streamers. */
+  sendStreamerList(player: PsPlayer): void | Promise<void> {
+    if (!this.#cluster) {
+      player.socket.send({ type: 'streamerList', ids: this.listFor(player) });
+      return;
+    }
+    return this.#cluster.remoteStreamers().then((remote) => {
+      const ids = remote ? this.#clusterListFor(player, remote) : this.listFor(player);
+      player.socket.send({ type: 'streamerList', ids });
+    });
   }
 
-  /** `subscribe` (§4.2). Returns false when it failed; players were told why, SFUs are not. */
-  subscribe(player: PsPlayer, streamerId: string): boolean {
-    const streamer = this.streamers.get(streamerId);
-    const fail = (message: string) => {
-      this.opts.logger.debug({ playerId: player.id, streamerId, message }, 'subscribe failed');
-      if (player.type === 'Player') {
-        player.socket.send({ type: 'subscribeFailed', message });
-      }
-      return false;
-    };
-    if (!streamer || streamer === player.sfuStreamer) {
-      return fail(`Streamer ${streamerId} does not exist.`);
+  /**
+   * Every node's streamers in the order they first identified anywhere in the cluster, then this
+   * node's unidentified ones; for players only those streaming and granted.
+   */
+  #clusterListFor(player: PsPlayer, remote: StreamerRecord[]): string[] {
+    const entries = this.#clusterOrder(remote);
+    if (player.type === 'SFU') {
+      return entries.map((e) => e.id);
     }
-    if (!this.#mayJoin(player, streamer)) {
-      return fail(`Not authorized to subscribe to streamer ${streamerId}.`);
+    return entries.filter((e) => e.identified && e.streaming && this.#mayJoin(player, e.id)).map((e) => e.id);
+  }
+
+  #clusterOrder(remote: StreamerRecord[]): Array<{ id: string; identified: boolean; streaming: boolean }> {
+    const local = this.streamers.list();
+    const identified = [
+      ...local.filter((s) => s.identified).map((s) => ({ id: s.id, order: orderOf(s.clusterKey), identified: true, streaming: s.streaming })),
+      // Another node's SFU that stopped streaming is still listed: only its node knows the flag.
+      ...remote.map((r) => ({ id: r.id, order: orderOf(r.peerId), identified: true, streaming: true })),
+    ].sort((a, b) => a.order - b.order);
+    const unidentified = local.filter((s) => !s.identified).map((s) => ({ id: s.id, identified: false, streaming: s.streaming }));
+    return [...identified, ...unidentified];
+  }
+
+  #mayJoin(player: PsPlayer, streamerId: string): boolean {
+    return !player.identity || roomPermissions(player.identity.grants, presenceRoomId(streamerId)).join;
+  }
+
+  /**
+   * `subscribe` (§4.2). Returns false when it failed; players were told why, SFUs are not. In a
+   * cluster a streamer of another node is subscribed to through that node, asynchronously.
+   */
+  subscribe(player: PsPlayer, streamerId: string): boolean | Promise<boolean> {
+    const streamer = this.streamers.get(streamerId);
+    if (!streamer && this.#cluster) {
+      return this.#subscribeRemote(player, streamerId, this.#cluster);
+    }
+    const failed = this.#attach(player, streamer, streamerId);
+    return failed === undefined || this.#fail(player, streamerId, failed);
+  }
+
+  /** On a streamer's node: subscribes a player of another node; the `subscribeFailed` message if that failed. */
+  attachRemote(player: PsPlayer, streamerId: string): string | undefined {
+    return this.#attach(player, this.streamers.get(streamerId), streamerId);
+  }
+
+  #fail(player: PsPlayer, streamerId: string, message: string): false {
+    this.opts.logger.debug({ playerId: player.id, streamerId, message }, 'subscribe failed');
+    if (player.type === 'Player') {
+      player.socket.send({ type: 'subscribeFailed', message });
+    }
+    return false;
+  }
+
+  /** Subscribes `player` to a streamer of this node; the failure message, if any. */
+  #attach(player: PsPlayer, streamer: PsStreamer | undefined, streamerId: string): string | undefined {
+    if (!streamer || streamer === player.sfuStreamer) {
+      return `Streamer ${streamerId} does not exist.`;
+    }
+    if (!this.#mayJoin(player, streamer.id)) {
+      return `Not authorized to subscribe to streamer ${streamerId}.`;
     }
     this.unsubscribe(player);
     const max = this.opts.config.maxPlayersPerStreamer;
     // SFUs exist to fan out: neither they nor their subscribers are held to the player limit.
     if (player.type === 'Player' && streamer.type === 'Streamer' && max > 0 && streamer.subscribers.size >= max) {
-      return fail(`Streamer ${streamerId} is full. Max players = ${max}.`);
+      return `Streamer ${streamerId} is full. Max players = ${max}.`;
     }
     try {
       this.opts.presence.enterPlayer(player, streamer);
     } catch (err) {
       const limit = err instanceof AppError && err.code === 'ROOM_FULL' ? streamer.peer!.room.maxPeers - 1 : max;
-      return fail(`Streamer ${streamerId} is full. Max players = ${limit}.`);
+      return `Streamer ${streamerId} is full. Max players = ${limit}.`;
     }
     streamer.subscribers.set(player.id, player);
     player.subscribedTo = streamer;
     // Epic's key order on the wire: type, dataChannel, sfu, playerId.
     streamer.socket.send({ type: 'playerConnected', dataChannel: true, sfu: player.type === 'SFU', playerId: player.id });
+    return undefined;
+  }
+
+  /** The same steps as `#attach`, with the streamer's node doing the ones that need the streamer. */
+  async #subscribeRemote(player: PsPlayer, streamerId: string, cluster: PsCluster): Promise<boolean> {
+    // An unreadable directory fails like an unknown streamer, at once.
+    const record = (await cluster.remoteStreamers())?.find((r) => r.id === streamerId);
+    if (!this.#present(player)) {
+      return false;
+    }
+    if (!record) {
+      return this.#fail(player, streamerId, `Streamer ${streamerId} does not exist.`);
+    }
+    if (!this.#mayJoin(player, streamerId)) {
+      return this.#fail(player, streamerId, `Not authorized to subscribe to streamer ${streamerId}.`);
+    }
+    this.unsubscribe(player);
+    const outcome = await cluster.subscribe(player, record);
+    if (outcome === undefined) {
+      return false;
+    }
+    if (typeof outcome === 'string') {
+      return this.#fail(player, streamerId, outcome);
+    }
+    player.subscribedTo = outcome;
     return true;
+  }
+
+  /** Still connected and registered (asynchronous steps check this when they resume). */
+  #present(player: PsPlayer): boolean {
+    return this.players.get(player.id) === player && !player.socket.closed;
   }
 
   /** Ends a subscription; the streamer hears `playerDisconnected`. Nothing when not subscribed. */
@@ -191,6 +369,10 @@ export class PsSignalling {
       return;
     }
     player.subscribedTo = undefined;
+    if (streamer instanceof RemoteStreamer) {
+      this.#cluster?.unsubscribe(player, streamer);
+      return;
+    }
     streamer.subscribers.delete(player.id);
     this.opts.presence.leave(player);
     streamer.socket.send({ type: 'playerDisconnected', playerId: player.id });
@@ -200,9 +382,29 @@ export class PsSignalling {
    * The legacy path (BrowserSendOffer): a player that talks without subscribing is subscribed
    * to the first streamer it may use. False when that failed and the player was disconnected.
    */
-  autoSubscribe(player: PsPlayer): boolean {
-    const first = this.streamers.list().find((s) => s !== player.sfuStreamer && this.#mayJoin(player, s));
-    if (first && this.subscribe(player, first.id)) {
+  autoSubscribe(player: PsPlayer): boolean | Promise<boolean> {
+    if (this.#cluster) {
+      return this.#autoSubscribeInCluster(player, this.#cluster);
+    }
+    const first = this.streamers.list().find((s) => s !== player.sfuStreamer && this.#mayJoin(player, s.id));
+    return this.#autoSubscribed(player, first !== undefined && this.subscribe(player, first.id) === true);
+  }
+
+  /** The first streamer in the cluster's order (`#clusterOrder`) that the player may use. */
+  async #autoSubscribeInCluster(player: PsPlayer, cluster: PsCluster): Promise<boolean> {
+    const remote = await cluster.remoteStreamers();
+    if (!this.#present(player)) {
+      return false;
+    }
+    const own = player.sfuStreamer?.id;
+    const first = remote
+      ? this.#clusterOrder(remote).find((e) => e.id !== own && this.#mayJoin(player, e.id))?.id
+      : this.streamers.list().find((s) => s !== player.sfuStreamer && this.#mayJoin(player, s.id))?.id;
+    return this.#autoSubscribed(player, first !== undefined && (await this.subscribe(player, first)));
+  }
+
+  #autoSubscribed(player: PsPlayer, subscribed: boolean): boolean {
+    if (subscribed) {
       return true;
     }
     this.opts.logger.debug({ playerId: player.id }, 'no streamer to auto-subscribe to; disconnecting');
@@ -236,12 +438,31 @@ export class PsSignalling {
     }
   }
 
+  /**
+   * The node of a player's remote streamer ended the subscription: with `code` (a kick) the
+   * player is closed with it; without, it is as if a streamer of this node had left.
+   */
+  endRemote(player: PsPlayer, upstream: RemoteStreamer, code?: number, reason?: string): void {
+    if (player.subscribedTo === upstream) {
+      player.subscribedTo = undefined;
+    }
+    if (!this.#present(player)) {
+      return;
+    }
+    if (code === undefined && player.type === 'SFU' && player.sfuStreamer) {
+      this.#upstreamGone(player, player.sfuStreamer);
+      return;
+    }
+    player.socket.close(code, reason);
+    this.#playerGone(player);
+  }
+
   /** An SFU's upstream streamer left: `streamerDisconnected`, then its own players go. */
   #upstreamGone(sfuPlayer: PsPlayer, sfu: PsStreamer): void {
     const upstream = sfuPlayer.subscribedTo;
-    if (upstream) {
+    sfuPlayer.subscribedTo = undefined;
+    if (upstream instanceof PsStreamer) {
       upstream.subscribers.delete(sfuPlayer.id);
-      sfuPlayer.subscribedTo = undefined;
       this.opts.presence.leave(sfuPlayer);
     }
     sfu.socket.send({ type: 'streamerDisconnected' });
@@ -259,6 +480,9 @@ export class PsSignalling {
       return; // Already torn down (replaced, then its socket closed).
     }
     this.streamers.remove(streamer);
+    if (streamer.identified && streamer.clusterKey !== undefined) {
+      this.#cluster?.release(streamer.id, streamer.clusterKey);
+    }
     if (streamer.sfuPlayer) {
       this.unsubscribe(streamer.sfuPlayer);
       this.players.delete(streamer.sfuPlayer.id);

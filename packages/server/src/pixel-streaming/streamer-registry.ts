@@ -63,14 +63,18 @@ export class StreamerRegistry<S extends RegisteredStreamer> {
     return found === self ? undefined : found;
   }
 
-  /** `requested` when nobody else holds it, else the first free of `requested1`, `requested2`… */
-  freeId(requested: string, self?: S): string {
-    if (!this.holder(requested, self)) {
+  /**
+   * `requested` when nobody else holds it, else the first free of `requested1`, `requested2`…
+   * `avoid` is never returned (an id the cluster just gave another streamer of this node).
+   */
+  freeId(requested: string, self?: S, avoid?: string): string {
+    const free = (id: string) => id !== avoid && !this.holder(id, self);
+    if (free(requested)) {
       return requested;
     }
     for (let n = 1; ; n++) {
       const candidate = `${requested}${n}`;
-      if (!this.holder(candidate, self)) {
+      if (free(candidate)) {
         return candidate;
       }
     }

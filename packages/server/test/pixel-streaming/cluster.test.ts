@@ -1,0 +1,311 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/schema.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { haveTool } from '../helpers/require-tool.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
+import { PsClient } from './ps-client.js';
+
+// haveTool throws under CI=true when redis-server is missing, so this never skips in CI.
+const hasRedis = haveTool('redis-server', 'redis-server');
+
+/**
+ * The dialect across two nodes in this process on a real redis-server, with raw WebSocket peers:
+ * streamers on one node, players and SFUs on the other, as Epic's peers would see it.
+ */
+interface PsNode {
+  server: TestServer;
+  playerUrl: string;
+  streamerUrl: string;
+  sfuUrl: string;
+}
+
+type PsSettings = Partial<Omit<Config['pixelStreaming'], 'auth'>>;
+
+describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => {
+  let redis: TestRedis;
+  let prefix = 0;
+  const nodes: PsNode[] = [];
+  const clients: PsClient[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) {
+      c.ws.terminate();
+    }
+    await Promise.all(nodes.splice(0).map((n) => n.server.close()));
+  });
+
+  async function twoNodes(ps: PsSettings = {}): Promise<[PsNode, PsNode]> {
+    const redisConfig = { url: redis.url, prefix: `ps${++prefix}`, commandTimeoutMs: 500 };
+    const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000 };
+    const pixelStreaming = { enabled: true, streamerPort: 0, sfuPort: 0, ...ps };
+    const started: PsNode[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = await startServer({ redis: redisConfig, cluster, pixelStreaming });
+      const ports = server.app.pixelStreaming!.ports;
+      const base = server.url.replace(/^http/, 'ws');
+      const host = base.replace(/:\d+$/, '');
+      const node = { server, playerUrl: `${base}/`, streamerUrl: `${host}:${ports.streamer}/`, sfuUrl: `${host}:${ports.sfu}/` };
+      nodes.push(node);
+      started.push(node);
+    }
+    return [started[0]!, started[1]!];
+  }
+
+  async function connect(url: string, name: string): Promise<PsClient> {
+    const client = await PsClient.connect(url, name);
+    clients.push(client);
+    return client;
+  }
+
+  /** §3.1 on `node`; returns the streamer once its `endpointIdConfirm` is read. */
+  async function streamerOn(node: PsNode, id: string, committed = id): Promise<PsClient> {
+    const streamer = await connect(node.streamerUrl, `streamer ${id}`);
+    await streamer.expect({ type: 'identify' });
+    await streamer.expectType('config');
+    streamer.send({ type: 'endpointId', id, protocolVersion: '1.0.0' });
+    await streamer.expect({ type: 'endpointIdConfirm', committedId: committed });
+    return streamer;
+  }
+
+  async function playerOn(node: PsNode, name = 'player'): Promise<PsClient> {
+    const player = await connect(node.playerUrl, name);
+    await player.expectType('config');
+    return player;
+  }
+
+  /** A player on `node` subscribed to `streamerId` (held by `streamer`); returns the id the streamer saw. */
+  async function subscribed(node: PsNode, streamer: PsClient, streamerId: string): Promise<{ player: PsClient; playerId: string }> {
+    const player = await playerOn(node);
+    player.send({ type: 'subscribe', streamerId });
+    const connected = await streamer.expectType('playerConnected');
+    return { player, playerId: connected.playerId as string };
+  }
+
+  it('completes the handshake and relays both ways, in order, between a streamer on A and a player on B', async () => {
+    const [a, b] = await twoNodes();
+    const streamer = await streamerOn(a, 'S1');
+    const player = await playerOn(b);
+    player.send({ type: 'listStreamers' });
+    await player.expect({ type: 'streamerList', ids: ['S1'] });
+    player.send({ type: 'subscribe', streamerId: 'S1' });
+    const connected = await streamer.expectType('playerConnected');
+    const playerId = connected.playerId as string;
+    expect(connected).toEqual({ type: 'playerConnected', dataChannel: true, sfu: false, playerId });
+    expect(playerId).toMatch(/^Player\d+$/);
+    expect(b.server.app.pixelStreaming!.signalling.players.has(playerId)).toBe(true);
+
+    streamer.send({ type: 'offer', playerId, sdp: 'v=0 offer' });
+    await player.expect({ type: 'offer', playerId, sdp: 'v=0 offer' });
+    player.send({ type: 'layerPreference', spatialLayer: 0, temporalLayer: 0 });
+    player.send({ type: 'answer', sdp: 'v=0 answer', minBitrateBps: 0, maxBitrateBps: 0, playerId: 'Spoofed' });
+    await streamer.expect({ type: 'layerPreference', spatialLayer: 0, temporalLayer: 0, playerId });
+    await streamer.expect({ type: 'answer', sdp: 'v=0 answer', minBitrateBps: 0, maxBitrateBps: 0, playerId });
+
+    const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 1 127.0.0.1 ${9000 + n} typ host`, sdpMid: '0', sdpMLineIndex: 0 });
+    for (let n = 0; n < 30; n++) {
+      streamer.send({ type: 'iceCandidate', playerId, candidate: candidate(n) });
+      player.send({ type: 'iceCandidate', candidate: candidate(100 + n) });
+    }
+    for (let n = 0; n < 30; n++) {
+      await player.expect({ type: 'iceCandidate', playerId, candidate: candidate(n) });
+      await streamer.expect({ type: 'iceCandidate', playerId, candidate: candidate(100 + n) });
+    }
+    player.send({ type: 'dataChannelRequest' });
+    player.send({ type: 'peerDataChannelsReady' });
+    await streamer.expect({ type: 'dataChannelRequest', playerId });
+    await streamer.expect({ type: 'peerDataChannelsReady', playerId });
+
+    // The streamer's node sees the player as a subscriber of its streamer, in presence too.
+    const info = a.server.app.pixelStreaming!.signalling.streamers.get('S1')!;
+    expect([...info.subscribers.keys()]).toEqual([playerId]);
+    expect([...a.server.app.rooms.get('ps:S1')!.peers.values()].map((p) => p.userId).sort()).toEqual([`ps-player:${playerId}`, 'ps-streamer:S1']);
+
+    player.send({ type: 'unsubscribe' });
+    await streamer.expect({ type: 'playerDisconnected', playerId });
+    await player.expectQuiet();
+    expect(info.subscribers.size).toBe(0);
+
+    player.send({ type: 'subscribe', streamerId: 'S1' });
+    await streamer.expect({ type: 'playerConnected', dataChannel: true, sfu: false, playerId });
+    player.close();
+    await streamer.expect({ type: 'playerDisconnected', playerId });
+    await streamer.expectQuiet();
+  });
+
+  it('closes remote players when their streamer leaves (no status code, as Wilbur), and on a kick with 1011', async () => {
+    const [a, b] = await twoNodes();
+    const streamer = await streamerOn(a, 'S1');
+    const { player: kicked, playerId: kickedId } = await subscribed(b, streamer, 'S1');
+    const { player: left } = await subscribed(b, streamer, 'S1');
+
+    streamer.send({ type: 'disconnectPlayer', playerId: kickedId, reason: 'bye now' });
+    await streamer.expect({ type: 'playerDisconnected', playerId: kickedId });
+    expect(await kicked.closed).toEqual({ code: 1011, reason: 'bye now' });
+
+    streamer.close();
+    expect((await left.closed).code).toBe(1005);
+    await until(() => b.server.app.pixelStreaming!.signalling.players.size === 0, 5_000, 'node B to forget its players');
+  });
+
+  it('answers subscribeFailed for unknown and full remote streamers, and lists streamers of both nodes in claim order', async () => {
+    const [a, b] = await twoNodes({ maxPlayersPerStreamer: 1 });
+    await streamerOn(a, 'First');
+    const second = await streamerOn(b, 'Second');
+    const third = await streamerOn(a, 'Third');
+    const player = await playerOn(b);
+    player.send({ type: 'listStreamers' });
+    await player.expect({ type: 'streamerList', ids: ['First', 'Second', 'Third'] });
+    player.send({ type: 'subscribe', streamerId: 'Nope' });
+    await player.expect({ type: 'subscribeFailed', message: 'Streamer Nope does not exist.' });
+
+    const { playerId } = await subscribed(a, third, 'Third');
+    player.send({ type: 'subscribe', streamerId: 'Third' });
+    await player.expect({ type: 'subscribeFailed', message: 'Streamer Third is full. Max players = 1.' });
+    // A subscriber moving across nodes: the old streamer hears playerDisconnected first.
+    player.send({ type: 'subscribe', streamerId: 'Second' });
+    const moved = await second.expectType('playerConnected');
+    player.send({ type: 'subscribe', streamerId: 'Third' });
+    await second.expect({ type: 'playerDisconnected', playerId: moved.playerId });
+    await player.expect({ type: 'subscribeFailed', message: 'Streamer Third is full. Max players = 1.' });
+    await third.expectQuiet();
+    expect(playerId).not.toBe(moved.playerId);
+  });
+
+  it('de-duplicates streamer ids across nodes under rename', async () => {
+    const [a, b] = await twoNodes();
+    const first = await streamerOn(a, 'Cam');
+    await streamerOn(b, 'Cam', 'Cam1');
+    await streamerOn(b, 'Cam', 'Cam2');
+    // Re-sending its own id keeps it; a rename frees the old id for the next one.
+    first.send({ type: 'endpointId', id: 'Cam' });
+    await first.expect({ type: 'endpointIdConfirm', committedId: 'Cam' });
+    first.send({ type: 'endpointId', id: 'Lens' });
+    await first.expect({ type: 'endpointIdConfirm', committedId: 'Lens' });
+    await streamerOn(b, 'Cam', 'Cam');
+    const ids = (await a.server.app.cluster!.directory.streamers()).map((r) => r.id).sort();
+    expect(ids).toEqual(['Cam', 'Cam1', 'Cam2', 'Lens']);
+  });
+
+  it('rejects a streamer id held on another node under reject', async () => {
+    const [a, b] = await twoNodes({ duplicateStreamerIds: 'reject' });
+    await streamerOn(a, 'Only');
+    const late = await connect(b.streamerUrl, 'late');
+    await late.expect({ type: 'identify' });
+    await late.expectType('config');
+    late.send({ type: 'endpointId', id: 'Only' });
+    expect(await late.closed).toEqual({ code: 1008, reason: 'streamer id in use' });
+  });
+
+  it('replaces a streamer on another node under replace: the old one is closed 4409, its remote players go', async () => {
+    const [a, b] = await twoNodes({ duplicateStreamerIds: 'replace' });
+    const old = await streamerOn(a, 'Unreal');
+    const { player } = await subscribed(b, old, 'Unreal');
+    const fresh = await streamerOn(b, 'Unreal');
+    expect(await old.closed).toEqual({ code: 4409, reason: 'replaced by a new connection' });
+    expect((await player.closed).code).toBe(1005);
+    const again = await playerOn(a);
+    again.send({ type: 'subscribe', streamerId: 'Unreal' });
+    await fresh.expectType('playerConnected');
+    const records = await a.server.app.cluster!.directory.streamers();
+    expect(records.map((r) => [r.id, r.nodeId])).toEqual([['Unreal', b.server.app.cluster!.nodeId]]);
+  });
+
+  it('gives players and SFUs ids unique across the cluster', async () => {
+    const [a, b] = await twoNodes();
+    for (let i = 0; i < 6; i++) {
+      await playerOn(i % 2 ? a : b, `p${i}`);
+    }
+    for (const node of [a, b]) {
+      const sfu = await connect(node.sfuUrl, 'sfu');
+      await sfu.expect({ type: 'identify' });
+      await sfu.expectType('config');
+    }
+    const ids = [a, b].flatMap((n) => [...n.server.app.pixelStreaming!.signalling.players.keys()]);
+    expect(ids).toHaveLength(8);
+    expect(new Set(ids).size).toBe(8);
+    for (const id of ids) {
+      expect(id).toMatch(/^Player\d+$/);
+    }
+  });
+
+  it('relays through an SFU on B subscribed to a streamer on A; the SFU hears streamerDisconnected when it leaves', async () => {
+    const [a, b] = await twoNodes();
+    const streamer = await streamerOn(a, 'Game');
+    const sfu = await connect(b.sfuUrl, 'sfu');
+    await sfu.expect({ type: 'identify' });
+    await sfu.expectType('config');
+    sfu.send({ type: 'endpointId', id: 'SFU' });
+    await sfu.expect({ type: 'endpointIdConfirm', committedId: 'SFU' });
+    sfu.send({ type: 'listStreamers' });
+    const listed = await sfu.expectType('streamerList');
+    expect(listed.ids).toEqual(['Game', 'SFU']);
+    sfu.send({ type: 'subscribe', streamerId: 'Game' });
+    const connected = await streamer.expectType('playerConnected');
+    expect(connected.sfu).toBe(true);
+    const sfuPlayerId = connected.playerId as string;
+    streamer.send({ type: 'layerPreference', spatialLayer: 1, temporalLayer: 0, playerId: sfuPlayerId });
+    await sfu.expect({ type: 'layerPreference', spatialLayer: 1, temporalLayer: 0, playerId: sfuPlayerId });
+    sfu.send({ type: 'streamerDataChannels', playerId: 'Player77', sendStreamId: 1, recvStreamId: 2 });
+    await streamer.expect({ type: 'streamerDataChannels', playerId: 'Player77', sendStreamId: 1, recvStreamId: 2, sfuId: sfuPlayerId });
+
+    sfu.send({ type: 'startStreaming' });
+    const viewer = await playerOn(b, 'viewer');
+    viewer.send({ type: 'subscribe', streamerId: 'SFU' });
+    const viewerId = (await sfu.expectType('playerConnected')).playerId;
+    streamer.close();
+    await sfu.expect({ type: 'streamerDisconnected' });
+    await sfu.expect({ type: 'playerDisconnected', playerId: viewerId });
+    expect((await viewer.closed).code).toBe(1005);
+  });
+
+  it('tells remote players when the streamer’s node is lost, and frees that node’s streamer ids', async () => {
+    const [a, b] = await twoNodes();
+    const streamer = await streamerOn(a, 'Doomed');
+    const { player } = await subscribed(b, streamer, 'Doomed');
+    const watcher = await playerOn(b, 'watcher');
+    // Node A drops out of the cluster (its bus leaves); its sockets stay open.
+    await a.server.app.cluster!.bus.close();
+    expect((await player.closed).code).toBe(1005);
+    await until(() => b.server.app.pixelStreaming!.signalling.players.size === 1, 5_000, 'node B to drop the player');
+    // Every node frees a lost node's streamer ids: the list empties.
+    const deadline = Date.now() + 5_000;
+    for (let listed: unknown = ['Doomed']; JSON.stringify(listed) !== '[]'; ) {
+      expect(Date.now()).toBeLessThan(deadline);
+      watcher.send({ type: 'listStreamers' });
+      listed = (await watcher.expectType('streamerList')).ids;
+    }
+    await streamerOn(b, 'Doomed');
+  });
+
+  it('with Redis unreachable: a cross-node subscribe fails like an unknown streamer, at once; local streaming goes on', async () => {
+    const [a, b] = await twoNodes();
+    const remote = await streamerOn(a, 'Remote');
+    const local = await streamerOn(b, 'Local');
+    const player = await playerOn(b);
+    await redis.kill();
+    try {
+      await until(() => !b.server.app.cluster!.bus.connected, 5_000, 'node B to notice');
+      player.send({ type: 'subscribe', streamerId: 'Remote' });
+      await player.expect({ type: 'subscribeFailed', message: 'Streamer Remote does not exist.' });
+      player.send({ type: 'subscribe', streamerId: 'Local' });
+      const connected = await local.expectType('playerConnected');
+      local.send({ type: 'offer', playerId: connected.playerId, sdp: 'local' });
+      await player.expect({ type: 'offer', playerId: connected.playerId, sdp: 'local' });
+      // New players still get an id unique in the cluster (scoped by their node) and can stream locally.
+      const late = await playerOn(b, 'late');
+      late.send({ type: 'subscribe', streamerId: 'Local' });
+      const lateId = (await local.expectType('playerConnected')).playerId as string;
+      expect(lateId).toBe(`Player-${b.server.app.cluster!.nodeId}-0`);
+      await remote.expectQuiet();
+    } finally {
+      await redis.restart();
+    }
+  });
+});
