@@ -10,8 +10,12 @@ import { targetClient, type Conn, type TargetName } from './targets.js';
 const [target, portText, scenario, ...rest] = process.argv.slice(2);
 const args = Object.fromEntries(rest.map((a) => a.split('=') as [string, string]));
 const port = Number(portText);
-const client = targetClient(target as TargetName, port, process.env.BENCH_SECRET ?? '');
 const num = (name: string, fallback: number) => Number(args[name] ?? fallback);
+const client = targetClient(target as TargetName, port, process.env.BENCH_SECRET ?? '');
+/** Receivers connect here: another node of a cluster with `receiverPort=`, else the same server. */
+const receiverClient = args.receiverPort === undefined ? client : targetClient(target as TargetName, num('receiverPort', port), process.env.BENCH_SECRET ?? '');
+/** Acks the senders have read (Heliograph), zero for servers without acks. */
+const senderAcks = () => client.acks?.() ?? { ok: 0, failed: 0 };
 
 const PAD = 'candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 192.168.1.5 rport 46154 generation 0 ufrag sXyZ network-cost 999';
 /** An ICE-candidate-sized signal (about 250 bytes) carrying its send time and a counter. */
@@ -38,7 +42,7 @@ async function makePairs(count: number, onDelivered: (pair: number, json: string
   const pairs: Pair[] = [];
   for (let i = 0; i < count; i++) {
     const room = `bench-${i}`;
-    const receiver = await client.connect(`r${i}`, room, (json) => onDelivered(i, json));
+    const receiver = await receiverClient.connect(`r${i}`, room, (json) => onDelivered(i, json));
     const sender = await client.connect(`s${i}`, room, () => undefined);
     pairs.push({ sender, receiverId: receiver.id, delivered: 0, sent: 0 });
   }
@@ -71,13 +75,16 @@ async function throughput(): Promise<unknown> {
   await sleep(num('warmupMs', 1000));
   counting = true;
   mark('start');
+  const acks0 = senderAcks();
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const elapsed = (performance.now() - t0) / 1000;
+  const acks1 = senderAcks();
   mark('end');
   counting = false;
   running = false;
-  return { delivered, seconds: elapsed, perSecond: delivered / elapsed };
+  const acked = acks1.ok - acks0.ok;
+  return { delivered, seconds: elapsed, perSecond: delivered / elapsed, acked, ackedPerSecond: acked / elapsed, ackFailures: acks1.failed };
 }
 
 /** Open loop: a fixed offered rate spread over the pairs; one-way latency of every signal. */
@@ -111,7 +118,7 @@ async function latency(): Promise<unknown> {
   clearInterval(tick);
   await sleep(200);
   const achieved = sent / ((performance.now() - start) / 1000);
-  return { offered: rate, achievedRate: achieved, received, ...distribution(samples) };
+  return { offered: rate, achievedRate: achieved, received, ackFailures: senderAcks().failed, ...distribution(samples) };
 }
 
 /** Connect, authenticate, join, and the first signal delivered, one try after another. */

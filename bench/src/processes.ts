@@ -24,7 +24,7 @@ export interface RunningServer {
 }
 
 /** Waits for a line matching `pattern` on the child's stdout and returns the match. */
-function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+export function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 20_000);
@@ -37,58 +37,73 @@ function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<Re
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}: ${out}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${out}`));
+    });
   });
+}
+
+/** Ends a child (SIGTERM, SIGKILL after 5 s), then runs `cleanup`. Safe to call twice. */
+export function stopChild(child: ChildProcess, cleanup: () => void = () => undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      cleanup();
+      resolve();
+    };
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return done();
+    }
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Starts a Heliograph node on `core`, on a free loopback port, with its own data directory.
+ * `extra` flags are appended (the cross-node scenario passes `--redis`).
+ */
+export async function startHeliograph(secret: string, core = 0, extra: string[] = []): Promise<RunningServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'heliograph-bench-'));
+  const child = pinned(core, [
+    process.execPath,
+    serverCli,
+    'serve',
+    '--port=0',
+    `--data-dir=${dataDir}`,
+    '--log.level=info',
+    '--demo.enabled=false',
+    // The bench measures relaying, not abuse protection: rate limits and caps out of the way.
+    '--limits.messages-per-second=10000000',
+    '--limits.message-burst=10000000',
+    '--limits.max-connections=20000',
+    '--limits.max-buffered-bytes=16777216',
+    '--rooms.max-peers=1000',
+    ...extra,
+  ], { HELIOGRAPH_AUTH_JWT_SECRET: secret });
+  const removeData = () => rmSync(dataDir, { recursive: true, force: true });
+  try {
+    const match = await waitFor(child, /serving on http:\/\/127\.0\.0\.1:(\d+)/, 'heliograph');
+    return { pid: child.pid!, port: Number(match[1]), close: () => stopChild(child, removeData) };
+  } catch (err) {
+    await stopChild(child, removeData);
+    throw err;
+  }
 }
 
 /** Starts one server to measure, on core 0, on a free loopback port. */
 export async function startTarget(name: TargetName, secret: string): Promise<RunningServer> {
-  let child: ChildProcess;
-  let dataDir: string | undefined;
   if (name === 'heliograph') {
-    dataDir = mkdtempSync(join(tmpdir(), 'heliograph-bench-'));
-    child = pinned(0, [
-      process.execPath,
-      serverCli,
-      'serve',
-      '--port=0',
-      `--data-dir=${dataDir}`,
-      '--log.level=info',
-      '--demo.enabled=false',
-      // The bench measures relaying, not abuse protection: rate limits and caps out of the way.
-      '--limits.messages-per-second=10000000',
-      '--limits.message-burst=10000000',
-      '--limits.max-connections=20000',
-      '--limits.max-buffered-bytes=16777216',
-      '--rooms.max-peers=1000',
-    ], { HELIOGRAPH_AUTH_JWT_SECRET: secret });
-  } else {
-    const script = { floor: 'floor-relay.js', peerjs: 'peerjs-server.js', socketio: 'socketio-relay.js' }[name];
-    child = pinned(0, [process.execPath, join(here, script)]);
+    return startHeliograph(secret);
   }
-  const match = await waitFor(child, name === 'heliograph' ? /serving on http:\/\/127\.0\.0\.1:(\d+)/ : /"listening":(\d+)/, name);
-  return {
-    pid: child.pid!,
-    port: Number(match[1]),
-    close: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          if (dataDir) {
-            rmSync(dataDir, { recursive: true, force: true });
-          }
-          resolve();
-        };
-        if (child.exitCode !== null) {
-          return done();
-        }
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          done();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
+  const script = { floor: 'floor-relay.js', peerjs: 'peerjs-server.js', socketio: 'socketio-relay.js' }[name];
+  const child = pinned(0, [process.execPath, join(here, script)]);
+  const match = await waitFor(child, /"listening":(\d+)/, name);
+  return { pid: child.pid!, port: Number(match[1]), close: () => stopChild(child) };
 }
 
 /** Runs a generator on core 1; calls `onMark` at each MARK line; resolves with its result. */

@@ -1,25 +1,32 @@
 import type { TargetName } from './targets.js';
 
+/** Where the cross-node scenario's receivers are: on the senders' node, or on the other node. */
+export type Placement = 'same-node' | 'cross-node';
+
 export interface Row {
   scenario: string;
   metric: string;
-  target: TargetName;
+  /** A server, or (cross-node scenario, Heliograph in a cluster) where the receivers were. */
+  target: TargetName | Placement;
   value: number;
   better: 'higher' | 'lower';
 }
 
 const fmt = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(3));
 
-/** One line per scenario and metric: each target's value, and Heliograph's ratio to each other target. */
-export function renderTable(rows: Row[]): string {
+/**
+ * One line per scenario and metric: each target's value, and `subject`'s ratio to each other
+ * target (Heliograph's to the others by default; cross-node's to same-node for that scenario).
+ */
+export function renderTable(rows: Row[], subject: Row['target'] = 'heliograph', label = 'hg'): string {
   const targets = [...new Set(rows.map((r) => r.target))];
-  const others = targets.filter((t) => t !== 'heliograph');
-  const header = ['scenario', 'metric', ...targets, ...others.map((t) => `hg/${t}`)];
+  const others = targets.filter((t) => t !== subject);
+  const header = ['scenario', 'metric', ...targets, ...others.map((t) => `${label}/${t}`)];
   const keys = [...new Set(rows.map((r) => `${r.scenario}\u0000${r.metric}`))];
   const lines = keys.map((key) => {
     const [scenario, metric] = key.split('\u0000') as [string, string];
-    const value = (t: TargetName) => rows.find((r) => r.scenario === scenario && r.metric === metric && r.target === t)?.value;
-    const hg = value('heliograph');
+    const value = (t: Row['target']) => rows.find((r) => r.scenario === scenario && r.metric === metric && r.target === t)?.value;
+    const hg = value(subject);
     return [scenario, metric, ...targets.map((t) => fmt(value(t))), ...others.map((t) => (hg !== undefined && value(t) ? (hg / value(t)!).toFixed(2) : '—'))];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -27,7 +34,14 @@ export function renderTable(rows: Row[]): string {
   return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n');
 }
 
-const COLOURS: Record<string, string> = { heliograph: '#f5b301', floor: '#8b98a5', peerjs: '#58a6ff', socketio: '#3fb950' };
+const COLOURS: Record<string, string> = {
+  heliograph: '#f5b301',
+  floor: '#8b98a5',
+  peerjs: '#58a6ff',
+  socketio: '#3fb950',
+  'same-node': '#f5b301',
+  'cross-node': '#f85149',
+};
 
 /** An HTML page with one SVG per offered load: latency (log scale) against percentile. */
 export function renderChart(series: Record<string, Record<string, Array<[number, number]>>>): string {

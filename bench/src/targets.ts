@@ -13,8 +13,16 @@ export interface Conn {
 /** Called with each signal's JSON text as it was sent. */
 export type OnSignal = (signalJson: string) => void;
 
+/** Acknowledgements its connections have read so far, for servers that acknowledge. */
+export interface AckCount {
+  ok: number;
+  failed: number;
+}
+
 export interface TargetClient {
   connect(name: string, room: string, onSignal: OnSignal): Promise<Conn>;
+  /** Heliograph only: the acks read so far on all of this client's connections. */
+  acks?(): AckCount;
 }
 
 export type TargetName = 'heliograph' | 'floor' | 'peerjs' | 'socketio';
@@ -27,11 +35,15 @@ function open(url: string): Promise<WebSocket> {
   });
 }
 
+const OK_TRUE = Buffer.from('"ok":true');
+
 /** Heliograph's native protocol: token, session.ready, room.join, acked signal.send. */
 function heliograph(port: number, secret: string): TargetClient {
   const key = new TextEncoder().encode(secret);
   let nextId = 1;
+  const acks: AckCount = { ok: 0, failed: 0 };
   return {
+    acks: () => ({ ...acks }),
     async connect(name, room, onSignal) {
       const token = await new SignJWT({ grants: [{ room: '*', join: true, create: true }] })
         .setProtectedHeader({ alg: 'HS256' })
@@ -54,8 +66,13 @@ function heliograph(port: number, secret: string): TargetClient {
       });
       const prefix = '{"type":"signal","seq":';
       ws.on('message', (raw: Buffer) => {
-        // Acks ({"id":…) are skipped by their third byte, unread; events start {"type":….
+        // Acks ({"id":N,"ok":…) are told by their third byte and only counted; events start {"type":….
         if (raw[2] !== 0x74) {
+          if (raw.includes(OK_TRUE)) {
+            acks.ok++;
+          } else {
+            acks.failed++;
+          }
           return;
         }
         const text = raw.toString();
