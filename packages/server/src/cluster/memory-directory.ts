@@ -39,6 +39,8 @@ const copy = <T extends object>(v: T): T => structuredClone(v);
  */
 export class MemoryDirectory implements ClusterDirectory {
   readonly #s: MemoryDirectoryState;
+  /** What this instance wrote and still holds, for restore() (as the Redis directory keeps it). */
+  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>(), streamers: new Map<string, StreamerRecord>() };
 
   constructor(state = new MemoryDirectoryState()) {
     this.#s = state;
@@ -88,9 +90,24 @@ export class MemoryDirectory implements ClusterDirectory {
   }
 
   async addMember(member: MemberRecord): Promise<AddMemberResult> {
+    const result = this.#add(member, false);
+    const room = this.#room(member.roomId);
+    this.#mine.rooms.set(member.roomId, { spec: copy(room.spec), createdAt: room.createdAt });
+    this.#mine.members.set(member.peerId, copy(member));
+    if (result.replaced) {
+      this.#mine.members.delete(result.replaced.peerId);
+    }
+    return result;
+  }
+
+  /** `restoring`: a newer session of the same user wins (CONFLICT) instead of being replaced. */
+  #add(member: MemberRecord, restoring: boolean): AddMemberResult {
     const room = this.#room(member.roomId);
     const previousId = room.users.get(member.userId);
     const previous = previousId === undefined || previousId === member.peerId ? undefined : room.members.get(previousId);
+    if (previous && restoring) {
+      throw new AppError('CONFLICT', `User "${member.userId}" has a newer session in room "${member.roomId}"`);
+    }
     if (previous) {
       this.#unlink(room, previous);
     }
@@ -105,6 +122,7 @@ export class MemoryDirectory implements ClusterDirectory {
   }
 
   async removeMember(peerId: string): Promise<MemberRecord | undefined> {
+    this.#mine.members.delete(peerId);
     const m = this.#s.peers.get(peerId);
     const room = m && this.#s.rooms.get(m.roomId);
     if (!m) {
@@ -158,6 +176,7 @@ export class MemoryDirectory implements ClusterDirectory {
       }
     }
     this.#s.streamers.set(id, { id, ...owner });
+    this.#mine.streamers.set(id, { id, ...owner });
     return replaced ? { id, replaced } : { id };
   }
 
@@ -167,6 +186,7 @@ export class MemoryDirectory implements ClusterDirectory {
       return false;
     }
     this.#s.streamers.delete(id);
+    this.#mine.streamers.delete(id);
     return true;
   }
 
@@ -180,9 +200,36 @@ export class MemoryDirectory implements ClusterDirectory {
     return n;
   }
 
-  /** Memory never loses what was written: nothing to put back. */
+  /**
+   * Puts back what this instance wrote and another took away (its node was judged lost during a
+   * partition and `removeNode` ran). What someone else holds meanwhile is returned.
+   */
   async restore(): Promise<RestoreResult> {
-    return { members: [], streamers: [] };
+    const lost: RestoreResult = { members: [], streamers: [] };
+    const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
+    for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
+      if (roomsInUse.has(roomId)) {
+        await this.createRoom(spec, createdAt);
+      }
+    }
+    for (const m of [...this.#mine.members.values()]) {
+      try {
+        this.#add(m, true);
+      } catch {
+        this.#mine.members.delete(m.peerId);
+        lost.members.push(copy(m));
+      }
+    }
+    for (const s of [...this.#mine.streamers.values()]) {
+      const holder = this.#s.streamers.get(s.id);
+      if (!holder) {
+        this.#s.streamers.set(s.id, copy(s));
+      } else if (holder.nodeId !== s.nodeId || holder.peerId !== s.peerId) {
+        this.#mine.streamers.delete(s.id);
+        lost.streamers.push(copy(s));
+      }
+    }
+    return lost;
   }
 
   async close(): Promise<void> {
