@@ -75,6 +75,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, clock, logger });
 
   const rooms = new Rooms({ clock, ids, logger, defaults: config.rooms });
+  const metrics = new Registry();
   const cluster = config.redis.url
     ? createRedisClusterNode({
         nodeId: ids('ND'),
@@ -85,9 +86,9 @@ export async function createHeliograph(config: Config, options: HeliographOption
       })
     : undefined;
   const clusterRooms = cluster
-    ? new ClusterRooms({ node: cluster, rooms, clock, logger, defaults: config.rooms, requestTimeoutMs: config.cluster.requestTimeoutMs })
+    ? new ClusterRooms({ node: cluster, rooms, clock, logger, defaults: config.rooms, requestTimeoutMs: config.cluster.requestTimeoutMs, metrics })
     : undefined;
-  const metrics = new Registry();
+  cluster?.registerMetrics(metrics);
   const business = createBusinessIntegration({ config, db, rooms, signer, clock, ids, logger, metrics, cluster });
   const handlers = createHandlers({
     rooms,

@@ -1,3 +1,4 @@
+import { Gauge, type Registry } from 'prom-client';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
@@ -40,6 +41,27 @@ export class ClusterNode {
   /** Sets the handler of requests of one type. */
   handle<T extends RequestType>(type: T, handler: Handler<T>): void {
     this.#handlers.set(type, handler as (message: NodeMessage, from: NodeId) => unknown);
+  }
+
+  /** `heliograph_cluster_connected` (1 while Redis is reachable) and `heliograph_cluster_nodes` (alive by heartbeat). */
+  registerMetrics(registry: Registry): void {
+    const bus = this.bus;
+    new Gauge({
+      name: 'heliograph_cluster_connected',
+      help: 'Whether this node reaches the cluster (Redis): 1 or 0',
+      registers: [registry],
+      collect() {
+        this.set(bus.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'heliograph_cluster_nodes',
+      help: 'Nodes alive in the cluster by their heartbeats, this one included',
+      registers: [registry],
+      collect() {
+        this.set(bus.nodes().length);
+      },
+    });
   }
 
   /** Connects the directory and the bus; rejects UNAVAILABLE when Redis cannot be reached. */

@@ -1,3 +1,4 @@
+import { Histogram, type Registry } from 'prom-client';
 import { roomPermissions, type EventType, type LeaveReason, type PeerInfo } from '@heliograph/protocol';
 import { Peer, REMOTE_SINK } from '../rooms/peer.js';
 import type { Room, RoomLink } from '../rooms/room.js';
@@ -25,6 +26,8 @@ export interface ClusterRoomsOptions {
   defaults: { maxPeers: number; emptyTimeoutMs: number };
   /** How long a relay to a peer on another node may take before the sender gets TIMEOUT. */
   requestTimeoutMs: number;
+  /** Where `heliograph_cluster_relays_total` and `heliograph_cluster_relay_seconds` go. */
+  metrics?: Registry | undefined;
 }
 
 /** A room this node is subscribed to: its channel, and the events heard before its snapshot. */
@@ -56,6 +59,7 @@ export class ClusterRooms implements RoomsCluster {
   readonly #inflight = new Set<Promise<unknown>>();
   #closed = false;
   readonly catalog: RoomCatalog;
+  readonly #relays: Histogram<'outcome'> | undefined;
 
   constructor(options: ClusterRoomsOptions) {
     this.#node = options.node;
@@ -68,6 +72,15 @@ export class ClusterRooms implements RoomsCluster {
         this.#removeMember(peer.id, room.id);
       }
     });
+    this.#relays = options.metrics
+      ? new Histogram({
+          name: 'heliograph_cluster_relay_seconds',
+          help: 'Relays to peers on other nodes, from the request to the other node until its answer, by outcome (ok or the error code)',
+          labelNames: ['outcome'],
+          buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
+          registers: [options.metrics],
+        })
+      : undefined;
     this.catalog = new ClusterCatalog({ cluster: this, node: options.node, rooms: options.rooms, defaultEmptyTimeoutMs: options.defaults.emptyTimeoutMs });
     this.#node.handle('peer.deliver', (m) => this.#deliverHere(m.room, m.to, m.event, m.data));
     this.#node.handle('peer.kick', (m) => {
@@ -370,7 +383,16 @@ export class ClusterRooms implements RoomsCluster {
     if (node === undefined) {
       throw new AppError('INTERNAL', 'deliver() is for peers on other nodes');
     }
-    await this.#node.bus.request(node, { type: 'peer.deliver', room: target.room.id, to: target.id, event, data: dataJson }, this.#opts.requestTimeoutMs);
+    const started = this.#opts.clock.now();
+    let outcome = 'ok';
+    try {
+      await this.#node.bus.request(node, { type: 'peer.deliver', room: target.room.id, to: target.id, event, data: dataJson }, this.#opts.requestTimeoutMs);
+    } catch (err) {
+      outcome = err instanceof AppError ? err.code : 'INTERNAL';
+      throw err;
+    } finally {
+      this.#relays?.observe({ outcome }, (this.#opts.clock.now() - started) / 1000);
+    }
   }
 
   #deliverHere(roomId: string, to: string, event: 'signal' | 'data', data: string): Record<string, never> {

@@ -85,6 +85,10 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
     await bob.ok('signal.send', { to: joinedA.peer.id, signal: { type: 'offer', sdp: 'v=0' } });
     const signal = await alice.nextEvent('signal');
     expect(signal.data).toEqual({ from: joinedB.peer.id, signal: { type: 'offer', sdp: 'v=0' } });
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toMatch(/^heliograph_cluster_connected 1$/m);
+    expect(metrics).toMatch(/^heliograph_cluster_nodes 2$/m);
+    expect(metrics).toMatch(/^heliograph_cluster_relay_seconds_count\{outcome="ok"\} 1$/m);
 
     expect(await alice.ok('data.send', { payload: { hi: 1 } })).toEqual({ recipients: 1 });
     expect((await bob.nextEvent('data')).data).toEqual({ from: joinedA.peer.id, payload: { hi: 1 } });
