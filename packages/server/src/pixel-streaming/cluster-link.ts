@@ -58,6 +58,8 @@ export class PsClusterLink implements PsCluster {
   readonly #unreleased = new Map<string, string>();
   readonly #inflight = new Set<Promise<unknown>>();
   #fallbackIds = 0;
+  /** Counts evictions of this node: a newer one supersedes the claims still retried for an older one. */
+  #rejoins = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: PsClusterLinkOptions) {
@@ -316,7 +318,7 @@ export class PsClusterLink implements PsCluster {
 
   #nodeLost(nodeId: NodeId): void {
     if (nodeId === this.nodeId) {
-      this.#track(this.#rejoin());
+      this.#rejoin().catch((err: unknown) => this.#log.warn({ err }, 'pixel streaming: could not rejoin the cluster'));
       return;
     }
     for (const guest of [...this.#guests.values()]) {
@@ -344,9 +346,11 @@ export class PsClusterLink implements PsCluster {
   /**
    * The cluster had dropped this node. The others may have ended the cross-node subscriptions
    * (if they saw it lost), so both sides end them now, telling the other side; players
-   * reconnect. Streamer ids are claimed again; one taken meanwhile evicts its holder here.
+   * reconnect. Streamer ids are claimed again (retried while the directory's connection is not
+   * back yet); one taken meanwhile evicts its holder here.
    */
   async #rejoin(): Promise<void> {
+    const generation = ++this.#rejoins;
     for (const guest of [...this.#guests.values()]) {
       guest.link.close();
     }
@@ -355,6 +359,17 @@ export class PsClusterLink implements PsCluster {
       this.#request(entry.upstream.nodeId, { type: 'ps.unsubscribe', playerId: entry.player.id });
       this.#sig.endRemote(entry.player, entry.upstream);
     }
+    for (let wait = 100; generation === this.#rejoins && this.#closing === undefined; wait = Math.min(wait * 2, 2_000)) {
+      if (await this.#reclaimIds()) {
+        return;
+      }
+      await new Promise<void>((resolve) => this.#opts.clock.setTimeout(resolve, wait));
+    }
+  }
+
+  /** Claims this node's streamer ids again; false when some could not be (the directory is away). */
+  async #reclaimIds(): Promise<boolean> {
+    let done = true;
     for (const streamer of this.#sig.streamers.list()) {
       if (!streamer.identified || streamer.clusterKey === undefined) {
         continue;
@@ -364,10 +379,12 @@ export class PsClusterLink implements PsCluster {
         if (err instanceof AppError && err.code === 'CONFLICT') {
           this.#sig.evict(streamer);
         } else {
-          this.#log.warn({ err, streamerId: streamer.id }, 'pixel streaming: could not claim a streamer id again');
+          done = false;
+          this.#log.debug({ err, streamerId: streamer.id }, 'pixel streaming: could not claim a streamer id again yet');
         }
       });
     }
+    return done;
   }
 
   #release(id: string, owner: { nodeId: NodeId; peerId: string }): void {

@@ -85,6 +85,8 @@ describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => 
     const player = await playerOn(node);
     player.send({ type: 'subscribe', streamerId });
     const connected = await streamer.expectType('playerConnected');
+    // The player's node holds its next messages until the subscribe is settled: the pong says it is.
+    await player.expectQuiet();
     return { player, playerId: connected.playerId as string };
   }
 
@@ -176,6 +178,22 @@ describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => 
     await player.expect({ type: 'subscribeFailed', message: 'Streamer Third is full. Max players = 1.' });
     await third.expectQuiet();
     expect(playerId).not.toBe(moved.playerId);
+  });
+
+  it('tells remote players of a rename before the streamer’s confirmation, and auto-subscribes across nodes (legacy offer)', async () => {
+    const [a, b] = await twoNodes();
+    const streamer = await streamerOn(a, 'Old');
+    const { player, playerId } = await subscribed(b, streamer, 'Old');
+    streamer.send({ type: 'endpointId', id: 'New' });
+    await player.expect({ type: 'streamerIdChanged', newID: 'New' });
+    await streamer.expect({ type: 'endpointIdConfirm', committedId: 'New' });
+    expect(b.server.app.pixelStreaming!.signalling.players.get(playerId)?.subscribedTo?.id).toBe('New');
+
+    // BrowserSendOffer: an offer without subscribing goes to the first streamer of the cluster.
+    const legacy = await playerOn(b, 'legacy');
+    legacy.send({ type: 'offer', sdp: 'browser offer' });
+    const connected = await streamer.expectType('playerConnected');
+    await streamer.expect({ type: 'offer', sdp: 'browser offer', playerId: connected.playerId });
   });
 
   it('de-duplicates streamer ids across nodes under rename', async () => {
@@ -307,5 +325,30 @@ describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => 
     } finally {
       await redis.restart();
     }
+  });
+
+  it('after Redis restarts empty: streamer ids are claimed again, cross-node subscriptions end on both sides and can be made again', async () => {
+    const [a, b] = await twoNodes();
+    const streamer = await streamerOn(a, 'Kept');
+    await streamerOn(b, 'Bee');
+    const { player, playerId } = await subscribed(b, streamer, 'Kept');
+    await redis.restart();
+    // Each node learns the cluster dropped it; neither can tell whether the other still has its side.
+    expect((await player.closed).code).toBe(1005);
+    await streamer.expect({ type: 'playerDisconnected', playerId });
+    const deadline = Date.now() + 10_000;
+    // Both ids back means both nodes have handled their eviction (teardown first, then the claims).
+    const restored = async () => (await a.server.app.cluster!.directory.streamers().catch(() => [])).map((r) => r.id).sort().join();
+    while ((await restored()) !== 'Bee,Kept') {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await until(() => a.server.app.cluster!.bus.connected && b.server.app.cluster!.bus.connected, 10_000, 'both nodes to reconnect');
+    const again = await playerOn(b, 'again');
+    again.send({ type: 'subscribe', streamerId: 'Kept' });
+    const connected = await streamer.expectType('playerConnected');
+    streamer.send({ type: 'offer', playerId: connected.playerId, sdp: 'after' });
+    await again.expect({ type: 'offer', playerId: connected.playerId, sdp: 'after' });
+    await streamerOn(b, 'Kept', 'Kept1');
   });
 });
