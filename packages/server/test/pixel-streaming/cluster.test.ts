@@ -151,6 +151,14 @@ describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => 
     await streamer.expect({ type: 'playerDisconnected', playerId: kickedId });
     expect(await kicked.closed).toEqual({ code: 1011, reason: 'bye now' });
 
+    // Removed from the presence room on the streamer's node (a control-API kick): closed, as on one node.
+    const { player: removed, playerId: removedId } = await subscribed(b, streamer, 'S1');
+    const rooms = a.server.app.rooms;
+    const peer = [...rooms.get('ps:S1')!.peers.values()].find((p) => p.userId === `ps-player:${removedId}`)!;
+    rooms.detach(peer, 'kicked');
+    await streamer.expect({ type: 'playerDisconnected', playerId: removedId });
+    expect((await removed.closed).code).toBe(1005);
+
     streamer.close();
     expect((await left.closed).code).toBe(1005);
     await until(() => b.server.app.pixelStreaming!.signalling.players.size === 0, 5_000, 'node B to forget its players');
