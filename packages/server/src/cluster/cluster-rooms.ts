@@ -4,7 +4,7 @@ import { Peer, REMOTE_SINK } from '../rooms/peer.js';
 import type { Room, RoomLink } from '../rooms/room.js';
 import type { JoinRequest, JoinResult, Rooms, RoomsCluster } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
 import type { ClusterNode } from './cluster-node.js';
@@ -39,6 +39,9 @@ interface Subscription {
 
 const channelOf = (roomId: string): string => `room:${roomId}`;
 
+/** How long a node waits before it tries again to write itself back into the directory. */
+const RESTORE_RETRY_MS = 500;
+
 /**
  * The room core across nodes. The directory (Redis) decides who is in a room, under its limit and
  * one session per user; every node keeps its own `Room` objects, holding its peers and mirrors
@@ -58,6 +61,7 @@ export class ClusterRooms implements RoomsCluster {
   /** Directory writes in flight, awaited by close(). */
   readonly #inflight = new Set<Promise<unknown>>();
   #closed = false;
+  #restoreRetry: TimerHandle | undefined;
   readonly catalog: RoomCatalog;
   readonly #relays: Histogram<'outcome'> | undefined;
 
@@ -154,6 +158,7 @@ export class ClusterRooms implements RoomsCluster {
       return;
     }
     this.#closed = true;
+    this.#clearRestoreRetry();
     await this.#settleInflight();
     for (const room of this.#rooms.list()) {
       if (room.localSize > 0) {
@@ -418,8 +423,13 @@ export class ClusterRooms implements RoomsCluster {
     this.#track(this.#node.directory.removeNode(nodeId));
   }
 
-  /** The cluster had dropped this node (it missed heartbeats, or Redis lost its data): write it back. */
+  /**
+   * The cluster had dropped this node (it missed heartbeats, or Redis lost its data): write it
+   * back. The bus may be back before the directory's own connection is, so a failure is retried
+   * (every `RESTORE_RETRY_MS`) until it works or the node closes.
+   */
   async #restoreSelf(): Promise<void> {
+    this.#clearRestoreRetry();
     try {
       const { members } = await this.#node.directory.restore();
       for (const m of members) {
@@ -432,7 +442,18 @@ export class ClusterRooms implements RoomsCluster {
       this.#announceLocalMembers();
       await this.#resync();
     } catch (err) {
-      this.#log.warn({ err }, 'cluster: could not restore this node after it was dropped');
+      if (this.#closed) {
+        return;
+      }
+      this.#log.warn({ err }, 'cluster: could not restore this node after it was dropped; retrying');
+      this.#restoreRetry = this.#opts.clock.setTimeout(() => void this.#restoreSelf(), RESTORE_RETRY_MS);
+    }
+  }
+
+  #clearRestoreRetry(): void {
+    if (this.#restoreRetry !== undefined) {
+      this.#opts.clock.clearTimeout(this.#restoreRetry);
+      this.#restoreRetry = undefined;
     }
   }
 

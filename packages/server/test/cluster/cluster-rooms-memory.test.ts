@@ -7,6 +7,7 @@ import { MemoryDirectory, MemoryDirectoryState } from '../../src/cluster/memory-
 import type { NodeMessage } from '../../src/cluster/messages.js';
 import type { PeerSink } from '../../src/rooms/peer.js';
 import { Rooms } from '../../src/rooms/rooms.js';
+import { AppError } from '../../src/shared/app-error.js';
 import { FakeClock } from '../../src/shared/fake-clock.js';
 import { sequentialIds } from '../../src/shared/ids.js';
 import { createLogger } from '../../src/shared/logger.js';
@@ -49,9 +50,20 @@ let hub = new MemoryHub(clock);
 let state = new MemoryDirectoryState();
 const nodes: TestNode[] = [];
 
-async function startNode(id: string): Promise<TestNode> {
+/** A directory whose first `restore()` fails, as when Redis's directory connection is not back yet. */
+class SlowToRestoreDirectory extends MemoryDirectory {
+  restoreCalls = 0;
+  override async restore() {
+    if (++this.restoreCalls === 1) {
+      throw new AppError('UNAVAILABLE', 'not reconnected yet');
+    }
+    return super.restore();
+  }
+}
+
+async function startNode(id: string, directory = new MemoryDirectory(state)): Promise<TestNode> {
   const { bus, transport } = createMemoryBus<NodeMessage>({ nodeId: id, hub, logger, timing });
-  const node = new ClusterNode(bus, new MemoryDirectory(state), logger);
+  const node = new ClusterNode(bus, directory, logger);
   const seq = sequentialIds();
   const rooms = new Rooms({ clock, ids: (prefix) => `${id}-${seq(prefix)}`, logger, defaults });
   const cluster = new ClusterRooms({ node, rooms, clock, logger, defaults, requestTimeoutMs: timing.requestTimeoutMs });
@@ -123,6 +135,20 @@ describe('cluster rooms on fake time', () => {
     // Relays work both ways again.
     await b.cluster.deliver(b.rooms.get('r')!.peers.get(alice.peer.id)!, 'signal', '{"from":"x","signal":1}');
     expect(alice.sink.of('signal')).toEqual([{ from: 'x', signal: 1 }]);
+  });
+
+  it('a node that cannot write itself back at once keeps trying', async () => {
+    const a = await startNode('A');
+    const directory = new SlowToRestoreDirectory(state);
+    const b = await startNode('B', directory);
+    await join(a, 'alice', 'r');
+    const bob = await join(b, 'bob', 'r');
+    b.transport.disconnect();
+    await eventually(() => a.rooms.get('r')!.size === 1, 'A to judge B lost');
+    b.transport.reconnect();
+    await eventually(() => a.rooms.get('r')!.size === 2, 'B to be back in the room');
+    expect(directory.restoreCalls).toBe(2);
+    expect((await a.node.directory.members('r')).map((m) => m.peerId)).toContain(bob.peer.id);
   });
 
   it("a partitioned node whose user joined elsewhere meanwhile detaches its stale session", async () => {
