@@ -1,6 +1,6 @@
 import { Histogram, type Registry } from 'prom-client';
-import { roomPermissions, type EventType, type LeaveReason, type PeerInfo } from '@heliograph/protocol';
-import { Peer, REMOTE_SINK } from '../rooms/peer.js';
+import { roomPermissions, type EventType } from '@heliograph/protocol';
+import type { Peer } from '../rooms/peer.js';
 import type { Room, RoomLink } from '../rooms/room.js';
 import type { JoinRequest, JoinResult, Rooms, RoomsCluster } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
@@ -13,6 +13,7 @@ import type { RoomChannelMessage } from './messages.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import { assertHandedOver, type RoomCatalog } from '../rooms/room-catalog.js';
 import { ClusterCatalog } from './cluster-catalog.js';
+import { applyRoomEvent, mirrorOf } from './mirrors.js';
 
 /** How a room is opened on this node: by a join (create if allowed), by the control API (create, or only look). */
 export type OpenMode = 'join' | 'join-or-create' | 'create' | 'observe';
@@ -252,7 +253,7 @@ export class ClusterRooms implements RoomsCluster {
       room.link = this.#link(roomId);
       for (const m of members) {
         if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(this.#mirror(m.info, m.nodeId, room, m.permissions), 'local');
+          room.add(mirrorOf(m.info, m.nodeId, room, m.permissions), 'local');
         }
       }
       for (const { message, from } of sub.backlog ?? []) {
@@ -275,10 +276,6 @@ export class ClusterRooms implements RoomsCluster {
       // Not mirrored here yet: its node still hears the room's channel.
       room.link?.publish('peer.left', `{"peerId":${JSON.stringify(old.peerId)},"reason":"replaced"}`, undefined);
     }
-  }
-
-  #mirror(info: PeerInfo, nodeId: NodeId, room: Room, permissions: PeerPermissions | undefined): Peer {
-    return new Peer(info.id, info.userId, room, REMOTE_SINK, info.joinedAt, info.name, info.metadata, permissions, nodeId);
   }
 
   /** A peer of this node in that room, or PEER_NOT_FOUND. */
@@ -346,38 +343,7 @@ export class ClusterRooms implements RoomsCluster {
       this.#rooms.closeRoom(room, message.reason, false);
       return;
     }
-    const { event, data, except, permissions } = message;
-    switch (event) {
-      case 'peer.joined': {
-        const { peer } = JSON.parse(data) as { peer: PeerInfo };
-        if (!room.peers.has(peer.id)) {
-          room.add(this.#mirror(peer, from, room, permissions), 'local');
-        }
-        return;
-      }
-      case 'peer.left': {
-        const { peerId, reason } = JSON.parse(data) as { peerId: string; reason: LeaveReason };
-        const peer = room.peers.get(peerId);
-        if (peer) {
-          // A peer of this node that another node removed (replaced, kicked) is detached here.
-          this.#rooms.detach(peer, reason, undefined, 'local');
-        }
-        return;
-      }
-      case 'peer.updated': {
-        const { peer } = JSON.parse(data) as { peer: PeerInfo };
-        const known = room.peers.get(peer.id);
-        known?.update({ name: peer.name, metadata: peer.metadata });
-        if (known && permissions) {
-          known.permissions = { ...permissions };
-        }
-        break;
-      }
-      case 'room.updated':
-        room.metadata = (JSON.parse(data) as { room: { metadata: Record<string, unknown> } }).room.metadata;
-        break;
-    }
-    room.broadcast(event, data, except, 'local');
+    applyRoomEvent(this.#rooms, room, message, from);
   }
 
   // Relays.
@@ -476,7 +442,7 @@ export class ClusterRooms implements RoomsCluster {
       }
       for (const m of members) {
         if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(this.#mirror(m.info, m.nodeId, room, m.permissions), 'local');
+          room.add(mirrorOf(m.info, m.nodeId, room, m.permissions), 'local');
         }
       }
     }
