@@ -14,13 +14,19 @@ import { RequestTracker } from './request-tracker.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
+/**
+ * An event handler property that implementations may type with their own, richer event class
+ * (`ws`'s `CloseEvent`, the DOM's): checked bivariantly, as method parameters are.
+ */
+type Handler<E> = { bivariant(event: E): void }['bivariant'];
+
 /** What the SDK needs of a WebSocket: the browser's, Node 22's global one, or `ws`. */
 export interface WebSocketLike {
   readonly readyState: number;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }

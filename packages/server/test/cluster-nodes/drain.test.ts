@@ -1,4 +1,4 @@
-import { HeliographClient, type ClientEvents, type EventData, type WebSocketLike } from '@heliograph/client';
+import { HeliographClient, type ClientEvents, type EventData } from '@heliograph/client';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { nodeToken } from '../helpers/node-process.js';
@@ -15,39 +15,6 @@ import { useNodeCluster, within } from './fixture.js';
 
 // haveTool throws under CI=true when redis-server is missing, so this never skips in CI.
 const hasRedis = haveTool('redis-server', 'redis-server');
-
-/**
- * `ws` as the SDK's WebSocket in Node 20. An adapter rather than the class itself: `ws`'s
- * handler properties take its own event types, which do not type-check against the SDK's
- * `WebSocketLike` (they work at run time).
- */
-class NodeWebSocket implements WebSocketLike {
-  onopen: WebSocketLike['onopen'] = null;
-  onmessage: WebSocketLike['onmessage'] = null;
-  onclose: WebSocketLike['onclose'] = null;
-  onerror: WebSocketLike['onerror'] = null;
-  readonly #ws: WebSocket;
-
-  constructor(url: string) {
-    this.#ws = new WebSocket(url);
-    this.#ws.on('open', () => this.onopen?.({}));
-    this.#ws.on('message', (data) => this.onmessage?.({ data: String(data) }));
-    this.#ws.on('close', (code, reason) => this.onclose?.({ code, reason: reason.toString() }));
-    this.#ws.on('error', (err) => this.onerror?.(err));
-  }
-
-  get readyState(): number {
-    return this.#ws.readyState;
-  }
-
-  send(data: string): void {
-    this.#ws.send(data);
-  }
-
-  close(code?: number, reason?: string): void {
-    this.#ws.close(code, reason);
-  }
-}
 
 /** The next `event` of `client` that `match`es, within `timeoutMs`. */
 function nextOf<K extends keyof ClientEvents>(
@@ -74,7 +41,7 @@ describe.skipIf(!hasRedis)('a cluster of node processes: SIGTERM drain behind a 
   const cluster = useNodeCluster();
 
   async function sdkClient(balancer: TcpBalancer, userId: string): Promise<HeliographClient> {
-    const client = new HeliographClient({ url: balancer.wsUrl, token: () => nodeToken(userId), WebSocket: NodeWebSocket });
+    const client = new HeliographClient({ url: balancer.wsUrl, token: () => nodeToken(userId), WebSocket });
     cluster.onStop(() => client.close());
     await within(client.connect(), 10_000, `${userId} to connect`);
     return client;
