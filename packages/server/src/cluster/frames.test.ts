@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame } from './frames.js';
+import { decodeFrame, decodeFrames } from './frames.js';
 
 describe('decodeFrame', () => {
   it('accepts the four frame shapes', () => {
@@ -27,5 +27,14 @@ describe('decodeFrame', () => {
     ]) {
       expect(decodeFrame(raw)).toBeUndefined();
     }
+  });
+
+  it('reads a batch in order, dropping only its bad frames', () => {
+    const a = { k: 'pub', from: 'A', m: { type: 'one' } };
+    const b = { k: 'req', from: 'A', id: '2', m: { type: 'two' } };
+    expect(decodeFrames(JSON.stringify([a, { k: 'what' }, b]))).toEqual({ frames: [a, b], dropped: 1 });
+    expect(decodeFrames(JSON.stringify(a))).toEqual({ frames: [a], dropped: 0 });
+    expect(decodeFrames('[]')).toEqual({ frames: [], dropped: 1 });
+    expect(decodeFrames('nope')).toEqual({ frames: [], dropped: 1 });
   });
 });

@@ -23,6 +23,32 @@ export function decodeFrame<M extends ClusterMessage>(raw: string): Frame<M> | u
   } catch {
     return undefined;
   }
+  return toFrame<M>(v);
+}
+
+/**
+ * Parses what one publication carried: one frame, or a batch (a JSON array of frames, in the
+ * order they were sent). Returns the valid frames and how many were dropped.
+ */
+export function decodeFrames<M extends ClusterMessage>(raw: string): { frames: Frame<M>[]; dropped: number } {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return { frames: [], dropped: 1 };
+  }
+  const items = Array.isArray(v) ? v : [v];
+  const frames: Frame<M>[] = [];
+  for (const item of items) {
+    const frame = toFrame<M>(item);
+    if (frame) {
+      frames.push(frame);
+    }
+  }
+  return { frames, dropped: Math.max(items.length - frames.length, items.length === 0 ? 1 : 0) };
+}
+
+function toFrame<M extends ClusterMessage>(v: unknown): Frame<M> | undefined {
   if (!isObject(v) || typeof v.from !== 'string') {
     return undefined;
   }
