@@ -315,11 +315,17 @@ export class ClusterRooms implements RoomsCluster {
     };
   }
 
-  #publish(roomId: string, message: RoomChannelMessage): void {
+  /** Publishes on the room's channel; false (nothing sent) while the bus is down. */
+  #publish(roomId: string, message: RoomChannelMessage): boolean {
+    if (!this.#node.bus.connected) {
+      // The other nodes catch up on membership when Redis returns (#resync); data is not replayed.
+      this.#log.debug({ room: roomId, type: message.type }, 'cluster: bus down, room event not published');
+      return false;
+    }
     this.#node.bus.publish(channelOf(roomId), message).catch((err: unknown) => {
-      // Redis is away: the other nodes catch up on membership when it returns (#resync).
       this.#log.warn({ err, room: roomId, type: message.type }, 'cluster: could not publish a room event');
     });
+    return true;
   }
 
   #onRoomMessage(roomId: string, sub: Subscription, message: RoomChannelMessage, from: NodeId): void {

@@ -13,8 +13,11 @@ export interface RoomOptions {
  * heard once by every node with members in the room.
  */
 export interface RoomLink {
-  /** `permissions`: the subject's, with `peer.joined` and `peer.updated` (mirrors keep them for the control API). */
-  publish(type: EventType, dataJson: string, exceptId: string | undefined, permissions?: PeerPermissions): void;
+  /**
+   * `permissions`: the subject's, with `peer.joined` and `peer.updated` (mirrors keep them for the
+   * control API). False when the other nodes cannot be reached (Redis away): nothing was sent.
+   */
+  publish(type: EventType, dataJson: string, exceptId: string | undefined, permissions?: PeerPermissions): boolean;
 }
 
 /**
@@ -89,7 +92,8 @@ export class Room {
 
   /**
    * Sends one event to every member but `exceptId`: this node's directly, the others' through
-   * the link. Returns how many took it (members on other nodes count once published).
+   * the link. Returns how many took it (members on other nodes count once handed to the bus,
+   * not at all while it is down).
    */
   broadcast(type: EventType, dataJson: string, exceptId?: string, scope: BroadcastScope = 'cluster', permissions?: PeerPermissions): number {
     let delivered = 0;
@@ -98,8 +102,7 @@ export class Room {
         delivered++;
       }
     }
-    if (scope === 'cluster' && this.link) {
-      this.link.publish(type, dataJson, exceptId, permissions);
+    if (scope === 'cluster' && this.link && this.link.publish(type, dataJson, exceptId, permissions)) {
       const except = exceptId === undefined ? undefined : this.peers.get(exceptId);
       delivered += this.#remote - (except?.node !== undefined ? 1 : 0);
     }

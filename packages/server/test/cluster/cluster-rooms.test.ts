@@ -99,6 +99,36 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
     expect(error.code).toBe('PEER_NOT_FOUND');
   });
 
+  it('a room broadcast reaches every member once, wherever it is', async () => {
+    const [a, b] = await twoNodes();
+    const alice = await client(a, 'alice');
+    const amy = await client(a, 'amy');
+    const bob = await client(b, 'bob');
+    const bert = await client(b, 'bert');
+    for (const c of [alice, amy, bob, bert]) {
+      await c.ok('room.join', { room: 'cast' });
+    }
+    await until(() => alice.events.filter((e) => e.type === 'peer.joined').length === 3, 5_000, 'alice to see the others');
+    expect(await alice.ok('data.send', { payload: 'hello' })).toEqual({ recipients: 3 });
+    await bert.ok('data.send', { payload: 'bye' });
+    for (const c of [amy, bob, bert]) {
+      await until(() => c.events.some((e) => e.type === 'data' && (e.data as { payload: unknown }).payload === 'hello'), 5_000, 'hello');
+    }
+    await until(() => alice.events.some((e) => e.type === 'data' && (e.data as { payload: unknown }).payload === 'bye'), 5_000, 'bye');
+    // Node A's publications reach node B in order: once 'end' is in, a duplicate 'hello' would be too.
+    await alice.ok('data.send', { payload: 'end' });
+    await bert.ok('data.send', { payload: 'end' });
+    const payloads = (c: TestClient) => c.events.filter((e) => e.type === 'data').map((e) => (e.data as { payload: unknown }).payload);
+    for (const c of [alice, amy, bob, bert]) {
+      await until(() => payloads(c).filter((p) => p === 'end').length === (c === alice || c === bert ? 1 : 2), 5_000, 'the ends');
+    }
+    const counts = (c: TestClient) => payloads(c).filter((p) => p !== 'end');
+    expect(counts(alice)).toEqual(['bye']);
+    expect(counts(amy)).toEqual(['hello', 'bye']);
+    expect(counts(bob).sort()).toEqual(['bye', 'hello']);
+    expect(counts(bert)).toEqual(['hello']);
+  });
+
   it('keeps per-pair order over 1,000 acked signals across nodes', async () => {
     const [a, b] = await twoNodes();
     const alice = await client(a, 'alice');
@@ -153,6 +183,8 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
     expect((await alice.fail('signal.send', { to: pb.id, signal: { n: 1 } })).code).toBe('UNAVAILABLE');
     await amy.ok('signal.send', { to: pa.id, signal: { n: 2 } });
     expect((await alice.nextEvent('signal')).data.signal).toEqual({ n: 2 });
+    // A room broadcast reaches this node's peers and says so: bob, on the other node, is not counted.
+    expect(await alice.ok('data.send', { payload: 'local only' })).toEqual({ recipients: 1 });
     expect((await (await client(b, 'zed')).fail('room.join', { room: 'outage' })).code).toBe('UNAVAILABLE');
 
     await redis.restart();
