@@ -135,6 +135,8 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
     const bob = await client(b, 'bob');
     await alice.ok('room.join', { room: 'order' });
     const { peer } = await bob.ok('room.join', { room: 'order' });
+    // Alice learns bob's id from peer.joined, which crosses the bus: only then may she send to him.
+    await alice.nextEvent('peer.joined', (e) => e.data.peer.id === peer.id);
     const acks = Array.from({ length: 1_000 }, (_, i) => alice.ok('signal.send', { to: peer.id, signal: { type: 'candidate', n: i } }));
     await Promise.all(acks);
     await until(() => bob.events.filter((e) => e.type === 'signal').length === 1_000, 10_000, '1,000 signals');
