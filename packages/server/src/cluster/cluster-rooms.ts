@@ -59,6 +59,11 @@ export class ClusterRooms implements RoomsCluster {
   readonly #opening = new Map<string, Promise<Room>>();
   /** Peers (→ room) whose removal from the directory failed (Redis away): retried when it is back. */
   readonly #unremoved = new Map<string, string>();
+  /**
+   * Peers between their `addMember` and their admission here, and whether another node replaced
+   * them meanwhile (its `peer.left` can overtake our own `addMember` reply: two connections).
+   */
+  readonly #joining = new Map<string, { superseded: boolean }>();
   /** Directory writes in flight, awaited by close(). */
   readonly #inflight = new Set<Promise<unknown>>();
   #closed = false;
@@ -137,7 +142,14 @@ export class ClusterRooms implements RoomsCluster {
         info: peer.info(),
         permissions: peer.permissions,
       };
-      const { replaced } = await this.#node.directory.addMember(member);
+      const joining = { superseded: false };
+      this.#joining.set(peer.id, joining);
+      const { replaced } = await this.#node.directory.addMember(member).finally(() => this.#joining.delete(peer.id));
+      if (joining.superseded) {
+        // The same user joined on another node right after: that newer session wins.
+        req.sink.detached('replaced');
+        throw new AppError('CONFLICT', `A newer session of user "${identity.userId}" joined room "${roomId}"`);
+      }
       if (cancelled() || this.#closed || this.#rooms.get(roomId) !== room) {
         this.#removeMember(peer.id, roomId);
         throw new AppError('UNAVAILABLE', 'The connection closed while joining');
@@ -349,7 +361,12 @@ export class ClusterRooms implements RoomsCluster {
       this.#rooms.closeRoom(room, message.reason, false);
       return;
     }
-    applyRoomEvent(this.#rooms, room, message, from);
+    applyRoomEvent(this.#rooms, room, message, from, (peerId) => {
+      const joining = this.#joining.get(peerId);
+      if (joining) {
+        joining.superseded = true;
+      }
+    });
   }
 
   // Relays.

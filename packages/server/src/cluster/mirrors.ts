@@ -19,7 +19,14 @@ export function mirrorOf(info: PeerInfo, nodeId: NodeId, room: Room, permissions
  * this node that another node removed — replaced, kicked — is detached here), then this node's
  * peers get the event.
  */
-export function applyRoomEvent(rooms: Rooms, room: Room, message: Extract<RoomChannelMessage, { type: 'room.event' }>, from: NodeId): void {
+export function applyRoomEvent(
+  rooms: Rooms,
+  room: Room,
+  message: Extract<RoomChannelMessage, { type: 'room.event' }>,
+  from: NodeId,
+  /** Told of a `peer.left` for a peer this node does not hold (yet): one whose join is under way may be meant. */
+  unknownLeft: (peerId: string) => void = () => undefined,
+): void {
   const { event, data, except, permissions } = message;
   switch (event) {
     case 'peer.joined': {
@@ -34,6 +41,8 @@ export function applyRoomEvent(rooms: Rooms, room: Room, message: Extract<RoomCh
       const peer = room.peers.get(peerId);
       if (peer) {
         rooms.detach(peer, reason, undefined, 'local');
+      } else {
+        unknownLeft(peerId);
       }
       return;
     }

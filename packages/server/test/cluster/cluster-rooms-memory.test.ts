@@ -61,6 +61,16 @@ class SlowToRestoreDirectory extends MemoryDirectory {
   }
 }
 
+/** A directory whose `addMember` answers only when the test opens the gate (the reply is late). */
+class LateReplyDirectory extends MemoryDirectory {
+  gate: Promise<void> | undefined;
+  override async addMember(member: Parameters<MemoryDirectory['addMember']>[0]) {
+    const result = await super.addMember(member);
+    await this.gate;
+    return result;
+  }
+}
+
 async function startNode(id: string, directory = new MemoryDirectory(state)): Promise<TestNode> {
   const { bus, transport } = createMemoryBus<NodeMessage>({ nodeId: id, hub, logger, timing });
   const node = new ClusterNode(bus, directory, logger);
@@ -149,6 +159,30 @@ describe('cluster rooms on fake time', () => {
     await eventually(() => a.rooms.get('r')!.size === 2, 'B to be back in the room');
     expect(directory.restoreCalls).toBe(2);
     expect((await a.node.directory.members('r')).map((m) => m.peerId)).toContain(bob.peer.id);
+  });
+
+  it('a join whose directory reply comes after a newer session replaced it is refused, never a ghost', async () => {
+    const directory = new LateReplyDirectory(state);
+    const a = await startNode('A', directory);
+    const b = await startNode('B');
+    await join(a, 'alice', 'r');
+    let open!: () => void;
+    directory.gate = new Promise((resolve) => (open = resolve));
+    const sink = new RecordingSink();
+    const identity = { userId: 'dave', grants: [{ room: '*', join: true, create: true }], expiresAt: Infinity };
+    const first = a.cluster.join({ identity, roomId: 'r', sink }).then(
+      () => 'joined',
+      (err: { code?: string }) => err.code,
+    );
+    await flush();
+    const newer = await join(b, 'dave', 'r');
+    await eventually(() => a.rooms.get('r')!.peers.has(newer.peer.id), 'A to hear of the newer session');
+    open();
+    expect(await first).toBe('CONFLICT');
+    expect(sink.detachedWith).toEqual(['replaced']);
+    const daves = [...a.rooms.get('r')!.peers.values()].filter((p) => p.userId === 'dave');
+    expect(daves.map((p) => p.id)).toEqual([newer.peer.id]);
+    expect((await a.node.directory.members('r')).filter((m) => m.userId === 'dave').map((m) => m.peerId)).toEqual([newer.peer.id]);
   });
 
   it("a partitioned node whose user joined elsewhere meanwhile detaches its stale session", async () => {
