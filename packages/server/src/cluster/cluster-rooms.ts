@@ -1,7 +1,7 @@
 import { Histogram, type Registry } from 'prom-client';
 import { roomPermissions, type EventType } from '@heliograph/protocol';
 import type { Peer } from '../rooms/peer.js';
-import type { Room, RoomLink } from '../rooms/room.js';
+import { Room, type RoomLink } from '../rooms/room.js';
 import type { JoinRequest, JoinResult, Rooms, RoomsCluster } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
@@ -409,7 +409,35 @@ export class ClusterRooms implements RoomsCluster {
         }
       }
     }
-    this.#track(this.#node.directory.removeNode(nodeId));
+    this.#track(this.#node.directory.removeNode(nodeId).then((members) => this.#reportLost(members)));
+  }
+
+  /**
+   * This node was the first to clean up after a lost node (`removeNode` gives its members to one
+   * caller only): observers — the webhooks — hear `peer.left` (`node_lost`) for each of them, and
+   * `room.finished` (`node_lost`) for a room they left empty that no node holds any more.
+   */
+  async #reportLost(members: MemberRecord[]): Promise<void> {
+    const byRoom = new Map<string, MemberRecord[]>();
+    for (const m of members) {
+      byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m]);
+    }
+    const { directory } = this.#node;
+    for (const [roomId, lost] of byRoom) {
+      const record = await directory.getRoom(roomId).catch(() => undefined);
+      const local = this.#rooms.get(roomId);
+      const room =
+        local ?? new Room(roomId, record?.createdAt ?? 0, { maxPeers: record?.maxPeers ?? 0, emptyTimeoutMs: 0, metadata: record?.metadata ?? {} });
+      for (const m of lost) {
+        if (m.info) {
+          this.#rooms.events.emit('peer.left', { room, peer: mirrorOf(m.info, m.nodeId, room, m.permissions), reason: 'node_lost' });
+        }
+      }
+      // A room this node holds ends by its own empty timer; one nobody holds would never end.
+      if (!local && record?.memberCount === 0 && (await directory.deleteRoom(roomId, { onlyIfEmpty: true })).deleted) {
+        this.#rooms.finish(room, 'node_lost');
+      }
+    }
   }
 
   /**

@@ -146,9 +146,15 @@ export class MemoryDirectory implements ClusterDirectory {
   }
 
   async removeNode(nodeId: NodeId): Promise<MemberRecord[]> {
+    // No await between reading and removing: a concurrent caller must find nothing left.
     const gone = [...this.#s.peers.values()].filter((m) => m.nodeId === nodeId);
     for (const m of gone) {
-      await this.removeMember(m.peerId);
+      const room = this.#s.rooms.get(m.roomId);
+      if (room) {
+        this.#unlink(room, m);
+      } else {
+        this.#s.peers.delete(m.peerId);
+      }
     }
     return gone;
   }

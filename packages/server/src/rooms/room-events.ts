@@ -4,7 +4,8 @@ import type { Peer } from './peer.js';
 import type { Room } from './room.js';
 
 /**
- * What happened in the rooms of this node, for whoever needs to know beyond the room's own peers
+ * What happened in the rooms of this node (and, in a cluster, to the members of a lost node, when
+ * this node was the one to clean up after it), for whoever needs to know beyond the room's own peers
  * (webhooks, TURN credential refresh, metrics). Listeners run synchronously, in the same tick as
  * the change and before the request that caused it is answered.
  */
@@ -19,7 +20,8 @@ export interface RoomEventMap {
   'peer.updated': { room: Room; peer: Peer };
 }
 
-export type RoomFinishReason = 'closed' | 'empty' | 'shutdown';
+/** `node_lost`: in a cluster, the room's last members were on a node that died (reported by a survivor). */
+export type RoomFinishReason = 'closed' | 'empty' | 'shutdown' | 'node_lost';
 export type RoomEventType = keyof RoomEventMap;
 export type RoomEventListener<K extends RoomEventType> = (event: RoomEventMap[K]) => void;
 

@@ -127,6 +127,30 @@ describe('cluster rooms on fake time', () => {
     expect((await a.node.directory.members('r')).map((m) => m.peerId)).toEqual([alice.peer.id]);
   });
 
+  it("one survivor reports a lost node's members to observers (webhooks), and ends the rooms nobody holds", async () => {
+    const a = await startNode('A');
+    const b = await startNode('B');
+    const c = await startNode('C');
+    const seen: string[] = [];
+    for (const [name, n] of [['A', a], ['C', c]] as const) {
+      n.rooms.events.on('peer.left', ({ room, peer, reason }) => seen.push(`${name} peer.left ${room.id} ${peer.userId} ${reason}`));
+      n.rooms.events.on('room.finished', ({ room, reason }) => seen.push(`${name} room.finished ${room.id} ${reason}`));
+    }
+    await join(a, 'alice', 'shared');
+    await join(b, 'bert', 'shared');
+    await join(b, 'bob', 'solo');
+    b.transport.crash();
+    await eventually(() => seen.length >= 3, 'the reports').catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(seen)}`);
+    });
+    const reporter = seen[0]!.slice(0, 1);
+    expect(seen.sort()).toEqual(
+      [`${reporter} peer.left shared bert node_lost`, `${reporter} peer.left solo bob node_lost`, `${reporter} room.finished solo node_lost`].sort(),
+    );
+    expect(await a.node.directory.getRoom('solo')).toBeUndefined();
+    expect(await a.node.directory.getRoom('shared')).toBeDefined();
+  });
+
   it('a partitioned node comes back: its peers are written back and announced again, nobody is replaced', async () => {
     const a = await startNode('A');
     const b = await startNode('B');

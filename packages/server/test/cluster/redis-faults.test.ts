@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterMessage, NodeId } from '../../src/cluster/bus.js';
-import type { MemberRecord } from '../../src/cluster/directory.js';
+import type { ClusterDirectory, MemberRecord } from '../../src/cluster/directory.js';
 import { haveTool } from '../helpers/require-tool.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { RedisHarness, type TestNode } from './harness.js';
@@ -9,6 +9,19 @@ import { RedisHarness, type TestNode } from './harness.js';
 const present = haveTool('redis-server', 'redis-server');
 const ping = (n: number): ClusterMessage & { n: number } => ({ type: 'ping', n });
 const member = (peerId: string, userId: string, nodeId: string): MemberRecord => ({ roomId: 'r1', peerId, userId, nodeId });
+
+/** Waits until each directory's own connection answers again (it may come back after the bus's). */
+async function answering(...directories: ClusterDirectory[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (const d of directories) {
+    while (!(await d.listRooms().then(() => true, () => false))) {
+      if (Date.now() > deadline) {
+        throw new Error('a directory never answered after the restart');
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
 
 /** Redis dies, hangs and returns: nothing hangs, nothing is lost in silence, everything comes back. */
 describe.skipIf(!present)('Redis faults', () => {
@@ -86,6 +99,7 @@ describe.skipIf(!present)('Redis faults', () => {
     await d1.claimStreamerId('Game', { nodeId: 'A', peerId: 'S1' }, 'rename');
     await redis.restart();
     await h.eventually(() => a.bus.connected, 'A to reconnect');
+    await answering(d1, d2);
     await d2.createRoom({ roomId: 'r1', maxPeers: 4, metadata: {} }, 0);
     await d2.addMember(member('b1', 'u1', 'B')); // the same user, newer session
     await d2.claimStreamerId('Game', { nodeId: 'B', peerId: 'S2' }, 'rename');
@@ -99,6 +113,7 @@ describe.skipIf(!present)('Redis faults', () => {
     await d2.addMember(member('b1', 'u1', 'B'));
     await redis.restart();
     await h.eventually(() => b.bus.connected, 'B to reconnect');
+    await answering(d1, d2);
     expect(await d2.restore()).toEqual({ members: [], streamers: [] });
     expect(await d1.getRoom('r1')).toEqual({ roomId: 'r1', maxPeers: 3, metadata: { by: 'A' }, createdAt: 7, memberCount: 1 });
     expect(await d1.locatePeer('b1')).toEqual(member('b1', 'u1', 'B'));
