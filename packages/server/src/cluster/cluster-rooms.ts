@@ -12,6 +12,7 @@ import type { MemberRecord } from './directory.js';
 import type { RoomChannelMessage } from './messages.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import { assertHandedOver, type RoomCatalog } from '../rooms/room-catalog.js';
+import { BackgroundWrites } from './background-writes.js';
 import { ClusterCatalog } from './cluster-catalog.js';
 import { applyRoomEvent, mirrorOf } from './mirrors.js';
 
@@ -65,7 +66,7 @@ export class ClusterRooms implements RoomsCluster {
    */
   readonly #joining = new Map<string, { superseded: boolean }>();
   /** Directory writes in flight, awaited by close(). */
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #writes: BackgroundWrites;
   #closed = false;
   #restoreRetry: TimerHandle | undefined;
   readonly catalog: RoomCatalog;
@@ -76,6 +77,7 @@ export class ClusterRooms implements RoomsCluster {
     this.#rooms = options.rooms;
     this.#opts = options;
     this.#log = options.logger;
+    this.#writes = new BackgroundWrites(options.logger, 'cluster: a directory update failed');
     this.#rooms.attachCluster(this);
     this.#rooms.events.on('peer.left', ({ room, peer }) => {
       if (peer.node === undefined) {
@@ -172,7 +174,7 @@ export class ClusterRooms implements RoomsCluster {
     }
     this.#closed = true;
     this.#clearRestoreRetry();
-    await this.#settleInflight();
+    await this.#writes.settle();
     for (const room of this.#rooms.list()) {
       if (room.localSize > 0) {
         continue;
@@ -201,11 +203,11 @@ export class ClusterRooms implements RoomsCluster {
   closed(room: Room, reason: string): void {
     this.#publish(room.id, { type: 'room.close', reason });
     this.#unsubscribe(room.id);
-    this.#track(this.#node.directory.deleteRoom(room.id));
+    this.#writes.track(this.#node.directory.deleteRoom(room.id));
   }
 
   updated(room: Room): void {
-    this.#track(this.#node.directory.updateRoom(room.id, { metadata: room.metadata }));
+    this.#writes.track(this.#node.directory.updateRoom(room.id, { metadata: room.metadata }));
   }
 
   // Joining.
@@ -317,7 +319,7 @@ export class ClusterRooms implements RoomsCluster {
       return;
     }
     this.#subs.delete(roomId);
-    this.#track(sub.unsubscribe.then((off) => off()));
+    this.#writes.track(sub.unsubscribe.then((off) => off()));
   }
 
   #link(roomId: string): RoomLink {
@@ -409,7 +411,7 @@ export class ClusterRooms implements RoomsCluster {
         }
       }
     }
-    this.#track(this.#node.directory.removeNode(nodeId).then((members) => this.#reportLost(members)));
+    this.#writes.track(this.#node.directory.removeNode(nodeId).then((members) => this.#reportLost(members)));
   }
 
   /**
@@ -511,7 +513,7 @@ export class ClusterRooms implements RoomsCluster {
   }
 
   #removeMember(peerId: string, roomId: string): void {
-    this.#track(
+    this.#writes.track(
       this.#node.directory.removeMember(peerId).catch((err: unknown) => {
         this.#unremoved.set(peerId, roomId);
         throw err;
@@ -522,22 +524,6 @@ export class ClusterRooms implements RoomsCluster {
   #assertConnected(): void {
     if (this.#closed || !this.#node.bus.connected) {
       throw new AppError('UNAVAILABLE', 'The cluster is unreachable (Redis); try again shortly');
-    }
-  }
-
-  /** Runs a directory write in the background, logging a failure; close() waits for it. */
-  #track(p: Promise<unknown>): void {
-    const tracked = p.then(
-      () => undefined,
-      (err: unknown) => this.#log.warn({ err }, 'cluster: a directory update failed'),
-    );
-    this.#inflight.add(tracked);
-    void tracked.finally(() => this.#inflight.delete(tracked));
-  }
-
-  async #settleInflight(): Promise<void> {
-    while (this.#inflight.size > 0) {
-      await Promise.all([...this.#inflight]);
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { Identity } from '../auth/identity.js';
+import { BackgroundWrites } from '../cluster/background-writes.js';
 import type { NodeId } from '../cluster/bus.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { DuplicateStreamerPolicy, StreamerRecord } from '../cluster/directory.js';
@@ -56,7 +57,7 @@ export class PsClusterLink implements PsCluster {
   readonly #upstreams = new Map<string, Upstream>();
   /** Streamer ids (→ claim key) whose release failed: retried when Redis is back. */
   readonly #unreleased = new Map<string, string>();
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #writes: BackgroundWrites;
   #fallbackIds = 0;
   /** Counts evictions of this node: a newer one supersedes the claims still retried for an older one. */
   #rejoins = 0;
@@ -67,6 +68,7 @@ export class PsClusterLink implements PsCluster {
     this.#sig = options.sig;
     this.#opts = options;
     this.#log = options.logger;
+    this.#writes = new BackgroundWrites(options.logger, 'pixel streaming: a cluster directory update failed');
     const node = options.node;
     node.handle('ps.subscribe', (m, from) => this.#guestSubscribes(m, from));
     node.handle('ps.unsubscribe', (m, from) => this.#ifGuest(m.playerId, from, (guest) => this.#dropGuest(guest)));
@@ -102,7 +104,7 @@ export class PsClusterLink implements PsCluster {
         this.#release(r.id, r);
       }
     }
-    await this.#settle();
+    await this.#writes.settle();
   }
 
   /**
@@ -200,7 +202,7 @@ export class PsClusterLink implements PsCluster {
 
   /** Waits for the directory writes under way (id releases). Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#settle();
+    this.#closing ??= this.#writes.settle();
     return this.#closing;
   }
 
@@ -332,7 +334,7 @@ export class PsClusterLink implements PsCluster {
       }
     }
     // Every node does this; releasing is idempotent.
-    this.#track(
+    this.#writes.track(
       this.#node.directory.streamers().then((records) => {
         for (const r of records) {
           if (r.nodeId === nodeId) {
@@ -388,7 +390,7 @@ export class PsClusterLink implements PsCluster {
   }
 
   #release(id: string, owner: { nodeId: NodeId; peerId: string }): void {
-    this.#track(
+    this.#writes.track(
       this.#node.directory.releaseStreamerId(id, owner).catch((err: unknown) => {
         if (owner.nodeId === this.nodeId) {
           this.#unreleased.set(id, owner.peerId);
@@ -410,21 +412,6 @@ export class PsClusterLink implements PsCluster {
     this.#node.bus.request(to, message).catch((err: unknown) => {
       this.#log.debug({ err, to, type: message.type }, 'pixel streaming: a message to another node failed');
     });
-  }
-
-  #track(p: Promise<unknown>): void {
-    const tracked = p.then(
-      () => undefined,
-      (err: unknown) => this.#log.warn({ err }, 'pixel streaming: a cluster directory update failed'),
-    );
-    this.#inflight.add(tracked);
-    void tracked.finally(() => this.#inflight.delete(tracked));
-  }
-
-  async #settle(): Promise<void> {
-    while (this.#inflight.size > 0) {
-      await Promise.all([...this.#inflight]);
-    }
   }
 }
 
