@@ -1,10 +1,16 @@
+import Type from 'typebox';
+import { Compile } from 'typebox/compile';
 import type { Peer } from '../rooms/peer.js';
-import type { PeerPermissions } from '../rooms/peer-permissions.js';
+import { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { Room } from '../rooms/room.js';
 import { assertHandedOver, type PeerChanges, type RoomCatalog, type RoomSummary } from '../rooms/room-catalog.js';
 import type { RoomCreateOptions, Rooms } from '../rooms/rooms.js';
+import { AppError } from '../shared/app-error.js';
 import type { ClusterNode } from './cluster-node.js';
 import type { ClusterRooms } from './cluster-rooms.js';
+
+/** What a node answers to `peer.update`: the peer's permissions after the change. */
+const checkUpdateReply = Compile(Type.Object({ permissions: PeerPermissions }));
 
 /**
  * The control API's and the lobby's view in a cluster: rooms come from the directory, a room is
@@ -69,9 +75,10 @@ export class ClusterCatalog implements RoomCatalog {
       this.#rooms.updatePeer(peer, changes, true);
       return peer.permissions;
     }
-    const reply = (await this.#node.bus.request(peer.node, { type: 'peer.update', room: peer.room.id, peerId: peer.id, changes })) as {
-      permissions: PeerPermissions;
-    };
+    const reply = await this.#node.bus.request(peer.node, { type: 'peer.update', room: peer.room.id, peerId: peer.id, changes });
+    if (!checkUpdateReply.Check(reply)) {
+      throw new AppError('INTERNAL', `Node ${peer.node} answered peer.update with something else`);
+    }
     // The holder's peer.updated reaches this node's mirror later; answer with the change now.
     peer.update(changes);
     peer.permissions = { ...reply.permissions };
