@@ -29,7 +29,7 @@ export interface SignallingOptions {
   /** `config.peerConnectionOptions` for one peer (TURN credentials are minted per peer). */
   peerOptions: (peer: { id: string; role: PsRole }) => Record<string, unknown>;
   authorizeStreamerId?: StreamerIdAuthorizer | undefined;
-  /** Mints player ids: `Player0`, `Player1`… (a cluster would make them unique across nodes). */
+  /** Mints player ids on one node: `Player0`, `Player1`… (in a cluster the link takes them from a cluster-wide sequence). */
   playerIds: () => string;
 }
 
