@@ -22,6 +22,14 @@ function makeClient(options: Partial<ConstructorParameters<typeof HeliographClie
 
 const last = () => FakeWebSocket.instances[FakeWebSocket.instances.length - 1]!;
 
+/** The server goes away (1001); the client reconnects to a server that accepts it. */
+async function reconnected(clock: FakeClientClock): Promise<void> {
+  last().serverClose(1001);
+  clock.advance(10_000);
+  await flush();
+  last().accept();
+}
+
 beforeEach(() => {
   FakeWebSocket.instances = [];
 });
@@ -162,13 +170,49 @@ describe('HeliographClient reconnects', () => {
     const { client, clock } = await joined();
     const failures: string[] = [];
     client.on('rejoin.failed', (e) => failures.push(e.code));
-    last().serverClose(1001);
-    clock.advance(10_000);
-    await flush();
-    last().accept();
+    await reconnected(clock);
     last().push({ id: last().sent[0]!.id, ok: false, error: { code: 'ROOM_NOT_FOUND', message: 'gone' } });
     await flush();
     expect(failures).toEqual(['ROOM_NOT_FOUND']);
+    expect(client.room).toBeUndefined();
+  });
+
+  it('tries a rejoin again while the node answers UNAVAILABLE (its cluster is away), then succeeds', async () => {
+    const { client, clock } = await joined({ reconnect: { initialDelayMs: 100, jitter: 0 } });
+    const rejoined: string[] = [];
+    const failures: string[] = [];
+    client.on('rejoined', (r) => rejoined.push(r.peer.id));
+    client.on('rejoin.failed', (e) => failures.push(e.code));
+    await reconnected(clock);
+    await flush();
+    last().push({ id: last().sent[0]!.id, ok: false, error: { code: 'UNAVAILABLE', message: 'cluster away' } });
+    await flush();
+    expect(last().sent).toHaveLength(1);
+    clock.advance(100);
+    await flush();
+    const again = last().sent[1]!;
+    expect(again).toMatchObject({ type: 'room.join', data: { room: 'r' } });
+    last().reply(again.id, { peer: { id: 'PR_3', userId: 'u1', metadata: {}, joinedAt: 0 }, room: {}, peers: [], iceServers: [] });
+    await flush();
+    expect(rejoined).toEqual(['PR_3']);
+    expect(failures).toEqual([]);
+    expect(client.room).toBe('r');
+  });
+
+  it('gives a rejoin up after a few transient refusals', async () => {
+    const { client, clock } = await joined({ reconnect: { initialDelayMs: 100, maxDelayMs: 100, jitter: 0 } });
+    const failures: string[] = [];
+    client.on('rejoin.failed', (e) => failures.push(e.code));
+    await reconnected(clock);
+    for (let i = 0; i < 5; i++) {
+      await flush();
+      last().push({ id: last().sent[i]!.id, ok: false, error: { code: 'UNAVAILABLE', message: 'cluster away' } });
+      await flush();
+      clock.advance(100);
+    }
+    await flush();
+    expect(last().sent).toHaveLength(5);
+    expect(failures).toEqual(['UNAVAILABLE']);
     expect(client.room).toBeUndefined();
   });
 

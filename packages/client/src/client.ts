@@ -1,5 +1,6 @@
 import type {
   ErrorBody,
+  ErrorCode,
   EventData,
   EventType,
   RequestData,
@@ -11,6 +12,11 @@ import { realClock, type ClientClock } from './clock.js';
 import { Emitter } from './emitter.js';
 import { HeliographError } from './errors.js';
 import { RequestTracker } from './request-tracker.js';
+
+/** Refusals of a rejoin that may pass by themselves (a node's Redis blip, load). */
+const TRANSIENT_JOIN_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'TIMEOUT', 'RATE_LIMITED']);
+/** Tries of a rejoin on one connection before `rejoin.failed`. */
+const REJOIN_ATTEMPTS = 5;
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -101,6 +107,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
   #attempt = 0;
   #unauthorizedInARow = 0;
   #retryTimer: unknown;
+  #rejoinTimer: unknown;
   #drainTimer: unknown;
   #room: RoomJoin | undefined;
   #peerId: string | undefined;
@@ -176,6 +183,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
   close(): void {
     this.#clock.clearTimeout(this.#retryTimer);
     this.#clock.clearTimeout(this.#drainTimer);
+    this.#clock.clearTimeout(this.#rejoinTimer);
     this.#room = undefined;
     const ws = this.#ws;
     this.#ws = undefined;
@@ -277,15 +285,36 @@ export class HeliographClient extends Emitter<ClientEvents> {
     }, delay);
   }
 
-  async #rejoin(room: RoomJoin): Promise<void> {
+  /**
+   * Joins the room again after a reconnect. A transient refusal (the node cannot reach its
+   * cluster for a moment, a timeout, a rate limit) is retried with the reconnect backoff, up to
+   * `REJOIN_ATTEMPTS` tries on this connection; anything else, or the last failure, is
+   * `rejoin.failed` and the room is forgotten.
+   */
+  async #rejoin(room: RoomJoin, attempt = 0): Promise<void> {
+    const ws = this.#ws;
     try {
       const result = await this.request('room.join', room);
       this.#peerId = result.peer.id;
       this.emit('rejoined', result);
     } catch (err) {
+      const error = err as HeliographError;
+      if (this.#ws !== ws || this.#room !== room) {
+        return; // the connection went or the app left meanwhile: a later reconnect rejoins
+      }
+      if (TRANSIENT_JOIN_ERRORS.has(error.code) && attempt + 1 < REJOIN_ATTEMPTS) {
+        const delayMs = error.body.retryAfterMs ?? backoffDelay(attempt, this.#reconnect, this.#opts.random);
+        this.#clock.clearTimeout(this.#rejoinTimer);
+        this.#rejoinTimer = this.#clock.setTimeout(() => {
+          if (this.#ws === ws && this.#room === room && this.#state === 'open') {
+            void this.#rejoin(room, attempt + 1);
+          }
+        }, delayMs);
+        return;
+      }
       this.#room = undefined;
       this.#peerId = undefined;
-      this.emit('rejoin.failed', err as HeliographError);
+      this.emit('rejoin.failed', error);
     }
   }
 
