@@ -24,7 +24,7 @@ export class ClusterCatalog implements RoomCatalog {
 
   readonly #defaultEmptyTimeoutMs: number;
 
-  /** `defaultEmptyTimeoutMs`: shown for rooms this node has no object of (the creator's value is not shared). */
+  /** `defaultEmptyTimeoutMs`: shown for rooms the directory has no lifetime for (created by an older version). */
   constructor(deps: { cluster: ClusterRooms; node: ClusterNode; rooms: Rooms; defaultEmptyTimeoutMs: number }) {
     this.#defaultEmptyTimeoutMs = deps.defaultEmptyTimeoutMs;
     this.#cluster = deps.cluster;
@@ -49,7 +49,7 @@ export class ClusterCatalog implements RoomCatalog {
         maxPeers: r.maxPeers,
         createdAt: r.createdAt,
         peers: r.memberCount,
-        emptyTimeoutMs: this.#rooms.get(r.roomId)?.emptyTimeoutMs ?? this.#defaultEmptyTimeoutMs,
+        emptyTimeoutMs: r.emptyTimeoutMs ?? this.#defaultEmptyTimeoutMs,
       }))
       .concat(localOnly);
   }

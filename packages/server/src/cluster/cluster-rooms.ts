@@ -256,6 +256,7 @@ export class ClusterRooms implements RoomsCluster {
           roomId,
           maxPeers: Math.min(create?.maxPeers ?? defaults.maxPeers, defaults.maxPeers),
           metadata: create?.metadata ?? {},
+          emptyTimeoutMs: create?.emptyTimeoutMs ?? defaults.emptyTimeoutMs,
         };
         ({ created: started, room: record } = await directory.createRoom(spec, this.#opts.clock.now()));
         if (!started && mode === 'create') {
@@ -263,7 +264,7 @@ export class ClusterRooms implements RoomsCluster {
         }
       }
       const members = await directory.members(roomId);
-      const room = this.#rooms.adopt(record, started, started ? create?.emptyTimeoutMs : undefined);
+      const room = this.#rooms.adopt(record, started, record.emptyTimeoutMs);
       room.link = this.#link(roomId);
       for (const m of members) {
         if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {

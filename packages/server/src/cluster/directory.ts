@@ -7,6 +7,8 @@ export interface RoomSpec {
   roomId: string;
   maxPeers: number;
   metadata: Record<string, unknown>;
+  /** How long the room lives while empty, as its creator set it (every node applies the same). */
+  emptyTimeoutMs?: number | undefined;
 }
 
 /** A room with what the cluster counts of it. */

@@ -16,7 +16,7 @@ import type {
 import { connectRedis, openRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
 import * as lua from './redis-scripts.js';
 
-type RawRecord = [string, string, string, number] | null;
+type RawRecord = [string, string, string, number, string | null] | null;
 
 /**
  * The cluster directory in Redis. Check-then-write operations are Lua scripts (atomic on the
@@ -52,7 +52,14 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async createRoom(spec: RoomSpec, createdAt: number): Promise<{ created: boolean; room: RoomRecord }> {
-    const [created, raw] = (await lua.CREATE_ROOM.run(this.#r, this.#keys, [this.#p, spec.roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt])) as [number, RawRecord];
+    const [created, raw] = (await lua.CREATE_ROOM.run(this.#r, this.#keys, [
+      this.#p,
+      spec.roomId,
+      spec.maxPeers,
+      JSON.stringify(spec.metadata),
+      createdAt,
+      spec.emptyTimeoutMs ?? '',
+    ])) as [number, RawRecord];
     const room = toRoom(spec.roomId, raw)!;
     this.#noteRoom(room);
     return { created: created === 1, room };
@@ -151,7 +158,7 @@ export class RedisDirectory implements ClusterDirectory {
     const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
     for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
       if (roomsInUse.has(roomId)) {
-        await lua.CREATE_ROOM.run(this.#r, this.#keys, [this.#p, roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt]);
+        await lua.CREATE_ROOM.run(this.#r, this.#keys, [this.#p, roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt, spec.emptyTimeoutMs ?? '']);
       }
     }
     for (const m of [...this.#mine.members.values()]) {
@@ -193,8 +200,8 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   #noteRoom(room: RoomRecord): void {
-    const { roomId, maxPeers, metadata, createdAt } = room;
-    this.#mine.rooms.set(roomId, { spec: { roomId, maxPeers, metadata }, createdAt });
+    const { roomId, maxPeers, metadata, createdAt, emptyTimeoutMs } = room;
+    this.#mine.rooms.set(roomId, { spec: { roomId, maxPeers, metadata, emptyTimeoutMs }, createdAt });
   }
 
   #forget(members: MemberRecord[]): void {
@@ -208,8 +215,12 @@ function toRoom(roomId: string, raw: RawRecord): RoomRecord | undefined {
   if (!raw) {
     return undefined;
   }
-  const [maxPeers, metadata, createdAt, memberCount] = raw;
-  return { roomId, maxPeers: Number(maxPeers), metadata: parse(metadata), createdAt: Number(createdAt), memberCount: Number(memberCount) };
+  const [maxPeers, metadata, createdAt, memberCount, emptyTimeoutMs] = raw;
+  const room: RoomRecord = { roomId, maxPeers: Number(maxPeers), metadata: parse(metadata), createdAt: Number(createdAt), memberCount: Number(memberCount) };
+  if (emptyTimeoutMs !== null && emptyTimeoutMs !== undefined) {
+    room.emptyTimeoutMs = Number(emptyTimeoutMs);
+  }
+  return room;
 }
 
 function parse<T>(raw: string): T {

@@ -3,7 +3,7 @@ import { LuaScript } from './redis-connection.js';
 /*
  * The directory's atomic operations. Key layout under the prefix P (ARGV[1]):
  *   P:rooms                 set of room ids
- *   P:room:<id>             hash maxPeers, metadata (JSON), createdAt
+ *   P:room:<id>             hash maxPeers, metadata (JSON), createdAt, emptyTimeoutMs (optional)
  *   P:room:<id>:members     hash peerId → member JSON
  *   P:room:<id>:users       hash userId → peerId (one session per user and room)
  *   P:peer:<peerId>         member JSON (the peer directory)
@@ -17,9 +17,9 @@ const PRELUDE = `
 local p = ARGV[1]
 local function rk(id) return p .. ':room:' .. id end
 local function record(id)
-  local h = redis.call('HMGET', rk(id), 'maxPeers', 'metadata', 'createdAt')
+  local h = redis.call('HMGET', rk(id), 'maxPeers', 'metadata', 'createdAt', 'emptyTimeoutMs')
   if not h[1] then return false end
-  return { h[1], h[2], h[3], redis.call('HLEN', rk(id) .. ':members') }
+  return { h[1], h[2], h[3], redis.call('HLEN', rk(id) .. ':members'), h[4] }
 end
 local function unlink(m)
   redis.call('HDEL', rk(m.roomId) .. ':members', m.peerId)
@@ -33,12 +33,13 @@ end
 
 const script = (body: string): LuaScript => new LuaScript(PRELUDE + body);
 
-/** ARGV: p, id, maxPeers, metadata, createdAt → { created, record }. */
+/** ARGV: p, id, maxPeers, metadata, createdAt, emptyTimeoutMs or '' → { created, record }. */
 export const CREATE_ROOM = script(`
 local id = ARGV[2]
 local created = 0
 if redis.call('EXISTS', rk(id)) == 0 then
   redis.call('HSET', rk(id), 'maxPeers', ARGV[3], 'metadata', ARGV[4], 'createdAt', ARGV[5])
+  if ARGV[6] and ARGV[6] ~= '' then redis.call('HSET', rk(id), 'emptyTimeoutMs', ARGV[6]) end
   redis.call('SADD', p .. ':rooms', id)
   created = 1
 end

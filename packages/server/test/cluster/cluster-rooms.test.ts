@@ -206,11 +206,12 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
     const [a, b] = await twoNodes();
     const alice = await client(a, 'alice');
     const bob = await client(a, 'bob');
-    const { peer: pa } = await alice.ok('room.join', { room: 'ops', create: { metadata: { topic: 'x' } } });
+    const { peer: pa } = await alice.ok('room.join', { room: 'ops', create: { metadata: { topic: 'x' }, emptyTimeoutMs: 4321 } });
     const { peer: pb } = await bob.ok('room.join', { room: 'ops' });
 
     const listed = await call(b, 'GET', '/rooms');
-    expect(listed.body?.rooms).toEqual([expect.objectContaining({ id: 'ops', peers: 2, metadata: { topic: 'x' } })]);
+    expect(listed.body?.rooms).toEqual([expect.objectContaining({ id: 'ops', peers: 2, metadata: { topic: 'x' }, emptyTimeoutMs: 4321 })]);
+    expect((await call(b, 'GET', '/rooms/ops')).body).toMatchObject({ emptyTimeoutMs: 4321 });
     const peers = await call(b, 'GET', '/rooms/ops/peers');
     expect(peers.body?.peers.map((p: { id: string }) => p.id).sort()).toEqual([pa.id, pb.id].sort());
 

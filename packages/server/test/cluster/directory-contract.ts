@@ -26,6 +26,11 @@ export function directoryContract(name: string, make: () => Promise<ClusterHarne
       expect(await d2.getRoom('r1')).toEqual({ ...spec, createdAt: 1000, memberCount: 0 });
       expect(await d2.getRoom('nope')).toBeUndefined();
       expect(await d1.listRooms()).toEqual(['r1']);
+      // The creator's lifetime for the room is kept for every node.
+      const lived = { roomId: 'r0', maxPeers: 2, metadata: {}, emptyTimeoutMs: 1234 };
+      await d1.createRoom(lived, 5);
+      expect(await d2.getRoom('r0')).toStrictEqual({ ...lived, createdAt: 5, memberCount: 0 });
+      await d1.deleteRoom('r0');
       await d1.addMember(member('p1', 'u1'));
       await d1.addMember(member('p2', 'u2'));
       expect(await d2.updateRoom('r1', { metadata: { topic: 'y' } })).toMatchObject({ metadata: { topic: 'y' }, maxPeers: 3, memberCount: 2 });
