@@ -459,6 +459,14 @@ export class ClusterRooms implements RoomsCluster {
           this.#rooms.detach(peer, 'replaced', 'the cluster lost track of this session');
         }
       }
+      // restore() brings back the rooms with this node's members; the rooms this node holds
+      // without any (created empty by the control API, awaiting their first joiner) come back too.
+      for (const room of this.#rooms.list()) {
+        if (room.link) {
+          const { id: roomId, maxPeers, metadata, emptyTimeoutMs, createdAt } = room;
+          await this.#node.directory.createRoom({ roomId, maxPeers, metadata, emptyTimeoutMs }, createdAt);
+        }
+      }
       this.#announceLocalMembers();
       await this.#resync();
     } catch (err) {

@@ -171,6 +171,23 @@ describe('cluster rooms on fake time', () => {
     expect(alice.sink.of('signal')).toEqual([{ from: 'x', signal: 1 }]);
   });
 
+  it('after the store lost everything, a node writes back its rooms, empty ones included, and its members', async () => {
+    const a = await startNode('A');
+    await a.cluster.catalog.create('lobby', { metadata: { kind: 'waiting' }, emptyTimeoutMs: 120_000 });
+    const alice = await join(a, 'alice', 'r');
+    for (const map of [state.rooms, state.peers, state.streamers, state.sequences]) {
+      map.clear();
+    }
+    hub.wipeRegistry();
+    let lobby: Awaited<ReturnType<MemoryDirectory['getRoom']>>;
+    await eventually(() => {
+      void a.node.directory.getRoom('lobby').then((r) => (lobby = r));
+      return lobby !== undefined;
+    }, 'the empty room to be written back');
+    expect(lobby).toMatchObject({ maxPeers: defaults.maxPeers, metadata: { kind: 'waiting' }, emptyTimeoutMs: 120_000 });
+    expect((await a.node.directory.members('r')).map((m) => m.peerId)).toEqual([alice.peer.id]);
+  });
+
   it('a node that cannot write itself back at once keeps trying', async () => {
     const a = await startNode('A');
     const directory = new SlowToRestoreDirectory(state);
