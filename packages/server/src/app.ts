@@ -132,7 +132,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   }
 
   let state: 'starting' | 'ready' | 'draining' | 'closing' = 'starting';
-  const http = buildHttpServer({ logger, tls: config.tls });
+  const http = buildHttpServer({ logger, tls: config.tls, trustProxy: config.http.trustProxy });
   registerHealthRoutes(http, () => state === 'ready');
   if (config.auth.accounts) {
     const throttle = new LoginThrottle({

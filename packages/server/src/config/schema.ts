@@ -36,6 +36,18 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    http: Type.Object(
+      {
+        trustProxy: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+            'Reverse proxies whose `X-Forwarded-For` is believed, comma-separated addresses or CIDRs (`127.0.0.1,10.0.0.0/8`; also `loopback`, `uniquelocal`). Unset: the peer address of the TCP connection is the client address',
+          }),
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     auth: Type.Object(
       {
         jwtSecret: Type.Optional(

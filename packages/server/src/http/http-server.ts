@@ -8,6 +8,8 @@ export interface HttpServerOptions {
   tls: { cert?: string | undefined; key?: string | undefined };
   /** Largest accepted REST body. */
   bodyLimit?: number;
+  /** `http.trustProxy`: the proxies whose `X-Forwarded-For` sets `request.ip`. */
+  trustProxy?: string | undefined;
 }
 
 /**
@@ -25,6 +27,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     // Unknown fields are an error (BAD_REQUEST), as on the WebSocket, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
     ...(https ? { https } : {}),
+    ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
   }) as unknown as FastifyInstance;
   app.addHook('onResponse', (req, reply, done) => {
     req.log.debug({ method: req.method, url: redactUrl(req.url), status: reply.statusCode, ms: reply.elapsedTime }, 'request');
