@@ -25,8 +25,13 @@ export class TokenBucket {
     return false;
   }
 
-  /** Milliseconds until the next token is available. */
+  /** Milliseconds until the next token is available (0 when one is). */
   msUntilNext(): number {
-    return Math.ceil(((1 - this.#tokens) * 1000) / this.perSecond);
+    return this.#tokens >= 1 ? 0 : Math.ceil(((1 - this.#tokens) * 1000) / this.perSecond);
+  }
+
+  /** When a token was last taken or refilled. */
+  get lastUsed(): number {
+    return this.#last;
   }
 }

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../shared/fake-clock.js';
+import { KeyedRateLimiter } from './keyed-rate-limiter.js';
+
+describe('KeyedRateLimiter', () => {
+  it('keeps one bucket per key, shared by every caller naming it', () => {
+    const clock = new FakeClock(0);
+    const limiter = new KeyedRateLimiter({ perSecond: 10, burst: 2, clock, maxKeys: 100 });
+    expect([limiter.take('alice'), limiter.take('alice'), limiter.take('alice')]).toEqual([true, true, false]);
+    expect(limiter.take('bob')).toBe(true);
+    expect(limiter.retryAfterMs('alice')).toBe(100);
+    clock.advance(100);
+    expect(limiter.take('alice')).toBe(true);
+  });
+
+  it('forgets refilled keys first and never holds more than maxKeys', () => {
+    const clock = new FakeClock(0);
+    const limiter = new KeyedRateLimiter({ perSecond: 1, burst: 1, clock, maxKeys: 3 });
+    for (const key of ['a', 'b', 'c', 'd', 'e']) {
+      limiter.take(key);
+    }
+    expect(limiter.size).toBe(3);
+    // 'e' is still empty: the cap evicted the least recently used, not the most.
+    expect(limiter.take('e')).toBe(false);
+    clock.advance(1000);
+    limiter.take('f');
+    expect(limiter.size).toBe(1);
+  });
+});
