@@ -1,0 +1,294 @@
+import { isUtf8 } from 'node:buffer';
+import { CLOSE_CODES, ERROR_CODES, isRequestId, peekRequestId, type RequestId } from '@heliograph/protocol';
+import { WebSocket } from 'ws';
+import { bump, type Findings, type SurfaceStats } from './findings.js';
+import { Ref, pick } from './model.js';
+import { encodeNative, type FrameLimits, type NativeFrameSpec, type WireFrame } from './native-frames.js';
+
+/**
+ * Closes that excuse the answers still owed: every documented code but 1011 (a server error, which
+ * is a finding like INTERNAL), and the standard 1007/1009 that `ws` sends (both documented too).
+ */
+export const NATIVE_ALLOWED_CLOSES: ReadonlySet<number> = new Set(Object.values(CLOSE_CODES).filter((c) => c !== CLOSE_CODES.INTERNAL_ERROR));
+
+/** What the server owes for one frame: an answer carrying this id (null included), or a close. */
+export type Expectation = { answer: RequestId | null } | { close: number };
+
+/**
+ * The documented rule for which answer a frame gets: binary frames and unreadable ids get
+ * `id: null`; frames over `maxFrameBytes` get the id when it is among the first 512 bytes
+ * (docs/protocol.md); frames over the hard cap close with 1009, invalid UTF-8 with 1007.
+ */
+export function expectationFor(frame: WireFrame, limits: FrameLimits): Expectation {
+  if (frame.data.length > limits.hardFrameBytes) {
+    return { close: 1009 };
+  }
+  if (frame.binary) {
+    return { answer: null };
+  }
+  if (!isUtf8(frame.data)) {
+    return { close: 1007 };
+  }
+  if (frame.data.length > limits.maxFrameBytes) {
+    return { answer: peekRequestId(frame.data.toString('utf8', 0, 512)) };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(frame.data.toString('utf8'));
+  } catch {
+    return { answer: null };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { answer: null };
+  }
+  const id = (parsed as { id?: unknown }).id;
+  return { answer: isRequestId(id) ? id : null };
+}
+
+/** Map key of an id as it comes back (`-0` is echoed as `0`). */
+function idKey(id: unknown): string {
+  return id === null ? 'null' : `${typeof id}:${String(id)}`;
+}
+
+/** Peer ids seen lately, shared by the connections of one run (the targets of `to`). */
+export class PeerPool {
+  readonly ids: string[] = [];
+
+  add(id: string): void {
+    if (!this.ids.includes(id)) {
+      this.ids.push(id);
+      if (this.ids.length > 16) {
+        this.ids.shift();
+      }
+    }
+  }
+}
+
+export interface NativeConnOptions {
+  url: string;
+  token: string;
+  label: string;
+  limits: FrameLimits;
+  findings: Findings;
+  stats: SurfaceStats;
+  pool: PeerPool;
+  /** How long the server has to answer a batch before the rest counts as unanswered. */
+  answerTimeoutMs: number;
+}
+
+/**
+ * A native-protocol connection driven by the fuzzer. It knows what the server owes for every
+ * frame it sent and checks each frame it receives: well-formed, a known error code, no INTERNAL,
+ * exactly one answer per frame, events in sequence.
+ */
+export class NativeFuzzConnection {
+  peerId: string | undefined;
+  closed: { code: number; reason: string } | undefined;
+  readonly #expected = new Map<string, number>();
+  /** The frame behind each outstanding id, for reports; and its type, to follow joins. */
+  readonly #sent = new Map<string, { frame: Buffer; type: unknown }>();
+  #outstanding = 0;
+  #nextId = 0;
+  #lastSeq = 0;
+  #wake: (() => void) | undefined;
+
+  private constructor(
+    readonly ws: WebSocket,
+    readonly opts: NativeConnOptions,
+  ) {
+    ws.on('message', (raw: Buffer, isBinary: boolean) => this.#onFrame(raw, isBinary));
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.#wake?.();
+    });
+  }
+
+  /** Opens and waits for `session.ready`. */
+  static open(opts: NativeConnOptions): Promise<NativeFuzzConnection> {
+    const url = `${opts.url}?token=${encodeURIComponent(opts.token)}`;
+    const ws = new WebSocket(url, { maxPayload: 64 * 1024 * 1024 });
+    const conn = new NativeFuzzConnection(ws, opts);
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) => {
+        ws.terminate();
+        reject(new Error(`${opts.label}: could not connect: ${why}`));
+      };
+      ws.once('error', (err) => fail(err.message));
+      ws.once('close', (code) => fail(`closed with ${code}`));
+      ws.once('message', () => {
+        ws.removeAllListeners('error');
+        ws.on('error', () => {}); // reported through the close code
+        resolve(conn);
+      });
+    });
+  }
+
+  get open(): boolean {
+    return this.closed === undefined && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Sends the frames one after another without waiting, then waits for every answer they are
+   * owed (or an allowed close). Anything else becomes a finding.
+   */
+  async runBatch(specs: readonly NativeFrameSpec[]): Promise<void> {
+    const { stats, findings, label, limits } = this.opts;
+    let closing: { code: number; frame: Buffer } | undefined;
+    for (const spec of specs) {
+      if (!this.open || closing) {
+        break;
+      }
+      const ownId = `${label}.${this.#nextId++}`;
+      const frame = encodeNative(spec, (ref) => this.#resolve(ref, ownId));
+      const expect = expectationFor(frame, limits);
+      stats.sent++;
+      if ('close' in expect) {
+        closing = { code: expect.close, frame: frame.data };
+      } else {
+        const key = idKey(expect.answer);
+        this.#expected.set(key, (this.#expected.get(key) ?? 0) + 1);
+        this.#outstanding++;
+        this.#sent.set(key, { frame: frame.data, type: spec.kind === 'request' ? typeOf(frame.data) : undefined });
+      }
+      this.ws.send(frame.data, { binary: frame.binary });
+    }
+    await this.#settle(closing);
+    if (this.closed) {
+      const { code } = this.closed;
+      bump(stats.closes, code);
+      if (!NATIVE_ALLOWED_CLOSES.has(code)) {
+        findings.add('native', `${label}: closed with ${code} (${this.closed.reason}), not an allowed close code`, closing?.frame ?? this.#anyOutstandingFrame());
+      }
+      stats.excused += this.#outstanding;
+    } else if (closing) {
+      findings.add('native', `${label}: no close ${closing.code} within ${this.opts.answerTimeoutMs} ms`, closing.frame);
+    }
+    if (this.#outstanding > 0 && !this.closed) {
+      stats.unanswered += this.#outstanding;
+      const keys = [...this.#expected].filter(([, n]) => n > 0).map(([k]) => k);
+      findings.add('native', `${label}: ${this.#outstanding} frame(s) unanswered after ${this.opts.answerTimeoutMs} ms (ids ${keys.slice(0, 5).join(', ')})`, this.#anyOutstandingFrame());
+    }
+    this.#expected.clear();
+    this.#sent.clear();
+    this.#outstanding = 0;
+  }
+
+  close(): void {
+    if (this.open) {
+      this.ws.close();
+    }
+  }
+
+  #anyOutstandingFrame(): Buffer | undefined {
+    const key = [...this.#expected].find(([, n]) => n > 0)?.[0];
+    return key === undefined ? undefined : this.#sent.get(key)?.frame;
+  }
+
+  async #settle(closing: { code: number } | undefined): Promise<void> {
+    const deadline = Date.now() + this.opts.answerTimeoutMs;
+    while ((this.#outstanding > 0 || closing) && !this.closed && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.#wake = undefined;
+  }
+
+  #resolve(ref: Ref, ownId: string): unknown {
+    switch (ref.kind) {
+      case 'id':
+        return ownId;
+      case 'peer':
+        return pick(this.opts.pool.ids, ref.index, 'PR_none');
+      default:
+        return `no-${ref.kind}`;
+    }
+  }
+
+  #onFrame(raw: Buffer, isBinary: boolean): void {
+    const { findings, stats, label } = this.opts;
+    let frame: Record<string, unknown>;
+    try {
+      frame = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      findings.add('native', `${label}: the server sent a frame that is not JSON`, raw);
+      return;
+    }
+    if (isBinary) {
+      findings.add('native', `${label}: the server sent a binary frame`, raw);
+    }
+    if ('seq' in frame) {
+      this.#onEvent(frame, raw);
+      return;
+    }
+    if (!('id' in frame) || typeof frame.ok !== 'boolean') {
+      findings.add('native', `${label}: a frame that is neither a response nor an event`, raw);
+      return;
+    }
+    const key = idKey(frame.id);
+    const owed = this.#expected.get(key) ?? 0;
+    if (owed <= 0) {
+      findings.add('native', `${label}: an answer nobody asked for, or a second answer (id ${key})`, raw);
+      return;
+    }
+    this.#expected.set(key, owed - 1);
+    this.#outstanding--;
+    stats.answered++;
+    this.#checkAnswer(frame, key, raw);
+    if (this.#outstanding === 0) {
+      this.#wake?.();
+    }
+  }
+
+  #checkAnswer(frame: Record<string, unknown>, key: string, raw: Buffer): void {
+    const { findings, stats, label, pool } = this.opts;
+    const sent = this.#sent.get(key);
+    if (frame.ok === true) {
+      bump(stats.outcomes, 'ok');
+      const data = frame.data as { peer?: { id?: unknown } } | undefined;
+      if (sent?.type === 'room.join' && typeof data?.peer?.id === 'string') {
+        this.peerId = data.peer.id;
+        pool.add(data.peer.id);
+      } else if (sent?.type === 'room.leave') {
+        this.peerId = undefined;
+      }
+      return;
+    }
+    const error = frame.error as { code?: unknown; message?: unknown } | undefined;
+    const code = typeof error?.code === 'string' ? error.code : undefined;
+    bump(stats.outcomes, code ?? 'malformed');
+    if (!code || !(ERROR_CODES as string[]).includes(code) || typeof error?.message !== 'string') {
+      findings.add('native', `${label}: an error answer without a documented code and message: ${raw.toString('utf8', 0, 300)}`, sent?.frame);
+    } else if (code === 'INTERNAL') {
+      findings.add('native', `${label}: INTERNAL (a handler failed)`, sent?.frame);
+    }
+  }
+
+  #onEvent(frame: Record<string, unknown>, raw: Buffer): void {
+    const { findings, label, pool } = this.opts;
+    if (frame.seq !== this.#lastSeq + 1) {
+      findings.add('native', `${label}: event seq ${String(frame.seq)} after ${this.#lastSeq}`, raw);
+    }
+    this.#lastSeq = typeof frame.seq === 'number' ? frame.seq : this.#lastSeq;
+    const data = frame.data as { peer?: { id?: unknown } } | undefined;
+    if (frame.type === 'peer.joined' && typeof data?.peer?.id === 'string') {
+      pool.add(data.peer.id);
+    }
+    if (frame.type === 'room.kicked' || frame.type === 'room.closed') {
+      this.peerId = undefined;
+    }
+  }
+}
+
+/** The `type` of a request frame, without trusting it to parse. */
+function typeOf(data: Buffer): unknown {
+  try {
+    return (JSON.parse(data.toString('utf8')) as { type?: unknown }).type;
+  } catch {
+    return undefined;
+  }
+}
