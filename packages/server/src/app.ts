@@ -10,6 +10,7 @@ import type { Config } from './config/schema.js';
 import { createHandlers } from './handlers/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerDemoRoutes } from './http/demo-routes.js';
+import { installDepthGuard } from './http/depth-guard.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerLobbyRoutes } from './http/lobby-routes.js';
 import { registerMetricsRoutes } from './http/metrics-routes.js';
@@ -21,6 +22,7 @@ import { createRedisClusterNode, type ClusterNode } from './cluster/cluster-node
 import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
+import { ErrorReporter } from './shared/error-reporter.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createPixelStreaming, type PixelStreaming } from './pixel-streaming/pixel-streaming.js';
 import { openDatabase } from './storage/database.js';
@@ -60,6 +62,8 @@ export interface Heliograph {
   readonly pixelStreaming: PixelStreaming | undefined;
   /** This node's membership of a cluster, when `redis.url` is set. */
   readonly cluster: ClusterNode | undefined;
+  /** Where unexpected errors are logged (rate-limited) and counted. */
+  readonly errors: ErrorReporter;
 }
 
 /** The composition root: builds every component from the configuration and wires them. */
@@ -76,6 +80,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
 
   const rooms = new Rooms({ clock, ids, logger, defaults: config.rooms });
   const metrics = new Registry();
+  const errors = new ErrorReporter({ logger, clock, metrics });
   const cluster = config.redis.url
     ? createRedisClusterNode({
         nodeId: ids('ND'),
@@ -98,7 +103,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     iceServers: business.iceServers,
     roomService: business.roomService,
   });
-  const dispatcher = new Dispatcher({ handlers, clock, logger, requestTimeoutMs: config.limits.requestTimeoutMs });
+  const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs });
   const gateway = new WsGateway({
     path: '/ws',
     verifier,
@@ -106,6 +111,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     rooms,
     clock,
     logger,
+    errors,
     limits: config.limits,
     ping: config.ping,
   });
@@ -123,6 +129,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
         logger,
         nativePath: '/ws',
         maxBufferedBytes: config.limits.maxBufferedBytes,
+        maxDepth: config.limits.maxDepth,
+        errors,
         cluster,
       })
     : undefined;
@@ -133,6 +141,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
 
   let state: 'starting' | 'ready' | 'draining' | 'closing' = 'starting';
   const http = buildHttpServer({ logger, tls: config.tls, trustProxy: config.http.trustProxy });
+  installDepthGuard(http, config.limits.maxDepth);
   registerHealthRoutes(http, () => state === 'ready');
   if (config.auth.accounts) {
     const throttle = new LoginThrottle({
@@ -199,6 +208,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     webhooks: business.webhooks,
     pixelStreaming,
     cluster,
+    errors,
     async listen() {
       // A node that cannot reach its cluster does not serve: it would split the service in two.
       await cluster?.start();

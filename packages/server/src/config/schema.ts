@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { IceServer, RoomGrant } from '@heliograph/protocol';
+import { DEFAULT_MAX_DEPTH, IceServer, RoomGrant } from '@heliograph/protocol';
 import { PixelStreamingConfigSchema } from '../pixel-streaming/config.js';
 
 /**
@@ -84,6 +84,13 @@ export const ConfigSchema = Type.Object(
       {
         maxFrameBytes: Type.Integer({ minimum: 1024, default: 65_536, description: 'Larger frames are answered with PAYLOAD_TOO_LARGE' }),
         hardFrameBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'Larger frames close the connection with 1009' }),
+        maxDepth: Type.Integer({
+          minimum: 2,
+          maximum: 1000,
+          default: DEFAULT_MAX_DEPTH,
+          description:
+            'Most levels a JSON document from outside may nest (a WebSocket frame, a Pixel Streaming message, a REST body; `{}` and `[]` are one level each); deeper ones are refused with BAD_REQUEST',
+        }),
         messagesPerSecond: Type.Number({ exclusiveMinimum: 0, default: 100, description: 'Sustained request rate per connection (token bucket refill)' }),
         messageBurst: Type.Integer({ minimum: 1, default: 200, description: 'Token bucket size per connection' }),
         floodCloseAfter: Type.Integer({ minimum: 1, default: 100, description: 'Rate-limited requests in a row before the connection is closed with 4429' }),

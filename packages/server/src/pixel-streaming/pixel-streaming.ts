@@ -9,6 +9,7 @@ import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
+import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
 import { rejectUpgrade, requestUrl } from '../transport/upgrade.js';
 import { PsClusterLink } from './cluster-link.js';
@@ -42,6 +43,9 @@ export interface PixelStreamingDeps {
   nativePath: string;
   /** Frames buffered for a slow peer before it is dropped. */
   maxBufferedBytes: number;
+  /** Deepest nesting a message may have (`limits.maxDepth`). */
+  maxDepth: number;
+  errors: ErrorReporter;
   authorizeStreamerId?: StreamerIdAuthorizer;
   /** Player id minting; per node by default (`Player0`…). A cluster mints them itself. */
   playerIds?: () => string;
@@ -125,6 +129,8 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
       drops,
       badMessages: config.badMessages,
       maxBufferedBytes: deps.maxBufferedBytes,
+      maxDepth: deps.maxDepth,
+      errors: deps.errors,
       messagesPerSecond: config.messagesPerSecond,
       messageBurst: config.messageBurst,
     });
@@ -138,7 +144,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     const gate = new MessageGate<PsInbound>({
       maxQueued: MAX_HELD_MESSAGES,
       onDrop: () => drops.rate_limited++,
-      onError: (err) => log.error({ err, role }, 'pixel streaming handler failed'),
+      onError: (err) => deps.errors.report('pixel-streaming', err, { role }),
     });
     socket.onMessage((msg) => gate.push(msg));
     const start = (playerId?: string) => {

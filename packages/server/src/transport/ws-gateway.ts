@@ -7,6 +7,7 @@ import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -19,6 +20,7 @@ export interface GatewayOptions {
   rooms: Rooms;
   clock: Clock;
   logger: Logger;
+  errors: ErrorReporter;
   limits: ConnectionLimits & { hardFrameBytes: number; maxConnections: number };
   ping: { intervalMs: number; maxMissed: number };
 }
@@ -104,12 +106,13 @@ export class WsGateway {
   }
 
   #open(ws: WebSocket, identity: Identity): void {
-    const { dispatcher, rooms, clock, logger, limits } = this.#opts;
+    const { dispatcher, rooms, clock, logger, errors, limits } = this.#opts;
     const conn = new Connection(ws, identity, {
       dispatcher,
       rooms,
       clock,
       logger,
+      errors,
       limits,
       onClosed: (c) => {
         this.#connections.delete(c);
