@@ -1,6 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
 import { Registry } from 'prom-client';
 import { AccountStore } from './auth/accounts.js';
 import { LoginThrottle } from './auth/login-throttle.js';
@@ -9,6 +7,7 @@ import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config/schema.js';
 import { createHandlers } from './handlers/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
+import { clientAddressResolver } from './http/client-address.js';
 import { registerDemoRoutes } from './http/demo-routes.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerLobbyRoutes } from './http/lobby-routes.js';
@@ -25,7 +24,9 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { createPixelStreaming, type PixelStreaming } from './pixel-streaming/pixel-streaming.js';
 import { openDatabase } from './storage/database.js';
 import { loadOrCreateSecret } from './storage/secret.js';
+import { Admission } from './transport/admission.js';
 import { Dispatcher } from './transport/dispatcher.js';
+import { readOpenFileLimit, socketCap } from './transport/open-file-limit.js';
 import { rejectUpgrade } from './transport/upgrade.js';
 import { publishStreamerEvents } from './webhooks/streamer-webhooks.js';
 import { WsGateway } from './transport/ws-gateway.js';
@@ -110,6 +111,9 @@ export async function createHeliograph(config: Config, options: HeliographOption
     ping: config.ping,
   });
 
+  const admission = createAdmission(config, clock, logger);
+  admission.registerMetrics(metrics);
+
   const pixelStreaming = config.pixelStreaming.enabled
     ? createPixelStreaming({
         config: config.pixelStreaming,
@@ -124,6 +128,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
         nativePath: '/ws',
         maxBufferedBytes: config.limits.maxBufferedBytes,
         cluster,
+        admission,
+        httpTimeouts: config.http,
       })
     : undefined;
 
@@ -132,7 +138,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   }
 
   let state: 'starting' | 'ready' | 'draining' | 'closing' = 'starting';
-  const http = buildHttpServer({ logger, tls: config.tls, trustProxy: config.http.trustProxy });
+  const http = buildHttpServer({ logger, tls: config.tls, trustProxy: config.http.trustProxy, timeouts: config.http, admission });
   registerHealthRoutes(http, () => state === 'ready');
   if (config.auth.accounts) {
     const throttle = new LoginThrottle({
@@ -163,12 +169,16 @@ export async function createHeliograph(config: Config, options: HeliographOption
   if (config.demo.enabled) {
     registerDemoRoutes(http);
   }
-  http.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // Epic's frontend connects to any path on the page's port: everything but /ws is the dialect's.
-    if (!gateway.handleUpgrade(req, socket, head) && !pixelStreaming?.handleUpgrade(req, socket, head)) {
-      rejectUpgrade(socket, 404);
-    }
-  });
+  http.server.on(
+    'upgrade',
+    admission.upgrades((req, socket, head, ticket) => {
+      // Epic's frontend connects to any path on the page's port: everything but /ws is the dialect's.
+      if (!gateway.handleUpgrade(req, socket, head, ticket) && !pixelStreaming?.handleUpgrade(req, socket, head, ticket)) {
+        ticket.release();
+        rejectUpgrade(socket, 404);
+      }
+    }),
+  );
 
   let url = '';
   let closing: Promise<void> | undefined;
@@ -226,4 +236,32 @@ export async function createHeliograph(config: Config, options: HeliographOption
     },
     close,
   };
+}
+
+/**
+ * The node's admission, with its socket cap from `limits.maxSockets` or the open-file limit; warns
+ * once at start when that limit is too low for the settings.
+ */
+function createAdmission(config: Config, clock: Clock, logger: Logger): Admission {
+  const { limits, pixelStreaming } = config;
+  const connections = [{ setting: 'limits.maxConnections', value: limits.maxConnections }];
+  if (pixelStreaming.enabled) {
+    connections.push({ setting: 'pixelStreaming.maxConnections', value: pixelStreaming.maxConnections });
+  }
+  const openFiles = readOpenFileLimit();
+  const { cap, warning } = socketCap({ maxSockets: limits.maxSockets, openFiles, connections });
+  if (warning) {
+    logger.warn({ openFiles, maxSockets: cap }, warning);
+  }
+  logger.info({ maxSockets: cap, openFiles: openFiles ?? 'unknown' }, 'socket cap');
+  return new Admission({
+    clock,
+    logger,
+    clientAddress: clientAddressResolver(config.http.trustProxy),
+    maxSockets: cap,
+    maxPendingUpgrades: limits.maxPendingUpgrades,
+    maxPendingUpgradesPerAddress: limits.maxPendingUpgradesPerAddress,
+    upgradesPerAddress: { perSecond: limits.upgradesPerSecondPerAddress, burst: limits.upgradeBurstPerAddress },
+    connectionsPerUser: { perSecond: limits.connectionsPerSecondPerUser, burst: limits.connectionBurstPerUser },
+  });
 }

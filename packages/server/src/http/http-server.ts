@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { redactUrl, type Logger } from '../shared/logger.js';
+import type { Admission } from '../transport/admission.js';
 import { installErrorHandler } from './error-handler.js';
+import { createNodeServer, type HttpTimeouts } from './node-server.js';
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -10,6 +12,10 @@ export interface HttpServerOptions {
   bodyLimit?: number;
   /** `http.trustProxy`: the proxies whose `X-Forwarded-For` sets `request.ip`. */
   trustProxy?: string | undefined;
+  /** `http.*`: how long a client may take to send a request, or stay idle. */
+  timeouts: HttpTimeouts;
+  /** Counts this port's sockets with the node's others and serves only health probes past the cap. */
+  admission: Admission;
 }
 
 /**
@@ -17,8 +23,7 @@ export interface HttpServerOptions {
  * certificate it serves HTTPS, and the WebSocket endpoints share the port as WSS.
  */
 export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
-  const { logger, tls } = options;
-  const https = tls.cert && tls.key ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : null;
+  const { logger, tls, admission } = options;
   const app = Fastify({
     loggerInstance: logger,
     // Fastify's request log would print URLs verbatim, `?token=` included; ours redacts them.
@@ -26,7 +31,12 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 65_536,
     // Unknown fields are an error (BAD_REQUEST), as on the WebSocket, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
-    ...(https ? { https } : {}),
+    // Our own server, so that every Node timeout is set (see node-server.ts) and sockets are counted.
+    serverFactory: (handler: RequestListener) => {
+      const server = createNodeServer(tls, options.timeouts, admission.requests(handler));
+      admission.watch(server);
+      return server;
+    },
     ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
   }) as unknown as FastifyInstance;
   app.addHook('onResponse', (req, reply, done) => {
