@@ -51,7 +51,7 @@ export const ConfigSchema = Type.Object(
           description:
             'A client must send its request headers (with TLS, finish the handshake first) within this, or the socket is closed; also closes sockets that send nothing. At most `requestTimeoutMs`. All ports',
         }),
-        requestTimeoutMs: Type.Integer({ minimum: 1, default: 30_000, description: 'A client must send its whole request, body included, within this, or gets 408 and is closed. All ports' }),
+        requestTimeoutMs: Type.Integer({ minimum: 1, default: 30_000, description: 'A client must send its whole request, body included, within this, or is closed (with 408 on the main port). All ports' }),
         keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 5_000, description: 'An idle keep-alive HTTP socket is closed after this long. All ports' }),
         idleTimeoutMs: Type.Integer({
           minimum: 1,
