@@ -3,6 +3,7 @@ import { TestClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { PsClient } from '../pixel-streaming/ps-client.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 import { dribble, httpGet, openRaw, sleep, type RawSocket } from './sockets.js';
 
 /** Small real timeouts: Node's HTTP timers are real ones. */
@@ -51,6 +52,19 @@ describe.each(['main', 'streamer'] as const)('HTTP timeouts on the %s port', (wh
     const idle = await raw(port);
     await until(idle.isClosed, 5000, 'the idle socket to be closed');
     expect(idle.received()).not.toContain('200 OK');
+  });
+});
+
+describe('TLS', () => {
+  it('closes a socket that never starts its TLS handshake (no HTTP parser sees it yet)', async () => {
+    const tls = selfSignedCertificate();
+    try {
+      server = await startServer({ http: HTTP, tls: { cert: tls.cert, key: tls.key } });
+      const idle = await raw(Number(new URL(server.url).port));
+      await until(idle.isClosed, 5000, 'the idle TLS socket to be closed');
+    } finally {
+      tls.remove();
+    }
   });
 });
 
