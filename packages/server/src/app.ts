@@ -24,7 +24,7 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { createPixelStreaming, type PixelStreaming } from './pixel-streaming/pixel-streaming.js';
 import { openDatabase } from './storage/database.js';
 import { loadOrCreateSecret } from './storage/secret.js';
-import { Admission } from './transport/admission.js';
+import { Admission, type AdmissionOptions } from './transport/admission.js';
 import { Dispatcher } from './transport/dispatcher.js';
 import { readOpenFileLimit, socketCap } from './transport/open-file-limit.js';
 import { rejectUpgrade } from './transport/upgrade.js';
@@ -111,7 +111,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
     ping: config.ping,
   });
 
-  const admission = createAdmission(config, clock, logger);
+  const clientAddress = clientAddressResolver(config.http.trustProxy);
+  const admission = createAdmission(config, { clock, logger, clientAddress });
   admission.registerMetrics(metrics);
 
   const pixelStreaming = config.pixelStreaming.enabled
@@ -242,7 +243,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
  * The node's admission, with its socket cap from `limits.maxSockets` or the open-file limit; warns
  * once at start when that limit is too low for the settings.
  */
-function createAdmission(config: Config, clock: Clock, logger: Logger): Admission {
+function createAdmission(config: Config, deps: Pick<AdmissionOptions, 'clock' | 'logger' | 'clientAddress'>): Admission {
   const { limits, pixelStreaming } = config;
   const connections = [{ setting: 'limits.maxConnections', value: limits.maxConnections }];
   if (pixelStreaming.enabled) {
@@ -251,13 +252,11 @@ function createAdmission(config: Config, clock: Clock, logger: Logger): Admissio
   const openFiles = readOpenFileLimit();
   const { cap, warning } = socketCap({ maxSockets: limits.maxSockets, openFiles, connections });
   if (warning) {
-    logger.warn({ openFiles, maxSockets: cap }, warning);
+    deps.logger.warn({ openFiles, maxSockets: cap }, warning);
   }
-  logger.info({ maxSockets: cap, openFiles: openFiles ?? 'unknown' }, 'socket cap');
+  deps.logger.info({ maxSockets: cap, openFiles: openFiles ?? 'unknown' }, 'socket cap');
   return new Admission({
-    clock,
-    logger,
-    clientAddress: clientAddressResolver(config.http.trustProxy),
+    ...deps,
     maxSockets: cap,
     maxPendingUpgrades: limits.maxPendingUpgrades,
     maxPendingUpgradesPerAddress: limits.maxPendingUpgradesPerAddress,
