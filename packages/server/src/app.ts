@@ -1,6 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
 import { Registry } from 'prom-client';
 import { AccountStore } from './auth/accounts.js';
 import { LoginThrottle } from './auth/login-throttle.js';
@@ -9,6 +7,7 @@ import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config/schema.js';
 import { createHandlers } from './handlers/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
+import { clientAddressResolver } from './http/client-address.js';
 import { registerDemoRoutes } from './http/demo-routes.js';
 import { installDepthGuard } from './http/depth-guard.js';
 import { registerHealthRoutes } from './http/health-routes.js';
@@ -27,7 +26,9 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { createPixelStreaming, type PixelStreaming } from './pixel-streaming/pixel-streaming.js';
 import { openDatabase } from './storage/database.js';
 import { loadOrCreateSecret } from './storage/secret.js';
+import { Admission, type AdmissionOptions } from './transport/admission.js';
 import { Dispatcher } from './transport/dispatcher.js';
+import { readOpenFileLimit, socketCap } from './transport/open-file-limit.js';
 import { rejectUpgrade } from './transport/upgrade.js';
 import { publishStreamerEvents } from './webhooks/streamer-webhooks.js';
 import { WsGateway } from './transport/ws-gateway.js';
@@ -116,6 +117,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
     ping: config.ping,
   });
 
+  const clientAddress = clientAddressResolver(config.http.trustProxy);
+  const admission = createAdmission(config, { clock, logger, clientAddress });
+  admission.registerMetrics(metrics);
+
   const pixelStreaming = config.pixelStreaming.enabled
     ? createPixelStreaming({
         config: config.pixelStreaming,
@@ -132,6 +137,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
         maxDepth: config.limits.maxDepth,
         errors,
         cluster,
+        admission,
+        httpTimeouts: config.http,
       })
     : undefined;
 
@@ -140,7 +147,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   }
 
   let state: 'starting' | 'ready' | 'draining' | 'closing' = 'starting';
-  const http = buildHttpServer({ logger, tls: config.tls, trustProxy: config.http.trustProxy });
+  const http = buildHttpServer({ logger, errors, tls: config.tls, trustProxy: config.http.trustProxy, timeouts: config.http, admission });
   installDepthGuard(http, config.limits.maxDepth);
   registerHealthRoutes(http, () => state === 'ready');
   if (config.auth.accounts) {
@@ -172,12 +179,16 @@ export async function createHeliograph(config: Config, options: HeliographOption
   if (config.demo.enabled) {
     registerDemoRoutes(http);
   }
-  http.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // Epic's frontend connects to any path on the page's port: everything but /ws is the dialect's.
-    if (!gateway.handleUpgrade(req, socket, head) && !pixelStreaming?.handleUpgrade(req, socket, head)) {
-      rejectUpgrade(socket, 404);
-    }
-  });
+  http.server.on(
+    'upgrade',
+    admission.upgrades((req, socket, head, ticket) => {
+      // Epic's frontend connects to any path on the page's port: everything but /ws is the dialect's.
+      if (!gateway.handleUpgrade(req, socket, head, ticket) && !pixelStreaming?.handleUpgrade(req, socket, head, ticket)) {
+        ticket.release();
+        rejectUpgrade(socket, 404);
+      }
+    }),
+  );
 
   let url = '';
   let closing: Promise<void> | undefined;
@@ -236,4 +247,30 @@ export async function createHeliograph(config: Config, options: HeliographOption
     },
     close,
   };
+}
+
+/**
+ * The node's admission, with its socket cap from `limits.maxSockets` or the open-file limit; warns
+ * once at start when that limit is too low for the settings.
+ */
+function createAdmission(config: Config, deps: Pick<AdmissionOptions, 'clock' | 'logger' | 'clientAddress'>): Admission {
+  const { limits, pixelStreaming } = config;
+  const connections = [{ setting: 'limits.maxConnections', value: limits.maxConnections }];
+  if (pixelStreaming.enabled) {
+    connections.push({ setting: 'pixelStreaming.maxConnections', value: pixelStreaming.maxConnections });
+  }
+  const openFiles = readOpenFileLimit();
+  const { cap, warning } = socketCap({ maxSockets: limits.maxSockets, openFiles, connections });
+  if (warning) {
+    deps.logger.warn({ openFiles, maxSockets: cap }, warning);
+  }
+  deps.logger.info({ maxSockets: cap, openFiles: openFiles ?? 'unknown' }, 'socket cap');
+  return new Admission({
+    ...deps,
+    maxSockets: cap,
+    maxPendingUpgrades: limits.maxPendingUpgrades,
+    maxPendingUpgradesPerAddress: limits.maxPendingUpgradesPerAddress,
+    upgradesPerAddress: { perSecond: limits.upgradesPerSecondPerAddress, burst: limits.upgradeBurstPerAddress },
+    connectionsPerUser: { perSecond: limits.connectionsPerSecondPerUser, burst: limits.connectionBurstPerUser },
+  });
 }

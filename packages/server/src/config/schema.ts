@@ -45,6 +45,19 @@ export const ConfigSchema = Type.Object(
             'Reverse proxies whose `X-Forwarded-For` is believed, comma-separated addresses or CIDRs (`127.0.0.1,10.0.0.0/8`; also `loopback`, `uniquelocal`). Unset: the peer address of the TCP connection is the client address',
           }),
         ),
+        headersTimeoutMs: Type.Integer({
+          minimum: 1,
+          default: 10_000,
+          description:
+            'A client must send its request headers (with TLS, finish the handshake first) within this, or the socket is closed; also closes sockets that send nothing. At most `requestTimeoutMs`. All ports',
+        }),
+        requestTimeoutMs: Type.Integer({ minimum: 1, default: 30_000, description: 'A client must send its whole request, body included, within this, or is closed (with 408 on the main port). All ports' }),
+        keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 5_000, description: 'An idle keep-alive HTTP socket is closed after this long. All ports' }),
+        idleTimeoutMs: Type.Integer({
+          minimum: 1,
+          default: 30_000,
+          description: 'A socket with no traffic either way for this long is closed (an HTTP client that stops reading); never an open WebSocket. All ports',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -95,7 +108,39 @@ export const ConfigSchema = Type.Object(
         messageBurst: Type.Integer({ minimum: 1, default: 200, description: 'Token bucket size per connection' }),
         floodCloseAfter: Type.Integer({ minimum: 1, default: 100, description: 'Rate-limited requests in a row before the connection is closed with 4429' }),
         invalidCloseAfter: Type.Integer({ minimum: 1, default: 50, description: 'Invalid frames in a row before the connection is closed with 4400' }),
-        maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'Open WebSocket connections per node; more are closed with 4503' }),
+        maxConnections: Type.Integer({
+          minimum: 1,
+          default: 10_000,
+          description: 'Open WebSocket connections per node, upgrades being verified included; more are closed with 4503',
+        }),
+        maxSockets: Type.Integer({
+          minimum: 0,
+          default: 0,
+          description:
+            'Open TCP sockets per node, all ports together (HTTP, WebSockets, upgrades); past it clients get 503 while `/healthz` and `/readyz` still answer on 32 reserve sockets, and past those sockets are closed at once. 0 = the open-file limit (`ulimit -n`) less a reserve for files',
+        }),
+        maxPendingUpgrades: Type.Integer({
+          minimum: 1,
+          default: 1_000,
+          description: 'WebSocket upgrades whose token is being verified, per node (all ports); more get HTTP 503 with `Retry-After`',
+        }),
+        maxPendingUpgradesPerAddress: Type.Integer({
+          minimum: 1,
+          default: 50,
+          description: 'WebSocket upgrades whose token is being verified, per client address (an IPv6 /64); more get HTTP 429 with `Retry-After`',
+        }),
+        upgradesPerSecondPerAddress: Type.Number({
+          exclusiveMinimum: 0,
+          default: 50,
+          description: 'WebSocket upgrades a client address (an IPv6 /64) may start per second, sustained, before its token is checked; more get HTTP 429 with `Retry-After`',
+        }),
+        upgradeBurstPerAddress: Type.Integer({ minimum: 1, default: 200, description: 'WebSocket upgrades a client address may start at once' }),
+        connectionsPerSecondPerUser: Type.Number({
+          exclusiveMinimum: 0,
+          default: 2,
+          description: 'WebSocket connections a user (token `sub`) may open per second, sustained; more are closed with 4429 (Pixel Streaming: HTTP 429)',
+        }),
+        connectionBurstPerUser: Type.Integer({ minimum: 1, default: 10, description: 'WebSocket connections a user may open at once' }),
         maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'Bytes buffered for one slow recipient before it is dropped with 4508' }),
         requestTimeoutMs: Type.Integer({ minimum: 1, default: 10_000, description: 'A request not answered within this time gets TIMEOUT' }),
       },

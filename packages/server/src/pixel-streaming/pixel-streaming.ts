@@ -11,6 +11,8 @@ import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
+import type { HttpTimeouts } from '../http/node-server.js';
+import { seconds, type Admission, type UpgradeTicket } from '../transport/admission.js';
 import { rejectUpgrade, requestUrl } from '../transport/upgrade.js';
 import { PsClusterLink } from './cluster-link.js';
 import type { PixelStreamingConfig } from './config.js';
@@ -54,6 +56,10 @@ export interface PixelStreamingDeps {
    * nodes, and players subscribe to streamers of any node. Presence stays per node.
    */
   cluster?: ClusterNode | undefined;
+  /** The node's admission (socket cap, pending upgrades, upgrade and connection rates), shared with the main port. */
+  admission: Admission;
+  /** `http.*`, applied to the streamer and SFU ports as to the main port. */
+  httpTimeouts: HttpTimeouts;
 }
 
 /** Messages one connection may send while a cluster step holds it (at most a burst's worth are kept). */
@@ -68,8 +74,8 @@ export interface PixelStreaming {
   readonly drops: PsDropCounters;
   /** Bound ports once listening (`sfu` undefined when the SFU port is off). */
   readonly ports: { streamer: number; sfu: number | undefined };
-  /** Takes a player upgrade on the main port; false for paths that are not the dialect's. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Takes a player upgrade (admitted by the node's `Admission`) on the main port; false for paths that are not the dialect's. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket): boolean;
   /** Wilbur's REST view and matchmaking on the main HTTP server. */
   registerRoutes(app: FastifyInstance): void;
   /** Opens the streamer and SFU ports and starts the keepalives. */
@@ -168,8 +174,9 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     }
   }
 
-  async function accept(role: PsRole, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async function accept(role: PsRole, req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket): Promise<void> {
     if (closed || sockets.size + pending >= config.maxConnections) {
+      ticket.release();
       rejectUpgrade(socket, 503);
       return;
     }
@@ -189,27 +196,36 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
       return;
     } finally {
       pending--;
+      ticket.release();
       socket.off('error', onError);
     }
     if (closed || socket.destroyed) {
       socket.destroy();
       return;
     }
+    const user = userOf(auth);
+    const waitMs = user === undefined ? 0 : ticket.admitUser(user);
+    if (waitMs > 0) {
+      rejectUpgrade(socket, 429, { 'retry-after': String(seconds(waitMs)) });
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => open(role, ws, req, auth));
   }
 
   function portHandler(role: 'streamer' | 'sfu', paths: readonly string[]) {
-    return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    return (req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket) => {
       if (paths.length > 0 && !matchesAny(paths, requestUrl(req).pathname)) {
+        ticket.release();
         rejectUpgrade(socket, 404);
         return;
       }
-      void accept(role, req, socket, head);
+      void accept(role, req, socket, head, ticket);
     };
   }
 
-  const streamerPort = new PortListener(deps.tls, portHandler('streamer', config.streamerPaths));
-  const sfuPort = config.sfuEnabled ? new PortListener(deps.tls, portHandler('sfu', config.sfuPaths)) : undefined;
+  const portOptions = { tls: deps.tls, timeouts: deps.httpTimeouts, admission: deps.admission };
+  const streamerPort = new PortListener(portOptions, portHandler('streamer', config.streamerPaths));
+  const sfuPort = config.sfuEnabled ? new PortListener(portOptions, portHandler('sfu', config.sfuPaths)) : undefined;
   let closing: Promise<void> | undefined;
 
   return {
@@ -219,12 +235,12 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     get ports() {
       return { streamer: streamerPort.port, sfu: sfuPort?.port };
     },
-    handleUpgrade(req, socket, head) {
+    handleUpgrade(req, socket, head, ticket) {
       const path = requestUrl(req).pathname;
       if (path === deps.nativePath || (config.playerPaths.length > 0 && !matchesAny(config.playerPaths, path))) {
         return false;
       }
-      void accept('player', req, socket, head);
+      void accept('player', req, socket, head, ticket);
       return true;
     },
     registerRoutes(app) {
@@ -258,6 +274,14 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
 
 interface PlayerAuth {
   identity: Identity | undefined;
+}
+
+/** The user a connection's token names, for the per-user connection rate (none without a JWT). */
+function userOf(auth: StreamerCredential | PlayerAuth): string | undefined {
+  if ('identity' in auth) {
+    return auth.identity?.userId;
+  }
+  return undefined;
 }
 
 /** Closes with 1001 and waits for the peer, but never more than a second. */

@@ -21,7 +21,7 @@ afterEach(async () => {
 
 describe('errors that escape every handler', () => {
   it('are logged and counted, the node keeps serving, and the test helper fails the test that caused them', async () => {
-    node = await startNode([], 15_000, ['--import', `data:text/javascript,${encodeURIComponent(PLANT)}`]);
+    node = await startNode([], 15_000, { nodeArgs: ['--import', `data:text/javascript,${encodeURIComponent(PLANT)}`] });
     for (let i = 0; i < 3; i++) {
       node.signal('SIGUSR2');
       await new Promise((r) => setTimeout(r, 50));

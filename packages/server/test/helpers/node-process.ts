@@ -47,13 +47,25 @@ const hasExited = (child: ChildProcess): boolean => child.exitCode !== null || c
  * Starts `heliograph serve --port 0` with `args` (flags such as `--redis <url>`), the shared
  * TEST_SECRET and info logs, and resolves once it logs "Heliograph serving on <url>". Runs in its
  * data directory with no `HELIOGRAPH_*` variables, so nothing but `args` configures it.
- * `nodeArgs` go to node itself (`--import …`).
+ * `openFiles` starts it under `ulimit -n <openFiles>` (through bash); `nodeArgs` go to node itself (`--import …`).
  */
-export async function startNode(args: readonly string[], startTimeoutMs = 15_000, nodeArgs: readonly string[] = []): Promise<NodeProcess> {
+export async function startNode(
+  args: readonly string[],
+  startTimeoutMs = 15_000,
+  options: { openFiles?: number; nodeArgs?: readonly string[] } = {},
+): Promise<NodeProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'heliograph-node-'));
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HELIOGRAPH_')));
   const flags = ['serve', '--port', '0', '--data-dir', dataDir, '--auth.jwt-secret', TEST_SECRET, '--log.level', 'info', ...args];
-  const child = spawn(process.execPath, [...nodeArgs, CLI, ...flags], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [process.execPath, ...(options.nodeArgs ?? []), CLI, ...flags];
+  const child =
+    options.openFiles === undefined
+      ? spawn(command[0]!, command.slice(1), { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', 'ulimit -n "$1" && shift && exec "$@"', 'bash', String(options.openFiles), ...command], {
+          cwd: dataDir,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   running.add(child);
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
