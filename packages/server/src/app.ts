@@ -135,11 +135,16 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const http = buildHttpServer({ logger, tls: config.tls, trustProxy: config.http.trustProxy });
   registerHealthRoutes(http, () => state === 'ready');
   if (config.auth.accounts) {
+    const a = config.auth;
     const throttle = new LoginThrottle({
       clock,
-      maxFailuresPerUser: config.auth.loginMaxFailuresPerUser,
-      maxFailuresPerAddress: config.auth.loginMaxFailuresPerAddress,
-      windowMs: config.auth.loginWindowSeconds * 1000,
+      maxFailuresPerUserAndAddress: a.loginMaxFailuresPerUserAndAddress,
+      backoffMs: a.loginBackoffSeconds * 1000,
+      backoffMaxMs: a.loginBackoffMaxSeconds * 1000,
+      maxFailuresPerAddress: a.loginMaxFailuresPerAddress,
+      slowdownFailuresPerUser: a.loginSlowdownFailuresPerUser,
+      maxSignupsPerAddress: a.signupMaxPerAddress,
+      windowMs: a.loginWindowSeconds * 1000,
     });
     registerAuthRoutes(http, {
       accounts: new AccountStore(db),
