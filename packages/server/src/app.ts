@@ -70,9 +70,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
 
   const db = openDatabase(config.dataDir);
   const secret = config.auth.jwtSecret ?? loadOrCreateSecret(config.dataDir);
-  const { issuer, audience, clockToleranceSeconds, jwksUrl } = config.auth;
-  const signer = new TokenSigner({ secret, clock, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
-  const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, clock, logger });
+  const { issuer, audience, clockToleranceSeconds, jwksUrl, maxTokenTtlSeconds } = config.auth;
+  const maxTtlSeconds = maxTokenTtlSeconds;
+  const signer = new TokenSigner({ secret, clock, maxTtlSeconds, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
+  const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, maxTokenTtlSeconds, clock, logger });
 
   const rooms = new Rooms({ clock, ids, logger, defaults: config.rooms });
   const metrics = new Registry();

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { IceServer, RoomGrant } from '@heliograph/protocol';
+import { DEFAULT_MAX_TOKEN_TTL_SECONDS } from '../auth/token-verifier.js';
 import { PixelStreamingConfigSchema } from '../pixel-streaming/config.js';
 
 /**
@@ -58,6 +59,12 @@ export const ConfigSchema = Type.Object(
         audience: Type.Optional(Type.String({ description: 'Required `aud` claim, when set' })),
         clockToleranceSeconds: Type.Integer({ minimum: 0, default: 5, description: 'Leeway for `exp`/`nbf`' }),
         tokenTtlSeconds: Type.Integer({ minimum: 60, default: 3600, description: 'Lifetime of tokens minted by login' }),
+        maxTokenTtlSeconds: Type.Integer({
+          minimum: 60,
+          default: DEFAULT_MAX_TOKEN_TTL_SECONDS,
+          description:
+            'Longest token lifetime accepted or minted: tokens whose `exp` is further ahead (or whose `exp - iat` is longer) are refused. One day, because a token cannot be revoked and travels in URLs (`?token=`, proxy logs), while it is only checked when a connection opens: clients with a token provider get a fresh one per connection',
+        }),
         loginGrants: Type.Array(RoomGrant, {
           default: [{ room: '*', join: true, create: true }],
           description: 'Room grants put in tokens minted by login for built-in accounts',
