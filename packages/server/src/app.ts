@@ -75,9 +75,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
 
   const db = openDatabase(config.dataDir);
   const secret = config.auth.jwtSecret ?? loadOrCreateSecret(config.dataDir);
-  const { issuer, audience, clockToleranceSeconds, jwksUrl } = config.auth;
-  const signer = new TokenSigner({ secret, clock, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
-  const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, clock, logger });
+  const { issuer, audience, clockToleranceSeconds, jwksUrl, maxTokenTtlSeconds } = config.auth;
+  const maxTtlSeconds = maxTokenTtlSeconds;
+  const signer = new TokenSigner({ secret, clock, maxTtlSeconds, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
+  const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, maxTokenTtlSeconds, clock, logger });
 
   const rooms = new Rooms({ clock, ids, logger, defaults: config.rooms });
   const metrics = new Registry();
@@ -151,11 +152,16 @@ export async function createHeliograph(config: Config, options: HeliographOption
   installDepthGuard(http, config.limits.maxDepth);
   registerHealthRoutes(http, () => state === 'ready');
   if (config.auth.accounts) {
+    const a = config.auth;
     const throttle = new LoginThrottle({
       clock,
-      maxFailuresPerUser: config.auth.loginMaxFailuresPerUser,
-      maxFailuresPerAddress: config.auth.loginMaxFailuresPerAddress,
-      windowMs: config.auth.loginWindowSeconds * 1000,
+      maxFailuresPerUserAndAddress: a.loginMaxFailuresPerUserAndAddress,
+      backoffMs: a.loginBackoffSeconds * 1000,
+      backoffMaxMs: a.loginBackoffMaxSeconds * 1000,
+      maxFailuresPerAddress: a.loginMaxFailuresPerAddress,
+      slowdownFailuresPerUser: a.loginSlowdownFailuresPerUser,
+      maxSignupsPerAddress: a.signupMaxPerAddress,
+      windowMs: a.loginWindowSeconds * 1000,
     });
     registerAuthRoutes(http, {
       accounts: new AccountStore(db),

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { DEFAULT_MAX_DEPTH, IceServer, RoomGrant } from '@heliograph/protocol';
+import { DEFAULT_MAX_TOKEN_TTL_SECONDS } from '../auth/token-verifier.js';
 import { PixelStreamingConfigSchema } from '../pixel-streaming/config.js';
 
 /**
@@ -71,6 +72,12 @@ export const ConfigSchema = Type.Object(
         audience: Type.Optional(Type.String({ description: 'Required `aud` claim, when set' })),
         clockToleranceSeconds: Type.Integer({ minimum: 0, default: 5, description: 'Leeway for `exp`/`nbf`' }),
         tokenTtlSeconds: Type.Integer({ minimum: 60, default: 3600, description: 'Lifetime of tokens minted by login' }),
+        maxTokenTtlSeconds: Type.Integer({
+          minimum: 60,
+          default: DEFAULT_MAX_TOKEN_TTL_SECONDS,
+          description:
+            'Longest token lifetime accepted or minted: tokens whose `exp` is further ahead (or whose `exp - iat` is longer) are refused. One day, because a token cannot be revoked and travels in URLs (`?token=`, proxy logs), while it is only checked when a connection opens: clients with a token provider get a fresh one per connection',
+        }),
         loginGrants: Type.Array(RoomGrant, {
           default: [{ room: '*', join: true, create: true }],
           description: 'Room grants put in tokens minted by login for built-in accounts',
@@ -80,9 +87,30 @@ export const ConfigSchema = Type.Object(
           default: true,
           description: 'Let anyone create a built-in account with POST /v1/auth/signup (the demo uses it); turn off in production',
         }),
-        loginMaxFailuresPerUser: Type.Integer({ minimum: 1, default: 5, description: 'Failed logins per username within the window before 429' }),
-        loginMaxFailuresPerAddress: Type.Integer({ minimum: 1, default: 20, description: 'Failed logins per client address within the window before 429' }),
-        loginWindowSeconds: Type.Integer({ minimum: 1, default: 900, description: 'Window for counting failed logins' }),
+        loginMaxFailuresPerUserAndAddress: Type.Integer({
+          minimum: 1,
+          default: 5,
+          description: 'Failed logins for one username from one client address before that pair gets 429 with a backoff (a success resets it)',
+        }),
+        loginBackoffSeconds: Type.Integer({ minimum: 1, default: 1, description: 'First backoff of a (username, address) pair; it doubles with each further failure' }),
+        loginBackoffMaxSeconds: Type.Integer({ minimum: 1, default: 900, description: 'Longest backoff of a (username, address) pair' }),
+        loginMaxFailuresPerAddress: Type.Integer({
+          minimum: 1,
+          default: 20,
+          description: 'Failed logins per client address, across usernames, within the window before 429 (refills over the window)',
+        }),
+        loginSlowdownFailuresPerUser: Type.Integer({
+          minimum: 1,
+          default: 10,
+          description:
+            'Failed logins for one username from all addresses within the window past which every address that fails for it backs off from its first failure; an address that has not failed is never refused',
+        }),
+        signupMaxPerAddress: Type.Integer({ minimum: 1, default: 5, description: 'Sign-ups per client address within the window before 429' }),
+        loginWindowSeconds: Type.Integer({
+          minimum: 1,
+          default: 900,
+          description: 'Window over which the per-address and per-username counts refill; a pair is forgotten this long after its last backoff ends',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
