@@ -1,4 +1,4 @@
-import { TokenClaims } from '@heliograph/protocol';
+import { DEFAULT_MAX_DEPTH, TokenClaims, tooDeepAt } from '@heliograph/protocol';
 import {
   createRemoteJWKSet,
   decodeProtectedHeader,
@@ -57,6 +57,10 @@ const claimsValidator = Compile(TokenClaims);
 
 /** Why `payload` is not valid `TokenClaims` (`missing claim grants`), or null when it is. */
 export function claimsProblem(payload: unknown): string | null {
+  // A token's metadata is stored and relayed like a peer's own: it gets the same depth bound.
+  if (tooDeepAt(payload, DEFAULT_MAX_DEPTH) !== null) {
+    return `claims nest deeper than ${DEFAULT_MAX_DEPTH} levels`;
+  }
   if (claimsValidator.Check(payload)) {
     return null;
   }

@@ -132,6 +132,15 @@ describe('HS256 tokens', () => {
     }
   });
 
+  it('rejects claims nesting deeper than 32 levels, which would overflow wherever they are relayed', async () => {
+    const clock = new FakeClock();
+    // 2,000 levels: what fits in a token (MAX_TOKEN_LENGTH is 16 KiB) and far past the bound.
+    const deep = `${'['.repeat(2000)}${']'.repeat(2000)}`;
+    const payload = `{"sub":"u","grants":[],"exp":${nowSeconds(clock) + 60},"metadata":{"x":${deep}}}`;
+    const token = await new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+    expect(await rejection(verifier(clock).verify(token), token)).toBe('claims nest deeper than 32 levels');
+  });
+
   it('checks the signature before looking at the payload', async () => {
     const token = await hs256({});
     const [header] = token.split('.');
