@@ -81,6 +81,11 @@ export async function startHeliograph(secret: string, core = 0, extra: string[] 
     '--limits.messages-per-second=10000000',
     '--limits.message-burst=10000000',
     '--limits.max-connections=20000',
+    // Every generated client comes from 127.0.0.1: no per-address admission limits either.
+    '--limits.upgrades-per-second-per-address=1000000',
+    '--limits.upgrade-burst-per-address=1000000',
+    '--limits.max-pending-upgrades-per-address=100000',
+    '--limits.max-pending-upgrades=100000',
     '--limits.max-buffered-bytes=16777216',
     '--rooms.max-peers=1000',
     ...extra,

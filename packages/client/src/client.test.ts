@@ -143,6 +143,33 @@ describe('HeliographClient reconnects', () => {
     expect(states.map((s) => s[0])).toEqual(['connecting', 'open', 'reconnecting', 'reconnecting', 'reconnecting', 'reconnecting', 'open']);
   });
 
+  it('keeps backing off from a node that refuses or drops it right after accepting, and starts over once a connection lasted', async () => {
+    const { client, clock } = await joined({ random: () => 0, reconnect: { initialDelayMs: 100, maxDelayMs: 100_000, factor: 2, jitter: 0.5 } });
+    const delays: number[] = [];
+    client.on('state', (state, detail) => state === 'reconnecting' && detail.delayMs !== undefined && delays.push(detail.delayMs));
+    const retry = async () => {
+      clock.advance(clock.pendingDelays()[0]!);
+      await flush();
+    };
+    last().serverClose(1006); // refused at the upgrade (HTTP 429/503): the browser sees 1006
+    await retry();
+    last().serverClose(4429, 'too many connections; retry in 1 s'); // the user's connection rate
+    await retry();
+    last().accept(); // accepted, then dropped a second later: not a lasting connection
+    clock.advance(1000);
+    last().serverClose(4429);
+    await retry();
+    last().accept();
+    clock.advance(1000);
+    last().serverClose(4508);
+    expect(delays).toEqual([100, 200, 400, 800]);
+    await retry();
+    last().accept(); // this one lasts
+    clock.advance(10_000);
+    last().serverClose(1006);
+    expect(delays).toEqual([100, 200, 400, 800, 100]);
+  });
+
   it('caps the delay at maxDelayMs', async () => {
     const { clock } = await joined({ random: () => 0, reconnect: { initialDelayMs: 100, maxDelayMs: 300, factor: 10, jitter: 0.5 } });
     last().serverClose(1006);

@@ -89,6 +89,13 @@ const DEFAULT_RECONNECT: ReconnectOptions = {
   maxAttempts: Number.POSITIVE_INFINITY,
 };
 
+/**
+ * How long a connection must have stayed open for the backoff to start again from the first
+ * delay. A node that accepts and then drops the client at once (a flood close, a crash loop, a
+ * user's connection rate) would otherwise be reconnected to at the first delay, forever.
+ */
+const STABLE_AFTER_MS = 10_000;
+
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSE_CODES = new Set([1000, 4400, 4409]);
 const UNAUTHORIZED = 4401;
@@ -105,6 +112,8 @@ export class HeliographClient extends Emitter<ClientEvents> {
   #ws: WebSocketLike | undefined;
   #state: ConnectionState = 'idle';
   #attempt = 0;
+  /** When the current connection got `session.ready`. */
+  #readyAt: number | undefined;
   #unauthorizedInARow = 0;
   #retryTimer: unknown;
   #rejoinTimer: unknown;
@@ -253,7 +262,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
   #onReady(ready: EventData<'session.ready'>): void {
     const wasReconnect = this.#state === 'reconnecting';
     this.#userId = ready.userId;
-    this.#attempt = 0;
+    this.#readyAt = this.#clock.now();
     this.#unauthorizedInARow = 0;
     this.#setState('open', {});
     this.#firstConnect?.resolve();
@@ -321,6 +330,10 @@ export class HeliographClient extends Emitter<ClientEvents> {
   #onClose(event: { code: number; reason: string }): void {
     this.#tracker.failAll({ code: 'UNAVAILABLE', message: `connection lost (${event.code})` });
     this.#peerId = undefined;
+    if (this.#readyAt !== undefined && this.#clock.now() - this.#readyAt >= STABLE_AFTER_MS) {
+      this.#attempt = 0;
+    }
+    this.#readyAt = undefined;
     if (this.#shouldRetry(event.code)) {
       const delayMs = backoffDelay(this.#attempt, this.#reconnect, this.#opts.random);
       this.#attempt++;

@@ -69,3 +69,29 @@ describe('grants', () => {
     expect(roomPermissions([{ room: 'a' }], 'a')).toEqual({ join: false, create: false });
   });
 });
+
+describe('decodeRequest depth bound', () => {
+  const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+
+  it('refuses a frame nesting deeper than the limit with the id, the limit and where', () => {
+    const r = decodeRequest(`{"id":5,"type":"room.join","data":{"room":"r","create":{"metadata":{"x":${deep(7000)}}}}}`);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.id).toBe(5);
+      expect(r.error.code).toBe('BAD_REQUEST');
+      expect(r.error.message).toContain('32 levels');
+      expect(r.error.message).toContain('limits.maxDepth');
+      expect(r.error.issues?.[0]?.path.startsWith('/data/create/metadata/x/0/0')).toBe(true);
+    }
+  });
+
+  it('accepts a frame of exactly the limit, and the limit is the caller’s', () => {
+    // The frame and its data are 2 levels around the signal’s nested arrays.
+    const frame = (levels: number) => `{"id":1,"type":"signal.send","data":{"to":"PR_1","signal":${deep(levels)}}}`;
+    expect(decodeRequest(frame(30)).ok).toBe(true);
+    expect(decodeRequest(frame(31)).ok).toBe(false);
+    expect(decodeRequest(frame(31), 33).ok).toBe(true);
+    expect(decodeRequest(frame(3), 5).ok).toBe(true);
+    expect(decodeRequest(frame(4), 5).ok).toBe(false);
+  });
+});

@@ -1,6 +1,7 @@
 import { Compile, type Validator } from 'typebox/compile';
 import type { RequestId, Request } from './envelope.js';
 import { ERRORS, type ErrorBody, type ValidationIssue } from './errors.js';
+import { DEFAULT_MAX_DEPTH, tooDeepAt, tooDeepMessage } from './json-depth.js';
 import { REQUESTS, isRequestType, type RequestType } from './requests.js';
 
 export type DecodeResult =
@@ -33,9 +34,10 @@ export function isRequestId(value: unknown): value is RequestId {
 /**
  * Decodes and validates one text frame from a client. This is the only place inbound JSON is
  * checked: a successful result is fully typed, and a failure carries the request id whenever the
- * frame was an object with a readable id.
+ * frame was an object with a readable id. A frame nesting deeper than `maxDepth` levels is refused
+ * before anything else walks it.
  */
-export function decodeRequest(text: string): DecodeResult {
+export function decodeRequest(text: string, maxDepth = DEFAULT_MAX_DEPTH): DecodeResult {
   let frame: unknown;
   try {
     frame = JSON.parse(text);
@@ -48,6 +50,10 @@ export function decodeRequest(text: string): DecodeResult {
   const { id, type, data } = frame as Record<string, unknown>;
   if (!isRequestId(id)) {
     return badRequest(null, '"id" must be an integer or a string of 1 to 64 characters');
+  }
+  const tooDeep = tooDeepAt(frame, maxDepth);
+  if (tooDeep !== null) {
+    return badRequest(id, tooDeepMessage('The frame', maxDepth), [{ path: tooDeep, message: `nested deeper than ${maxDepth} levels` }]);
   }
   if (typeof type !== 'string') {
     return badRequest(id, '"type" must be a string');

@@ -7,6 +7,7 @@ export * from './decode.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './json-depth.js';
 export * from './requests.js';
 export * from './tokens.js';
 export * from './pixel-streaming.js';

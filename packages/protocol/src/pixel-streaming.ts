@@ -1,5 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile, type Validator } from 'typebox/compile';
+import { DEFAULT_MAX_DEPTH, tooDeepAt, tooDeepMessage } from './json-depth.js';
 
 /**
  * The Pixel Streaming dialect: the JSON messages of Epic's signalling protocol 1.3.0 (Wilbur),
@@ -135,7 +136,7 @@ const validators = Object.fromEntries(
  * Decodes and validates one frame from a `role` peer: the only place inbound dialect JSON is
  * checked. Unknown fields are kept so that relays forward bodies unchanged.
  */
-export function decodePsMessage(role: PsRole, text: string): PsDecodeResult {
+export function decodePsMessage(role: PsRole, text: string, maxDepth = DEFAULT_MAX_DEPTH): PsDecodeResult {
   let frame: unknown;
   try {
     frame = JSON.parse(text);
@@ -144,6 +145,10 @@ export function decodePsMessage(role: PsRole, text: string): PsDecodeResult {
   }
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
     return { ok: false, problem: 'parse', detail: 'Not a JSON object' };
+  }
+  const tooDeep = tooDeepAt(frame, maxDepth);
+  if (tooDeep !== null) {
+    return { ok: false, problem: 'invalid', detail: `${tooDeepMessage('The message', maxDepth)} at ${tooDeep.slice(0, 200)}` };
   }
   const { type } = frame as { type?: unknown };
   if (typeof type !== 'string' || !PS_ACCEPTS[role].has(type as PsInboundType)) {

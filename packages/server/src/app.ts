@@ -1,6 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
 import { Registry } from 'prom-client';
 import { AccountStore } from './auth/accounts.js';
 import { LoginThrottle } from './auth/login-throttle.js';
@@ -9,7 +7,9 @@ import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config/schema.js';
 import { createHandlers } from './handlers/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
+import { clientAddressResolver } from './http/client-address.js';
 import { registerDemoRoutes } from './http/demo-routes.js';
+import { installDepthGuard } from './http/depth-guard.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerLobbyRoutes } from './http/lobby-routes.js';
 import { registerMetricsRoutes } from './http/metrics-routes.js';
@@ -21,11 +21,14 @@ import { createRedisClusterNode, type ClusterNode } from './cluster/cluster-node
 import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
+import { ErrorReporter } from './shared/error-reporter.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createPixelStreaming, type PixelStreaming } from './pixel-streaming/pixel-streaming.js';
 import { openDatabase } from './storage/database.js';
 import { loadOrCreateSecret } from './storage/secret.js';
+import { Admission, type AdmissionOptions } from './transport/admission.js';
 import { Dispatcher } from './transport/dispatcher.js';
+import { readOpenFileLimit, socketCap } from './transport/open-file-limit.js';
 import { rejectUpgrade } from './transport/upgrade.js';
 import { publishStreamerEvents } from './webhooks/streamer-webhooks.js';
 import { WsGateway } from './transport/ws-gateway.js';
@@ -60,6 +63,8 @@ export interface Heliograph {
   readonly pixelStreaming: PixelStreaming | undefined;
   /** This node's membership of a cluster, when `redis.url` is set. */
   readonly cluster: ClusterNode | undefined;
+  /** Where unexpected errors are logged (rate-limited) and counted. */
+  readonly errors: ErrorReporter;
 }
 
 /** The composition root: builds every component from the configuration and wires them. */
@@ -70,12 +75,14 @@ export async function createHeliograph(config: Config, options: HeliographOption
 
   const db = openDatabase(config.dataDir);
   const secret = config.auth.jwtSecret ?? loadOrCreateSecret(config.dataDir);
-  const { issuer, audience, clockToleranceSeconds, jwksUrl } = config.auth;
-  const signer = new TokenSigner({ secret, clock, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
-  const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, clock, logger });
+  const { issuer, audience, clockToleranceSeconds, jwksUrl, maxTokenTtlSeconds } = config.auth;
+  const maxTtlSeconds = maxTokenTtlSeconds;
+  const signer = new TokenSigner({ secret, clock, maxTtlSeconds, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
+  const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, maxTokenTtlSeconds, clock, logger });
 
   const rooms = new Rooms({ clock, ids, logger, defaults: config.rooms });
   const metrics = new Registry();
+  const errors = new ErrorReporter({ logger, clock, metrics });
   const cluster = config.redis.url
     ? createRedisClusterNode({
         nodeId: ids('ND'),
@@ -98,7 +105,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     iceServers: business.iceServers,
     roomService: business.roomService,
   });
-  const dispatcher = new Dispatcher({ handlers, clock, logger, requestTimeoutMs: config.limits.requestTimeoutMs });
+  const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs });
   const gateway = new WsGateway({
     path: '/ws',
     verifier,
@@ -106,9 +113,14 @@ export async function createHeliograph(config: Config, options: HeliographOption
     rooms,
     clock,
     logger,
+    errors,
     limits: config.limits,
     ping: config.ping,
   });
+
+  const clientAddress = clientAddressResolver(config.http.trustProxy);
+  const admission = createAdmission(config, { clock, logger, clientAddress });
+  admission.registerMetrics(metrics);
 
   const pixelStreaming = config.pixelStreaming.enabled
     ? createPixelStreaming({
@@ -123,7 +135,11 @@ export async function createHeliograph(config: Config, options: HeliographOption
         logger,
         nativePath: '/ws',
         maxBufferedBytes: config.limits.maxBufferedBytes,
+        maxDepth: config.limits.maxDepth,
+        errors,
         cluster,
+        admission,
+        httpTimeouts: config.http,
       })
     : undefined;
 
@@ -132,14 +148,20 @@ export async function createHeliograph(config: Config, options: HeliographOption
   }
 
   let state: 'starting' | 'ready' | 'draining' | 'closing' = 'starting';
-  const http = buildHttpServer({ logger, tls: config.tls, trustProxy: config.http.trustProxy });
+  const http = buildHttpServer({ logger, errors, tls: config.tls, trustProxy: config.http.trustProxy, timeouts: config.http, admission });
+  installDepthGuard(http, config.limits.maxDepth);
   registerHealthRoutes(http, () => state === 'ready');
   if (config.auth.accounts) {
+    const a = config.auth;
     const throttle = new LoginThrottle({
       clock,
-      maxFailuresPerUser: config.auth.loginMaxFailuresPerUser,
-      maxFailuresPerAddress: config.auth.loginMaxFailuresPerAddress,
-      windowMs: config.auth.loginWindowSeconds * 1000,
+      maxFailuresPerUserAndAddress: a.loginMaxFailuresPerUserAndAddress,
+      backoffMs: a.loginBackoffSeconds * 1000,
+      backoffMaxMs: a.loginBackoffMaxSeconds * 1000,
+      maxFailuresPerAddress: a.loginMaxFailuresPerAddress,
+      slowdownFailuresPerUser: a.loginSlowdownFailuresPerUser,
+      maxSignupsPerAddress: a.signupMaxPerAddress,
+      windowMs: a.loginWindowSeconds * 1000,
     });
     registerAuthRoutes(http, {
       accounts: new AccountStore(db),
@@ -163,12 +185,16 @@ export async function createHeliograph(config: Config, options: HeliographOption
   if (config.demo.enabled) {
     registerDemoRoutes(http);
   }
-  http.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // Epic's frontend connects to any path on the page's port: everything but /ws is the dialect's.
-    if (!gateway.handleUpgrade(req, socket, head) && !pixelStreaming?.handleUpgrade(req, socket, head)) {
-      rejectUpgrade(socket, 404);
-    }
-  });
+  http.server.on(
+    'upgrade',
+    admission.upgrades((req, socket, head, ticket) => {
+      // Epic's frontend connects to any path on the page's port: everything but /ws is the dialect's.
+      if (!gateway.handleUpgrade(req, socket, head, ticket) && !pixelStreaming?.handleUpgrade(req, socket, head, ticket)) {
+        ticket.release();
+        rejectUpgrade(socket, 404);
+      }
+    }),
+  );
 
   let url = '';
   let closing: Promise<void> | undefined;
@@ -199,6 +225,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     webhooks: business.webhooks,
     pixelStreaming,
     cluster,
+    errors,
     async listen() {
       // A node that cannot reach its cluster does not serve: it would split the service in two.
       await cluster?.start();
@@ -226,4 +253,30 @@ export async function createHeliograph(config: Config, options: HeliographOption
     },
     close,
   };
+}
+
+/**
+ * The node's admission, with its socket cap from `limits.maxSockets` or the open-file limit; warns
+ * once at start when that limit is too low for the settings.
+ */
+function createAdmission(config: Config, deps: Pick<AdmissionOptions, 'clock' | 'logger' | 'clientAddress'>): Admission {
+  const { limits, pixelStreaming } = config;
+  const connections = [{ setting: 'limits.maxConnections', value: limits.maxConnections }];
+  if (pixelStreaming.enabled) {
+    connections.push({ setting: 'pixelStreaming.maxConnections', value: pixelStreaming.maxConnections });
+  }
+  const openFiles = readOpenFileLimit();
+  const { cap, warning } = socketCap({ maxSockets: limits.maxSockets, openFiles, connections });
+  if (warning) {
+    deps.logger.warn({ openFiles, maxSockets: cap }, warning);
+  }
+  deps.logger.info({ maxSockets: cap, openFiles: openFiles ?? 'unknown' }, 'socket cap');
+  return new Admission({
+    ...deps,
+    maxSockets: cap,
+    maxPendingUpgrades: limits.maxPendingUpgrades,
+    maxPendingUpgradesPerAddress: limits.maxPendingUpgradesPerAddress,
+    upgradesPerAddress: { perSecond: limits.upgradesPerSecondPerAddress, burst: limits.upgradeBurstPerAddress },
+    connectionsPerUser: { perSecond: limits.connectionsPerSecondPerUser, burst: limits.connectionBurstPerUser },
+  });
 }

@@ -60,7 +60,7 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
 
   const roomService =
     rs.url !== undefined && rs.secret !== undefined
-      ? new RoomServiceClient({ ...rs, url: rs.url, secret: rs.secret, clock, logger: logger.child({ module: 'room-service' }), registry: metrics })
+      ? new RoomServiceClient({ ...rs, url: rs.url, secret: rs.secret, maxDepth: config.limits.maxDepth, clock, logger: logger.child({ module: 'room-service' }), registry: metrics })
       : undefined;
 
   let webhooks: Webhooks | undefined;

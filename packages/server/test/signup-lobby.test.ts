@@ -41,7 +41,7 @@ describe('POST /v1/auth/signup', () => {
   });
 
   it('limits sign-ups per address', async () => {
-    server = await startServer({ auth: { loginMaxFailuresPerUser: 3 } });
+    server = await startServer({ auth: { signupMaxPerAddress: 3 } });
     const codes = [];
     for (let i = 0; i < 5; i++) {
       codes.push((await post('/v1/auth/signup', { username: `bulk${i}`, password: 'bulk-password' })).status);

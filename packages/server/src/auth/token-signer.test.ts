@@ -29,4 +29,18 @@ describe('TokenSigner', () => {
     await expect(signer.mint({ userId: 'u', name: 'x'.repeat(200), grants: [], ttlSeconds: 60 })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     await expect(signer.mint({ userId: 'u', grants: [], ttlSeconds: 0 })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
+
+  it('never mints over the maximum lifetime, one day unless configured', async () => {
+    const clock = new FakeClock();
+    const byDefault = new TokenSigner({ secret, clock });
+    expect(byDefault.maxTtlSeconds).toBe(86_400);
+    await expect(byDefault.mint({ userId: 'u', grants: [], ttlSeconds: 86_400 })).resolves.toMatchObject({ expiresAt: clock.now() + 86_400_000 });
+    await expect(byDefault.mint({ userId: 'u', grants: [], ttlSeconds: 86_401 })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'ttlSeconds 86401 is over the maximum token lifetime of 86400 s (auth.maxTokenTtlSeconds)',
+    });
+    const capped = new TokenSigner({ secret, clock, maxTtlSeconds: 600 });
+    await expect(capped.mint({ userId: 'u', grants: [], ttlSeconds: 600 })).resolves.toBeDefined();
+    await expect(capped.mint({ userId: 'u', grants: [], ttlSeconds: 601 })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
 });

@@ -2,7 +2,7 @@ import type { RoomGrant } from '@heliograph/protocol';
 import { SignJWT } from 'jose';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
-import { claimsProblem } from './token-verifier.js';
+import { claimsProblem, DEFAULT_MAX_TOKEN_TTL_SECONDS } from './token-verifier.js';
 
 export interface MintOptions {
   userId: string;
@@ -16,8 +16,22 @@ export interface MintOptions {
 export class TokenSigner {
   readonly #key: Uint8Array;
 
-  constructor(readonly options: { secret: string; clock: Clock; issuer?: string; audience?: string }) {
+  constructor(
+    readonly options: {
+      secret: string;
+      clock: Clock;
+      /** `auth.maxTokenTtlSeconds` (default `DEFAULT_MAX_TOKEN_TTL_SECONDS`): a longer `ttlSeconds` is refused, never trimmed. */
+      maxTtlSeconds?: number;
+      issuer?: string;
+      audience?: string;
+    },
+  ) {
     this.#key = new TextEncoder().encode(options.secret);
+  }
+
+  /** The longest `ttlSeconds` that `mint` accepts. */
+  get maxTtlSeconds(): number {
+    return this.options.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
   }
 
   /** Signs a token valid from now for `ttlSeconds`; `expiresAt` is in milliseconds since the epoch. */
@@ -25,6 +39,9 @@ export class TokenSigner {
     const { ttlSeconds } = options;
     if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0) {
       throw new AppError('BAD_REQUEST', 'ttlSeconds must be a positive integer');
+    }
+    if (ttlSeconds > this.maxTtlSeconds) {
+      throw new AppError('BAD_REQUEST', `ttlSeconds ${ttlSeconds} is over the maximum token lifetime of ${this.maxTtlSeconds} s (auth.maxTokenTtlSeconds)`);
     }
     const iat = Math.floor(this.options.clock.now() / 1000);
     const claims = {

@@ -1,4 +1,4 @@
-import { TokenClaims } from '@heliograph/protocol';
+import { DEFAULT_MAX_DEPTH, TokenClaims, tooDeepAt } from '@heliograph/protocol';
 import {
   createRemoteJWKSet,
   decodeProtectedHeader,
@@ -22,6 +22,12 @@ export interface TokenVerifierOptions {
   issuer?: string;
   audience?: string;
   clockToleranceSeconds: number;
+  /**
+   * Longest lifetime accepted: `exp` at most this far ahead of now (plus the clock tolerance), and
+   * `exp - iat` at most this long when `iat` is present. Bounds how long a leaked token is worth
+   * anything, whoever minted it. Default `DEFAULT_MAX_TOKEN_TTL_SECONDS`.
+   */
+  maxTokenTtlSeconds?: number;
   clock: Clock;
   /** Where JWKS fetch failures are reported (they are operational problems, not bad tokens). */
   logger?: Logger;
@@ -42,6 +48,8 @@ export interface TokenVerifier {
 export const HMAC_ALGORITHMS = ['HS256'] as const;
 /** Algorithms checked against the JWKS. */
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
+/** `auth.maxTokenTtlSeconds`'s default: one day (see its description in config/schema.ts). */
+export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 86_400;
 /** Longer strings are not tokens Heliograph would accept; refusing them early bounds the work. */
 const MAX_TOKEN_LENGTH = 16_384;
 
@@ -49,6 +57,10 @@ const claimsValidator = Compile(TokenClaims);
 
 /** Why `payload` is not valid `TokenClaims` (`missing claim grants`), or null when it is. */
 export function claimsProblem(payload: unknown): string | null {
+  // A token's metadata is stored and relayed like a peer's own: it gets the same depth bound.
+  if (tooDeepAt(payload, DEFAULT_MAX_DEPTH) !== null) {
+    return `claims nest deeper than ${DEFAULT_MAX_DEPTH} levels`;
+  }
   if (claimsValidator.Check(payload)) {
     return null;
   }
@@ -155,13 +167,27 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       } catch (err) {
         throw err instanceof AppError ? err : unauthorized(reasonFor(err));
       }
-      const problem = claimsProblem(payload);
+      const problem = claimsProblem(payload) ?? lifetimeProblem(payload as TokenClaims, clock.now() / 1000, options);
       if (problem) {
         throw unauthorized(problem);
       }
       return toIdentity(payload as TokenClaims);
     },
   };
+}
+
+/**
+ * Why the token lives too long, or null. `exp` is required (jose refuses a token without it), so
+ * every token accepted expires within `maxTokenTtlSeconds` of the moment it is checked.
+ */
+function lifetimeProblem(
+  claims: TokenClaims,
+  nowSeconds: number,
+  { maxTokenTtlSeconds = DEFAULT_MAX_TOKEN_TTL_SECONDS, clockToleranceSeconds }: Pick<TokenVerifierOptions, 'maxTokenTtlSeconds' | 'clockToleranceSeconds'>,
+): string | null {
+  const tooFar = claims.exp - nowSeconds > maxTokenTtlSeconds + clockToleranceSeconds;
+  const tooLong = claims.iat !== undefined && claims.exp - claims.iat > maxTokenTtlSeconds;
+  return tooFar || tooLong ? 'token lifetime exceeds the maximum' : null;
 }
 
 function parseJwksUrl(url: string): URL {

@@ -1,6 +1,7 @@
 import { createHeliograph } from '../app.js';
 import { describeConfig } from '../config/load.js';
 import { createLogger } from '../shared/logger.js';
+import { watchProcessErrors } from '../shared/process-errors.js';
 import { type Command, type CommandContext } from './command.js';
 
 function untilAborted(signal: AbortSignal | undefined): Promise<void> {
@@ -20,18 +21,23 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
 export async function serve({ config, io, signal }: CommandContext): Promise<number> {
   const logger = createLogger(config.log.level, io.stdout);
   const app = await createHeliograph(config, { logger });
+  const unwatch = watchProcessErrors(app.errors);
   try {
-    await app.listen();
-  } catch (err) {
-    await app.close();
-    throw err;
+    try {
+      await app.listen();
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+    await untilAborted(signal);
+    logger.info('shutting down');
+    // A second signal makes main.ts exit at once; until then clients get time to move elsewhere.
+    await app.drain('node shutting down');
+    logger.info('stopped');
+    return 0;
+  } finally {
+    unwatch();
   }
-  await untilAborted(signal);
-  logger.info('shutting down');
-  // A second signal makes main.ts exit at once; until then clients get time to move elsewhere.
-  await app.drain('node shutting down');
-  logger.info('stopped');
-  return 0;
 }
 
 /** Every setting with its flag, variable and default, for `heliograph serve --help`. */

@@ -24,11 +24,16 @@ export async function token({ args, config, io }: CommandContext): Promise<numbe
   const room = requireString(args, 'room');
   const ttl = optionalString(args, 'ttl');
   const ttlSeconds = ttl === undefined ? config.auth.tokenTtlSeconds : parseTtl(ttl);
+  const { maxTokenTtlSeconds } = config.auth;
+  if (ttlSeconds > maxTokenTtlSeconds) {
+    throw new CliError(`--ttl ${ttl} is longer than auth.maxTokenTtlSeconds (${maxTokenTtlSeconds} s); Heliograph would refuse the token`, USAGE_EXIT);
+  }
   const name = optionalString(args, 'name');
   const { issuer, audience } = config.auth;
   const signer = new TokenSigner({
     secret: config.auth.jwtSecret ?? loadOrCreateSecret(config.dataDir),
     clock: systemClock,
+    maxTtlSeconds: maxTokenTtlSeconds,
     ...(issuer === undefined ? {} : { issuer }),
     ...(audience === undefined ? {} : { audience }),
   });
@@ -52,7 +57,7 @@ export const tokenCommand: Command = {
   options: {
     user: { type: 'string', value: 'id', description: 'User id (the `sub` claim); required' },
     room: { type: 'string', value: 'room', description: 'Room id, `*` or a prefix like `team-*`; required' },
-    ttl: { type: 'string', value: 'duration', description: 'Lifetime: 3600, 30m, 1h, 7d (default auth.tokenTtlSeconds)' },
+    ttl: { type: 'string', value: 'duration', description: 'Lifetime: 3600, 30m, 1h, 7d (default auth.tokenTtlSeconds; at most auth.maxTokenTtlSeconds)' },
     name: { type: 'string', value: 'display name', description: 'Display name (the `name` claim)' },
     'no-create': { type: 'boolean', description: 'Allow joining the room but not creating it' },
   },

@@ -230,6 +230,18 @@ describe('loadConfig', () => {
     );
   });
 
+  it('requires auth.tokenTtlSeconds <= auth.maxTokenTtlSeconds', () => {
+    expect(errors({ argv: ['--auth.token-ttl-seconds', '172800'] })).toEqual([
+      'auth.tokenTtlSeconds: must be <= auth.maxTokenTtlSeconds, 172800 > 86400 ' +
+        '(from --auth.token-ttl-seconds; auth.maxTokenTtlSeconds default)',
+    ]);
+    expect(errors({ env: { HELIOGRAPH_AUTH_MAX_TOKEN_TTL_SECONDS: '600' } })).toEqual([
+      'auth.tokenTtlSeconds: must be <= auth.maxTokenTtlSeconds, 3600 > 600 ' +
+        '(default; auth.maxTokenTtlSeconds from HELIOGRAPH_AUTH_MAX_TOKEN_TTL_SECONDS)',
+    ]);
+    expect(ok({ argv: ['--auth.token-ttl-seconds', '600', '--auth.max-token-ttl-seconds', '600'] }).auth.maxTokenTtlSeconds).toBe(600);
+  });
+
   it('keeps the in-memory dataDir as it is', () => {
     expect(ok({ argv: ['--data-dir', ':memory:'] }).dataDir).toBe(':memory:');
   });

@@ -386,6 +386,14 @@ function crossCheck(config: unknown, g: Gathered): void {
   if (Array.isArray(turnUrls) && turnUrls.length > 0 && getDeep(config, ['turn', 'secret']) === undefined) {
     g.errors.push(`turn.secret: is required when turn.urls is set (turn.urls ${sourceOf(g, 'turn.urls')})`);
   }
+  const ttl = getDeep(config, ['auth', 'tokenTtlSeconds']);
+  const maxTtl = getDeep(config, ['auth', 'maxTokenTtlSeconds']);
+  if (typeof ttl === 'number' && typeof maxTtl === 'number' && ttl > maxTtl) {
+    g.errors.push(
+      `auth.tokenTtlSeconds: must be <= auth.maxTokenTtlSeconds, ${ttl} > ${maxTtl} ` +
+        `(${sourceOf(g, 'auth.tokenTtlSeconds')}; auth.maxTokenTtlSeconds ${sourceOf(g, 'auth.maxTokenTtlSeconds')})`,
+    );
+  }
   const soft = getDeep(config, ['limits', 'maxFrameBytes']);
   const hard = getDeep(config, ['limits', 'hardFrameBytes']);
   if (typeof soft === 'number' && typeof hard === 'number' && hard < soft) {

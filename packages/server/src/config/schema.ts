@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
-import { IceServer, RoomGrant } from '@heliograph/protocol';
+import { DEFAULT_MAX_DEPTH, IceServer, RoomGrant } from '@heliograph/protocol';
+import { DEFAULT_MAX_TOKEN_TTL_SECONDS } from '../auth/token-verifier.js';
 import { PixelStreamingConfigSchema } from '../pixel-streaming/config.js';
 
 /**
@@ -45,6 +46,19 @@ export const ConfigSchema = Type.Object(
             'Reverse proxies whose `X-Forwarded-For` is believed, comma-separated addresses or CIDRs (`127.0.0.1,10.0.0.0/8`; also `loopback`, `uniquelocal`). Unset: the peer address of the TCP connection is the client address',
           }),
         ),
+        headersTimeoutMs: Type.Integer({
+          minimum: 1,
+          default: 10_000,
+          description:
+            'A client must send its request headers (with TLS, finish the handshake first) within this, or the socket is closed; also closes sockets that send nothing. At most `requestTimeoutMs`. All ports',
+        }),
+        requestTimeoutMs: Type.Integer({ minimum: 1, default: 30_000, description: 'A client must send its whole request, body included, within this, or is closed (with 408 on the main port). All ports' }),
+        keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 5_000, description: 'An idle keep-alive HTTP socket is closed after this long. All ports' }),
+        idleTimeoutMs: Type.Integer({
+          minimum: 1,
+          default: 30_000,
+          description: 'A socket with no traffic either way for this long is closed (an HTTP client that stops reading); never an open WebSocket. All ports',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -58,6 +72,12 @@ export const ConfigSchema = Type.Object(
         audience: Type.Optional(Type.String({ description: 'Required `aud` claim, when set' })),
         clockToleranceSeconds: Type.Integer({ minimum: 0, default: 5, description: 'Leeway for `exp`/`nbf`' }),
         tokenTtlSeconds: Type.Integer({ minimum: 60, default: 3600, description: 'Lifetime of tokens minted by login' }),
+        maxTokenTtlSeconds: Type.Integer({
+          minimum: 60,
+          default: DEFAULT_MAX_TOKEN_TTL_SECONDS,
+          description:
+            'Longest token lifetime accepted or minted: tokens whose `exp` is further ahead (or whose `exp - iat` is longer) are refused. One day, because a token cannot be revoked and travels in URLs (`?token=`, proxy logs), while it is only checked when a connection opens: clients with a token provider get a fresh one per connection',
+        }),
         loginGrants: Type.Array(RoomGrant, {
           default: [{ room: '*', join: true, create: true }],
           description: 'Room grants put in tokens minted by login for built-in accounts',
@@ -67,9 +87,30 @@ export const ConfigSchema = Type.Object(
           default: true,
           description: 'Let anyone create a built-in account with POST /v1/auth/signup (the demo uses it); turn off in production',
         }),
-        loginMaxFailuresPerUser: Type.Integer({ minimum: 1, default: 5, description: 'Failed logins per username within the window before 429' }),
-        loginMaxFailuresPerAddress: Type.Integer({ minimum: 1, default: 20, description: 'Failed logins per client address within the window before 429' }),
-        loginWindowSeconds: Type.Integer({ minimum: 1, default: 900, description: 'Window for counting failed logins' }),
+        loginMaxFailuresPerUserAndAddress: Type.Integer({
+          minimum: 1,
+          default: 5,
+          description: 'Failed logins for one username from one client address before that pair gets 429 with a backoff (a success resets it)',
+        }),
+        loginBackoffSeconds: Type.Integer({ minimum: 1, default: 1, description: 'First backoff of a (username, address) pair; it doubles with each further failure' }),
+        loginBackoffMaxSeconds: Type.Integer({ minimum: 1, default: 900, description: 'Longest backoff of a (username, address) pair' }),
+        loginMaxFailuresPerAddress: Type.Integer({
+          minimum: 1,
+          default: 20,
+          description: 'Failed logins per client address, across usernames, within the window before 429 (refills over the window)',
+        }),
+        loginSlowdownFailuresPerUser: Type.Integer({
+          minimum: 1,
+          default: 10,
+          description:
+            'Failed logins for one username from all addresses within the window past which every address that fails for it backs off from its first failure; an address that has not failed is never refused',
+        }),
+        signupMaxPerAddress: Type.Integer({ minimum: 1, default: 5, description: 'Sign-ups per client address within the window before 429' }),
+        loginWindowSeconds: Type.Integer({
+          minimum: 1,
+          default: 900,
+          description: 'Window over which the per-address and per-username counts refill; a pair is forgotten this long after its last backoff ends',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -84,11 +125,50 @@ export const ConfigSchema = Type.Object(
       {
         maxFrameBytes: Type.Integer({ minimum: 1024, default: 65_536, description: 'Larger frames are answered with PAYLOAD_TOO_LARGE' }),
         hardFrameBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'Larger frames close the connection with 1009' }),
+        maxDepth: Type.Integer({
+          minimum: 2,
+          maximum: 1000,
+          default: DEFAULT_MAX_DEPTH,
+          description:
+            'Most levels a JSON document from outside may nest (a WebSocket frame, a Pixel Streaming message, a REST body; `{}` and `[]` are one level each); deeper ones are refused with BAD_REQUEST',
+        }),
         messagesPerSecond: Type.Number({ exclusiveMinimum: 0, default: 100, description: 'Sustained request rate per connection (token bucket refill)' }),
         messageBurst: Type.Integer({ minimum: 1, default: 200, description: 'Token bucket size per connection' }),
         floodCloseAfter: Type.Integer({ minimum: 1, default: 100, description: 'Rate-limited requests in a row before the connection is closed with 4429' }),
         invalidCloseAfter: Type.Integer({ minimum: 1, default: 50, description: 'Invalid frames in a row before the connection is closed with 4400' }),
-        maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'Open WebSocket connections per node; more are closed with 4503' }),
+        maxConnections: Type.Integer({
+          minimum: 1,
+          default: 10_000,
+          description: 'Open WebSocket connections per node, upgrades being verified included; more are closed with 4503',
+        }),
+        maxSockets: Type.Integer({
+          minimum: 0,
+          default: 0,
+          description:
+            'Open TCP sockets per node, all ports together (HTTP, WebSockets, upgrades); past it clients get 503 while `/healthz` and `/readyz` still answer on 32 reserve sockets, and past those sockets are closed at once. 0 = the open-file limit (`ulimit -n`) less a reserve for files',
+        }),
+        maxPendingUpgrades: Type.Integer({
+          minimum: 1,
+          default: 1_000,
+          description: 'WebSocket upgrades whose token is being verified, per node (all ports); more get HTTP 503 with `Retry-After`',
+        }),
+        maxPendingUpgradesPerAddress: Type.Integer({
+          minimum: 1,
+          default: 50,
+          description: 'WebSocket upgrades whose token is being verified, per client address (an IPv6 /64); more get HTTP 429 with `Retry-After`',
+        }),
+        upgradesPerSecondPerAddress: Type.Number({
+          exclusiveMinimum: 0,
+          default: 50,
+          description: 'WebSocket upgrades a client address (an IPv6 /64) may start per second, sustained, before its token is checked; more get HTTP 429 with `Retry-After`',
+        }),
+        upgradeBurstPerAddress: Type.Integer({ minimum: 1, default: 200, description: 'WebSocket upgrades a client address may start at once' }),
+        connectionsPerSecondPerUser: Type.Number({
+          exclusiveMinimum: 0,
+          default: 2,
+          description: 'WebSocket connections a user (token `sub`) may open per second, sustained; more are closed with 4429 (Pixel Streaming: HTTP 429)',
+        }),
+        connectionBurstPerUser: Type.Integer({ minimum: 1, default: 10, description: 'WebSocket connections a user may open at once' }),
         maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'Bytes buffered for one slow recipient before it is dropped with 4508' }),
         requestTimeoutMs: Type.Integer({ minimum: 1, default: 10_000, description: 'A request not answered within this time gets TIMEOUT' }),
       },

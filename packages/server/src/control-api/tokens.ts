@@ -16,7 +16,14 @@ export const MintTokenBody = Type.Object(
     name: Type.Optional(DisplayName),
     metadata: Type.Optional(Metadata),
     create: Type.Optional(Type.Boolean({ default: true, description: 'Whether the token may create the room when it does not exist' })),
-    ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 604_800, default: 3600 })),
+    ttlSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 10,
+        maximum: 604_800,
+        // No schema default: Fastify would fill it in before the handler can fit it under the cap.
+        description: 'Lifetime in seconds; over auth.maxTokenTtlSeconds is BAD_REQUEST. Absent: 3600, or auth.maxTokenTtlSeconds when that is lower',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -41,7 +48,9 @@ export function registerTokenRoutes(api: FastifyInstance, signer: TokenSigner): 
       },
     },
     async (request, reply) => {
-      const { userId, room, name, metadata, create = true, ttlSeconds = 3600 } = request.body;
+      const { userId, room, name, metadata, create = true } = request.body;
+      // The signer refuses a ttl over auth.maxTokenTtlSeconds with BAD_REQUEST; the default fits under it.
+      const ttlSeconds = request.body.ttlSeconds ?? Math.min(3600, signer.maxTtlSeconds);
       const minted = await signer.mint({
         userId,
         grants: [{ room, join: true, create }],

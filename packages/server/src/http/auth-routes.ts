@@ -58,16 +58,15 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDeps): v
     async (request, reply): Promise<LoginResult> => {
       const { username, password } = request.body;
       const address = request.ip;
-      throttle.check(username, address);
-      // Counted before the (slow) password check, so parallel guesses cannot outrun the limit;
-      // a success takes it back.
-      throttle.fail(username, address);
+      // Counted as a failure before the (slow) password check, so parallel guesses cannot outrun
+      // the limits; a success takes it back.
+      const attempt = throttle.begin(username, address);
       const account = await accounts.verify(username, password);
       if (!account) {
         request.log.info({ username, address }, 'login failed');
         throw new AppError('UNAUTHORIZED', INVALID_CREDENTIALS);
       }
-      throttle.succeed(username, address);
+      attempt.succeed();
       request.log.info({ username, address }, 'login succeeded');
       void reply.header('cache-control', 'no-store');
       return issue(account);
@@ -80,11 +79,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDeps): v
       { schema: { body: SignupBody, response: { 200: LoginResult } }, bodyLimit: 4096 },
       async (request, reply): Promise<LoginResult> => {
         const { username, password, displayName } = request.body;
-        // Each sign-up counts as a failure under a key no username can take (and for the address),
-        // so one address creates at most the per-user limit of accounts in a window.
-        const key = `\u0000signup ${request.ip}`;
-        throttle.check(key, request.ip);
-        throttle.fail(key, request.ip);
+        // Every attempt counts, taken or not: one address creates at most its share of accounts.
+        throttle.signup(request.ip);
         const account = await accounts.add(username, password, displayName);
         request.log.info({ username, address: request.ip }, 'account created');
         void reply.header('cache-control', 'no-store');

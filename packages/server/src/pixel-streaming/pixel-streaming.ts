@@ -9,7 +9,10 @@ import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
+import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
+import type { HttpTimeouts } from '../http/node-server.js';
+import { seconds, type Admission, type UpgradeTicket } from '../transport/admission.js';
 import { rejectUpgrade, requestUrl } from '../transport/upgrade.js';
 import { PsClusterLink } from './cluster-link.js';
 import type { PixelStreamingConfig } from './config.js';
@@ -42,6 +45,9 @@ export interface PixelStreamingDeps {
   nativePath: string;
   /** Frames buffered for a slow peer before it is dropped. */
   maxBufferedBytes: number;
+  /** Deepest nesting a message may have (`limits.maxDepth`). */
+  maxDepth: number;
+  errors: ErrorReporter;
   authorizeStreamerId?: StreamerIdAuthorizer;
   /** Player id minting; per node by default (`Player0`…). A cluster mints them itself. */
   playerIds?: () => string;
@@ -50,6 +56,10 @@ export interface PixelStreamingDeps {
    * nodes, and players subscribe to streamers of any node. Presence stays per node.
    */
   cluster?: ClusterNode | undefined;
+  /** The node's admission (socket cap, pending upgrades, upgrade and connection rates), shared with the main port. */
+  admission: Admission;
+  /** `http.*`, applied to the streamer and SFU ports as to the main port. */
+  httpTimeouts: HttpTimeouts;
 }
 
 /** Messages one connection may send while a cluster step holds it (at most a burst's worth are kept). */
@@ -64,8 +74,8 @@ export interface PixelStreaming {
   readonly drops: PsDropCounters;
   /** Bound ports once listening (`sfu` undefined when the SFU port is off). */
   readonly ports: { streamer: number; sfu: number | undefined };
-  /** Takes a player upgrade on the main port; false for paths that are not the dialect's. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Takes a player upgrade (admitted by the node's `Admission`) on the main port; false for paths that are not the dialect's. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket): boolean;
   /** Wilbur's REST view and matchmaking on the main HTTP server. */
   registerRoutes(app: FastifyInstance): void;
   /** Opens the streamer and SFU ports and starts the keepalives. */
@@ -125,6 +135,8 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
       drops,
       badMessages: config.badMessages,
       maxBufferedBytes: deps.maxBufferedBytes,
+      maxDepth: deps.maxDepth,
+      errors: deps.errors,
       messagesPerSecond: config.messagesPerSecond,
       messageBurst: config.messageBurst,
     });
@@ -138,7 +150,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     const gate = new MessageGate<PsInbound>({
       maxQueued: MAX_HELD_MESSAGES,
       onDrop: () => drops.rate_limited++,
-      onError: (err) => log.error({ err, role }, 'pixel streaming handler failed'),
+      onError: (err) => deps.errors.report('pixel-streaming', err, { role }),
     });
     socket.onMessage((msg) => gate.push(msg));
     const start = (playerId?: string) => {
@@ -162,8 +174,9 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     }
   }
 
-  async function accept(role: PsRole, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async function accept(role: PsRole, req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket): Promise<void> {
     if (closed || sockets.size + pending >= config.maxConnections) {
+      ticket.release();
       rejectUpgrade(socket, 503);
       return;
     }
@@ -183,27 +196,36 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
       return;
     } finally {
       pending--;
+      ticket.release();
       socket.off('error', onError);
     }
     if (closed || socket.destroyed) {
       socket.destroy();
       return;
     }
+    const user = userOf(auth);
+    const waitMs = user === undefined ? 0 : ticket.admitUser(user);
+    if (waitMs > 0) {
+      rejectUpgrade(socket, 429, { 'retry-after': String(seconds(waitMs)) });
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => open(role, ws, req, auth));
   }
 
   function portHandler(role: 'streamer' | 'sfu', paths: readonly string[]) {
-    return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    return (req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket) => {
       if (paths.length > 0 && !matchesAny(paths, requestUrl(req).pathname)) {
+        ticket.release();
         rejectUpgrade(socket, 404);
         return;
       }
-      void accept(role, req, socket, head);
+      void accept(role, req, socket, head, ticket);
     };
   }
 
-  const streamerPort = new PortListener(deps.tls, portHandler('streamer', config.streamerPaths));
-  const sfuPort = config.sfuEnabled ? new PortListener(deps.tls, portHandler('sfu', config.sfuPaths)) : undefined;
+  const portOptions = { tls: deps.tls, timeouts: deps.httpTimeouts, admission: deps.admission };
+  const streamerPort = new PortListener(portOptions, portHandler('streamer', config.streamerPaths));
+  const sfuPort = config.sfuEnabled ? new PortListener(portOptions, portHandler('sfu', config.sfuPaths)) : undefined;
   let closing: Promise<void> | undefined;
 
   return {
@@ -213,12 +235,12 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     get ports() {
       return { streamer: streamerPort.port, sfu: sfuPort?.port };
     },
-    handleUpgrade(req, socket, head) {
+    handleUpgrade(req, socket, head, ticket) {
       const path = requestUrl(req).pathname;
       if (path === deps.nativePath || (config.playerPaths.length > 0 && !matchesAny(config.playerPaths, path))) {
         return false;
       }
-      void accept('player', req, socket, head);
+      void accept('player', req, socket, head, ticket);
       return true;
     },
     registerRoutes(app) {
@@ -252,6 +274,14 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
 
 interface PlayerAuth {
   identity: Identity | undefined;
+}
+
+/** The user a connection's token names, for the per-user connection rate (none without a JWT). */
+function userOf(auth: StreamerCredential | PlayerAuth): string | undefined {
+  if ('identity' in auth) {
+    return auth.identity?.userId;
+  }
+  return undefined;
 }
 
 /** Closes with 1001 and waits for the peer, but never more than a second. */

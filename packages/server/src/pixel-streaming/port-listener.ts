@@ -1,10 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { createNodeServer, type HttpTimeouts, type TlsFiles } from '../http/node-server.js';
+import type { Admission, AdmittedUpgradeHandler } from '../transport/admission.js';
 
-export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+export interface PortListenerOptions {
+  tls: TlsFiles;
+  /** `http.*`, as on the main port. */
+  timeouts: HttpTimeouts;
+  /** The node's admission: this port's sockets count with the main port's, and upgrades pass it first. */
+  admission: Admission;
+}
 
 /**
  * A WebSocket-only port (streamers on 8888, SFUs on 8889): plain HTTP, or HTTPS/WSS when the
@@ -14,16 +19,15 @@ export class PortListener {
   readonly #server: Server;
   #port = 0;
 
-  constructor(tls: { cert?: string | undefined; key?: string | undefined }, onUpgrade: UpgradeHandler) {
-    const respond = (_req: IncomingMessage, res: import('node:http').ServerResponse) => {
+  constructor(options: PortListenerOptions, onUpgrade: AdmittedUpgradeHandler) {
+    const respond = (_req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(426, { 'content-type': 'text/plain', connection: 'close', upgrade: 'websocket' });
       res.end('WebSocket only\n');
     };
-    this.#server =
-      tls.cert && tls.key
-        ? (createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, respond) as unknown as Server)
-        : createHttpServer(respond);
-    this.#server.on('upgrade', onUpgrade);
+    const { admission } = options;
+    this.#server = createNodeServer(options.tls, options.timeouts, admission.requests(respond));
+    admission.watch(this.#server);
+    this.#server.on('upgrade', admission.upgrades(onUpgrade));
     this.#server.on('clientError', (_err, socket) => socket.destroy());
   }
 

@@ -1,6 +1,7 @@
 import { PS_CLOSE_CODES, decodePsMessage, type PsDecodeProblem, type PsInbound, type PsOutbound, type PsRole } from '@heliograph/protocol';
 import type { WebSocket } from 'ws';
 import type { Clock } from '../shared/clock.js';
+import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
 import { TokenBucket } from '../transport/token-bucket.js';
 
@@ -28,6 +29,9 @@ export interface PsSocketOptions {
   maxBufferedBytes: number;
   messagesPerSecond: number;
   messageBurst: number;
+  /** Deepest nesting a message may have (`limits.maxDepth`). */
+  maxDepth: number;
+  errors: ErrorReporter;
 }
 
 /** The largest close reason a close frame can carry, in UTF-8 bytes. */
@@ -115,13 +119,13 @@ export class PsSocket {
       return;
     }
     this.alive = true;
-    const { drops, logger, role } = this.opts;
+    const { drops, errors, role } = this.opts;
     if (!this.#bucket.take(this.opts.clock.now())) {
       drops.rate_limited++;
       return;
     }
     // Binary frames carry UTF-8 JSON too: every Epic peer accepts both.
-    const result = decodePsMessage(role, data.toString('utf8'));
+    const result = decodePsMessage(role, data.toString('utf8'), this.opts.maxDepth);
     if (!result.ok) {
       this.#reject(result.problem, result.detail);
       return;
@@ -129,7 +133,7 @@ export class PsSocket {
     try {
       this.#handler(result.message);
     } catch (err) {
-      logger.error({ err, role, type: result.message.type }, 'pixel streaming handler failed');
+      errors.report('pixel-streaming', err, { role, type: result.message.type });
     }
   }
 

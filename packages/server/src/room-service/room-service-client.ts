@@ -1,4 +1,5 @@
 import { Histogram, Counter, type Registry } from 'prom-client';
+import { tooDeepAt, tooDeepMessage } from '@heliograph/protocol';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { PeerPermissionsPatch } from '../rooms/peer-permissions.js';
@@ -42,6 +43,8 @@ export interface RoomServiceOptions {
   failOpen: boolean;
   cacheTtlMs: number;
   verifyReplies: boolean;
+  /** Deepest nesting a reply may have (`limits.maxDepth`): its metadata is stored and relayed. */
+  maxDepth: number;
   clock: Clock;
   logger: Logger;
   /** Where the latency histogram is registered. */
@@ -192,6 +195,9 @@ export class RoomServiceClient {
       reply = JSON.parse(text);
     } catch {
       throw new CalloutFailed('bad_reply', 'the reply is not JSON');
+    }
+    if (tooDeepAt(reply, this.#opts.maxDepth) !== null) {
+      throw new CalloutFailed('bad_reply', tooDeepMessage('the reply', this.#opts.maxDepth));
     }
     if (!checkReply.Check(reply)) {
       throw new CalloutFailed('bad_reply', 'the reply does not match {allow, reason?, metadata?, permissions?}');

@@ -49,11 +49,7 @@ export class Peer {
   }
 
   info(): PeerInfo {
-    const info: PeerInfo = { id: this.id, userId: this.userId, metadata: this.metadata, joinedAt: this.joinedAt };
-    if (this.name !== undefined) {
-      info.name = this.name;
-    }
-    return info;
+    return peerInfo(this.id, this.userId, this.joinedAt, this.name, this.metadata);
   }
 
   /** `info()` serialised, cached until the next `update()`. */
@@ -62,13 +58,24 @@ export class Peer {
     return this.#infoJson;
   }
 
+  /**
+   * Changes the name or metadata. The new info is serialised before anything is assigned, so a
+   * value that will not serialise throws and changes nothing.
+   */
   update(changes: { name?: string | undefined; metadata?: Record<string, unknown> | undefined }): void {
-    if (changes.name !== undefined) {
-      this.name = changes.name;
-    }
-    if (changes.metadata !== undefined) {
-      this.metadata = changes.metadata;
-    }
-    this.#infoJson = undefined;
+    const name = changes.name ?? this.name;
+    const metadata = changes.metadata ?? this.metadata;
+    const json = JSON.stringify(peerInfo(this.id, this.userId, this.joinedAt, name, metadata));
+    this.name = name;
+    this.metadata = metadata;
+    this.#infoJson = json;
   }
+}
+
+function peerInfo(id: string, userId: string, joinedAt: number, name: string | undefined, metadata: Record<string, unknown>): PeerInfo {
+  const info: PeerInfo = { id, userId, metadata, joinedAt };
+  if (name !== undefined) {
+    info.name = name;
+  }
+  return info;
 }

@@ -106,6 +106,9 @@ export class Rooms {
     if (!may.join) {
       throw new AppError('FORBIDDEN', `The token does not grant joining room "${roomId}"`);
     }
+    const metadata = { ...identity.metadata, ...req.metadata };
+    // Serialised before anything changes: a value that will not serialise throws here, not later.
+    JSON.stringify(metadata);
     const room = this.#rooms.get(roomId) ?? this.#create(roomId, may.create && req.createAllowed !== false, req.create);
     const previous = room.byUser.get(identity.userId);
     if (previous) {
@@ -118,7 +121,6 @@ export class Rooms {
       throw new AppError('ROOM_FULL', `Room "${roomId}" is full (${room.maxPeers} peers)`);
     }
     const others = [...room.peers.values()].map((p) => p.info());
-    const metadata = { ...identity.metadata, ...req.metadata };
     const name = req.name ?? identity.name;
     const permissions = req.permissions ?? ALL_PERMISSIONS;
     const peer = new Peer(this.#opts.ids('PR'), identity.userId, room, req.sink, this.#opts.clock.now(), name, metadata, permissions);
@@ -148,8 +150,9 @@ export class Rooms {
 
   /** Replaces a room's metadata and tells its peers with `room.updated`. */
   updateRoom(room: Room, metadata: Record<string, unknown>): void {
+    const json = JSON.stringify({ ...room.info(), metadata });
     room.metadata = metadata;
-    room.broadcast('room.updated', `{"room":${JSON.stringify(room.info())}}`);
+    room.broadcast('room.updated', `{"room":${json}}`);
     this.#cluster?.updated(room);
   }
 
@@ -190,7 +193,9 @@ export class Rooms {
   newPeer(req: JoinRequest, room: Room): Peer {
     const { identity } = req;
     const metadata = { ...identity.metadata, ...req.metadata };
-    return new Peer(this.#opts.ids('PR'), identity.userId, room, req.sink, this.#opts.clock.now(), req.name ?? identity.name, metadata, req.permissions ?? ALL_PERMISSIONS);
+    const peer = new Peer(this.#opts.ids('PR'), identity.userId, room, req.sink, this.#opts.clock.now(), req.name ?? identity.name, metadata, req.permissions ?? ALL_PERMISSIONS);
+    peer.infoJson(); // Serialised now, before the cluster or the room hold it.
+    return peer;
   }
 
   /** Puts a peer the cluster admitted into its room and tells the room. */
@@ -305,6 +310,7 @@ export class Rooms {
       throw new AppError('ROOM_NOT_FOUND', `Room "${roomId}" does not exist`);
     }
     const { defaults } = this.#opts;
+    JSON.stringify(options?.metadata); // Throws before the room exists if it will not serialise.
     const room = new Room(roomId, this.#opts.clock.now(), {
       maxPeers: Math.min(options?.maxPeers ?? defaults.maxPeers, defaults.maxPeers),
       emptyTimeoutMs: options?.emptyTimeoutMs ?? defaults.emptyTimeoutMs,

@@ -16,6 +16,7 @@ import type { Session } from '../handlers/index.js';
 import type { Delivery, Peer, PeerSink } from '../rooms/peer.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { Clock } from '../shared/clock.js';
+import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
 import type { Dispatcher } from './dispatcher.js';
 import { TokenBucket } from './token-bucket.js';
@@ -23,6 +24,8 @@ import { WriteBatcher } from './write-batching.js';
 
 export interface ConnectionLimits {
   maxFrameBytes: number;
+  /** Deepest nesting a frame may have (`limits.maxDepth`). */
+  maxDepth: number;
   maxBufferedBytes: number;
   messagesPerSecond: number;
   messageBurst: number;
@@ -35,6 +38,7 @@ export interface ConnectionDeps {
   rooms: Rooms;
   clock: Clock;
   logger: Logger;
+  errors: ErrorReporter;
   limits: ConnectionLimits;
   /** Called once, when the socket has closed and the peer has left its room. */
   onClosed: (conn: Connection) => void;
@@ -72,7 +76,7 @@ export class Connection implements Session, PeerSink {
   ) {
     this.#bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst, deps.clock.now());
     this.#out = new WriteBatcher(ws);
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary));
     ws.on('pong', () => {
       this.missedPongs = 0;
     });
@@ -138,6 +142,23 @@ export class Connection implements Session, PeerSink {
     return true;
   }
 
+  /**
+   * Nothing a frame does may throw into `ws` (an uncaught exception would take the node down): a
+   * bug on the way to the dispatcher is reported and answered INTERNAL.
+   */
+  #onFrame(raw: Buffer, isBinary: boolean): void {
+    try {
+      this.#onMessage(raw, isBinary);
+    } catch (err) {
+      this.deps.errors.report('frame', err);
+      try {
+        this.#send(encodeError(peekRequestId(raw.toString('utf8', 0, PEEK_BYTES)), { code: 'INTERNAL', message: 'Internal server error' }));
+      } catch {
+        this.ws.terminate();
+      }
+    }
+  }
+
   #onMessage(raw: Buffer, isBinary: boolean): void {
     if (this.#closing) {
       return;
@@ -157,7 +178,7 @@ export class Connection implements Session, PeerSink {
       this.#invalid(id, { code: 'PAYLOAD_TOO_LARGE', message: `The frame is ${raw.length} bytes; the limit is ${limits.maxFrameBytes}` });
       return;
     }
-    const decoded = decodeRequest(raw.toString());
+    const decoded = decodeRequest(raw.toString(), limits.maxDepth);
     if (!decoded.ok) {
       this.#invalid(decoded.id, decoded.error);
       return;

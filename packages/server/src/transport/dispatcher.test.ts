@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { HandlerMap, Session } from '../handlers/index.js';
 import { AppError } from '../shared/app-error.js';
 import { FakeClock } from '../shared/fake-clock.js';
+import { ErrorReporter } from '../shared/error-reporter.js';
 import { createLogger } from '../shared/logger.js';
 import { Dispatcher } from './dispatcher.js';
 
 function dispatcherWith(ping: HandlerMap['ping'], clock = new FakeClock()) {
   const handlers = { ping } as unknown as HandlerMap;
-  return new Dispatcher({ handlers, clock, logger: createLogger('silent'), requestTimeoutMs: 1000 });
+  return new Dispatcher({ handlers, clock, errors: new ErrorReporter({ logger: createLogger('silent'), clock }), requestTimeoutMs: 1000 });
 }
 
 const session = {} as Session;
@@ -50,5 +51,28 @@ describe('Dispatcher', () => {
     await new Promise((r) => setImmediate(r));
     expect(replies[1]).toEqual({ id: 'fast', ok: true, data: { serverTime: 2 } });
     expect(clock.pending).toBe(0);
+  });
+
+  it('answers INTERNAL when a result will not serialise, sync or async, and nothing escapes', async () => {
+    const replies: unknown[] = [];
+    const reply = (f: string) => replies.push(JSON.parse(f));
+    const unserialisable = { serverTime: 1n } as unknown as { serverTime: number };
+    dispatcherWith(() => unserialisable).dispatch(session, { id: 1, type: 'ping', data: {} }, reply);
+    dispatcherWith(async () => unserialisable).dispatch(session, { id: 2, type: 'ping', data: {} }, reply);
+    await new Promise((r) => setImmediate(r));
+    expect(replies).toEqual([
+      { id: 1, ok: false, error: { code: 'INTERNAL', message: 'Internal server error' } },
+      { id: 2, ok: false, error: { code: 'INTERNAL', message: 'Internal server error' } },
+    ]);
+  });
+
+  it('reports a connection that throws while taking the answer instead of letting it escape', async () => {
+    const throwing = () => {
+      throw new Error('socket gone');
+    };
+    expect(() => dispatcherWith(() => ({ serverTime: 1 })).dispatch(session, { id: 1, type: 'ping', data: {} }, throwing)).not.toThrow();
+    // Async: a throw inside the promise callbacks would be an unhandled rejection, which fails the run.
+    dispatcherWith(async () => ({ serverTime: 1 })).dispatch(session, { id: 2, type: 'ping', data: {} }, throwing);
+    await new Promise((r) => setImmediate(r));
   });
 });

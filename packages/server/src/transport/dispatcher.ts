@@ -2,18 +2,21 @@ import { encodeError, encodeOk, type ErrorBody, type Request, type RequestType }
 import type { Handler, HandlerMap, Session } from '../handlers/index.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
-import type { Logger } from '../shared/logger.js';
+import type { ErrorReporter } from '../shared/error-reporter.js';
 
 export interface DispatcherOptions {
   handlers: HandlerMap;
   clock: Clock;
-  logger: Logger;
+  errors: ErrorReporter;
   requestTimeoutMs: number;
 }
 
+type Reply = (frame: string) => void;
+
 /**
  * Runs a validated request's handler and produces exactly one response frame: the result, the
- * handler's AppError, INTERNAL for anything else, or TIMEOUT if an async handler takes too long.
+ * handler's AppError, INTERNAL for anything else (a throw, a result that will not serialise), or
+ * TIMEOUT if an async handler takes too long. Nothing a handler does can throw past `dispatch`.
  */
 export class Dispatcher {
   readonly #opts: DispatcherOptions;
@@ -22,53 +25,77 @@ export class Dispatcher {
     this.#opts = options;
   }
 
-  dispatch(session: Session, request: Request, reply: (frame: string) => void): void {
+  dispatch(session: Session, request: Request, reply: Reply): void {
     // The map is keyed by the same union as `request`; TypeScript cannot correlate the two.
     const handler = this.#opts.handlers[request.type] as Handler<RequestType>;
     let result: unknown;
     try {
       result = handler(session, request.data);
     } catch (err) {
-      reply(encodeError(request.id, this.#errorBody(err, request)));
+      this.#fail(err, request, reply);
       return;
     }
     if (result instanceof Promise) {
       this.#settle(result, request, reply);
     } else {
-      reply(encodeOk(request.id, result));
+      this.#succeed(result, request, reply);
     }
   }
 
-  #settle(pending: Promise<unknown>, request: Request, reply: (frame: string) => void): void {
+  #settle(pending: Promise<unknown>, request: Request, reply: Reply): void {
     const { clock, requestTimeoutMs } = this.#opts;
     let answered = false;
     const timer = clock.setTimeout(() => {
       answered = true;
-      reply(encodeError(request.id, new AppError('TIMEOUT', `"${request.type}" took longer than ${requestTimeoutMs} ms`).toBody()));
+      this.#send(encodeError(request.id, new AppError('TIMEOUT', `"${request.type}" took longer than ${requestTimeoutMs} ms`).toBody()), request, reply);
     }, requestTimeoutMs);
     pending.then(
       (value) => {
         if (!answered) {
           answered = true;
           clock.clearTimeout(timer);
-          reply(encodeOk(request.id, value));
+          this.#succeed(value, request, reply);
         }
       },
       (err: unknown) => {
         if (!answered) {
           answered = true;
           clock.clearTimeout(timer);
-          reply(encodeError(request.id, this.#errorBody(err, request)));
+          this.#fail(err, request, reply);
         }
       },
     );
+  }
+
+  #succeed(result: unknown, request: Request, reply: Reply): void {
+    let frame: string;
+    try {
+      frame = encodeOk(request.id, result);
+    } catch (err) {
+      this.#fail(err, request, reply);
+      return;
+    }
+    this.#send(frame, request, reply);
+  }
+
+  #fail(err: unknown, request: Request, reply: Reply): void {
+    this.#send(encodeError(request.id, this.#errorBody(err, request)), request, reply);
+  }
+
+  /** Hands the answer to the connection; a throw there is reported, never left to escape a promise. */
+  #send(frame: string, request: Request, reply: Reply): void {
+    try {
+      reply(frame);
+    } catch (err) {
+      this.#opts.errors.report('reply', err, { type: request.type });
+    }
   }
 
   #errorBody(err: unknown, request: Request): ErrorBody {
     if (err instanceof AppError) {
       return err.toBody();
     }
-    this.#opts.logger.error({ err, type: request.type }, 'handler failed');
+    this.#opts.errors.report('request', err, { type: request.type });
     return new AppError('INTERNAL').toBody();
   }
 }

@@ -26,4 +26,18 @@ describe('KeyedRateLimiter', () => {
     limiter.take('f');
     expect(limiter.size).toBe(1);
   });
+
+  it('refund gives back one token, never above the burst', () => {
+    const clock = new FakeClock(0);
+    const limiter = new KeyedRateLimiter({ perSecond: 1, burst: 2, clock, maxKeys: 10 });
+    expect([limiter.take('a'), limiter.take('a')]).toEqual([true, true]);
+    limiter.refund('a');
+    expect([limiter.take('a'), limiter.take('a')]).toEqual([true, false]);
+    limiter.refund('a');
+    limiter.refund('a');
+    limiter.refund('a');
+    expect([limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([true, true, false]);
+    limiter.refund('unknown');
+    expect(limiter.size).toBe(1);
+  });
 });

@@ -32,6 +32,11 @@ export class KeyedRateLimiter {
     return this.#bucket(key).take(this.#opts.clock.now());
   }
 
+  /** Returns one token to `key`'s bucket, for a take that turned out not to count. */
+  refund(key: string): void {
+    this.#buckets.get(key)?.refund();
+  }
+
   /** Milliseconds until `key` has a token again (0 when it has one now). */
   retryAfterMs(key: string): number {
     const bucket = this.#buckets.get(key);

@@ -25,6 +25,11 @@ export class TokenBucket {
     return false;
   }
 
+  /** Returns one token taken for an attempt that turned out not to count (never above `burst`). */
+  refund(): void {
+    this.#tokens = Math.min(this.burst, this.#tokens + 1);
+  }
+
   /** Milliseconds until the next token is available (0 when one is). */
   msUntilNext(): number {
     return this.#tokens >= 1 ? 0 : Math.ceil(((1 - this.#tokens) * 1000) / this.perSecond);

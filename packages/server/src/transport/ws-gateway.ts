@@ -7,7 +7,9 @@ import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
+import { seconds, type UpgradeTicket } from './admission.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import type { Dispatcher } from './dispatcher.js';
 import { rejectUpgrade, requestUrl, tokenFromRequest } from './upgrade.js';
@@ -19,6 +21,7 @@ export interface GatewayOptions {
   rooms: Rooms;
   clock: Clock;
   logger: Logger;
+  errors: ErrorReporter;
   limits: ConnectionLimits & { hardFrameBytes: number; maxConnections: number };
   ping: { intervalMs: number; maxMissed: number };
 }
@@ -53,25 +56,28 @@ export class WsGateway {
     return this.#connections.size;
   }
 
-  /** Takes an upgrade for this gateway's path; false when the path is someone else's. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+  /** Takes an upgrade (admitted by the node's `Admission`) for this gateway's path; false when the path is someone else's. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket): boolean {
     const url = requestUrl(req);
     if (url.pathname !== this.#opts.path) {
       return false;
     }
     if (this.#closed || this.#draining) {
+      ticket.release();
       rejectUpgrade(socket, 503, { 'retry-after': '1' });
       return true;
     }
-    void this.#accept(req, socket, head, url);
+    void this.#accept(req, socket, head, url, ticket);
     return true;
   }
 
-  async #accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
+  async #accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, ticket: UpgradeTicket): Promise<void> {
     const { limits, verifier, logger } = this.#opts;
     const onSocketError = (err: Error) => logger.debug({ err }, 'socket error during handshake');
     socket.on('error', onSocketError);
+    // Upgrades still verifying their token count too, so the cap holds while tokens are checked.
     if (this.#connections.size + this.#pending >= limits.maxConnections) {
+      ticket.release();
       this.#upgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.SERVER_FULL, 'server at connection limit'));
       return;
     }
@@ -84,6 +90,7 @@ export class WsGateway {
       identity = err instanceof AppError ? err : new AppError('UNAUTHORIZED', 'token rejected');
     } finally {
       this.#pending--;
+      ticket.release();
     }
     socket.off('error', onSocketError);
     if (socket.destroyed || this.#closed) {
@@ -96,6 +103,13 @@ export class WsGateway {
       this.#upgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.UNAUTHORIZED, reason.slice(0, 120)));
       return;
     }
+    const waitMs = ticket.admitUser(identity.userId);
+    if (waitMs > 0) {
+      // A reconnect storm: the user opens connections faster than `limits.connectionsPerSecondPerUser`.
+      const reason = `too many connections; retry in ${seconds(waitMs)} s`;
+      this.#upgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.RATE_LIMITED, reason));
+      return;
+    }
     this.#upgrade(req, socket, head, (ws) => this.#open(ws, identity));
   }
 
@@ -104,12 +118,13 @@ export class WsGateway {
   }
 
   #open(ws: WebSocket, identity: Identity): void {
-    const { dispatcher, rooms, clock, logger, limits } = this.#opts;
+    const { dispatcher, rooms, clock, logger, errors, limits } = this.#opts;
     const conn = new Connection(ws, identity, {
       dispatcher,
       rooms,
       clock,
       logger,
+      errors,
       limits,
       onClosed: (c) => {
         this.#connections.delete(c);

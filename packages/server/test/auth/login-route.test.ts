@@ -11,6 +11,7 @@ import { createTokenVerifier } from '../../src/auth/token-verifier.js';
 import { registerAuthRoutes } from '../../src/http/auth-routes.js';
 import { installErrorHandler } from '../../src/http/error-handler.js';
 import { FakeClock } from '../../src/shared/fake-clock.js';
+import { ErrorReporter } from '../../src/shared/error-reporter.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { openDatabase, type Database } from '../../src/storage/database.js';
 import { loadOrCreateSecret } from '../../src/storage/secret.js';
@@ -43,11 +44,20 @@ describe('POST /v1/auth/login', () => {
     await accounts.add('alice', 'alice-password', 'Alice');
     await accounts.add('bob', 'bob-password');
     app = Fastify({ loggerInstance: logger }) as unknown as FastifyInstance;
-    installErrorHandler(app, logger);
+    installErrorHandler(app, new ErrorReporter({ logger, clock }));
     registerAuthRoutes(app, {
       accounts,
       signer: new TokenSigner({ secret, clock }),
-      throttle: new LoginThrottle({ clock, maxFailuresPerUser: 3, maxFailuresPerAddress: 5, windowMs: WINDOW_MS }),
+      throttle: new LoginThrottle({
+        clock,
+        maxFailuresPerUserAndAddress: 3,
+        backoffMs: 1000,
+        backoffMaxMs: 60_000,
+        maxFailuresPerAddress: 5,
+        slowdownFailuresPerUser: 100,
+        maxSignupsPerAddress: 5,
+        windowMs: WINDOW_MS,
+      }),
       tokenTtlSeconds: 900,
       loginGrants: LOGIN_GRANTS,
       signup: false,
@@ -104,18 +114,18 @@ describe('POST /v1/auth/login', () => {
     expect(res.json()).toMatchObject({ error: { code: 'BAD_REQUEST' } });
   });
 
-  it('throttles failures per user, even with the right password, until the window ends', async () => {
+  it('backs off a (user, address) pair, even with the right password, but not the user elsewhere', async () => {
     for (let i = 0; i < 3; i++) {
-      expect((await login('alice', `wrong-${i}`, `10.0.1.${i}`)).statusCode).toBe(401);
+      expect((await login('alice', `wrong-${i}`, '10.0.1.1')).statusCode).toBe(401);
     }
-    const limited = await login('alice', 'alice-password', '10.0.1.99');
+    const limited = await login('alice', 'alice-password', '10.0.1.1');
     expect(limited.statusCode).toBe(429);
-    expect(limited.headers['retry-after']).toBe('60');
-    expect(limited.json()).toMatchObject({ error: { code: 'RATE_LIMITED', retryAfterMs: WINDOW_MS } });
-    // Other users are not affected.
-    expect((await login('bob', 'bob-password', '10.0.1.99')).statusCode).toBe(200);
-    clock.advance(WINDOW_MS);
+    expect(limited.headers['retry-after']).toBe('1');
+    expect(limited.json()).toMatchObject({ error: { code: 'RATE_LIMITED', retryAfterMs: 1000 } });
     expect((await login('alice', 'alice-password', '10.0.1.99')).statusCode).toBe(200);
+    expect((await login('bob', 'bob-password', '10.0.1.1')).statusCode).toBe(200);
+    clock.advance(1000);
+    expect((await login('alice', 'alice-password', '10.0.1.1')).statusCode).toBe(200);
   });
 
   it('throttles failures per address, across usernames', async () => {
@@ -128,7 +138,7 @@ describe('POST /v1/auth/login', () => {
     expect((await login('alice', 'alice-password', '10.0.2.2')).statusCode).toBe(200);
   });
 
-  it('a success resets the user counter and does not count against the address', async () => {
+  it('a success resets the pair and does not count against the address', async () => {
     await login('alice', 'wrong-1');
     await login('alice', 'wrong-2');
     expect((await login('alice', 'alice-password')).statusCode).toBe(200);
@@ -141,9 +151,11 @@ describe('POST /v1/auth/login', () => {
   });
 
   it('cannot be outrun by parallel guesses', async () => {
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => login('alice', `guess-${i}`, `10.0.3.${i}`)));
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => login(`user${i}`, `guess-${i}`, '10.0.3.1')));
     const statuses = results.map((r) => r.statusCode).sort();
-    expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429, 429, 429]);
+    const onePair = await Promise.all(Array.from({ length: 10 }, (_, i) => login('alice', `guess-${i}`, '10.0.3.2')));
+    expect(onePair.map((r) => r.statusCode).sort()).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
   });
 
   it('never logs the token or the password', async () => {

@@ -132,6 +132,15 @@ describe('HS256 tokens', () => {
     }
   });
 
+  it('rejects claims nesting deeper than 32 levels, which would overflow wherever they are relayed', async () => {
+    const clock = new FakeClock();
+    // 2,000 levels: what fits in a token (MAX_TOKEN_LENGTH is 16 KiB) and far past the bound.
+    const deep = `${'['.repeat(2000)}${']'.repeat(2000)}`;
+    const payload = `{"sub":"u","grants":[],"exp":${nowSeconds(clock) + 60},"metadata":{"x":${deep}}}`;
+    const token = await new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+    expect(await rejection(verifier(clock).verify(token), token)).toBe('claims nest deeper than 32 levels');
+  });
+
   it('checks the signature before looking at the payload', async () => {
     const token = await hs256({});
     const [header] = token.split('.');
@@ -153,6 +162,42 @@ describe('HS256 tokens', () => {
     const clock = new FakeClock();
     const token = await hs256(claims(nowSeconds(clock) + 60) as JWTPayload);
     expect(await rejection(verifier(clock).verify(token), token)).toBe(reason);
+  });
+
+  it('refuses a token whose exp lies beyond the maximum lifetime, honouring the clock tolerance', async () => {
+    const clock = new FakeClock();
+    const now = nowSeconds(clock);
+    const eternal = await hs256({ sub: 'u', grants: [], exp: 1e15 });
+    expect(await rejection(verifier(clock).verify(eternal), eternal)).toBe('token lifetime exceeds the maximum');
+    // The default cap is one day, plus the 5 s of tolerance.
+    await expect(verifier(clock).verify(await hs256({ sub: 'u', grants: [], exp: now + 86_405 }))).resolves.toMatchObject({ userId: 'u' });
+    const dayAndMore = await hs256({ sub: 'u', grants: [], exp: now + 86_406 });
+    expect(await rejection(verifier(clock).verify(dayAndMore))).toBe('token lifetime exceeds the maximum');
+    const v = verifier(clock, { maxTokenTtlSeconds: 600, clockToleranceSeconds: 0 });
+    await expect(v.verify(await hs256({ sub: 'u', grants: [], exp: now + 600 }))).resolves.toMatchObject({ userId: 'u' });
+    expect(await rejection(v.verify(await hs256({ sub: 'u', grants: [], exp: now + 601 })))).toBe('token lifetime exceeds the maximum');
+  });
+
+  it('refuses a token minted for longer than the maximum, even late in its life', async () => {
+    const clock = new FakeClock();
+    const v = verifier(clock, { maxTokenTtlSeconds: 600 });
+    const now = nowSeconds(clock);
+    const issuedLong = await hs256({ sub: 'u', grants: [], iat: now - 3000, exp: now + 60 });
+    expect(await rejection(v.verify(issuedLong), issuedLong)).toBe('token lifetime exceeds the maximum');
+    await expect(v.verify(await hs256({ sub: 'u', grants: [], iat: now - 540, exp: now + 60 }))).resolves.toMatchObject({ userId: 'u' });
+    // Without iat, only the horizon from now counts.
+    await expect(v.verify(await hs256({ sub: 'u', grants: [], exp: now + 60 }))).resolves.toMatchObject({ userId: 'u' });
+    expect(await rejection(v.verify(await hs256({ sub: 'u', grants: [], iat: 'yesterday', exp: now + 60 } as unknown as JWTPayload)))).toBe('invalid claim iat');
+  });
+
+  it('accepts what TokenSigner mints at the maximum lifetime, over the whole of it', async () => {
+    const clock = new FakeClock();
+    const signer = new TokenSigner({ secret: SECRET, clock, maxTtlSeconds: 600 });
+    const { token } = await signer.mint({ userId: 'u', grants: GRANTS, ttlSeconds: 600 });
+    const v = verifier(clock, { maxTokenTtlSeconds: 600 });
+    await expect(v.verify(token)).resolves.toMatchObject({ userId: 'u' });
+    clock.advance(600_000);
+    await expect(v.verify(token)).resolves.toMatchObject({ userId: 'u' });
   });
 
   it('checks issuer and audience when configured', async () => {
@@ -264,6 +309,22 @@ describe('JWKS tokens', () => {
     expect(await rejection(v.verify(expired), expired)).toBe('token expired');
     const noGrants = await sign('ec-1', 'ES256', { sub: 'u', exp: nowSeconds(clock) + 60 });
     expect(await rejection(v.verify(noGrants), noGrants)).toBe('missing claim grants');
+  });
+
+  it('refuses JWKS tokens that live longer than the maximum, like HS256 ones', async () => {
+    const clock = new FakeClock();
+    const v = verifier(clock, { jwksUrl, maxTokenTtlSeconds: 3600 });
+    const now = nowSeconds(clock);
+    for (const [kid, alg] of [
+      ['rsa-1', 'RS256'],
+      ['ec-1', 'ES256'],
+    ] as const) {
+      const eternal = await sign(kid, alg, { sub: 'u', grants: [], exp: 1e15 });
+      expect(await rejection(v.verify(eternal), eternal)).toBe('token lifetime exceeds the maximum');
+      const longIssued = await sign(kid, alg, { sub: 'u', grants: [], iat: now, exp: now + 7200 });
+      expect(await rejection(v.verify(longIssued), longIssued)).toBe('token lifetime exceeds the maximum');
+      await expect(v.verify(await sign(kid, alg, { sub: 'u', grants: [], iat: now, exp: now + 3600 }))).resolves.toMatchObject({ userId: 'u' });
+    }
   });
 
   it('never uses a JWKS public key as an HMAC secret', async () => {

@@ -106,6 +106,17 @@ describe('room service callout', () => {
     expect(await ada.fail('room.join', { room: 'r' })).toEqual({ code: 'UNAVAILABLE', message: 'The room service did not answer (bad_reply)' });
   });
 
+  it('treats a reply nesting deeper than limits.maxDepth as a failure, so its metadata is never stored', async () => {
+    let deep: unknown = {};
+    for (let i = 0; i < 40; i++) {
+      deep = [deep];
+    }
+    const { server } = await setUp(() => ({ allow: true, metadata: { deep } }));
+    const ada = await connect(server, 'ada');
+    expect(await ada.fail('room.join', { room: 'r' })).toEqual({ code: 'UNAVAILABLE', message: 'The room service did not answer (bad_reply)' });
+    expect(server.app.rooms.get('r')).toBeUndefined();
+  });
+
   it('a request signed with another secret is refused by the backend (so the join fails closed)', async () => {
     backend = await new TestBackend({ jwtSecret: TEST_SECRET, hookSecret: 'another-secret-entirely-0123' }).start();
     server = await startServer({ roomService: { url: backend.roomServiceUrl, secret: HOOK_SECRET } });

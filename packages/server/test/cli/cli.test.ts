@@ -153,6 +153,21 @@ describe('the heliograph process', () => {
     ]);
   });
 
+  it('refuses a token lifetime over auth.maxTokenTtlSeconds, in --ttl and in the configuration', async () => {
+    expect(await runBin(['token', '--user', 'u', '--room', 'r', '--ttl', '2d', '--data-dir', 'data'])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'heliograph: --ttl 2d is longer than auth.maxTokenTtlSeconds (86400 s); Heliograph would refuse the token\n',
+    });
+    const run = await runBin(['serve', '--port', '0', '--auth.token-ttl-seconds', '7200'], { env: { HELIOGRAPH_AUTH_MAX_TOKEN_TTL_SECONDS: '3600' } });
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')).toEqual([
+      'heliograph: invalid configuration:',
+      '  auth.tokenTtlSeconds: must be <= auth.maxTokenTtlSeconds, 7200 > 3600 (from --auth.token-ttl-seconds; auth.maxTokenTtlSeconds from HELIOGRAPH_AUTH_MAX_TOKEN_TTL_SECONDS)',
+      '',
+    ]);
+  });
+
   it('exits 2 on an unknown command, a missing argument or a bad option', async () => {
     expect(await runBin(['launch'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "launch"') as string });
     expect(await runBin(['users', 'add'])).toMatchObject({ code: 2, stderr: expect.stringContaining('missing <username>') as string });
@@ -308,6 +323,18 @@ describe('token command, in-process', () => {
     expect(payload).toMatchObject({ sub: 'bob', grants: [{ room: 'demo', join: true, create: true }] });
     expect(payload.name).toBeUndefined();
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(120);
+  });
+
+  it('refuses a --ttl over auth.maxTokenTtlSeconds with a usage error, and mints up to it', async () => {
+    const config = testConfig(['--auth.jwt-secret', SECRET, '--auth.token-ttl-seconds', '600', '--auth.max-token-ttl-seconds', '1800']);
+    const io = testIo();
+    await expect(token({ args: args([], { user: 'u', room: 'r', ttl: '31m' }), config, io: io.io })).rejects.toEqual(
+      new CliError('--ttl 31m is longer than auth.maxTokenTtlSeconds (1800 s); Heliograph would refuse the token', 2),
+    );
+    expect(io.out()).toBe('');
+    expect(await token({ args: args([], { user: 'u', room: 'r', ttl: '30m' }), config, io: io.io })).toBe(0);
+    const { payload } = await jwtVerify(io.out().trim(), new TextEncoder().encode(SECRET));
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(1800);
   });
 
   it('parses durations', () => {

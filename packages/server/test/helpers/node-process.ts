@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { RoomGrant } from '@heliograph/protocol';
 import { TokenSigner } from '../../src/auth/token-signer.js';
 import { systemClock } from '../../src/shared/clock.js';
+import { PROCESS_ERROR_KINDS } from '../../src/shared/process-errors.js';
 import { TEST_SECRET } from './server.js';
 import { until } from './wait.js';
 
@@ -46,12 +47,25 @@ const hasExited = (child: ChildProcess): boolean => child.exitCode !== null || c
  * Starts `heliograph serve --port 0` with `args` (flags such as `--redis <url>`), the shared
  * TEST_SECRET and info logs, and resolves once it logs "Heliograph serving on <url>". Runs in its
  * data directory with no `HELIOGRAPH_*` variables, so nothing but `args` configures it.
+ * `openFiles` starts it under `ulimit -n <openFiles>` (through bash); `nodeArgs` go to node itself (`--import …`).
  */
-export async function startNode(args: readonly string[], startTimeoutMs = 15_000): Promise<NodeProcess> {
+export async function startNode(
+  args: readonly string[],
+  startTimeoutMs = 15_000,
+  options: { openFiles?: number; nodeArgs?: readonly string[] } = {},
+): Promise<NodeProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'heliograph-node-'));
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HELIOGRAPH_')));
   const flags = ['serve', '--port', '0', '--data-dir', dataDir, '--auth.jwt-secret', TEST_SECRET, '--log.level', 'info', ...args];
-  const child = spawn(process.execPath, [CLI, ...flags], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [process.execPath, ...(options.nodeArgs ?? []), CLI, ...flags];
+  const child =
+    options.openFiles === undefined
+      ? spawn(command[0]!, command.slice(1), { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', 'ulimit -n "$1" && shift && exec "$@"', 'bash', String(options.openFiles), ...command], {
+          cwd: dataDir,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   running.add(child);
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -70,6 +84,7 @@ export async function startNode(args: readonly string[], startTimeoutMs = 15_000
       }
       await exited;
       rmSync(dataDir, { recursive: true, force: true });
+      failOnEscapedErrors(out);
     })();
     return stopping;
   };
@@ -94,6 +109,17 @@ export async function startNode(args: readonly string[], startTimeoutMs = 15_000
     signal: (signal) => void (hasExited(child) || child.kill(signal)),
     stop,
   };
+}
+
+/**
+ * A node logs an exception or rejection that escaped every handler instead of dying
+ * (shared/process-errors.ts); each is a bug, so the test that stops such a node fails.
+ */
+function failOnEscapedErrors(log: string): void {
+  const escaped = log.split('\n').filter((line) => PROCESS_ERROR_KINDS.some((kind) => line.includes(`"msg":"unexpected error in ${kind}"`)));
+  if (escaped.length > 0) {
+    throw new Error(`the node logged ${escaped.length} escaped error(s):\n${escaped.join('\n')}`);
+  }
 }
 
 /** The URL of the log line `{"url":"http://…","msg":"Heliograph serving on http://…"}`, once written. */
