@@ -52,3 +52,8 @@ export function toJson(value: unknown, resolve: Resolver): string {
 export function pick<T>(list: readonly T[], index: number, fallback: T): T {
   return list.length === 0 ? fallback : (list[index % list.length] as T);
 }
+
+/** Lone surrogates cannot be percent-encoded (`encodeURIComponent` throws): U+FFFD instead. */
+export function wellFormed(text: string): string {
+  return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}

@@ -58,7 +58,7 @@ const typeWeights: Record<RequestType, number> = { 'room.join': 5, 'room.leave':
 function requestOf(type: RequestType): fc.Arbitrary<Obj> {
   const data = nearFor(REQUESTS[type].data as JsonSchema, nativeHook);
   return fc
-    .tuple(requestId, data, fc.constantFrom('normal', 'normal', 'normal', 'noData', 'reordered', 'extra'), nastyValue)
+    .tuple(requestId, data, fc.constantFrom('normal', 'normal', 'normal', 'normal', 'normal', 'normal', 'noData', 'reordered', 'extra'), nastyValue)
     .map(([id, body, layout, extra]) => {
       const entries: Array<readonly [string, unknown]> = [['id', id], ['type', type], ['data', body]];
       switch (layout) {
@@ -156,4 +156,17 @@ export function padded(body: unknown, size: number, padFirst: boolean, resolve: 
   };
   const base = withPad(0).length;
   return withPad(Math.max(0, size - base));
+}
+
+/** A well-formed `room.join` into one of the fuzz rooms, so that what follows meets a room. */
+const joinFirst: fc.Arbitrary<NativeFrameSpec> = validFor(REQUESTS['room.join'].data as JsonSchema, nativeHook).map((data) => ({
+  kind: 'request' as const,
+  body: new Obj([['id', new Ref('id', 0)], ['type', 'room.join'], ['data', data]]),
+}));
+
+/** What one connection sends before waiting for its answers: often a join, then 6 to 24 frames. */
+export function nativeBatch(limits: FrameLimits): fc.Arbitrary<NativeFrameSpec[]> {
+  return fc
+    .tuple(fc.option(joinFirst, { freq: 2, nil: undefined }), fc.array(nativeFrame(limits), { minLength: 6, maxLength: 24 }))
+    .map(([join, frames]) => (join ? [join, ...frames] : frames));
 }

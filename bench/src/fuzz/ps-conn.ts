@@ -8,11 +8,12 @@ import { encodePs, type PsFrameSpec } from './ps-frames.js';
 /**
  * Closes of the dialect documented in docs/pixel-streaming.md: 1005 (closed without a code: the
  * streamer left, no streamer to auto-subscribe to), 1001, 1007, 1008, 1009, 4409, 4508; and for
- * players 1011 (kicked by their streamer). 1006 and 1011 elsewhere are findings.
+ * subscribers (players, and SFUs, which subscribe upstream) 1011, kicked by their streamer. 1006,
+ * and 1011 to a streamer, are findings.
  */
 export function psCloseAllowed(role: PsRole, code: number): boolean {
   const always = [1005, 1001, 1007, PS_CLOSE_CODES.POLICY_VIOLATION, 1009, PS_CLOSE_CODES.REPLACED, PS_CLOSE_CODES.SLOW_CONSUMER];
-  return always.includes(code) || (role === 'player' && code === PS_CLOSE_CODES.KICKED);
+  return always.includes(code) || (role !== 'streamer' && code === PS_CLOSE_CODES.KICKED);
 }
 
 /** Player and streamer ids seen lately by the dialect connections of one run. */

@@ -104,3 +104,19 @@ export function encodePs(spec: PsFrameSpec, resolve: Resolver): WireFrame {
       return { data: padded(spec.body, spec.size, false, resolve), binary: false };
   }
 }
+
+/** The step that gets a peer somewhere: a player subscribes, a streamer or SFU identifies. */
+function settle(role: PsRole): fc.Arbitrary<PsFrameSpec> {
+  const body =
+    role === 'player'
+      ? fc.nat(50).map((i) => new Obj([['type', 'subscribe'], ['streamerId', new Ref('streamer', i)]]))
+      : fc.constantFrom('fuzz-streamer', 'fuzz-streamer-2').map((id) => new Obj([['type', 'endpointId'], ['id', id]]));
+  return body.map((b) => ({ kind: 'message' as const, body: b, binary: false }));
+}
+
+/** What one connection sends before its barrier: often the settling step first, then 4 to 16 frames. */
+export function psBatch(role: PsRole, maxMessageBytes: number): fc.Arbitrary<PsFrameSpec[]> {
+  return fc
+    .tuple(fc.option(settle(role), { freq: 2, nil: undefined }), fc.array(psFrame(role, maxMessageBytes), { minLength: 4, maxLength: 16 }))
+    .map(([first, frames]) => (first ? [first, ...frames] : frames));
+}

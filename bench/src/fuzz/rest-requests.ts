@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Raw, Ref, toJson, type Resolver } from './model.js';
+import { Raw, Ref, toJson, wellFormed, type Resolver } from './model.js';
 import { nearFor, validFor, type FieldHook, type JsonSchema } from './schema-arb.js';
 import { tokenSpec, type TokenSpec } from './tokens.js';
 import { deepValue, nastyValue, trickyString } from './values.js';
@@ -190,14 +190,16 @@ function urlText(value: unknown, resolve: Resolver): string {
   return typeof resolved === 'string' ? resolved : toJson(resolved, resolve);
 }
 
+const encode = (text: string) => encodeURIComponent(wellFormed(text));
+
 /** Node's client refuses paths with bytes outside 0x21–0xFF; keep the odd ones it can send. */
 function sendable(text: string): string {
-  return text.replace(/[^\u0021-\u00ff]/g, (c) => encodeURIComponent(c));
+  return wellFormed(text).replace(/[^\u0021-\u00ff]/gu, (c) => encodeURIComponent(c));
 }
 
 export function renderRequest(spec: RestSpec, ctx: RestContext): RenderedRequest {
-  const segs = spec.segments.map((s) => (spec.rawSegments ? sendable(urlText(s, ctx.resolve)) : encodeURIComponent(urlText(s, ctx.resolve))));
-  const query = spec.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(urlText(v, ctx.resolve))}`).join('&');
+  const segs = spec.segments.map((s) => (spec.rawSegments ? sendable(urlText(s, ctx.resolve)) : encode(urlText(s, ctx.resolve))));
+  const query = spec.query.map(([k, v]) => `${encode(k)}=${encode(urlText(v, ctx.resolve))}`).join('&');
   const headers: Record<string, string> = {};
   const who = spec.caller;
   if (who === 'rw' || who === 'ro') {

@@ -148,7 +148,7 @@ function objectOf(schema: JsonSchema, hook: FieldHook, child: ChildArb, mode: 'v
     mutations.push(fc.tuple(valid, fc.constantFrom(...required)).map(([e, drop]) => new Obj(e.filter(([k]) => k !== drop))));
   }
   return fc.oneof(
-    { arbitrary: asObj, weight: 5 },
+    { arbitrary: asObj, weight: 8 },
     { arbitrary: fc.oneof(...mutations), weight: 2 },
     { arbitrary: fc.oneof(nastyValue, boundaryFor(schema)), weight: 1 },
   );

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { bump, type Findings, type SurfaceStats } from './findings.js';
+import { wellFormed } from './model.js';
 import { mustAccept, tokenSpec, type TokenSpec } from './tokens.js';
 import { trickyString } from './values.js';
 
@@ -86,7 +87,7 @@ function describe(spec: UpgradeSpec): string {
 
 function tokenUpgrade(spec: Extract<UpgradeSpec, { kind: 'token' }>, t: UpgradeTarget): Promise<string> {
   const token = t.renderToken(spec.token);
-  const query = spec.via === 'header' ? '' : `?token=${encodeURIComponent(token)}`;
+  const query = spec.via === 'header' ? '' : `?token=${encodeURIComponent(wellFormed(token))}`;
   const headers = spec.via === 'query' ? {} : { authorization: `Bearer ${token.replace(/[^\t\u0020-\u007e\u0080-\u00ff]/g, '?')}` };
   let ws: WebSocket;
   try {

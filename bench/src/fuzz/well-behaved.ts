@@ -269,9 +269,11 @@ export interface HttpAnswer {
 /** One HTTP request with full control of method, path, headers and body bytes. */
 export function httpCall(base: string, req: { method: string; path: string; headers?: Record<string, string>; body?: Buffer }, timeoutMs: number): Promise<HttpAnswer> {
   const url = new URL(base);
+  // Framed always: Node's client sends a GET or DELETE body unframed, as bytes after the request.
+  const headers = req.body ? { ...req.headers, 'content-length': String(req.body.length) } : req.headers;
   return new Promise((resolve, reject) => {
     const r = httpRequest(
-      { host: url.hostname, port: url.port, method: req.method, path: req.path, headers: req.headers, agent, timeout: timeoutMs },
+      { host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent, timeout: timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -8,11 +8,13 @@ import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js'
 /**
  * Shared set-up of the in-suite fuzzers (`*.fuzz.test.ts`): a seeded fast-check run against a real
  * in-process node whose error log is watched. Override with `FUZZ_SEED`, `FUZZ_PATH` (replays one
- * counterexample) and `FUZZ_RUNS` (scales every surface's run count).
+ * counterexample), `FUZZ_RUNS_SCALE` (scales every surface's run count) and `FUZZ_SURVEY=1` (does not
+ * stop at the first finding; the test then fails listing them all).
  */
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20_260_611);
 const FUZZ_PATH = process.env.FUZZ_PATH;
 const RUNS_SCALE = Number(process.env.FUZZ_RUNS_SCALE ?? 1);
+const SURVEY = process.env.FUZZ_SURVEY === '1';
 
 export const RW_KEY = 'fuzz-rw-key-0123456789-0123456789-0123456789';
 export const RO_KEY = 'fuzz-ro-key-0123456789-0123456789-0123456789';
@@ -27,9 +29,20 @@ export interface FuzzServer {
   clock: FakeClock;
 }
 
+/** Request rates out of the way: per connection, per user and per address. */
+export const UNLIMITED_MESSAGES = {
+  messagesPerSecond: 1e9,
+  messageBurst: 1e9,
+  userMessagesPerSecond: 1e9,
+  userMessageBurst: 1e9,
+  addressMessagesPerSecond: 1e9,
+  addressMessageBurst: 1e9,
+};
+
 /**
- * A node with rate limits out of the way (frames must reach decoding and handlers, and the fake
- * clock never refills buckets), everything else at its defaults. Error-level log lines are
+ * A node with request and connection rates out of the way (frames must reach decoding and handlers,
+ * and the fake clock never refills buckets), everything else at its defaults (`limits.maxDepth` 32,
+ * frame sizes, `invalidCloseAfter`…). Error-level log lines are
  * findings: the server logs at error only for handler failures and 500s.
  */
 export async function startFuzzServer(overrides: Parameters<typeof startServer>[0] = {}): Promise<FuzzServer> {
@@ -43,7 +56,7 @@ export async function startFuzzServer(overrides: Parameters<typeof startServer>[
   const clock = new FakeClock(Date.now());
   const server = await startServer(
     {
-      limits: { messagesPerSecond: 1e9, messageBurst: 1e9 },
+      limits: { ...UNLIMITED_MESSAGES, upgradesPerSecondPerAddress: 1e9, upgradeBurstPerAddress: 1e9, connectionsPerSecondPerUser: 1e9, connectionBurstPerUser: 1e9 },
       controlApi: { keys: [{ id: 'fuzz-rw', key: RW_KEY, scope: 'read-write' }, { id: 'fuzz-ro', key: RO_KEY, scope: 'read' }] },
       ...overrides,
     },
@@ -75,7 +88,8 @@ export async function fuzz<T>(file: string, arb: fc.Arbitrary<T>, findings: Find
     const mark = findings.count;
     await run(value);
     const found = findings.since(mark);
-    if (found.length > 0) {
+    // FUZZ_SURVEY=1 goes on past findings, to list every kind of problem in one run.
+    if (found.length > 0 && !SURVEY) {
       throw new Error(found.slice(0, 10).join('\n'));
     }
   });
