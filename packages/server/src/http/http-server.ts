@@ -4,6 +4,7 @@ import type { ErrorReporter } from '../shared/error-reporter.js';
 import { redactUrl, type Logger } from '../shared/logger.js';
 import type { Admission } from '../transport/admission.js';
 import { installErrorHandler } from './error-handler.js';
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { createNodeServer, type HttpTimeouts } from './node-server.js';
 
 export interface HttpServerOptions {
@@ -34,6 +35,9 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 65_536,
     // Unknown fields are an error (BAD_REQUEST), as on the WebSocket, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
+    // Refusals before any route runs get the documented error body too.
+    clientErrorHandler,
+    frameworkErrors,
     // Our own server, so that every Node timeout is set (see node-server.ts) and sockets are counted.
     serverFactory: (handler: RequestListener) => {
       const server = createNodeServer(tls, options.timeouts, admission.requests(handler));

@@ -25,7 +25,16 @@ export function tokenFromRequest(req: IncomingMessage, url: URL): string | undef
   return match?.[1];
 }
 
-/** The request's URL, parsed against a dummy origin (only path and query matter). */
+/**
+ * The request's URL, parsed against a dummy origin (only path and query matter). Never throws:
+ * an origin-form target (`/path?query`) is a path even when it starts with `//` (`//a:99999` is
+ * not a host and port), and a target that is no URL at all becomes a path nobody serves.
+ */
 export function requestUrl(req: IncomingMessage): URL {
-  return new URL(req.url ?? '/', 'http://localhost');
+  const target = req.url ?? '/';
+  try {
+    return target.startsWith('/') ? new URL(`http://localhost${target}`) : new URL(target, 'http://localhost');
+  } catch {
+    return new URL(`http://localhost/${encodeURIComponent(target)}`);
+  }
 }
