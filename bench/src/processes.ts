@@ -80,6 +80,10 @@ export async function startHeliograph(secret: string, core = 0, extra: string[] 
     // The bench measures relaying, not abuse protection: rate limits and caps out of the way.
     '--limits.messages-per-second=10000000',
     '--limits.message-burst=10000000',
+    '--limits.user-messages-per-second=10000000',
+    '--limits.user-message-burst=10000000',
+    '--limits.address-messages-per-second=10000000',
+    '--limits.address-message-burst=10000000',
     '--limits.max-connections=20000',
     '--limits.max-buffered-bytes=16777216',
     '--rooms.max-peers=1000',

@@ -25,7 +25,9 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { createPixelStreaming, type PixelStreaming } from './pixel-streaming/pixel-streaming.js';
 import { openDatabase } from './storage/database.js';
 import { loadOrCreateSecret } from './storage/secret.js';
+import { clientAddressResolver } from './http/client-address.js';
 import { Dispatcher } from './transport/dispatcher.js';
+import { PsRequestLimits, RequestLimits } from './transport/request-limits.js';
 import { rejectUpgrade } from './transport/upgrade.js';
 import { publishStreamerEvents } from './webhooks/streamer-webhooks.js';
 import { WsGateway } from './transport/ws-gateway.js';
@@ -99,6 +101,9 @@ export async function createHeliograph(config: Config, options: HeliographOption
     roomService: business.roomService,
   });
   const dispatcher = new Dispatcher({ handlers, clock, logger, requestTimeoutMs: config.limits.requestTimeoutMs });
+  // Request rates per user and per address: one set per node, so reconnecting refills nothing.
+  const clientAddress = clientAddressResolver(config.http.trustProxy);
+  const requests = new RequestLimits(config.limits, clock, clientAddress);
   const gateway = new WsGateway({
     path: '/ws',
     verifier,
@@ -106,7 +111,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     rooms,
     clock,
     logger,
-    limits: config.limits,
+    limits: { ...config.limits, requests },
     ping: config.ping,
   });
 
@@ -124,6 +129,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
         nativePath: '/ws',
         maxBufferedBytes: config.limits.maxBufferedBytes,
         cluster,
+        requestLimits: new PsRequestLimits(config.pixelStreaming, clock, clientAddress),
       })
     : undefined;
 
@@ -164,6 +170,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     registerDemoRoutes(http);
   }
   http.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    requests.noteUpgrade(req);
     // Epic's frontend connects to any path on the page's port: everything but /ws is the dialect's.
     if (!gateway.handleUpgrade(req, socket, head) && !pixelStreaming?.handleUpgrade(req, socket, head)) {
       rejectUpgrade(socket, 404);

@@ -10,6 +10,7 @@ import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
+import type { PsRequestLimits } from '../transport/request-limits.js';
 import { rejectUpgrade, requestUrl } from '../transport/upgrade.js';
 import { PsClusterLink } from './cluster-link.js';
 import type { PixelStreamingConfig } from './config.js';
@@ -50,6 +51,8 @@ export interface PixelStreamingDeps {
    * nodes, and players subscribe to streamers of any node. Presence stays per node.
    */
   cluster?: ClusterNode | undefined;
+  /** The node's message rates per player identity and per address, shared by their sockets. */
+  requestLimits?: PsRequestLimits | undefined;
 }
 
 /** Messages one connection may send while a cluster step holds it (at most a burst's worth are kept). */
@@ -117,7 +120,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
 
-  function newSocket(ws: WebSocket, role: PsRole, req: IncomingMessage): PsSocket {
+  function newSocket(ws: WebSocket, role: PsRole, req: IncomingMessage, userId: string | undefined): PsSocket {
     const socket = new PsSocket(ws, req.socket.remoteAddress ?? '', {
       role,
       clock,
@@ -127,6 +130,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
       maxBufferedBytes: deps.maxBufferedBytes,
       messagesPerSecond: config.messagesPerSecond,
       messageBurst: config.messageBurst,
+      quota: deps.requestLimits?.forSocket(role === 'player', req, userId),
     });
     sockets.add(socket);
     socket.onClose(() => sockets.delete(socket));
@@ -134,7 +138,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
   }
 
   function open(role: PsRole, ws: WebSocket, req: IncomingMessage, auth: StreamerCredential | PlayerAuth): void {
-    const socket = newSocket(ws, role, req);
+    const socket = newSocket(ws, role, req, role === 'player' ? (auth as PlayerAuth).identity?.userId : undefined);
     const gate = new MessageGate<PsInbound>({
       maxQueued: MAX_HELD_MESSAGES,
       onDrop: () => drops.rate_limited++,

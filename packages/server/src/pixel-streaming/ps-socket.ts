@@ -2,6 +2,7 @@ import { PS_CLOSE_CODES, decodePsMessage, type PsDecodeProblem, type PsInbound, 
 import type { WebSocket } from 'ws';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
+import type { RequestQuota } from '../transport/request-limits.js';
 import { TokenBucket } from '../transport/token-bucket.js';
 
 /** Counters of frames the dialect did not hand on, for the REST view and tests. */
@@ -28,6 +29,8 @@ export interface PsSocketOptions {
   maxBufferedBytes: number;
   messagesPerSecond: number;
   messageBurst: number;
+  /** The shared rates of its user and address on this node (`PsRequestLimits`). */
+  quota?: RequestQuota | undefined;
 }
 
 /** The largest close reason a close frame can carry, in UTF-8 bytes. */
@@ -116,7 +119,8 @@ export class PsSocket {
     }
     this.alive = true;
     const { drops, logger, role } = this.opts;
-    if (!this.#bucket.take(this.opts.clock.now())) {
+    // Its own bucket first: a socket over its own rate takes nothing from the shared ones.
+    if (!this.#bucket.take(this.opts.clock.now()) || (this.opts.quota && !this.opts.quota.take())) {
       drops.rate_limited++;
       return;
     }

@@ -18,6 +18,7 @@ import type { Rooms } from '../rooms/rooms.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { RequestLimits, RequestQuota } from './request-limits.js';
 import { TokenBucket } from './token-bucket.js';
 import { WriteBatcher } from './write-batching.js';
 
@@ -28,6 +29,11 @@ export interface ConnectionLimits {
   messageBurst: number;
   floodCloseAfter: number;
   invalidCloseAfter: number;
+  /**
+   * The node's rates per user and per address, shared by their connections. Carried with the
+   * limits because the gateway hands every connection its `limits` as they are.
+   */
+  requests?: RequestLimits | undefined;
 }
 
 export interface ConnectionDeps {
@@ -59,7 +65,9 @@ export class Connection implements Session, PeerSink {
   #leaveReason: LeaveReason = 'disconnected';
   #floodStrikes = 0;
   #invalidInARow = 0;
+  /** This connection's own share: one connection cannot spend all of its user's rate. */
   readonly #bucket: TokenBucket;
+  readonly #quota: RequestQuota | undefined;
   readonly #out: WriteBatcher;
   readonly #reply = (frame: string): void => {
     this.#send(frame);
@@ -71,6 +79,7 @@ export class Connection implements Session, PeerSink {
     readonly deps: ConnectionDeps,
   ) {
     this.#bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst, deps.clock.now());
+    this.#quota = deps.limits.requests?.forConnection(ws, identity.userId);
     this.#out = new WriteBatcher(ws);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.on('pong', () => {
@@ -143,8 +152,13 @@ export class Connection implements Session, PeerSink {
       return;
     }
     const { limits, clock } = this.deps;
+    // Its own bucket first: a connection over its own rate takes nothing from the shared ones.
     if (!this.#bucket.take(clock.now())) {
-      this.#rateLimited(raw);
+      this.#rateLimited(raw, this.#bucket.msUntilNext());
+      return;
+    }
+    if (this.#quota && !this.#quota.take()) {
+      this.#rateLimited(raw, this.#quota.retryAfterMs());
       return;
     }
     this.#floodStrikes = 0;
@@ -166,13 +180,13 @@ export class Connection implements Session, PeerSink {
     this.deps.dispatcher.dispatch(this, decoded.request, this.#reply);
   }
 
-  #rateLimited(raw: Buffer): void {
+  #rateLimited(raw: Buffer, retryAfterMs: number): void {
     if (++this.#floodStrikes >= this.deps.limits.floodCloseAfter) {
       this.shutdown(CLOSE_CODES.RATE_LIMITED, 'rate limit exceeded');
       return;
     }
     const id = peekRequestId(raw.toString('utf8', 0, PEEK_BYTES));
-    const error: ErrorBody = { code: 'RATE_LIMITED', message: 'Too many requests; slow down', retryAfterMs: this.#bucket.msUntilNext() };
+    const error: ErrorBody = { code: 'RATE_LIMITED', message: 'Too many requests; slow down', retryAfterMs };
     this.#send(encodeError(id, error));
   }
 
