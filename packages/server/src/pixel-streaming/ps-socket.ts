@@ -29,7 +29,7 @@ export interface PsSocketOptions {
   maxBufferedBytes: number;
   messagesPerSecond: number;
   messageBurst: number;
-  /** The shared rates of its user and address on this node (`PsRequestLimits`). */
+  /** The shared rates of its user and address on this node (`PsRequestLimits`); released on close. */
   quota?: RequestQuota | undefined;
 }
 
@@ -60,6 +60,7 @@ export class PsSocket {
     ws.on('error', (err) => opts.logger.debug({ err, role: opts.role }, 'pixel streaming socket error'));
     ws.on('close', () => {
       this.#closed = true;
+      opts.quota?.release();
     });
   }
 
@@ -120,7 +121,8 @@ export class PsSocket {
     this.alive = true;
     const { drops, logger, role } = this.opts;
     // Its own bucket first: a socket over its own rate takes nothing from the shared ones.
-    if (!this.#bucket.take(this.opts.clock.now()) || (this.opts.quota && !this.opts.quota.take())) {
+    const now = this.opts.clock.now();
+    if (!this.#bucket.take(now) || (this.opts.quota && !this.opts.quota.take(now))) {
       drops.rate_limited++;
       return;
     }

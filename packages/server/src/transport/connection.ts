@@ -152,12 +152,13 @@ export class Connection implements Session, PeerSink {
       return;
     }
     const { limits, clock } = this.deps;
+    const now = clock.now();
     // Its own bucket first: a connection over its own rate takes nothing from the shared ones.
-    if (!this.#bucket.take(clock.now())) {
+    if (!this.#bucket.take(now)) {
       this.#rateLimited(raw, this.#bucket.msUntilNext());
       return;
     }
-    if (this.#quota && !this.#quota.take()) {
+    if (this.#quota && !this.#quota.take(now)) {
       this.#rateLimited(raw, this.#quota.retryAfterMs());
       return;
     }
@@ -203,6 +204,7 @@ export class Connection implements Session, PeerSink {
     }
     this.#closed = true;
     this.#closing = true;
+    this.#quota?.release();
     const peer = this.peer;
     if (peer) {
       this.peer = undefined;

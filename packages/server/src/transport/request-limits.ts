@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { ClientAddress } from '../http/client-address.js';
 import type { Clock } from '../shared/clock.js';
-import { KeyedRateLimiter } from './keyed-rate-limiter.js';
+import { KeyedRateLimiter, type HeldBucket } from './keyed-rate-limiter.js';
 
 export interface Rate {
   perSecond: number;
@@ -10,9 +10,9 @@ export interface Rate {
 }
 
 /**
- * Keys one limiter remembers. A key is only dropped early past this many (least recently used
- * first), so an attacker would need this many identities or addresses to refill its own bucket;
- * idle keys go by themselves once refilled (a few seconds). About 150 bytes a key.
+ * Keys one limiter remembers besides those of open connections (which are held, never dropped).
+ * A key is only dropped early past this many (least recently used first); idle keys go by
+ * themselves once refilled (a few seconds). About 150 bytes a key.
  */
 const MAX_KEYS = 100_000;
 
@@ -20,36 +20,30 @@ export function keyedLimiter(rate: Rate, clock: Clock): KeyedRateLimiter {
   return new KeyedRateLimiter({ perSecond: rate.perSecond, burst: rate.burst, clock, maxKeys: MAX_KEYS });
 }
 
-/** One shared bucket a connection draws from: a limiter and this connection's key in it. */
-export interface QuotaShare {
-  limiter: KeyedRateLimiter;
-  key: string;
-}
-
 /**
  * What one connection draws from besides its own bucket: its user's and its address's buckets,
- * shared with every other connection of that user (address) on this node. The keys are fixed when
- * the connection opens, so a frame costs one lookup per bucket and builds no strings.
+ * shared with every other connection of that user (address) on this node. They are held for the
+ * connection's life, so a frame costs no lookup and builds no strings; `release()` on close.
  */
 export class RequestQuota {
-  #refused: QuotaShare | undefined;
+  #refused: HeldBucket | undefined;
 
   constructor(
-    private readonly user: QuotaShare | undefined,
-    private readonly address: QuotaShare | undefined,
+    private readonly user: HeldBucket | undefined,
+    private readonly address: HeldBucket | undefined,
   ) {}
 
   /**
    * Takes a token from the user's bucket, then the address's. Narrowest first: a user refused its
    * own rate takes nothing from its address, so it cannot spend the budget of others behind it.
    */
-  take(): boolean {
+  take(now: number): boolean {
     const { user, address } = this;
-    if (user && !user.limiter.take(user.key)) {
+    if (user && !user.take(now)) {
       this.#refused = user;
       return false;
     }
-    if (address && !address.limiter.take(address.key)) {
+    if (address && !address.take(now)) {
       this.#refused = address;
       return false;
     }
@@ -58,8 +52,13 @@ export class RequestQuota {
 
   /** Milliseconds until the bucket that refused the last `take()` has a token. */
   retryAfterMs(): number {
-    const refused = this.#refused;
-    return refused ? refused.limiter.retryAfterMs(refused.key) : 0;
+    return this.#refused?.retryAfterMs() ?? 0;
+  }
+
+  /** Lets go of the buckets; they live on in their limiters. Idempotent. */
+  release(): void {
+    this.user?.release();
+    this.address?.release();
   }
 }
 
@@ -105,11 +104,8 @@ export class RequestLimits {
   /** The shared quota of a connection of `userId` opened on `ws`. */
   forConnection(ws: WebSocket, userId: string): RequestQuota {
     const address = this.#upgrades.get(socketOf(ws));
-    return new RequestQuota(
-      { limiter: this.#users, key: userId },
-      // Always noted by the upgrade listener; without it only the user's rate applies.
-      address === undefined ? undefined : { limiter: this.#addresses, key: address },
-    );
+    // Always noted by the upgrade listener; without it only the user's rate would apply.
+    return new RequestQuota(this.#users.hold(userId), address === undefined ? undefined : this.#addresses.hold(address));
   }
 }
 
@@ -145,8 +141,8 @@ export class PsRequestLimits {
   forSocket(player: boolean, req: IncomingMessage, userId: string | undefined): RequestQuota {
     const address = this.#clientAddress(req);
     if (!player) {
-      return new RequestQuota(undefined, { limiter: this.#streamerAddresses, key: address });
+      return new RequestQuota(undefined, this.#streamerAddresses.hold(address));
     }
-    return new RequestQuota(userId === undefined ? undefined : { limiter: this.#users, key: userId }, { limiter: this.#playerAddresses, key: address });
+    return new RequestQuota(userId === undefined ? undefined : this.#users.hold(userId), this.#playerAddresses.hold(address));
   }
 }
