@@ -104,7 +104,7 @@ export class RequestLimits {
   /** The shared quota of a connection of `userId` opened on `ws`. */
   forConnection(ws: WebSocket, userId: string): RequestQuota {
     const address = this.#upgrades.get(socketOf(ws));
-    // Always noted by the upgrade listener; without it only the user's rate would apply.
+    // Always noted by the upgrade listener (test/rate-limits.test.ts fails if `socketOf` ever stops finding it).
     return new RequestQuota(this.#users.hold(userId), address === undefined ? undefined : this.#addresses.hold(address));
   }
 }
