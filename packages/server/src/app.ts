@@ -29,6 +29,7 @@ import { loadOrCreateSecret } from './storage/secret.js';
 import { Admission, type AdmissionOptions } from './transport/admission.js';
 import { Dispatcher } from './transport/dispatcher.js';
 import { readOpenFileLimit, socketCap } from './transport/open-file-limit.js';
+import { PsRequestLimits, RequestLimits } from './transport/request-limits.js';
 import { rejectUpgrade } from './transport/upgrade.js';
 import { publishStreamerEvents } from './webhooks/streamer-webhooks.js';
 import { WsGateway } from './transport/ws-gateway.js';
@@ -105,6 +106,11 @@ export async function createHeliograph(config: Config, options: HeliographOption
     iceServers: business.iceServers,
     roomService: business.roomService,
   });
+  const clientAddress = clientAddressResolver(config.http.trustProxy);
+  const admission = createAdmission(config, { clock, logger, clientAddress });
+  admission.registerMetrics(metrics);
+  // Request rates per user and per address: one set per node, so reconnecting refills nothing.
+  const requests = new RequestLimits(config.limits, clock);
   const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs });
   const gateway = new WsGateway({
     path: '/ws',
@@ -114,13 +120,9 @@ export async function createHeliograph(config: Config, options: HeliographOption
     clock,
     logger,
     errors,
-    limits: config.limits,
+    limits: { ...config.limits, requests },
     ping: config.ping,
   });
-
-  const clientAddress = clientAddressResolver(config.http.trustProxy);
-  const admission = createAdmission(config, { clock, logger, clientAddress });
-  admission.registerMetrics(metrics);
 
   const pixelStreaming = config.pixelStreaming.enabled
     ? createPixelStreaming({
@@ -140,6 +142,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
         cluster,
         admission,
         httpTimeouts: config.http,
+        requestLimits: new PsRequestLimits(config.pixelStreaming, clock, clientAddress),
       })
     : undefined;
 
