@@ -23,10 +23,11 @@ import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
 import { ErrorReporter } from './shared/error-reporter.js';
-import { createLogger, type Logger } from './shared/logger.js';
+import { createLogger, redactUrlCredentials, type Logger } from './shared/logger.js';
+import { StartupError } from './shared/startup-error.js';
 import { createPixelStreaming, type PixelStreaming } from './pixel-streaming/pixel-streaming.js';
 import { openDatabase } from './storage/database.js';
-import { loadOrCreateSecret } from './storage/secret.js';
+import { openSigningSecret, type SigningSecret } from './storage/secret.js';
 import { Dispatcher } from './transport/dispatcher.js';
 import { rejectUpgrade } from './transport/upgrade.js';
 import { publishStreamerEvents } from './webhooks/streamer-webhooks.js';
@@ -64,6 +65,8 @@ export interface Heliograph {
   readonly cluster: ClusterNode | undefined;
   /** Where unexpected errors are logged (rate-limited) and counted. */
   readonly errors: ErrorReporter;
+  /** Where the HS256 signing secret came from: `auth.jwtSecret`, or dataDir (for the start-up summary). */
+  readonly secretOrigin: 'configured' | SigningSecret['origin'];
 }
 
 /** The composition root: builds every component from the configuration and wires them. */
@@ -73,7 +76,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const logger = options.logger ?? createLogger(config.log.level);
 
   const db = openDatabase(config.dataDir);
-  const secret = config.auth.jwtSecret ?? loadOrCreateSecret(config.dataDir);
+  const signing = config.auth.jwtSecret ? { secret: config.auth.jwtSecret, origin: 'configured' as const } : openSigningSecret(config.dataDir);
+  const { secret } = signing;
   const { issuer, audience, clockToleranceSeconds, jwksUrl } = config.auth;
   const signer = new TokenSigner({ secret, clock, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
   const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, clock, logger });
@@ -209,9 +213,12 @@ export async function createHeliograph(config: Config, options: HeliographOption
     pixelStreaming,
     cluster,
     errors,
+    secretOrigin: signing.origin,
     async listen() {
       // A node that cannot reach its cluster does not serve: it would split the service in two.
-      await cluster?.start();
+      await cluster?.start().catch((err: unknown) => {
+        throw redisUnreachable(config.redis.url ?? '', err);
+      });
       await http.listen({ host: config.host, port: config.port });
       await pixelStreaming?.listen();
       const address = http.server.address() as AddressInfo;
@@ -236,4 +243,14 @@ export async function createHeliograph(config: Config, options: HeliographOption
     },
     close,
   };
+}
+
+function redisUnreachable(url: string, err: unknown): StartupError {
+  const why = err instanceof Error ? err.message.replace(/^Redis is unreachable: /, '') : String(err);
+  return new StartupError(
+    'redis.url',
+    `cannot reach Redis at ${redactUrlCredentials(url)} (${why})`,
+    'start Redis there, correct --redis.url, or leave it unset for a one-node service',
+    { cause: err },
+  );
 }

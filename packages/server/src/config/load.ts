@@ -386,6 +386,7 @@ function crossCheck(config: unknown, g: Gathered): void {
   if (Array.isArray(turnUrls) && turnUrls.length > 0 && getDeep(config, ['turn', 'secret']) === undefined) {
     g.errors.push(`turn.secret: is required when turn.urls is set (turn.urls ${sourceOf(g, 'turn.urls')})`);
   }
+  checkDistinctPorts(config, g);
   const soft = getDeep(config, ['limits', 'maxFrameBytes']);
   const hard = getDeep(config, ['limits', 'hardFrameBytes']);
   if (typeof soft === 'number' && typeof hard === 'number' && hard < soft) {
@@ -394,6 +395,24 @@ function crossCheck(config: unknown, g: Gathered): void {
         `(${sourceOf(g, 'limits.hardFrameBytes')}; limits.maxFrameBytes ${sourceOf(g, 'limits.maxFrameBytes')})`,
     );
   }
+}
+
+/** The ports a node listens on must differ, or the second listen fails (0 picks a free one each). */
+function checkDistinctPorts(config: unknown, g: Gathered): void {
+  const ps = (key: string) => getDeep(config, ['pixelStreaming', key]);
+  const ports: Array<[string, unknown]> = [['port', getDeep(config, ['port'])]];
+  if (ps('enabled') === true) {
+    ports.push(['pixelStreaming.streamerPort', ps('streamerPort')]);
+    if (ps('sfuEnabled') === true) {
+      ports.push(['pixelStreaming.sfuPort', ps('sfuPort')]);
+    }
+  }
+  ports.forEach(([path, port], i) => {
+    const earlier = ports.slice(0, i).find(([, other]) => typeof port === 'number' && port !== 0 && other === port);
+    if (earlier) {
+      g.errors.push(`${path}: must differ from ${earlier[0]}, both are ${String(port)} (${sourceOf(g, path)}; ${earlier[0]} ${sourceOf(g, earlier[0])})`);
+    }
+  });
 }
 
 // ---- helpers -------------------------------------------------------------------------------
