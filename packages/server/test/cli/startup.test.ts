@@ -79,22 +79,23 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** The `msg` of every JSON log line so far. */
+/** The `msg` of every complete JSON log line so far. */
 function messages(out: string): string[] {
   return out
     .split('\n')
+    .slice(0, -1) // the text after the last newline is a line still being written
     .filter((line) => line.startsWith('{'))
     .map((line) => (JSON.parse(line) as { msg: string }).msg);
 }
 
-async function started(run: Spawned): Promise<string> {
+/** Waits for the "serving on" line and the summary line starting with `last`; resolves with the URL. */
+async function started(run: Spawned, last = 'Data directory:'): Promise<string> {
   await until(() => run.out().includes('Heliograph serving on') || run.err() !== '', 15_000, 'the server to listen');
   const url = /"url":"(http:\/\/[^"]+)"/.exec(run.out())?.[1];
   if (!url) {
     throw new Error(`the server did not start:\n${run.out()}${run.err()}`);
   }
-  // The summary follows the "serving on" line at once; wait for its last line.
-  await until(() => run.out().includes('Data directory:'), 5000, 'the start-up summary');
+  await until(() => messages(run.out()).some((msg) => msg.startsWith(last)), 5000, `the summary line "${last}"`);
   return url;
 }
 
@@ -202,7 +203,7 @@ describe('the start-up summary', () => {
     await stop(run);
 
     const again = spawnCli(['--port', '0', '--data-dir', 'data', '--auth.signup', 'false', '--pixel-streaming.enabled', '--pixel-streaming.streamer-port', '0', '--pixel-streaming.sfu-port', '0']);
-    const url2 = await started(again);
+    const url2 = await started(again, 'Pixel Streaming:');
     const lines = messages(again.out());
     expect(lines).toContain(`Data directory: ${data}; signing secret from ${join(data, 'jwt-secret')}`);
     expect(lines).toContain('Sign-up is closed (auth.signup): add accounts with `npx heliograph users add <username>`');
