@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,19 @@ async function stop(run: Spawned): Promise<void> {
   run.kill('SIGTERM');
   expect(await run.exited).toBe(0);
 }
+
+describe('the bin shim', () => {
+  it('says to build when dist/ is missing, in one line', async () => {
+    // npm links the shim before `prepare` builds dist/; run before the build, it must say so.
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync(BIN, join(dir, 'bin', 'heliograph.mjs'));
+    const child = spawn(process.execPath, [join(dir, 'bin', 'heliograph.mjs'), '--version'], { cwd: dir, env: cleanEnv() });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(1);
+    expect(err).toBe(`heliograph: ${join(dir, 'dist', 'cli', 'main.js')} is not built yet: run \`npm run build\` in the checkout\n`);
+  });
+});
 
 describe('a start-up failure is one line naming the setting, exit 1, no stack', () => {
   it('port in use', async () => {
