@@ -27,6 +27,10 @@ export const ConfigSchema = Type.Object(
           ],
           { default: 'info', description: 'Log level' },
         ),
+        format: Type.Union([Type.Literal('auto'), Type.Literal('pretty'), Type.Literal('json')], {
+          default: 'auto',
+          description: 'Log lines as text for people (`pretty`) or one JSON object each (`json`); `auto`: pretty when stdout is a terminal, else JSON',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
