@@ -104,6 +104,8 @@ export class Connection implements Session, PeerSink {
     return this.#closing;
   }
 
+  acknowledge(_seq: number): void {}
+
   sendEvent(type: EventType, dataJson: string): Delivery {
     if (this.#closing) {
       return 'gone';
