@@ -80,6 +80,10 @@ export async function startHeliograph(secret: string, core = 0, extra: string[] 
     // The bench measures relaying, not abuse protection: rate limits and caps out of the way.
     '--limits.messages-per-second=10000000',
     '--limits.message-burst=10000000',
+    '--limits.user-messages-per-second=10000000',
+    '--limits.user-message-burst=10000000',
+    '--limits.address-messages-per-second=10000000',
+    '--limits.address-message-burst=10000000',
     '--limits.max-connections=20000',
     // Every generated client comes from 127.0.0.1: no per-address admission limits either.
     '--limits.upgrades-per-second-per-address=1000000',

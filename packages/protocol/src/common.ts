@@ -44,6 +44,10 @@ export const LeaveReason = Type.Union([
   Type.Literal('slow_consumer'),
   Type.Literal('room_closed'),
   Type.Literal('node_lost'),
+  /** Its connection dropped and it did not resume within the resume window. */
+  Type.Literal('resume_expired'),
+  /** Its connection dropped and more was sent to it than its resume buffer holds. */
+  Type.Literal('resume_overflow'),
 ]);
 export type LeaveReason = Static<typeof LeaveReason>;
 

@@ -22,6 +22,10 @@ export const ERRORS = {
   CONFLICT: { status: 409, message: 'The resource already exists' },
   NOT_FOUND: { status: 404, message: 'No such resource' },
   UNAVAILABLE: { status: 503, message: 'The service is not available right now' },
+  SESSION_EXPIRED: {
+    status: 410,
+    message: 'The session cannot be resumed: it ended, its resume window passed, or its buffer overflowed; join afresh',
+  },
   INTERNAL: { status: 500, message: 'Internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -10,7 +10,23 @@ export const EVENTS = {
     /** The protocol version the server speaks. */
     protocol: Type.Integer(),
     serverTime: Type.Number(),
+    /**
+     * How to resume this session on a new connection after this one drops (`session.resume`).
+     * Absent when the server has resume turned off. The secret is a credential: keep it in memory.
+     */
+    resume: Type.Optional(
+      Type.Object({
+        session: Type.String(),
+        secret: Type.String(),
+        /** How long the session outlives a dropped connection, in milliseconds. */
+        windowMs: Type.Integer(),
+      }),
+    ),
   }),
+  /** Another peer's connection dropped; it stays in the room while it may resume. */
+  'peer.reconnecting': Type.Object({ peerId: PeerId }),
+  /** A reconnecting peer resumed its session; nothing it was sent meanwhile was lost. */
+  'peer.reconnected': Type.Object({ peerId: PeerId }),
   /** Another peer entered the room. */
   'peer.joined': Type.Object({ peer: PeerInfo }),
   /** Another peer left the room, and why. */

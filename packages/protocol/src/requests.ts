@@ -42,13 +42,20 @@ export const RoomLeave = { data: EmptyObject, result: EmptyObject };
  */
 export const SignalSend = {
   data: Type.Object({ to: PeerId, signal: Type.Unknown() }, strict),
-  result: EmptyObject,
+  result: Type.Object({
+    /** The recipient is reconnecting: the signal is kept for it and delivered when it resumes. */
+    queued: Type.Optional(Type.Literal(true)),
+  }),
 };
 
 /** `data.send`: application data to one peer (`to`) or to everyone else in the room. */
 export const DataSend = {
   data: Type.Object({ to: Type.Optional(PeerId), payload: Type.Unknown() }, strict),
-  result: Type.Object({ recipients: Type.Integer() }),
+  result: Type.Object({
+    recipients: Type.Integer(),
+    /** To one peer that is reconnecting: kept for it and delivered when it resumes. */
+    queued: Type.Optional(Type.Literal(true)),
+  }),
 };
 
 /** `peer.update`: change this peer's name or metadata; the others get `peer.updated`. */
@@ -63,6 +70,37 @@ export const Ping = {
   result: Type.Object({ serverTime: Type.Number() }),
 };
 
+/**
+ * `session.resume`: the first request on a new connection after one dropped. The connection takes
+ * over the session named in the old connection's `session.ready` (same user, same peer, same
+ * rooms); the answer is followed by every event after `lastSeq`, with their original `seq`, and
+ * then live events.
+ */
+export const SessionResume = {
+  data: Type.Object(
+    {
+      session: Type.String({ minLength: 1, maxLength: 64 }),
+      secret: Type.String({ minLength: 1, maxLength: 128 }),
+      /** The `seq` of the last event the client processed (0 for none). */
+      lastSeq: Type.Integer({ minimum: 0 }),
+    },
+    strict,
+  ),
+  result: Type.Object({
+    /** How many events follow this answer as the replay. */
+    replayed: Type.Integer(),
+    /** The session's peer and room, when it is in one. */
+    peer: Type.Optional(PeerInfo),
+    room: Type.Optional(RoomInfo),
+  }),
+};
+
+/** `session.ack`: the client has processed every event up to `seq`; the server may forget them. */
+export const SessionAck = {
+  data: Type.Object({ seq: Type.Integer({ minimum: 0 }) }, strict),
+  result: EmptyObject,
+};
+
 /** Every request type, keyed by its wire name. */
 export const REQUESTS = {
   'room.join': RoomJoin,
@@ -71,6 +109,8 @@ export const REQUESTS = {
   'data.send': DataSend,
   'peer.update': PeerUpdate,
   ping: Ping,
+  'session.resume': SessionResume,
+  'session.ack': SessionAck,
 } as const satisfies Record<string, { data: TSchema; result: TSchema }>;
 
 export type RequestType = keyof typeof REQUESTS;

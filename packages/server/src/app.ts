@@ -22,13 +22,15 @@ import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
 import { ErrorReporter } from './shared/error-reporter.js';
-import { createLogger, type Logger } from './shared/logger.js';
+import { createLogger, redactUrlCredentials, type Logger } from './shared/logger.js';
+import { StartupError } from './shared/startup-error.js';
 import { createPixelStreaming, type PixelStreaming } from './pixel-streaming/pixel-streaming.js';
 import { openDatabase } from './storage/database.js';
-import { loadOrCreateSecret } from './storage/secret.js';
+import { openSigningSecret, type SigningSecret } from './storage/secret.js';
 import { Admission, type AdmissionOptions } from './transport/admission.js';
 import { Dispatcher } from './transport/dispatcher.js';
 import { readOpenFileLimit, socketCap } from './transport/open-file-limit.js';
+import { PsRequestLimits, RequestLimits } from './transport/request-limits.js';
 import { rejectUpgrade } from './transport/upgrade.js';
 import { publishStreamerEvents } from './webhooks/streamer-webhooks.js';
 import { WsGateway } from './transport/ws-gateway.js';
@@ -65,6 +67,8 @@ export interface Heliograph {
   readonly cluster: ClusterNode | undefined;
   /** Where unexpected errors are logged (rate-limited) and counted. */
   readonly errors: ErrorReporter;
+  /** Where the HS256 signing secret came from: `auth.jwtSecret`, or dataDir (for the start-up summary). */
+  readonly secretOrigin: 'configured' | SigningSecret['origin'];
 }
 
 /** The composition root: builds every component from the configuration and wires them. */
@@ -74,7 +78,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const logger = options.logger ?? createLogger(config.log.level);
 
   const db = openDatabase(config.dataDir);
-  const secret = config.auth.jwtSecret ?? loadOrCreateSecret(config.dataDir);
+  const signing = config.auth.jwtSecret ? { secret: config.auth.jwtSecret, origin: 'configured' as const } : openSigningSecret(config.dataDir);
+  const { secret } = signing;
   const { issuer, audience, clockToleranceSeconds, jwksUrl, maxTokenTtlSeconds } = config.auth;
   const maxTtlSeconds = maxTokenTtlSeconds;
   const signer = new TokenSigner({ secret, clock, maxTtlSeconds, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
@@ -105,6 +110,11 @@ export async function createHeliograph(config: Config, options: HeliographOption
     iceServers: business.iceServers,
     roomService: business.roomService,
   });
+  const clientAddress = clientAddressResolver(config.http.trustProxy);
+  const admission = createAdmission(config, { clock, logger, clientAddress });
+  admission.registerMetrics(metrics);
+  // Request rates per user and per address: one set per node, so reconnecting refills nothing.
+  const requests = new RequestLimits(config.limits, clock);
   const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs });
   const gateway = new WsGateway({
     path: '/ws',
@@ -114,13 +124,9 @@ export async function createHeliograph(config: Config, options: HeliographOption
     clock,
     logger,
     errors,
-    limits: config.limits,
+    limits: { ...config.limits, requests },
     ping: config.ping,
   });
-
-  const clientAddress = clientAddressResolver(config.http.trustProxy);
-  const admission = createAdmission(config, { clock, logger, clientAddress });
-  admission.registerMetrics(metrics);
 
   const pixelStreaming = config.pixelStreaming.enabled
     ? createPixelStreaming({
@@ -140,6 +146,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
         cluster,
         admission,
         httpTimeouts: config.http,
+        requestLimits: new PsRequestLimits(config.pixelStreaming, clock, clientAddress),
       })
     : undefined;
 
@@ -226,9 +233,12 @@ export async function createHeliograph(config: Config, options: HeliographOption
     pixelStreaming,
     cluster,
     errors,
+    secretOrigin: signing.origin,
     async listen() {
       // A node that cannot reach its cluster does not serve: it would split the service in two.
-      await cluster?.start();
+      await cluster?.start().catch((err: unknown) => {
+        throw redisUnreachable(config.redis.url ?? '', err);
+      });
       await http.listen({ host: config.host, port: config.port });
       await pixelStreaming?.listen();
       const address = http.server.address() as AddressInfo;
@@ -279,4 +289,14 @@ function createAdmission(config: Config, deps: Pick<AdmissionOptions, 'clock' | 
     upgradesPerAddress: { perSecond: limits.upgradesPerSecondPerAddress, burst: limits.upgradeBurstPerAddress },
     connectionsPerUser: { perSecond: limits.connectionsPerSecondPerUser, burst: limits.connectionBurstPerUser },
   });
+}
+
+function redisUnreachable(url: string, err: unknown): StartupError {
+  const why = err instanceof Error ? err.message.replace(/^Redis is unreachable: /, '') : String(err);
+  return new StartupError(
+    'redis.url',
+    `cannot reach Redis at ${redactUrlCredentials(url)} (${why})`,
+    'start Redis there, correct --redis.url, or leave it unset for a one-node service',
+    { cause: err },
+  );
 }

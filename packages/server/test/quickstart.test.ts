@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,16 @@ afterAll(async () => {
 });
 
 describe('quick start, as a new user', () => {
+  it('runs `npx heliograph` and `npm exec heliograph` in the checkout right after `npm ci`', async () => {
+    // The bin is linked by `npm ci` (packages/server/bin/heliograph.mjs), not resolved to the root package.
+    const version = (JSON.parse(readFileSync(join(root, 'packages/server/package.json'), 'utf8')) as { version: string }).version;
+    const npx = await run('npx', ['--no-install', 'heliograph', '--version']);
+    expect(npx, npx.stderr).toMatchObject({ code: 0, stdout: `${version}\n` });
+    const exec = await run('npm', ['exec', '--no', 'heliograph', '--', '--help']);
+    expect(exec.code, exec.stderr).toBe(0);
+    expect(exec.stdout).toContain('Usage: heliograph [command] [options]');
+  });
+
   it('lists the users that were added', async () => {
     const listed = await run('node', [cli, 'users', 'list', '--json']);
     expect(listed.code).toBe(0);

@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestClient } from './helpers/client.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 const clients: TestClient[] = [];
 
 beforeEach(async () => {
   // The order test sends 1,000 requests at once; rate limits have their own tests.
-  server = await startServer({ limits: { messagesPerSecond: 1e6, messageBurst: 100_000 } });
+  server = await startServer({ limits: NO_RATE_LIMITS });
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));

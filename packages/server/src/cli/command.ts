@@ -8,6 +8,8 @@ export interface CliIo {
   stdin: Readable;
   /** Whether stdin is a terminal, so that a password can be prompted for without echo. */
   isTTY: boolean;
+  /** Whether output to a terminal may be coloured (`NO_COLOR` unset). */
+  colors?: boolean;
 }
 
 /** A command's own arguments, once configuration flags have been set aside. */

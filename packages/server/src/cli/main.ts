@@ -28,7 +28,13 @@ const code = await runCli({
   cwd: process.cwd(),
   version: readVersion(),
   signal: shutdown.signal,
-  io: { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, isTTY: process.stdin.isTTY === true },
+  io: {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    isTTY: process.stdin.isTTY === true,
+    colors: process.env.NO_COLOR === undefined || process.env.NO_COLOR === '',
+  },
 });
 // Exit once stdout has flushed, so that `$(heliograph token …)` never loses the token.
 process.stdout.write('', () => process.exit(code));

@@ -1,8 +1,10 @@
 import { AppError } from '../shared/app-error.js';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { parseCommandArgs } from './args.js';
 import { CliError, USAGE_EXIT, commandHelp, table, type CliIo, type Command } from './command.js';
 import { serveCommand } from './serve-command.js';
+import { explainStartupError } from './startup-errors.js';
 import { tokenCommand } from './token-command.js';
 import { USERS_COMMANDS } from './users-command.js';
 
@@ -62,7 +64,13 @@ function usageError(io: CliIo, message: string, helpHint: string): number {
   return USAGE_EXIT;
 }
 
-function reportFailure(io: CliIo, err: unknown): number {
+function reportFailure(io: CliIo, err: unknown, config: Config): number {
+  // A setting that does not work on this machine (port in use, unreadable file…): one line, no stack.
+  const startup = explainStartupError(err, config);
+  if (startup) {
+    io.stderr.write(`heliograph: ${startup.message}\n`);
+    return 1;
+  }
   if (err instanceof CliError) {
     io.stderr.write(`heliograph: ${err.message}\n`);
     return err.exitCode;
@@ -136,6 +144,6 @@ async function runCommand(command: Command, argv: readonly string[], input: CliI
   try {
     return await command.run({ args: parsed.args, config: loaded.config, io, ...(input.signal ? { signal: input.signal } : {}) });
   } catch (err) {
-    return reportFailure(io, err);
+    return reportFailure(io, err, loaded.config);
   }
 }

@@ -1,8 +1,11 @@
 import { createHeliograph } from '../app.js';
 import { describeConfig } from '../config/load.js';
-import { createLogger } from '../shared/logger.js';
+import type { Config } from '../config/schema.js';
+import { createLogger, type Logger } from '../shared/logger.js';
 import { watchProcessErrors } from '../shared/process-errors.js';
-import { type Command, type CommandContext } from './command.js';
+import { type CliIo, type Command, type CommandContext } from './command.js';
+import { checkTlsFiles } from './startup-errors.js';
+import { startupSummary } from './startup-summary.js';
 
 function untilAborted(signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
@@ -14,17 +17,28 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** Logs to stdout: pino-pretty's text on a terminal (`log.format` auto), JSON lines otherwise. */
+function serveLogger(config: Config, io: CliIo): Logger {
+  const tty = (io.stdout as { isTTY?: boolean }).isTTY === true;
+  const format = config.log.format === 'auto' ? (tty ? 'pretty' : 'json') : config.log.format;
+  return createLogger(config.log.level, io.stdout, { format, colorize: tty && io.colors === true });
+}
+
 /**
  * `heliograph serve`: runs the node until `signal` aborts (SIGINT/SIGTERM in `main.ts`), then
- * closes it gracefully. Logs go to stdout as JSON lines.
+ * closes it gracefully. Once listening, it logs what runs where (startup-summary.ts).
  */
 export async function serve({ config, io, signal }: CommandContext): Promise<number> {
-  const logger = createLogger(config.log.level, io.stdout);
+  checkTlsFiles(config);
+  const logger = serveLogger(config, io);
   const app = await createHeliograph(config, { logger });
   const unwatch = watchProcessErrors(app.errors);
   try {
     try {
       await app.listen();
+      for (const line of startupSummary(config, app)) {
+        logger.info(line);
+      }
     } catch (err) {
       await app.close();
       throw err;

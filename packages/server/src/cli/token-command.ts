@@ -1,5 +1,6 @@
 import { TokenSigner } from '../auth/token-signer.js';
 import { systemClock } from '../shared/clock.js';
+import { isInMemory } from '../storage/data-dir.js';
 import { loadOrCreateSecret } from '../storage/secret.js';
 import { CliError, USAGE_EXIT, optionalString, requireString, type Command, type CommandContext } from './command.js';
 
@@ -29,6 +30,13 @@ export async function token({ args, config, io }: CommandContext): Promise<numbe
     throw new CliError(`--ttl ${ttl} is longer than auth.maxTokenTtlSeconds (${maxTokenTtlSeconds} s); Heliograph would refuse the token`, USAGE_EXIT);
   }
   const name = optionalString(args, 'name');
+  if (config.auth.jwtSecret === undefined && isInMemory(config.dataDir)) {
+    // A secret made up here would be this process's alone: no server would accept the token.
+    throw new CliError(
+      'dataDir: :memory: keeps no signing secret, so no server would accept this token; give the server’s --data-dir or --auth.jwt-secret',
+      USAGE_EXIT,
+    );
+  }
   const { issuer, audience } = config.auth;
   const signer = new TokenSigner({
     secret: config.auth.jwtSecret ?? loadOrCreateSecret(config.dataDir),

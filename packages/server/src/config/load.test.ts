@@ -242,6 +242,17 @@ describe('loadConfig', () => {
     expect(ok({ argv: ['--auth.token-ttl-seconds', '600', '--auth.max-token-ttl-seconds', '600'] }).auth.maxTokenTtlSeconds).toBe(600);
   });
 
+  it('requires the ports a node listens on to differ, except 0', () => {
+    const ps = ['--pixel-streaming.enabled'];
+    expect(errors({ argv: [...ps, '--port', '8888'], env: { HELIOGRAPH_PIXEL_STREAMING_SFU_PORT: '8888' } })).toEqual([
+      'pixelStreaming.streamerPort: must differ from port, both are 8888 (default; port from --port)',
+      'pixelStreaming.sfuPort: must differ from port, both are 8888 (from HELIOGRAPH_PIXEL_STREAMING_SFU_PORT; port from --port)',
+    ]);
+    expect(ok({ argv: [...ps, '--port', '0', '--pixel-streaming.streamer-port', '0', '--pixel-streaming.sfu-port', '0'] }).port).toBe(0);
+    expect(ok({ argv: ['--port', '8888'] }).port).toBe(8888); // Pixel Streaming off: its ports are not opened
+    expect(ok({ argv: [...ps, '--pixel-streaming.sfu-enabled', 'false', '--pixel-streaming.sfu-port', '8888'] }).port).toBe(8080);
+  });
+
   it('keeps the in-memory dataDir as it is', () => {
     expect(ok({ argv: ['--data-dir', ':memory:'] }).dataDir).toBe(':memory:');
   });

@@ -394,6 +394,7 @@ function crossCheck(config: unknown, g: Gathered): void {
         `(${sourceOf(g, 'auth.tokenTtlSeconds')}; auth.maxTokenTtlSeconds ${sourceOf(g, 'auth.maxTokenTtlSeconds')})`,
     );
   }
+  checkDistinctPorts(config, g);
   const soft = getDeep(config, ['limits', 'maxFrameBytes']);
   const hard = getDeep(config, ['limits', 'hardFrameBytes']);
   if (typeof soft === 'number' && typeof hard === 'number' && hard < soft) {
@@ -402,6 +403,24 @@ function crossCheck(config: unknown, g: Gathered): void {
         `(${sourceOf(g, 'limits.hardFrameBytes')}; limits.maxFrameBytes ${sourceOf(g, 'limits.maxFrameBytes')})`,
     );
   }
+}
+
+/** The ports a node listens on must differ, or the second listen fails (0 picks a free one each). */
+function checkDistinctPorts(config: unknown, g: Gathered): void {
+  const ps = (key: string) => getDeep(config, ['pixelStreaming', key]);
+  const ports: Array<[string, unknown]> = [['port', getDeep(config, ['port'])]];
+  if (ps('enabled') === true) {
+    ports.push(['pixelStreaming.streamerPort', ps('streamerPort')]);
+    if (ps('sfuEnabled') === true) {
+      ports.push(['pixelStreaming.sfuPort', ps('sfuPort')]);
+    }
+  }
+  ports.forEach(([path, port], i) => {
+    const earlier = ports.slice(0, i).find(([, other]) => typeof port === 'number' && port !== 0 && other === port);
+    if (earlier) {
+      g.errors.push(`${path}: must differ from ${earlier[0]}, both are ${String(port)} (${sourceOf(g, path)}; ${earlier[0]} ${sourceOf(g, earlier[0])})`);
+    }
+  });
 }
 
 // ---- helpers -------------------------------------------------------------------------------

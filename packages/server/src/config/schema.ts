@@ -27,6 +27,10 @@ export const ConfigSchema = Type.Object(
           ],
           { default: 'info', description: 'Log level' },
         ),
+        format: Type.Union([Type.Literal('auto'), Type.Literal('pretty'), Type.Literal('json')], {
+          default: 'auto',
+          description: 'Log lines as text for people (`pretty`) or one JSON object each (`json`); `auto`: pretty when stdout is a terminal, else JSON',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -134,6 +138,18 @@ export const ConfigSchema = Type.Object(
         }),
         messagesPerSecond: Type.Number({ exclusiveMinimum: 0, default: 100, description: 'Sustained request rate per connection (token bucket refill)' }),
         messageBurst: Type.Integer({ minimum: 1, default: 200, description: 'Token bucket size per connection' }),
+        userMessagesPerSecond: Type.Number({
+          exclusiveMinimum: 0,
+          default: 200,
+          description: "Sustained request rate per user, shared by all the user's connections to this node",
+        }),
+        userMessageBurst: Type.Integer({ minimum: 1, default: 400, description: 'Token bucket size per user' }),
+        addressMessagesPerSecond: Type.Number({
+          exclusiveMinimum: 0,
+          default: 2000,
+          description: 'Sustained request rate per client address (all its users, e.g. an office behind one NAT), per node',
+        }),
+        addressMessageBurst: Type.Integer({ minimum: 1, default: 4000, description: 'Token bucket size per client address' }),
         floodCloseAfter: Type.Integer({ minimum: 1, default: 100, description: 'Rate-limited requests in a row before the connection is closed with 4429' }),
         invalidCloseAfter: Type.Integer({ minimum: 1, default: 50, description: 'Invalid frames in a row before the connection is closed with 4400' }),
         maxConnections: Type.Integer({

@@ -11,6 +11,8 @@ export interface Session {
   readonly sink: PeerSink;
   /** True once the connection is closing; an async handler checks it before it commits anything. */
   readonly closing?: boolean;
+  /** The client has processed every event up to `seq` (`session.ack`): they need not be kept for a resume. */
+  acknowledge(seq: number): void;
 }
 
 /** A handler gets a validated, typed request body and returns the response body (or throws AppError). */

@@ -13,6 +13,7 @@ import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
 import type { HttpTimeouts } from '../http/node-server.js';
 import { seconds, type Admission, type UpgradeTicket } from '../transport/admission.js';
+import type { PsRequestLimits } from '../transport/request-limits.js';
 import { rejectUpgrade, requestUrl } from '../transport/upgrade.js';
 import { PsClusterLink } from './cluster-link.js';
 import type { PixelStreamingConfig } from './config.js';
@@ -60,6 +61,8 @@ export interface PixelStreamingDeps {
   admission: Admission;
   /** `http.*`, applied to the streamer and SFU ports as to the main port. */
   httpTimeouts: HttpTimeouts;
+  /** The node's message rates per player identity and per address, shared by their sockets. */
+  requestLimits?: PsRequestLimits | undefined;
 }
 
 /** Messages one connection may send while a cluster step holds it (at most a burst's worth are kept). */
@@ -127,7 +130,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
 
-  function newSocket(ws: WebSocket, role: PsRole, req: IncomingMessage): PsSocket {
+  function newSocket(ws: WebSocket, role: PsRole, req: IncomingMessage, userId: string | undefined): PsSocket {
     const socket = new PsSocket(ws, req.socket.remoteAddress ?? '', {
       role,
       clock,
@@ -139,6 +142,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
       errors: deps.errors,
       messagesPerSecond: config.messagesPerSecond,
       messageBurst: config.messageBurst,
+      quota: deps.requestLimits?.forSocket(role === 'player', req, userId),
     });
     sockets.add(socket);
     socket.onClose(() => sockets.delete(socket));
@@ -146,7 +150,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
   }
 
   function open(role: PsRole, ws: WebSocket, req: IncomingMessage, auth: StreamerCredential | PlayerAuth): void {
-    const socket = newSocket(ws, role, req);
+    const socket = newSocket(ws, role, req, role === 'player' ? (auth as PlayerAuth).identity?.userId : undefined);
     const gate = new MessageGate<PsInbound>({
       maxQueued: MAX_HELD_MESSAGES,
       onDrop: () => drops.rate_limited++,

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import type { Clock } from '../shared/clock.js';
 import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
+import type { RequestQuota } from '../transport/request-limits.js';
 import { TokenBucket } from '../transport/token-bucket.js';
 
 /** Counters of frames the dialect did not hand on, for the REST view and tests. */
@@ -32,6 +33,8 @@ export interface PsSocketOptions {
   /** Deepest nesting a message may have (`limits.maxDepth`). */
   maxDepth: number;
   errors: ErrorReporter;
+  /** The shared rates of its user and address on this node (`PsRequestLimits`); released on close. */
+  quota?: RequestQuota | undefined;
 }
 
 /** The largest close reason a close frame can carry, in UTF-8 bytes. */
@@ -61,6 +64,7 @@ export class PsSocket {
     ws.on('error', (err) => opts.logger.debug({ err, role: opts.role }, 'pixel streaming socket error'));
     ws.on('close', () => {
       this.#closed = true;
+      opts.quota?.release();
     });
   }
 
@@ -120,7 +124,9 @@ export class PsSocket {
     }
     this.alive = true;
     const { drops, errors, role } = this.opts;
-    if (!this.#bucket.take(this.opts.clock.now())) {
+    // Its own bucket first: a socket over its own rate takes nothing from the shared ones.
+    const now = this.opts.clock.now();
+    if (!this.#bucket.take(now) || (this.opts.quota && !this.opts.quota.take(now))) {
       drops.rate_limited++;
       return;
     }

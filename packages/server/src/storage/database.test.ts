@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,6 +26,18 @@ describe('openDatabase', () => {
     const columns = (statement(db, 'PRAGMA table_info(users)').all() as { name: string }[]).map((c) => c.name);
     expect(columns).toEqual(['username', 'display_name', 'password_hash', 'created_at']);
     db.close();
+  });
+
+  it('names dataDir, the path and the cause when the directory or the database cannot be used', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'file'), '');
+    expect(() => openDatabase(join(dir, 'file'))).toThrow(/^dataDir: cannot create .*\/file: a file is in the way \(EEXIST\); set --data-dir/);
+    mkdirSync(join(dir, 'blocked', 'heliograph.db'), { recursive: true });
+    expect(() => openDatabase(join(dir, 'blocked'))).toThrow(
+      /^dataDir: cannot open the database .*\/blocked\/heliograph\.db: unable to open database file; set --data-dir/,
+    );
+    writeFileSync(join(dir, 'heliograph.db'), 'not a database, '.repeat(100));
+    expect(() => openDatabase(dir)).toThrow(/^dataDir: cannot open the database .*: file is not a database; /);
   });
 
   it('keeps data and does not rerun migrations on reopen', () => {

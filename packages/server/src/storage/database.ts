@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { AppError } from '../shared/app-error.js';
+import { dataDirError, isInMemory, prepareDataDir } from './data-dir.js';
 
 export type Database = BetterSqlite3.Database;
 export type Statement = BetterSqlite3.Statement;
@@ -84,15 +84,21 @@ export const MIGRATIONS: readonly string[] = [
 /**
  * Opens (creating when needed) the SQLite database `heliograph.db` under `dataDir`, with WAL
  * journaling, and brings its schema up to date. `':memory:'` as dataDir gives an in-memory one.
+ * A directory or database file that cannot be used throws a StartupError naming `dataDir`.
  */
 export function openDatabase(dataDir: string): Database {
   let db: Database;
-  if (dataDir === ':memory:') {
+  if (isInMemory(dataDir)) {
     db = openRetained(':memory:');
   } else {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    db = openRetained(join(dataDir, 'heliograph.db'));
-    db.exec('PRAGMA journal_mode = WAL');
+    prepareDataDir(dataDir);
+    const file = join(dataDir, 'heliograph.db');
+    try {
+      db = openRetained(file);
+      db.exec('PRAGMA journal_mode = WAL');
+    } catch (err) {
+      throw dataDirError(`cannot open the database ${file}`, err);
+    }
     // WAL makes NORMAL durable across application crashes; only a power loss may drop the last commits.
     db.exec('PRAGMA synchronous = NORMAL');
   }

@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadOrCreateSecret } from './secret.js';
+import { StartupError } from '../shared/startup-error.js';
+import { loadOrCreateSecret, openSigningSecret } from './secret.js';
 
 describe('loadOrCreateSecret', () => {
   let dir: string;
@@ -37,8 +38,42 @@ describe('loadOrCreateSecret', () => {
     expect(loadOrCreateSecret(dir)).toBe('an-operator-provided-secret-of-enough-length');
   });
 
-  it('refuses a truncated secret file', () => {
+  it('refuses a truncated secret file, naming dataDir', () => {
     writeFileSync(join(dir, 'jwt-secret'), 'short\n');
     expect(() => loadOrCreateSecret(dir)).toThrow(/fewer than 32/);
+    expect(() => loadOrCreateSecret(dir)).toThrow(StartupError);
+  });
+});
+
+describe('openSigningSecret', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'heliograph-secret-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('says whether the secret was generated now or read from the file', () => {
+    const first = openSigningSecret(dir);
+    expect(first).toEqual({ secret: expect.any(String) as string, origin: 'generated', file: join(dir, 'jwt-secret') });
+    expect(openSigningSecret(dir)).toEqual({ ...first, origin: 'stored' });
+  });
+
+  it('with :memory: generates a fresh secret each time and writes nothing', () => {
+    const a = openSigningSecret(':memory:');
+    const b = openSigningSecret(':memory:');
+    expect(a).toEqual({ secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) as string, origin: 'memory' });
+    expect(b.secret).not.toBe(a.secret);
+    expect(existsSync(':memory:')).toBe(false);
+  });
+
+  it('names dataDir when the directory cannot be created', () => {
+    writeFileSync(join(dir, 'file'), '');
+    expect(() => openSigningSecret(join(dir, 'file', 'sub'))).toThrow(
+      new StartupError(
+        'dataDir',
+        `cannot create ${join(dir, 'file', 'sub')}: a part of the path is not a directory (ENOTDIR)`,
+        'set --data-dir to a directory this user can create and write, or to :memory: to keep nothing on disk',
+      ),
+    );
   });
 });

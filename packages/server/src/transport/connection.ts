@@ -19,6 +19,7 @@ import type { Clock } from '../shared/clock.js';
 import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { RequestLimits, RequestQuota } from './request-limits.js';
 import { TokenBucket } from './token-bucket.js';
 import { WriteBatcher } from './write-batching.js';
 
@@ -31,6 +32,11 @@ export interface ConnectionLimits {
   messageBurst: number;
   floodCloseAfter: number;
   invalidCloseAfter: number;
+  /**
+   * The node's rates per user and per address, shared by their connections. Carried with the
+   * limits because the gateway hands every connection its `limits` as they are.
+   */
+  requests?: RequestLimits | undefined;
 }
 
 export interface ConnectionDeps {
@@ -40,6 +46,8 @@ export interface ConnectionDeps {
   logger: Logger;
   errors: ErrorReporter;
   limits: ConnectionLimits;
+  /** The client's address (after trusted proxies), for the per-address request rate. */
+  address: string;
   /** Called once, when the socket has closed and the peer has left its room. */
   onClosed: (conn: Connection) => void;
 }
@@ -63,7 +71,9 @@ export class Connection implements Session, PeerSink {
   #leaveReason: LeaveReason = 'disconnected';
   #floodStrikes = 0;
   #invalidInARow = 0;
+  /** This connection's own share: one connection cannot spend all of its user's rate. */
   readonly #bucket: TokenBucket;
+  readonly #quota: RequestQuota | undefined;
   readonly #out: WriteBatcher;
   readonly #reply = (frame: string): void => {
     this.#send(frame);
@@ -75,6 +85,7 @@ export class Connection implements Session, PeerSink {
     readonly deps: ConnectionDeps,
   ) {
     this.#bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst, deps.clock.now());
+    this.#quota = deps.limits.requests?.forConnection(identity.userId, deps.address);
     this.#out = new WriteBatcher(ws);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary));
     ws.on('pong', () => {
@@ -92,6 +103,8 @@ export class Connection implements Session, PeerSink {
   get closing(): boolean {
     return this.#closing;
   }
+
+  acknowledge(_seq: number): void {}
 
   sendEvent(type: EventType, dataJson: string): Delivery {
     if (this.#closing) {
@@ -164,8 +177,14 @@ export class Connection implements Session, PeerSink {
       return;
     }
     const { limits, clock } = this.deps;
-    if (!this.#bucket.take(clock.now())) {
-      this.#rateLimited(raw);
+    const now = clock.now();
+    // Its own bucket first: a connection over its own rate takes nothing from the shared ones.
+    if (!this.#bucket.take(now)) {
+      this.#rateLimited(raw, this.#bucket.msUntilNext());
+      return;
+    }
+    if (this.#quota && !this.#quota.take(now)) {
+      this.#rateLimited(raw, this.#quota.retryAfterMs());
       return;
     }
     this.#floodStrikes = 0;
@@ -187,13 +206,13 @@ export class Connection implements Session, PeerSink {
     this.deps.dispatcher.dispatch(this, decoded.request, this.#reply);
   }
 
-  #rateLimited(raw: Buffer): void {
+  #rateLimited(raw: Buffer, retryAfterMs: number): void {
     if (++this.#floodStrikes >= this.deps.limits.floodCloseAfter) {
       this.shutdown(CLOSE_CODES.RATE_LIMITED, 'rate limit exceeded');
       return;
     }
     const id = peekRequestId(raw.toString('utf8', 0, PEEK_BYTES));
-    const error: ErrorBody = { code: 'RATE_LIMITED', message: 'Too many requests; slow down', retryAfterMs: this.#bucket.msUntilNext() };
+    const error: ErrorBody = { code: 'RATE_LIMITED', message: 'Too many requests; slow down', retryAfterMs };
     this.#send(encodeError(id, error));
   }
 
@@ -210,6 +229,7 @@ export class Connection implements Session, PeerSink {
     }
     this.#closed = true;
     this.#closing = true;
+    this.#quota?.release();
     const peer = this.peer;
     if (peer) {
       this.peer = undefined;

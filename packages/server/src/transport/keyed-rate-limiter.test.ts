@@ -40,4 +40,40 @@ describe('KeyedRateLimiter', () => {
     limiter.refund('unknown');
     expect(limiter.size).toBe(1);
   });
+
+  it('a held key shares its bucket with take(key) and is never forgotten while held', () => {
+    const clock = new FakeClock(0);
+    const limiter = new KeyedRateLimiter({ perSecond: 1, burst: 2, clock, maxKeys: 2 });
+    const held = limiter.hold('alice');
+    expect(held.take(clock.now())).toBe(true);
+    expect(limiter.take('alice')).toBe(true);
+    expect(held.take(clock.now())).toBe(false);
+    expect(held.retryAfterMs()).toBe(1000);
+    expect(limiter.retryAfterMs('alice')).toBe(1000);
+    for (const key of ['b', 'c', 'd', 'e']) {
+      limiter.take(key);
+    }
+    expect(limiter.size).toBe(3); // two remembered, one held
+    expect(limiter.take('alice')).toBe(false);
+  });
+
+  it('a released key keeps its tokens; it is forgotten like any other only once every holder has let go', () => {
+    const clock = new FakeClock(0);
+    const limiter = new KeyedRateLimiter({ perSecond: 1, burst: 2, clock, maxKeys: 10 });
+    const [a, b] = [limiter.hold('alice'), limiter.hold('alice')];
+    expect([a.take(0), b.take(0)]).toEqual([true, true]);
+    a.release();
+    a.release();
+    const c = limiter.hold('alice');
+    expect(c.take(0)).toBe(false);
+    b.release();
+    expect(limiter.take('alice')).toBe(false);
+    clock.advance(2000);
+    limiter.take('bob');
+    expect(limiter.size).toBe(2); // alice is still held by c
+    c.release();
+    clock.advance(2000);
+    limiter.take('carol');
+    expect(limiter.size).toBe(1); // alice and bob refilled and were forgotten
+  });
 });

@@ -110,14 +110,14 @@ export class WsGateway {
       this.#upgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.RATE_LIMITED, reason));
       return;
     }
-    this.#upgrade(req, socket, head, (ws) => this.#open(ws, identity));
+    this.#upgrade(req, socket, head, (ws) => this.#open(ws, identity, ticket.address));
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, then: (ws: WebSocket) => void): void {
     this.#wss.handleUpgrade(req, socket, head, then);
   }
 
-  #open(ws: WebSocket, identity: Identity): void {
+  #open(ws: WebSocket, identity: Identity, address: string): void {
     const { dispatcher, rooms, clock, logger, errors, limits } = this.#opts;
     const conn = new Connection(ws, identity, {
       dispatcher,
@@ -126,6 +126,7 @@ export class WsGateway {
       logger,
       errors,
       limits,
+      address,
       onClosed: (c) => {
         this.#connections.delete(c);
         if (this.#connections.size === 0) {

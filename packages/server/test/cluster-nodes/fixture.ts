@@ -4,7 +4,11 @@ import { nodeToken, startNode, type NodeProcess } from '../helpers/node-process.
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
 /** Flags for sending 1,000 requests in a burst on one connection. */
-export const NO_RATE_LIMIT = ['--limits.messages-per-second', '1000000', '--limits.message-burst', '100000'];
+export const NO_RATE_LIMIT = [
+  ...['--limits.messages-per-second', '1000000', '--limits.message-burst', '100000'],
+  ...['--limits.user-messages-per-second', '1000000', '--limits.user-message-burst', '100000'],
+  ...['--limits.address-messages-per-second', '1000000', '--limits.address-message-burst', '100000'],
+];
 
 /**
  * One test's cluster: a real redis-server, `heliograph serve` processes joined to it, and the

@@ -4,7 +4,7 @@ import { HOOK_SECRET, TestBackend } from '../helpers/business-backend.js';
 import { TestClient } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { haveTool } from '../helpers/require-tool.js';
-import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
+import { NO_RATE_LIMITS, startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
 // haveTool throws under CI=true when redis-server is missing, so this never skips in CI.
@@ -58,7 +58,7 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
   async function twoNodes(rooms: { maxPeers?: number } = {}, webhooks: { url?: string; secret?: string } = {}): Promise<[TestServer, TestServer]> {
     const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000 };
     const redisConfig = { url: redis.url, prefix: `t${++prefix}`, commandTimeoutMs: 500 };
-    const limits = { messagesPerSecond: 1e6, messageBurst: 100_000 };
+    const limits = NO_RATE_LIMITS;
     const controlApi = { keys: [{ id: 'ops', key: API_KEY, scope: 'read-write' as const }] };
     const a = await startServer({ redis: redisConfig, cluster, rooms, limits, controlApi, webhooks });
     const b = await startServer({ redis: redisConfig, cluster, rooms, limits, controlApi, webhooks });

@@ -10,6 +10,16 @@ import { createLogger, type Logger } from '../../src/shared/logger.js';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
+/** `limits` that no test's burst of requests reaches: per connection, per user and per address. */
+export const NO_RATE_LIMITS = {
+  messagesPerSecond: 1e6,
+  messageBurst: 100_000,
+  userMessagesPerSecond: 1e6,
+  userMessageBurst: 100_000,
+  addressMessagesPerSecond: 1e6,
+  addressMessageBurst: 100_000,
+};
+
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
 
 /** A complete, valid config: schema defaults, then test settings, then `overrides`. */
