@@ -80,7 +80,7 @@ function startNode(findings: Findings): Promise<Node> {
     JSON.stringify({
       port: 0,
       dataDir,
-      log: { level: 'info' },
+      log: { level: 'info', format: 'json' },
       auth: { jwtSecret: SECRET },
       limits: { ...UNLIMITED, upgradesPerSecondPerAddress: 1e9, upgradeBurstPerAddress: 1e9, connectionsPerSecondPerUser: 1e9, connectionBurstPerUser: 1e9 },
       drain: { timeoutMs: 0 },

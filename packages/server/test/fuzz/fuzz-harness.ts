@@ -1,6 +1,8 @@
 import fc from 'fast-check';
+import { Value } from 'typebox/value';
 import { Findings } from '../../../../bench/src/fuzz/findings.js';
 import type { FuzzTarget } from '../../../../bench/src/fuzz/surfaces.js';
+import { ConfigSchema } from '../../src/config/schema.js';
 import { FakeClock } from '../../src/shared/fake-clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
@@ -62,6 +64,12 @@ export async function startFuzzServer(overrides: Parameters<typeof startServer>[
     },
     { clock, logger },
   );
+  // A misspelt override would be dropped without a word and the fuzzer would meet the rate limits.
+  const problems = [...Value.Errors(ConfigSchema, server.config)].map((e) => `${e.instancePath} ${e.message}`);
+  if (problems.length > 0) {
+    await server.close();
+    throw new Error(`fuzz config: ${problems.join('; ')}`);
+  }
   const ports = server.app.pixelStreaming?.ports;
   const wsBase = server.url.replace(/^http/, 'ws');
   const host = wsBase.replace(/:\d+$/, '');
