@@ -266,24 +266,47 @@ export interface HttpAnswer {
   body: Buffer;
 }
 
-/** One HTTP request with full control of method, path, headers and body bytes. */
-export function httpCall(base: string, req: { method: string; path: string; headers?: Record<string, string>; body?: Buffer }, timeoutMs: number): Promise<HttpAnswer> {
+/**
+ * One HTTP request with full control of method, path, headers and body bytes. A body over
+ * `bodyLimit` waits for the node's early answer (413) before it is sent: the node answers it from
+ * the headers and closes, and a body still arriving then makes the kernel reset the connection,
+ * which can discard the answer before the client reads it (TCP's reset problem; see the report of
+ * the long run). Sent after `timeoutMs / 2` if no answer came.
+ */
+export function httpCall(
+  base: string,
+  req: { method: string; path: string; headers?: Record<string, string>; body?: Buffer; bodyLimit?: number },
+  timeoutMs: number,
+): Promise<HttpAnswer> {
   const url = new URL(base);
   // Framed always: Node's client sends a GET or DELETE body unframed, as bytes after the request.
   const headers = req.body ? { ...req.headers, 'content-length': String(req.body.length) } : req.headers;
+  const early = req.body !== undefined && req.bodyLimit !== undefined && req.body.length > req.bodyLimit;
   return new Promise((resolve, reject) => {
     const r = httpRequest(
-      { host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent, timeout: timeoutMs },
+      // A connection of its own when the body may never be sent: nothing else may follow on it.
+      { host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent: early ? false : agent, timeout: timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+          if (early) {
+            r.destroy();
+          }
+        });
         res.on('error', reject);
       },
     );
     r.on('timeout', () => r.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     r.on('error', reject);
-    r.end(req.body);
+    if (early) {
+      r.flushHeaders();
+      const later = setTimeout(() => r.end(req.body), timeoutMs / 2);
+      r.once('response', () => clearTimeout(later));
+    } else {
+      r.end(req.body);
+    }
   });
 }
 
