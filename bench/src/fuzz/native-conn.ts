@@ -53,6 +53,8 @@ function idKey(id: unknown): string {
 /** Peer ids seen lately, shared by the connections of one run (the targets of `to`). */
 export class PeerPool {
   readonly ids: string[] = [];
+  /** The resume credentials of the latest `session.ready` that had them. */
+  resume: { session: string; secret: string } | undefined;
 
   add(id: string): void {
     if (!this.ids.includes(id)) {
@@ -204,6 +206,9 @@ export class NativeFuzzConnection {
         return ownId;
       case 'peer':
         return pick(this.opts.pool.ids, ref.index, 'PR_none');
+      case 'session':
+      case 'secret':
+        return this.opts.pool.resume?.[ref.kind] ?? `no-${ref.kind}`;
       default:
         return `no-${ref.kind}`;
     }
@@ -274,9 +279,13 @@ export class NativeFuzzConnection {
       findings.add('native', `${label}: event seq ${String(frame.seq)} after ${this.#lastSeq}`, raw);
     }
     this.#lastSeq = typeof frame.seq === 'number' ? frame.seq : this.#lastSeq;
-    const data = frame.data as { peer?: { id?: unknown } } | undefined;
+    const data = frame.data as { peer?: { id?: unknown }; resume?: { session?: unknown; secret?: unknown } } | undefined;
     if (frame.type === 'peer.joined' && typeof data?.peer?.id === 'string') {
       pool.add(data.peer.id);
+    }
+    const resume = data?.resume;
+    if (frame.type === 'session.ready' && typeof resume?.session === 'string' && typeof resume.secret === 'string') {
+      pool.resume = { session: resume.session, secret: resume.secret };
     }
     if (frame.type === 'room.kicked' || frame.type === 'room.closed') {
       this.peerId = undefined;

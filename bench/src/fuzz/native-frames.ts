@@ -30,6 +30,10 @@ export const nativeHook: FieldHook = (key, schema) => {
   if (key === 'room') {
     return fc.oneof({ arbitrary: fc.constantFrom(...FUZZ_ROOMS), weight: 5 }, { arbitrary: validFor(schema), weight: 1 });
   }
+  if (key === 'session' || key === 'secret') {
+    // `session.resume` with another connection's credentials from its `session.ready`.
+    return fc.oneof({ arbitrary: fc.constant(new Ref(key, 0)), weight: 3 }, { arbitrary: validFor(schema), weight: 1 });
+  }
   return undefined;
 };
 
