@@ -387,8 +387,8 @@ export class HeliographClient extends Emitter<ClientEvents> {
     this.#resuming = { id, fresh };
     result.catch((err: HeliographError) => {
       if (this.#resuming?.id === id && this.#ws === ws && err.code === 'TIMEOUT') {
-        // No answer: drop this connection (without a close code, so that the session stays
-        // resumable whatever became of the request) and try again on the next.
+        // No answer: the connection is most likely dead, so its close frame never arrives and the
+        // session still waits. Try again on the next (if it did arrive, that try rejoins).
         this.#resuming = undefined;
         this.#ws = undefined;
         ws.onclose = null;
