@@ -4,6 +4,7 @@
  * memory. Every loop here is bounded in count and time.
  */
 import { performance } from 'node:perf_hooks';
+import { resumeScenario } from './resume-scenario.js';
 import { distribution } from './stats.js';
 import { targetClient, type Conn, type TargetName } from './targets.js';
 
@@ -164,7 +165,12 @@ async function capacity(): Promise<unknown> {
   return { peers: conns.length, seconds, perSecond: conns.length / seconds };
 }
 
-const scenarios: Record<string, () => Promise<unknown>> = { throughput, latency, join, capacity };
+/** Heliograph only: sessions reconnecting while signalled, then resumed (see resume-scenario.ts). */
+function resume(): Promise<unknown> {
+  return resumeScenario({ port, secret: process.env.BENCH_SECRET ?? '', sessions: num('sessions', 1000), eventsEach: num('eventsEach', 20), mark });
+}
+
+const scenarios: Record<string, () => Promise<unknown>> = { throughput, latency, join, capacity, resume };
 const run = scenarios[scenario ?? ''];
 if (!run) {
   console.error(`unknown scenario ${scenario}`);

@@ -8,6 +8,7 @@
  *   npm run bench -- --quick       short run (under a minute)
  *   npm run bench -- --peers       also PeerJS and Socket.IO in the relay scenarios
  *   npm run bench -- --only=cross-node   Heliograph as two nodes over Redis, against one node
+ *   npm run bench -- --only=resume       reconnecting sessions: memory each, resume latency
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -118,6 +119,20 @@ for (const target of wanted('capacity') ? (['heliograph', 'floor'] as const) : [
   raw[`capacity.${target}`] = { ...m.result, rssBefore: m.serverRssBefore, rssConnected: m.serverRssConnected };
   rows.push({ scenario: `capacity (${settings.peers} idle peers)`, metric: 'server RSS KiB/peer', target, value: perPeer / 1024, better: 'lower' });
   rows.push({ scenario: `capacity (${settings.peers} idle peers)`, metric: 'connections/s', target, value: m.result.perSecond as number, better: 'higher' });
+}
+
+// Session resume: memory held by reconnecting sessions, and resume latency (Heliograph only).
+if (wanted('resume')) {
+  const sessions = quick ? 300 : 2000;
+  const eventsEach = 20;
+  log(`resume (${sessions} reconnecting sessions, ${eventsEach} signals queued for each): heliograph`);
+  const m = await measure('heliograph', 'resume', { sessions, eventsEach, hardLimitSeconds: 300 });
+  const perSession = ((m.serverRssConnected ?? Number.NaN) - (m.serverRssBefore ?? Number.NaN)) / sessions;
+  raw['resume.heliograph'] = { ...m.result, rssBefore: m.serverRssBefore, rssReconnecting: m.serverRssConnected };
+  const scenario = `resume (${sessions} sessions, ${eventsEach} signals queued each)`;
+  rows.push({ scenario, metric: 'server RSS KiB/reconnecting session', target: 'heliograph', value: perSession / 1024, better: 'lower' });
+  rows.push({ scenario, metric: 'reconnect → replay complete p50 ms', target: 'heliograph', value: m.result.p50 as number, better: 'lower' });
+  rows.push({ scenario, metric: 'reconnect → replay complete p99 ms', target: 'heliograph', value: m.result.p99 as number, better: 'lower' });
 }
 
 // Cross-node: two nodes over Redis, receivers on the other node, against same-node pairs.

@@ -7,6 +7,7 @@ import type {
   RequestResult,
   RequestType,
 } from '@heliograph/protocol';
+import { AckPacer } from './ack-pacer.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { realClock, type ClientClock } from './clock.js';
 import { Emitter } from './emitter.js';
@@ -64,15 +65,31 @@ export interface StateDetail {
   reason?: string;
   attempt?: number;
   delayMs?: number;
+  /**
+   * On `reconnecting`: the server keeps this client's session for a while, so the next connection
+   * will try to resume it (same peer id and room; calls are kept). False once it cannot be.
+   */
+  resumable?: boolean;
+  /** On `open`: this connection took over the session (resume accepted); its missed events follow, then `resumed`. */
+  resumed?: boolean;
 }
 
 type RoomJoin = RequestData<'room.join'>;
 type JoinResult = RequestResult<'room.join'>;
+type ResumeResult = RequestResult<'session.resume'>;
+type Ready = EventData<'session.ready'>;
+type ResumeCredentials = NonNullable<Ready['resume']>;
 
 export type ClientEvents = { [K in EventType]: [EventData<K>] } & {
   /** The connection state changed; `detail` has the close code and the next retry. */
   state: [ConnectionState, StateDetail];
-  /** After a reconnect, the room was joined again (with a new peer id). */
+  /**
+   * After a drop, a new connection resumed the session: same peer id, same room, the events sent
+   * meanwhile were delivered (`replayed` of them, before this event) and requests in flight were
+   * answered. Nothing else is emitted about the drop.
+   */
+  resumed: [ResumeResult];
+  /** After a reconnect that could not resume, the room was joined again (with a new peer id). */
   rejoined: [JoinResult];
   /** After a reconnect, joining the room again failed; the client is no longer in a room. */
   'rejoin.failed': [HeliographError];
@@ -99,10 +116,31 @@ const STABLE_AFTER_MS = 10_000;
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSE_CODES = new Set([1000, 4400, 4409]);
 const UNAUTHORIZED = 4401;
+/**
+ * Closes after which the server keeps the session for `resume.windowMs`: a drop without a clean
+ * close (1006, 1005), a ping timeout (4408), the server going away (1001, e.g. at a drain's end).
+ */
+const RESUMABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 4408]);
+/** `session.ack` at most this often. */
+const ACK_INTERVAL_MS = 1000;
+
+/** The server session this client holds. The secret lives here only: never logged or emitted. */
+interface HeldSession {
+  credentials: ResumeCredentials;
+  /** When its connection dropped, while it waits to be resumed. */
+  droppedAt?: number;
+}
+
+/** A `session.resume` in flight on a new connection, and that connection's own fresh session. */
+interface ResumeAttempt {
+  id: number;
+  fresh: { credentials: ResumeCredentials | undefined; seq: number; ready: Ready };
+}
 
 /**
  * A connection to a Heliograph server: typed requests, each settled by its response, a typed
- * error, or TIMEOUT; typed events; and automatic reconnects that rejoin the room.
+ * error, or TIMEOUT; typed events; and automatic reconnects that resume the session (nothing
+ * missed, `resumed`) or, when it cannot be resumed, rejoin the room (`rejoined`).
  */
 export class HeliographClient extends Emitter<ClientEvents> {
   readonly #opts: ClientOptions;
@@ -122,12 +160,24 @@ export class HeliographClient extends Emitter<ClientEvents> {
   #peerId: string | undefined;
   #userId: string | undefined;
   #firstConnect: { resolve: () => void; reject: (err: HeliographError) => void } | undefined;
+  /** The resumable server session, if the server offered resume. */
+  #session: HeldSession | undefined;
+  /** The seq of the last event processed in the session. */
+  #lastSeq = 0;
+  /** Whether the current connection carries the session (not while it is still resuming it). */
+  #carried = false;
+  #resuming: ResumeAttempt | undefined;
+  /** Events still to come in a resume's replay, and the resume's answer. */
+  #replay: { left: number; result: ResumeResult } | undefined;
+  #windowTimer: unknown;
+  readonly #acks: AckPacer;
 
   constructor(options: ClientOptions) {
     super();
     this.#opts = options;
     this.#clock = options.clock ?? realClock;
     this.#tracker = new RequestTracker(this.#clock);
+    this.#acks = new AckPacer(this.#clock, ACK_INTERVAL_MS, (seq) => this.#ack(seq));
     this.#reconnect = options.reconnect === false ? { ...DEFAULT_RECONNECT, enabled: false } : { ...DEFAULT_RECONNECT, ...options.reconnect };
   }
 
@@ -162,16 +212,28 @@ export class HeliographClient extends Emitter<ClientEvents> {
     });
   }
 
-  /** Sends a request; resolves with its result or rejects with a `HeliographError`. */
-  request<K extends RequestType>(type: K, data: RequestData<K>, timeoutMs = this.#opts.requestTimeoutMs ?? 10_000): Promise<RequestResult<K>> {
+  /**
+   * Sends a request; resolves with its result or rejects with a `HeliographError`. A request in
+   * flight when the connection drops waits (within its timeout) while the session may be resumed,
+   * and is sent again with the same id once it is; the server answers it once.
+   */
+  request<K extends RequestType>(type: K, data: RequestData<K>, timeoutMs = this.#timeoutMs): Promise<RequestResult<K>> {
     const ws = this.#ws;
     if (this.#state !== 'open' || !ws) {
       // Never queue: a request sent after a reconnect would make its timeout meaningless.
       return Promise.reject(new HeliographError({ code: 'UNAVAILABLE', message: `not connected (${this.#state})` }));
     }
-    const { id, result } = this.#tracker.start(timeoutMs, type);
-    ws.send(JSON.stringify({ id, type, data }));
-    return result as Promise<RequestResult<K>>;
+    return this.#send(ws, type, data, timeoutMs).result as Promise<RequestResult<K>>;
+  }
+
+  get #timeoutMs(): number {
+    return this.#opts.requestTimeoutMs ?? 10_000;
+  }
+
+  #send<K extends RequestType>(ws: WebSocketLike, type: K, data: RequestData<K>, timeoutMs: number): { id: number; result: Promise<unknown> } {
+    const started = this.#tracker.start(timeoutMs, type, (id) => JSON.stringify({ id, type, data }));
+    ws.send(started.frame);
+    return started;
   }
 
   /** Joins a room and remembers it, so that a reconnect joins it again. */
@@ -188,7 +250,10 @@ export class HeliographClient extends Emitter<ClientEvents> {
     await this.request('room.leave', {});
   }
 
-  /** Closes for good: no reconnect; pending requests fail with UNAVAILABLE. */
+  /**
+   * Closes for good: no reconnect, no resume (the server ends the session at once; the others
+   * see `peer.left`); pending requests fail with UNAVAILABLE.
+   */
   close(): void {
     this.#clock.clearTimeout(this.#retryTimer);
     this.#clock.clearTimeout(this.#drainTimer);
@@ -204,12 +269,13 @@ export class HeliographClient extends Emitter<ClientEvents> {
   }
 
   async #open(state: 'connecting' | 'reconnecting'): Promise<void> {
-    this.#setState(state, this.#attempt > 0 ? { attempt: this.#attempt } : {});
+    const detail: StateDetail = this.#attempt > 0 ? { attempt: this.#attempt } : {};
+    this.#setState(state, state === 'reconnecting' ? { ...detail, resumable: this.#resumable } : detail);
     let token: string;
     try {
       token = typeof this.#opts.token === 'string' ? this.#opts.token : await this.#opts.token();
     } catch {
-      this.#onClose({ code: 4401, reason: 'no token' });
+      this.#onClose({ code: 4401, reason: 'no token' }, false);
       return;
     }
     const Ctor = this.#opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
@@ -223,7 +289,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
     ws.onclose = (event) => {
       if (this.#ws === ws) {
         this.#ws = undefined;
-        this.#onClose(event);
+        this.#onClose(event, RESUMABLE_CLOSE_CODES.has(event.code));
       }
     };
     ws.onerror = () => undefined; // a close event always follows
@@ -236,10 +302,13 @@ export class HeliographClient extends Emitter<ClientEvents> {
     } catch {
       return;
     }
-    if (frame.seq !== undefined && frame.type) {
-      this.#onEvent(frame.type as EventType, frame.data);
+    if (typeof frame.seq === 'number' && frame.type) {
+      this.#onEventFrame(frame.type as EventType, frame.seq, frame.data);
     } else if (typeof frame.id === 'number' && frame.ok !== undefined) {
-      if (frame.ok) {
+      if (frame.id === this.#resuming?.id) {
+        // Handled at once, not on a promise: the replay may follow in the same read.
+        this.#onResumeAnswer(this.#resuming, frame.ok ? { result: frame.data as ResumeResult } : { error: frame.error });
+      } else if (frame.ok) {
         this.#tracker.resolve(frame.id, frame.data);
       } else if (frame.error) {
         this.#tracker.reject(frame.id, frame.error);
@@ -249,32 +318,143 @@ export class HeliographClient extends Emitter<ClientEvents> {
     }
   }
 
-  #onEvent(type: EventType, data: unknown): void {
+  #onEventFrame(type: EventType, seq: number, data: unknown): void {
     if (type === 'session.ready') {
-      this.#onReady(data as EventData<'session.ready'>);
-    } else if (type === 'server.draining') {
+      this.#onReady(data as Ready, seq);
+      return;
+    }
+    if (this.#resuming) {
+      // An event of the connection's own fresh session, before the resume is answered.
+      this.#resuming.fresh.seq = seq;
+      this.#onEvent(type, data);
+      return;
+    }
+    const replay = this.#replay;
+    if (seq > this.#lastSeq) {
+      this.#lastSeq = seq;
+      if (this.#session) {
+        this.#acks.seen(seq);
+      }
+      this.#onEvent(type, data);
+    } // else: already processed before the drop (a server would not replay it; be sure)
+    if (replay && --replay.left <= 0 && this.#replay === replay) {
+      this.#replay = undefined;
+      this.emit('resumed', replay.result);
+    }
+  }
+
+  #onEvent(type: EventType, data: unknown): void {
+    if (type === 'server.draining') {
       this.#onDraining(data as EventData<'server.draining'>);
     }
     // Events the SDK does not know (a newer server) are passed on untyped; listeners ignore them.
     (this.emit as (t: EventType, d: unknown) => void)(type, data);
   }
 
-  #onReady(ready: EventData<'session.ready'>): void {
-    const wasReconnect = this.#state === 'reconnecting';
+  #onReady(ready: Ready, seq: number): void {
     this.#userId = ready.userId;
     this.#readyAt = this.#clock.now();
     this.#unauthorizedInARow = 0;
+    const ws = this.#ws;
+    if (ws && this.#session?.droppedAt !== undefined) {
+      this.#startResume(ws, this.#session.credentials, { credentials: ready.resume, seq, ready });
+    } else {
+      this.#newSession(ready.resume, seq, ready);
+    }
+  }
+
+  /** The connection starts a session of its own: the first one, or after a drop that could not be resumed. */
+  #newSession(credentials: ResumeCredentials | undefined, seq: number, ready: Ready): void {
+    const wasReconnect = this.#state === 'reconnecting';
+    this.#session = credentials ? { credentials } : undefined;
+    this.#carried = true;
+    this.#lastSeq = seq;
+    this.#acks.reset(seq);
     this.#setState('open', {});
     this.#firstConnect?.resolve();
     this.#firstConnect = undefined;
     if (wasReconnect && this.#room) {
       void this.#rejoin(this.#room);
     }
+    const { resume: _secret, ...shown } = ready; // listeners never see the resume secret
+    this.emit('session.ready', shown);
+  }
+
+  /** The first request on a new connection: take the dropped session over. */
+  #startResume(ws: WebSocketLike, held: ResumeCredentials, fresh: ResumeAttempt['fresh']): void {
+    const data = { session: held.session, secret: held.secret, lastSeq: this.#lastSeq };
+    const { id, result } = this.#send(ws, 'session.resume', data, this.#timeoutMs);
+    this.#resuming = { id, fresh };
+    result.catch((err: HeliographError) => {
+      if (this.#resuming?.id === id && this.#ws === ws && err.code === 'TIMEOUT') {
+        // No answer: the connection is most likely dead, so its close frame never arrives and the
+        // session still waits. Try again on the next (if it did arrive, that try rejoins).
+        this.#resuming = undefined;
+        this.#ws = undefined;
+        ws.onclose = null;
+        ws.close();
+        this.#onClose({ code: 1006, reason: 'session.resume got no answer' }, true);
+      }
+    });
+  }
+
+  #onResumeAnswer(attempt: ResumeAttempt, answer: { result: ResumeResult } | { error: ErrorBody | undefined }): void {
+    this.#resuming = undefined;
+    const ws = this.#ws;
+    if (!ws || !this.#session) {
+      return;
+    }
+    if ('error' in answer) {
+      const error = answer.error ?? { code: 'INTERNAL', message: 'malformed answer' };
+      this.#tracker.reject(attempt.id, error);
+      this.#loseSession(`the session was lost (${error.code}: ${error.message})`);
+      this.#newSession(attempt.fresh.credentials, attempt.fresh.seq, attempt.fresh.ready);
+      return;
+    }
+    const { result } = answer;
+    this.#tracker.resolve(attempt.id, result);
+    this.#clock.clearTimeout(this.#windowTimer);
+    delete this.#session.droppedAt;
+    this.#carried = true;
+    this.#acks.reset(this.#lastSeq);
+    if (result.peer) {
+      this.#peerId = result.peer.id;
+    }
+    // Requests in flight at the drop, with their ids: the server answers each exactly once.
+    for (const frame of this.#tracker.frames()) {
+      ws.send(frame);
+    }
+    this.#setState('open', { resumed: true });
+    if (result.replayed > 0) {
+      this.#replay = { left: result.replayed, result };
+    } else {
+      this.emit('resumed', result);
+    }
+  }
+
+  /** The session is gone: requests waiting for it fail, and the peer id is no more. */
+  #loseSession(message: string): void {
+    this.#clock.clearTimeout(this.#windowTimer);
+    this.#session = undefined;
+    this.#peerId = undefined;
+    this.#tracker.failAll({ code: 'UNAVAILABLE', message });
+  }
+
+  /** Acks processed events (paced by `AckPacer`), so that the server can forget them. */
+  #ack(seq: number): boolean {
+    const ws = this.#ws;
+    if (this.#state !== 'open' || !ws || !this.#carried || !this.#session) {
+      return false;
+    }
+    this.#send(ws, 'session.ack', { seq }, this.#timeoutMs).result.catch(() => undefined);
+    return true;
   }
 
   /**
    * The node is going away: leave it at a random moment within the window it gave (so that its
    * clients do not all land on the next node at once) and reconnect, which rejoins the room.
+   * Leaving with 1000 ends the session on the node at once (the others see `peer.left` now, not
+   * after a resume window), since another node cannot resume it.
    */
   #onDraining(drain: EventData<'server.draining'>): void {
     if (!this.#reconnect.enabled) {
@@ -289,7 +469,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
         this.#ws = undefined;
         ws.onclose = null;
         ws.close(1000, 'server draining');
-        this.#onClose({ code: 1001, reason: 'server draining' });
+        this.#onClose({ code: 1001, reason: 'server draining' }, false);
       }
     }, delay);
   }
@@ -327,9 +507,27 @@ export class HeliographClient extends Emitter<ClientEvents> {
     }
   }
 
-  #onClose(event: { code: number; reason: string }): void {
-    this.#tracker.failAll({ code: 'UNAVAILABLE', message: `connection lost (${event.code})` });
-    this.#peerId = undefined;
+  /**
+   * The connection is gone. If it carried a session the server keeps (`resumable`), requests in
+   * flight wait for the resume; otherwise they fail now. Then reconnect with backoff, or stop.
+   */
+  #onClose(event: { code: number; reason: string }, resumable: boolean): void {
+    this.#acks.stop();
+    this.#replay = undefined;
+    const attempt = this.#resuming;
+    this.#resuming = undefined;
+    if (attempt) {
+      this.#tracker.reject(attempt.id, { code: 'UNAVAILABLE', message: 'connection lost' });
+    }
+    if (this.#carried) {
+      // A connection that was still resuming never took the session over: it waits on.
+      this.#carried = false;
+      if (this.#session && resumable && this.#reconnect.enabled) {
+        this.#held(this.#session);
+      } else {
+        this.#loseSession(`connection lost (${event.code})`);
+      }
+    }
     if (this.#readyAt !== undefined && this.#clock.now() - this.#readyAt >= STABLE_AFTER_MS) {
       this.#attempt = 0;
     }
@@ -337,11 +535,28 @@ export class HeliographClient extends Emitter<ClientEvents> {
     if (this.#shouldRetry(event.code)) {
       const delayMs = backoffDelay(this.#attempt, this.#reconnect, this.#opts.random);
       this.#attempt++;
-      this.#setState('reconnecting', { code: event.code, reason: event.reason, attempt: this.#attempt, delayMs });
+      this.#setState('reconnecting', { code: event.code, reason: event.reason, attempt: this.#attempt, delayMs, resumable: this.#resumable });
       this.#retryTimer = this.#clock.setTimeout(() => void this.#open('reconnecting'), delayMs);
       return;
     }
     this.#closed(event);
+  }
+
+  /** The session waits to be resumed, until its window ends. */
+  #held(session: HeldSession): void {
+    session.droppedAt = this.#clock.now();
+    this.#clock.clearTimeout(this.#windowTimer);
+    this.#windowTimer = this.#clock.setTimeout(() => {
+      // A resume in flight is the server's to decide.
+      if (this.#session === session && !this.#resuming) {
+        this.#loseSession('the session was lost (not resumed within its window)');
+        this.#setState(this.#state, { resumable: false });
+      }
+    }, session.credentials.windowMs);
+  }
+
+  get #resumable(): boolean {
+    return this.#session?.droppedAt !== undefined;
   }
 
   #shouldRetry(code: number): boolean {
@@ -357,6 +572,11 @@ export class HeliographClient extends Emitter<ClientEvents> {
 
   #closed(event: { code: number; reason: string }): void {
     this.#room = undefined;
+    this.#acks.stop();
+    this.#resuming = undefined;
+    this.#replay = undefined;
+    this.#carried = false;
+    this.#loseSession(event.reason ? `connection closed (${event.code}: ${event.reason})` : `connection closed (${event.code})`);
     this.#setState('closed', { code: event.code, reason: event.reason });
     if (this.#firstConnect) {
       const code = event.code === UNAUTHORIZED ? 'UNAUTHORIZED' : 'UNAVAILABLE';

@@ -17,6 +17,7 @@ import { buildHttpServer } from './http/http-server.js';
 import { createBusinessIntegration } from './business-integration.js';
 import type { Webhooks } from './webhooks/webhooks.js';
 import { Rooms } from './rooms/rooms.js';
+import { SessionRegistry } from './sessions/session-registry.js';
 import { createRedisClusterNode, type ClusterNode } from './cluster/cluster-node.js';
 import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -116,11 +117,12 @@ export async function createHeliograph(config: Config, options: HeliographOption
   // Request rates per user and per address: one set per node, so reconnecting refills nothing.
   const requests = new RequestLimits(config.limits, clock);
   const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs });
+  const sessions = new SessionRegistry({ clock, ids, rooms, limits: config.resume, metrics });
   const gateway = new WsGateway({
     path: '/ws',
     verifier,
     dispatcher,
-    rooms,
+    sessions,
     clock,
     logger,
     errors,
@@ -211,6 +213,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     closing ??= (async () => {
       state = 'closing';
       await gateway.close();
+      sessions.close();
       await pixelStreaming?.close();
       await http.close();
       await clusterRooms?.close();

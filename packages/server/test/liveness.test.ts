@@ -22,7 +22,7 @@ function nextPing(c: TestClient): Promise<void> {
 }
 
 describe('liveness', () => {
-  it('a connection that misses two pongs is dropped and announced as peer.left timeout (fake clock)', async () => {
+  it('a connection that misses two pongs is dropped; its peer is reconnecting, then leaves when the resume window ends (fake clock)', async () => {
     const clock = new FakeClock();
     server = await startServer({ ping: { intervalMs: 20_000, maxMissed: 2 } }, { clock });
     const alive = await open(server, 'alive');
@@ -39,11 +39,28 @@ describe('liveness', () => {
       await alive.ok('ping', {});
     }
     clock.advance(20_000);
-    const left = await alive.nextEvent('peer.left');
-    expect(left.data).toEqual({ peerId: s.peer.id, reason: 'timeout' });
+    expect((await alive.nextEvent('peer.reconnecting')).data).toEqual({ peerId: s.peer.id });
     expect((await silent.closed).code).toBe(4408);
+    clock.advance(server.config.resume.windowMs);
+    const left = await alive.nextEvent('peer.left');
+    expect(left.data).toEqual({ peerId: s.peer.id, reason: 'resume_expired' });
     await alive.ok('ping', {});
     expect(alive.ws.readyState).toBe(alive.ws.OPEN);
+  });
+
+  it('without resume, a connection that misses two pongs leaves at once with reason timeout (fake clock)', async () => {
+    const clock = new FakeClock();
+    server = await startServer({ ping: { intervalMs: 20_000, maxMissed: 2 }, resume: { windowMs: 0 } }, { clock });
+    const alive = await open(server, 'alive');
+    const silent = await open(server, 'silent', { autoPong: false });
+    await alive.ok('room.join', { room: 'r' });
+    const s = await silent.ok('room.join', { room: 'r' });
+    for (let beat = 0; beat < 3; beat++) {
+      clock.advance(20_000);
+      await alive.ok('ping', {});
+    }
+    expect((await alive.nextEvent('peer.left')).data).toEqual({ peerId: s.peer.id, reason: 'timeout' });
+    expect((await silent.closed).code).toBe(4408);
   });
 
   it('past the connection cap a connection is closed with 4503', async () => {

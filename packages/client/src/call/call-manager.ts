@@ -1,5 +1,5 @@
 import type { EventData, PeerInfo } from '@heliograph/protocol';
-import type { HeliographClient } from '../client.js';
+import type { ConnectionState, HeliographClient, StateDetail } from '../client.js';
 import { Emitter } from '../emitter.js';
 import { PeerCall, type CallSignal } from './peer-call.js';
 
@@ -33,7 +33,13 @@ function isCallSignal(value: unknown): value is CallSignal {
 /**
  * Mesh calls for everyone in the client's room: one `PeerCall` per remote peer. The newcomer
  * calls the peers already there, so starting a call needs no collision; the others answer when
- * the offer arrives. Reconnects and departures end and restart calls as needed.
+ * the offer arrives.
+ *
+ * A signalling drop the session survives (`resumed`) leaves every call as it is: media flows
+ * peer to peer meanwhile, and the signals a call makes while signalling is down are sent, in
+ * order, once the session is resumed. A session that is lost ends the calls, and `rejoined`
+ * starts them again with the new peer ids. A remote peer that is reconnecting keeps its calls;
+ * one that leaves ends them.
  */
 export class CallManager extends Emitter<CallEvents> {
   readonly #client: CallSignalling;
@@ -41,6 +47,9 @@ export class CallManager extends Emitter<CallEvents> {
   readonly #calls = new Map<string, PeerCall>();
   #iceServers: RTCIceServer[] = [];
   #localStream: MediaStream | undefined;
+  /** Signalling is down but the session may be resumed: signals wait in `#held`. */
+  #holding = false;
+  #held: Array<{ call: PeerCall; signal: CallSignal }> = [];
   readonly #unsubscribe: Array<() => void>;
 
   constructor(client: CallSignalling, options: CallManagerOptions = {}) {
@@ -52,7 +61,8 @@ export class CallManager extends Emitter<CallEvents> {
       client.on('signal', (e) => this.#onSignal(e)),
       client.on('peer.left', (e) => this.#end(e.peerId, false)),
       client.on('rejoined', (result) => this.start(result.peers, result.iceServers)),
-      client.on('state', (state) => state !== 'open' && this.#endAll(false)),
+      client.on('rejoin.failed', () => this.#endAll(false)),
+      client.on('state', (state, detail) => this.#onState(state, detail)),
     ];
   }
 
@@ -107,14 +117,12 @@ export class CallManager extends Emitter<CallEvents> {
     const config: RTCConfiguration = { iceServers: this.#iceServers, ...this.#opts.rtcConfig };
     const pc = this.#opts.createPeerConnection?.(config) ?? new RTCPeerConnection(config);
     const localId = this.#client.peerId ?? '';
-    const call = new PeerCall({
+    const call: PeerCall = new PeerCall({
       remotePeerId,
       // Deterministic roles: both sides agree without a word exchanged.
       polite: localId < remotePeerId,
       pc,
-      send: async (signal) => {
-        await this.#client.request('signal.send', { to: remotePeerId, signal });
-      },
+      send: (signal) => this.#send(call, signal),
       onTrack: (stream) => this.emit('track', remotePeerId, stream),
       onStateChange: (state) => {
         this.emit('state', remotePeerId, state);
@@ -128,6 +136,35 @@ export class CallManager extends Emitter<CallEvents> {
     });
     this.#calls.set(remotePeerId, call);
     return call;
+  }
+
+  #onState(state: ConnectionState, detail: StateDetail | undefined): void {
+    if (state === 'reconnecting' && detail?.resumable) {
+      this.#holding = true;
+      return;
+    }
+    const held = this.#held;
+    this.#holding = false;
+    this.#held = [];
+    if (state === 'open' && detail?.resumed) {
+      // The client has re-sent the signals that were in flight; these come after them.
+      for (const { call, signal } of held) {
+        if (!call.closed) {
+          this.#send(call, signal).catch((err: unknown) => this.emit('error', call.remotePeerId, err));
+        }
+      }
+    } else if (state !== 'connecting') {
+      // The session is gone (a drop it did not survive, or a new session): `rejoined` restarts calls.
+      this.#endAll(false);
+    }
+  }
+
+  async #send(call: PeerCall, signal: CallSignal): Promise<void> {
+    if (this.#holding) {
+      this.#held.push({ call, signal });
+      return;
+    }
+    await this.#client.request('signal.send', { to: call.remotePeerId, signal });
   }
 
   #onSignal(event: EventData<'signal'>): void {

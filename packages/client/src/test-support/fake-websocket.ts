@@ -9,6 +9,8 @@ export class FakeWebSocket implements WebSocketLike {
   onclose: ((event: { code: number; reason: string }) => void) | null = null;
   onerror: ((event: unknown) => void) | null = null;
   readonly sent: Array<{ id: number; type: string; data: unknown }> = [];
+  /** The seq of the next event `event()` pushes. */
+  nextSeq = 1;
 
   constructor(readonly url: string) {
     FakeWebSocket.instances.push(this);
@@ -21,11 +23,20 @@ export class FakeWebSocket implements WebSocketLike {
     this.serverClose(code, reason);
   }
 
-  /** The server accepts: open, then `session.ready`. */
-  accept(userId = 'u1'): void {
+  /** The server accepts: open, then `session.ready` (with resume credentials when given). */
+  accept(userId = 'u1', resume?: { session: string; secret: string; windowMs: number }): void {
     this.readyState = 1;
     this.onopen?.({});
-    this.push({ type: 'session.ready', seq: 1, data: { userId, protocol: 1, serverTime: 0 } });
+    this.event('session.ready', { userId, protocol: 1, serverTime: 0, ...(resume ? { resume } : {}) });
+  }
+  /** Pushes an event with the next seq of this connection, or the given one (a replay). */
+  event(type: string, data: unknown, seq = this.nextSeq): void {
+    this.nextSeq = Math.max(this.nextSeq, seq + 1);
+    this.push({ type, seq, data });
+  }
+  /** The requests sent of this type. */
+  sentOf(type: string): Array<{ id: number; type: string; data: unknown }> {
+    return this.sent.filter((f) => f.type === type);
   }
   push(frame: unknown): void {
     this.onmessage?.({ data: JSON.stringify(frame) });

@@ -190,6 +190,25 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    resume: Type.Object(
+      {
+        windowMs: Type.Integer({
+          minimum: 0,
+          maximum: 600_000,
+          default: 30_000,
+          description:
+            'How long a session outlives its dropped connection: its peer stays in its room (the others see peer.reconnecting), events for it are kept, and the client may resume with session.resume. 0 turns resume off',
+        }),
+        maxEvents: Type.Integer({ minimum: 1, default: 1000, description: 'Events kept per session for a resume; a reconnecting session sent more ends with resume_overflow' }),
+        maxBytes: Type.Integer({ minimum: 1024, default: 524_288, description: 'Bytes of events kept per session for a resume; a reconnecting session sent more ends with resume_overflow' }),
+        maxTotalBytes: Type.Integer({
+          minimum: 1024,
+          default: 268_435_456,
+          description: 'Bytes of events kept for resumes by the whole node; past it connected sessions keep less and reconnecting ones end with resume_overflow',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     ping: Type.Object(
       {
         intervalMs: Type.Integer({ minimum: 100, default: 20_000, description: 'WebSocket ping interval' }),

@@ -1,7 +1,13 @@
 import { AppError } from '../shared/app-error.js';
-import type { Peer } from '../rooms/peer.js';
+import type { Delivery, Peer } from '../rooms/peer.js';
 import { assertHandedOver } from '../rooms/room-catalog.js';
 import { requirePeer, type Handler } from './handler.js';
+
+/** The ack of a relay to a peer of this node: `queued` when it is reconnecting; an error when it is gone. */
+function handedOver(delivery: Delivery, to: string): { queued?: true } {
+  assertHandedOver(delivery, to);
+  return delivery === 'queued' ? { queued: true } : {};
+}
 
 function findRecipient(from: Peer, to: string): Peer {
   const target = from.room.peers.get(to);
@@ -44,8 +50,7 @@ export function relayHandlers(remote?: RemoteDelivery) {
     if (target.node !== undefined) {
       return toRemote(target, 'signal', json).then(() => ({}));
     }
-    assertHandedOver(target.sink.sendEvent('signal', json), data.to);
-    return {};
+    return handedOver(target.sink.sendEvent('signal', json), data.to);
   };
 
   const dataSend: Handler<'data.send'> = (session, data) => {
@@ -61,8 +66,7 @@ export function relayHandlers(remote?: RemoteDelivery) {
     if (target.node !== undefined) {
       return toRemote(target, 'data', json).then(() => ({ recipients: 1 }));
     }
-    assertHandedOver(target.sink.sendEvent('data', json), data.to);
-    return { recipients: 1 };
+    return { recipients: 1, ...handedOver(target.sink.sendEvent('data', json), data.to) };
   };
 
   return { 'signal.send': signal, 'data.send': dataSend };

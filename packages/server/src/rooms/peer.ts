@@ -2,8 +2,11 @@ import type { EventType, LeaveReason, PeerInfo } from '@heliograph/protocol';
 import { ALL_PERMISSIONS, type PeerPermissions } from './peer-permissions.js';
 import type { Room } from './room.js';
 
-/** What became of an attempt to hand an event to a peer's connection. */
-export type Delivery = 'ok' | 'gone' | 'overloaded';
+/**
+ * What became of an attempt to hand an event to a peer's connection: handed to it, kept for it
+ * while it reconnects (`queued`), or not delivered.
+ */
+export type Delivery = 'ok' | 'queued' | 'gone' | 'overloaded';
 
 /**
  * Where a peer's events go: its connection on this node. Rooms talk to peers only through this,

@@ -1,6 +1,6 @@
 import type { RoomInfo } from '@heliograph/protocol';
 import { AppError } from '../shared/app-error.js';
-import type { Peer } from './peer.js';
+import type { Delivery, Peer } from './peer.js';
 import type { PeerPermissionsPatch } from './peer-permissions.js';
 import type { Room } from './room.js';
 import type { RoomCreateOptions, Rooms } from './rooms.js';
@@ -71,7 +71,7 @@ export class LocalRoomCatalog implements RoomCatalog {
 }
 
 /** Turns a failed hand-off into the error the caller gets. */
-export function assertHandedOver(delivery: 'ok' | 'gone' | 'overloaded', peerId: string): void {
+export function assertHandedOver(delivery: Delivery, peerId: string): void {
   if (delivery === 'overloaded') {
     throw new AppError('PEER_OVERLOADED', `Peer "${peerId}" could not keep up and was disconnected`);
   }

@@ -98,7 +98,7 @@ export class Room {
   broadcast(type: EventType, dataJson: string, exceptId?: string, scope: BroadcastScope = 'cluster', permissions?: PeerPermissions): number {
     let delivered = 0;
     for (const peer of this.peers.values()) {
-      if (peer.node === undefined && peer.id !== exceptId && peer.sink.sendEvent(type, dataJson) === ('ok' satisfies Delivery)) {
+      if (peer.node === undefined && peer.id !== exceptId && handedOver(peer.sink.sendEvent(type, dataJson))) {
         delivered++;
       }
     }
@@ -108,4 +108,9 @@ export class Room {
     }
     return delivered;
   }
+}
+
+/** Handed to the peer's connection, or kept for it while it reconnects. */
+function handedOver(delivery: Delivery): boolean {
+  return delivery === 'ok' || delivery === 'queued';
 }

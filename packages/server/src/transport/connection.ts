@@ -4,17 +4,18 @@ import {
   decodeRequest,
   encodeError,
   encodeEvent,
+  encodeOk,
   peekRequestId,
   type ErrorBody,
-  type EventType,
   type LeaveReason,
+  type Request,
   type RequestId,
+  type RequestOf,
 } from '@heliograph/protocol';
 import type { WebSocket } from 'ws';
-import type { Identity } from '../auth/identity.js';
-import type { Session } from '../handlers/index.js';
-import type { Delivery, Peer, PeerSink } from '../rooms/peer.js';
-import type { Rooms } from '../rooms/rooms.js';
+import type { ClientSession, SessionLink } from '../sessions/client-session.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
+import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
@@ -41,14 +42,14 @@ export interface ConnectionLimits {
 
 export interface ConnectionDeps {
   dispatcher: Dispatcher;
-  rooms: Rooms;
+  sessions: SessionRegistry;
   clock: Clock;
   logger: Logger;
   errors: ErrorReporter;
   limits: ConnectionLimits;
   /** The client's address (after trusted proxies), for the per-address request rate. */
   address: string;
-  /** Called once, when the socket has closed and the peer has left its room. */
+  /** Called once, when the socket has closed (and its session has ended or waits for a resume). */
   onClosed: (conn: Connection) => void;
 }
 
@@ -56,34 +57,41 @@ export interface ConnectionDeps {
 const CLOSE_GRACE_MS = 1000;
 const PEEK_BYTES = 512;
 
+/** Close codes the server sends after which the session may still be resumed: the socket, not the client, failed. */
+const RESUMABLE_CLOSES: ReadonlySet<number> = new Set([CLOSE_CODES.PING_TIMEOUT, CLOSE_CODES.GOING_AWAY]);
+/** What `ws` reports when the socket ended without a close frame: the network, not the client, ended it. */
+const ABNORMAL_CLOSURE = 1006;
+
 /**
- * One authenticated native-protocol WebSocket: reads frames (limits, rate, decoding), hands
- * requests to the dispatcher, and is the peer's sink for events while it is in a room.
+ * One authenticated native-protocol WebSocket: reads frames (limits, rate, decoding) and hands
+ * requests to the dispatcher on behalf of its session, which it carries events for. A resume
+ * moves it to the session it resumes; a drop leaves that session waiting for another socket.
  */
-export class Connection implements Session, PeerSink {
-  peer: Peer | undefined;
+export class Connection implements SessionLink {
   /** Pings sent since the last pong; the heartbeat drops the connection past the limit. */
   missedPongs = 0;
-  readonly sink: PeerSink = this;
-  #seq = 0;
+  #session: ClientSession;
   #closing = false;
   #closed = false;
   #leaveReason: LeaveReason = 'disconnected';
+  /** The close code this side sent, if it started the close. */
+  #closeCode: number | undefined;
+  #requests = 0;
+  #protocolError = false;
   #floodStrikes = 0;
   #invalidInARow = 0;
   /** This connection's own share: one connection cannot spend all of its user's rate. */
   readonly #bucket: TokenBucket;
   readonly #quota: RequestQuota | undefined;
   readonly #out: WriteBatcher;
-  readonly #reply = (frame: string): void => {
-    this.#send(frame);
-  };
 
   constructor(
     readonly ws: WebSocket,
-    readonly identity: Identity,
+    session: ClientSession,
     readonly deps: ConnectionDeps,
   ) {
+    const { identity } = session;
+    this.#session = session;
     this.#bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst, deps.clock.now());
     this.#quota = deps.limits.requests?.forConnection(identity.userId, deps.address);
     this.#out = new WriteBatcher(ws);
@@ -91,49 +99,53 @@ export class Connection implements Session, PeerSink {
     ws.on('pong', () => {
       this.missedPongs = 0;
     });
-    ws.on('error', (err) => deps.logger.debug({ err, user: identity.userId }, 'socket error'));
-    ws.on('close', () => this.#onClose());
+    ws.on('error', (err) => {
+      // `ws` reports only protocol errors here (a frame over the hard cap, invalid UTF-8), never
+      // network ones: the client broke the protocol, so its session is not kept for a resume.
+      this.#protocolError = true;
+      deps.logger.debug({ err, user: identity.userId }, 'socket error');
+    });
+    ws.on('close', (code: number) => this.#onClose(code));
+    session.attach(this);
     const ready: Record<string, unknown> = { userId: identity.userId, protocol: PROTOCOL_VERSION, serverTime: deps.clock.now() };
     if (identity.name !== undefined) {
       ready.name = identity.name;
     }
-    this.sendEvent('session.ready', JSON.stringify(ready));
+    if (session.resumable) {
+      ready.resume = { session: session.id, secret: session.secret, windowMs: deps.sessions.limits.windowMs };
+    }
+    session.sendEvent('session.ready', JSON.stringify(ready));
+  }
+
+  /** The session this socket carries (another one after a resume). */
+  get session(): ClientSession {
+    return this.#session;
   }
 
   get closing(): boolean {
     return this.#closing;
   }
 
-  acknowledge(_seq: number): void {}
-
-  sendEvent(type: EventType, dataJson: string): Delivery {
-    if (this.#closing) {
-      return 'gone';
-    }
-    return this.#send(encodeEvent(type, ++this.#seq, dataJson)) ? 'ok' : 'overloaded';
+  send(frame: string): boolean {
+    return this.#send(frame);
   }
 
-  detached(reason: LeaveReason, detail?: string): void {
-    this.peer = undefined;
-    if (reason === 'replaced') {
-      this.sendEvent('session.replaced', '{}');
-      this.shutdown(CLOSE_CODES.SESSION_REPLACED, 'session replaced by a newer connection');
-    } else if (reason === 'room_closed') {
-      this.sendEvent('room.closed', JSON.stringify({ reason: detail ?? 'closed' }));
-    } else if (reason === 'kicked') {
-      this.sendEvent('room.kicked', JSON.stringify({ reason: detail ?? 'kicked' }));
-    }
+  takenOver(): void {
+    this.#closing = true;
+    this.ws.terminate();
   }
 
   /**
-   * Starts closing with `code`: from now on nothing more is sent or read, and the peer leaves its
-   * room (with `leaveReason`) once the socket has closed.
+   * Starts closing with `code`: from now on nothing more is sent or read. Once the socket has
+   * closed, the session waits for a resume (a ping timeout, a drain) or ends, its peer leaving
+   * with `leaveReason`.
    */
   shutdown(code: number, reason: string, leaveReason: LeaveReason = 'disconnected'): void {
     if (this.#closing) {
       return;
     }
     this.#closing = true;
+    this.#closeCode = code;
     this.#leaveReason = leaveReason;
     this.#out.flush();
     this.ws.close(code, reason);
@@ -147,7 +159,7 @@ export class Connection implements Session, PeerSink {
       return false;
     }
     if (this.ws.bufferedAmount > this.deps.limits.maxBufferedBytes) {
-      this.deps.logger.warn({ user: this.identity.userId, buffered: this.ws.bufferedAmount }, 'slow consumer dropped');
+      this.deps.logger.warn({ user: this.#session.identity.userId, buffered: this.ws.bufferedAmount }, 'slow consumer dropped');
       this.shutdown(CLOSE_CODES.SLOW_CONSUMER, 'too much data buffered', 'slow_consumer');
       return false;
     }
@@ -203,7 +215,55 @@ export class Connection implements Session, PeerSink {
       return;
     }
     this.#invalidInARow = 0;
-    this.deps.dispatcher.dispatch(this, decoded.request, this.#reply);
+    this.#handle(decoded.request);
+  }
+
+  #handle(request: Request): void {
+    const first = this.#requests++ === 0;
+    if (request.type === 'session.resume' && first) {
+      this.#resume(request);
+      return;
+    }
+    const session = this.#session;
+    const earlier = session.duplicate(request.id);
+    if (earlier !== undefined) {
+      // Re-sent after a resume: answered once, with the answer it got (or will get) before.
+      if (earlier !== 'pending') {
+        this.#send(earlier);
+      }
+      return;
+    }
+    session.started(request.id);
+    const { id } = request;
+    this.deps.dispatcher.dispatch(session, request, (frame) => session.answer(id, frame));
+  }
+
+  /** Takes over the session the client names, then replays what it missed after its answer. */
+  #resume(request: RequestOf<'session.resume'>): void {
+    const fresh = this.#session;
+    let resumed: ReturnType<SessionRegistry['resume']>;
+    try {
+      resumed = this.deps.sessions.resume(request.data, fresh.identity, this);
+    } catch (err) {
+      const error = err instanceof AppError ? err : new AppError('INTERNAL');
+      if (!(err instanceof AppError)) {
+        this.deps.errors.report('resume', err);
+      }
+      this.#send(encodeError(request.id, error.toBody()));
+      return;
+    }
+    const { session, replay } = resumed;
+    this.#session = session;
+    fresh.end('disconnected');
+    const result: Record<string, unknown> = { replayed: replay.length };
+    if (session.peer) {
+      result.peer = session.peer.info();
+      result.room = session.peer.room.info();
+    }
+    session.answer(request.id, encodeOk(request.id, result));
+    for (const event of replay) {
+      this.#send(encodeEvent(event.type, event.seq, event.dataJson));
+    }
   }
 
   #rateLimited(raw: Buffer, retryAfterMs: number): void {
@@ -223,18 +283,26 @@ export class Connection implements Session, PeerSink {
     }
   }
 
-  #onClose(): void {
+  #onClose(code: number): void {
     if (this.#closed) {
       return;
     }
     this.#closed = true;
     this.#closing = true;
     this.#quota?.release();
-    const peer = this.peer;
-    if (peer) {
-      this.peer = undefined;
-      this.deps.rooms.leave(peer, this.#leaveReason);
-    }
+    this.#session.socketClosed(this, this.#resumable(code), this.#leaveReason);
     this.deps.onClosed(this);
+  }
+
+  /**
+   * Whether the socket, rather than the client or a limit, ended: then the session may be resumed.
+   * A close frame from the client (any code, or none) ends the session on purpose; so does one
+   * `ws` sent for a protocol error (1007, 1009).
+   */
+  #resumable(code: number): boolean {
+    if (this.#closeCode !== undefined) {
+      return RESUMABLE_CLOSES.has(this.#closeCode);
+    }
+    return code === ABNORMAL_CLOSURE && !this.#protocolError;
   }
 }

@@ -4,7 +4,7 @@ import { CLOSE_CODES } from '@heliograph/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Identity } from '../auth/identity.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import type { Rooms } from '../rooms/rooms.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { ErrorReporter } from '../shared/error-reporter.js';
@@ -18,7 +18,7 @@ export interface GatewayOptions {
   path: string;
   verifier: TokenVerifier;
   dispatcher: Dispatcher;
-  rooms: Rooms;
+  sessions: SessionRegistry;
   clock: Clock;
   logger: Logger;
   errors: ErrorReporter;
@@ -118,10 +118,10 @@ export class WsGateway {
   }
 
   #open(ws: WebSocket, identity: Identity, address: string): void {
-    const { dispatcher, rooms, clock, logger, errors, limits } = this.#opts;
-    const conn = new Connection(ws, identity, {
+    const { dispatcher, sessions, clock, logger, errors, limits } = this.#opts;
+    const conn = new Connection(ws, sessions.create(identity), {
       dispatcher,
-      rooms,
+      sessions,
       clock,
       logger,
       errors,
@@ -162,7 +162,7 @@ export class WsGateway {
     this.#draining = true;
     const json = JSON.stringify({ reason, deadline, reconnectWithinMs });
     for (const conn of this.#connections) {
-      conn.sendEvent('server.draining', json);
+      conn.session.sendEvent('server.draining', json);
     }
     const { clock } = this.#opts;
     await new Promise<void>((resolve) => {
