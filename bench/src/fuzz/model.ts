@@ -13,7 +13,7 @@ export class Obj {
   constructor(readonly entries: ReadonlyArray<readonly [string, unknown]>) {}
 }
 
-export type RefKind = 'id' | 'peer' | 'player' | 'streamer' | 'room' | 'session' | 'secret';
+export type RefKind = 'id' | 'peer' | 'player' | 'streamer' | 'room' | 'session' | 'secret' | 'lastSeq';
 
 export class Ref {
   constructor(

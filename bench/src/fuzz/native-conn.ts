@@ -53,8 +53,6 @@ function idKey(id: unknown): string {
 /** Peer ids seen lately, shared by the connections of one run (the targets of `to`). */
 export class PeerPool {
   readonly ids: string[] = [];
-  /** The resume credentials of the latest `session.ready` that had them. */
-  resume: { session: string; secret: string } | undefined;
 
   add(id: string): void {
     if (!this.ids.includes(id)) {
@@ -76,6 +74,22 @@ export interface NativeConnOptions {
   pool: PeerPool;
   /** How long the server has to answer a batch before the rest counts as unanswered. */
   answerTimeoutMs: number;
+  /** The session of the connection this one replaces, for `session.resume`. */
+  previous?: ResumableSession | undefined;
+}
+
+/** What a successor connection needs to carry on: the session, and the ids used so far. */
+export interface ResumableSession {
+  session: string | undefined;
+  secret: string | undefined;
+  /** The last event the old connection processed. */
+  lastSeq: number;
+  /** Ids never repeat within a session (the server answers a repeated id from memory). */
+  nextId: number;
+  /** The fuzzer cut the connection itself (no close frame): the session is resumable. */
+  dropped: boolean;
+  /** Requests whose answers the cut lost: re-sent, same ids, after the resume. */
+  unanswered: Buffer[];
 }
 
 /**
@@ -85,19 +99,31 @@ export interface NativeConnOptions {
  */
 export class NativeFuzzConnection {
   peerId: string | undefined;
+  /** This connection's session credentials (from `session.ready`, or the resumed session's). */
+  credentials: { session: string; secret: string } | undefined;
   closed: { code: number; reason: string } | undefined;
   readonly #expected = new Map<string, number>();
   /** The frame behind each outstanding id, for reports; and its type, to follow joins. */
   readonly #sent = new Map<string, { frame: Buffer; type: unknown }>();
   #outstanding = 0;
-  #nextId = 0;
+  #nextId: number;
   #lastSeq = 0;
   #wake: (() => void) | undefined;
+  /** Set when the fuzzer cut this connection: what was unanswered then. */
+  #cut: Buffer[] | undefined;
+  /** How far before its last processed event the successor resumes. */
+  #rewind = 0;
+  /** The id of the first request on this connection: the only one that can resume. */
+  #firstKey: string | undefined;
+  /** A cut predecessor to resume before the first batch. */
+  #resumeFrom: ResumableSession | undefined;
 
   private constructor(
     readonly ws: WebSocket,
     readonly opts: NativeConnOptions,
   ) {
+    this.#nextId = opts.previous?.nextId ?? 0;
+    this.#resumeFrom = opts.previous?.dropped ? opts.previous : undefined;
     ws.on('message', (raw: Buffer, isBinary: boolean) => this.#onFrame(raw, isBinary));
     ws.on('close', (code, reason) => {
       this.closed = { code, reason: reason.toString() };
@@ -134,28 +160,74 @@ export class NativeFuzzConnection {
    * owed (or an allowed close). Anything else becomes a finding.
    */
   async runBatch(specs: readonly NativeFrameSpec[]): Promise<void> {
-    const { stats, findings, label, limits } = this.opts;
+    const { stats, findings, label } = this.opts;
+    if (this.#resumeFrom) {
+      await this.#resume(this.#resumeFrom);
+      this.#resumeFrom = undefined;
+    }
     let closing: { code: number; frame: Buffer } | undefined;
     for (const spec of specs) {
       if (!this.open || closing) {
         break;
       }
-      const ownId = `${label}.${this.#nextId++}`;
-      const frame = encodeNative(spec, (ref) => this.#resolve(ref, ownId));
-      const expect = expectationFor(frame, limits);
-      stats.sent++;
-      if ('close' in expect) {
-        closing = { code: expect.close, frame: frame.data };
-      } else {
-        const key = idKey(expect.answer);
-        this.#expected.set(key, (this.#expected.get(key) ?? 0) + 1);
-        this.#outstanding++;
-        this.#sent.set(key, { frame: frame.data, type: spec.kind === 'request' ? typeOf(frame.data) : undefined });
+      if (spec.kind === 'drop') {
+        this.#drop(spec.rewind);
+        break;
       }
-      this.ws.send(frame.data, { binary: frame.binary });
+      const ownId = `${label}.${this.#nextId++}`;
+      closing = this.#send(encodeNative(spec, (ref) => this.#resolve(ref, ownId)));
     }
     await this.#settle(closing);
-    if (this.closed) {
+    this.#account(closing);
+  }
+
+  /**
+   * Resumes the session of a connection the fuzzer cut, then re-sends what the cut left
+   * unanswered with the same ids: each must be answered exactly once (from the server's memory
+   * of the session's answers, or by running it now), never twice.
+   */
+  async #resume(from: ResumableSession): Promise<void> {
+    const data = { session: from.session ?? 'none', secret: from.secret ?? 'none', lastSeq: from.lastSeq };
+    this.#send({ data: Buffer.from(JSON.stringify({ id: `${this.opts.label}.${this.#nextId++}`, type: 'session.resume', data })), binary: false });
+    await this.#settle(undefined);
+    for (const frame of from.unanswered) {
+      if (this.open) {
+        this.#send({ data: frame, binary: false });
+      }
+    }
+  }
+
+  /** Registers what the server owes for `frame` and sends it; the close it must cause, if any. */
+  #send(frame: WireFrame): { code: number; frame: Buffer } | undefined {
+    const expect = expectationFor(frame, this.opts.limits);
+    this.opts.stats.sent++;
+    if ('close' in expect) {
+      this.ws.send(frame.data, { binary: frame.binary });
+      return { code: expect.close, frame: frame.data };
+    }
+    const key = idKey(expect.answer);
+    this.#firstKey ??= key;
+    this.#expected.set(key, (this.#expected.get(key) ?? 0) + 1);
+    this.#outstanding++;
+    this.#sent.set(key, { frame: frame.data, type: frame.binary ? undefined : typeOf(frame.data) });
+    this.ws.send(frame.data, { binary: frame.binary });
+    return undefined;
+  }
+
+  /** Cuts the connection without a close frame, as a network would: its session stays resumable. */
+  #drop(rewind: number): void {
+    this.#cut = [...this.#expected].filter(([key, n]) => n > 0 && key !== 'null').map(([key]) => this.#sent.get(key)!.frame);
+    this.#rewind = rewind;
+    this.ws.terminate();
+  }
+
+  /** After a batch: closes, answers still owed, and what they mean. */
+  #account(closing: { code: number; frame: Buffer } | undefined): void {
+    const { stats, findings, label } = this.opts;
+    if (this.#cut) {
+      bump(stats.closes, 'cut by the fuzzer');
+      stats.excused += this.#outstanding;
+    } else if (this.closed) {
       const { code } = this.closed;
       bump(stats.closes, code);
       if (!NATIVE_ALLOWED_CLOSES.has(code)) {
@@ -173,6 +245,18 @@ export class NativeFuzzConnection {
     this.#expected.clear();
     this.#sent.clear();
     this.#outstanding = 0;
+  }
+
+  /** What a successor needs to carry on this connection's session. */
+  get resumable(): ResumableSession {
+    return {
+      session: this.credentials?.session,
+      secret: this.credentials?.secret,
+      lastSeq: Math.max(0, this.#lastSeq - this.#rewind),
+      nextId: this.#nextId,
+      dropped: this.#cut !== undefined,
+      unanswered: this.#cut ?? [],
+    };
   }
 
   close(): void {
@@ -208,7 +292,11 @@ export class NativeFuzzConnection {
         return pick(this.opts.pool.ids, ref.index, 'PR_none');
       case 'session':
       case 'secret':
-        return this.opts.pool.resume?.[ref.kind] ?? `no-${ref.kind}`;
+        // The session this connection replaces. Not another live connection's: the server would
+        // hand its session over and close that socket without a word (documented), a 1006.
+        return this.opts.previous?.[ref.kind] ?? `no-${ref.kind}`;
+      case 'lastSeq':
+        return this.opts.previous?.lastSeq ?? ref.index;
       default:
         return `no-${ref.kind}`;
     }
@@ -260,6 +348,13 @@ export class NativeFuzzConnection {
         pool.add(data.peer.id);
       } else if (sent?.type === 'room.leave') {
         this.peerId = undefined;
+      } else if (sent?.type === 'session.resume' && key === this.#firstKey) {
+        // Only the first request resumes; a re-sent one is answered from the session's memory.
+        // The resumed session's events follow, numbered on from the `lastSeq` that was asked for.
+        bump(stats.outcomes, 'ok session.resume');
+        const asked = resumeRequest(sent.frame);
+        this.#lastSeq = asked.lastSeq;
+        this.credentials = { session: asked.session, secret: asked.secret };
       }
       return;
     }
@@ -285,12 +380,17 @@ export class NativeFuzzConnection {
     }
     const resume = data?.resume;
     if (frame.type === 'session.ready' && typeof resume?.session === 'string' && typeof resume.secret === 'string') {
-      pool.resume = { session: resume.session, secret: resume.secret };
+      this.credentials = { session: resume.session, secret: resume.secret };
     }
     if (frame.type === 'room.kicked' || frame.type === 'room.closed') {
       this.peerId = undefined;
     }
   }
+}
+
+/** `data` of a `session.resume` the server accepted (so it parses, and has these fields). */
+function resumeRequest(frame: Buffer): { session: string; secret: string; lastSeq: number } {
+  return (JSON.parse(frame.toString('utf8')) as { data: { session: string; secret: string; lastSeq: number } }).data;
 }
 
 /** The `type` of a request frame, without trusting it to parse. */

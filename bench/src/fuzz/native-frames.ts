@@ -2,7 +2,7 @@ import { REQUESTS, REQUEST_TYPES, type RequestType } from '@heliograph/protocol'
 import fc from 'fast-check';
 import { Obj, Raw, Ref, toJson, type Resolver } from './model.js';
 import { nearFor, validFor, type FieldHook, type JsonSchema } from './schema-arb.js';
-import { deepValue, hugeNumber, nastyValue, prototypeObject, trickyString } from './values.js';
+import { deepValue, hugeNumber, nastyValue, prototypeObject, sometimes, trickyString } from './values.js';
 
 /** Rooms the fuzz connections meet in (a well-behaved sink peer waits in the first one). */
 export const FUZZ_ROOMS = ['fuzz', 'fuzz-2', 'fuzz-3'] as const;
@@ -15,7 +15,13 @@ export type NativeFrameSpec =
   | { kind: 'binary'; bytes: Uint8Array }
   | { kind: 'binaryRequest'; body: unknown }
   | { kind: 'badUtf8'; body: unknown; at: number; bytes: readonly number[] }
-  | { kind: 'sized'; body: unknown; size: number; padFirst: boolean };
+  | { kind: 'sized'; body: unknown; size: number; padFirst: boolean }
+  /**
+   * Not a frame: the connection is cut (no close frame); the next one resumes the session from
+   * `rewind` events before the last one processed (0: exactly; more: replays some again; -1: one
+   * ahead) and re-sends what was unanswered.
+   */
+  | { kind: 'drop'; rewind: number };
 
 export interface FrameLimits {
   maxFrameBytes: number;
@@ -123,7 +129,7 @@ export interface WireFrame {
 }
 
 /** Fills in run-time ids and produces the bytes of a frame. */
-export function encodeNative(spec: NativeFrameSpec, resolve: Resolver): WireFrame {
+export function encodeNative(spec: Exclude<NativeFrameSpec, { kind: 'drop' }>, resolve: Resolver): WireFrame {
   switch (spec.kind) {
     case 'request':
       return text(toJson(spec.body, resolve));
@@ -168,9 +174,23 @@ const joinFirst: fc.Arbitrary<NativeFrameSpec> = validFor(REQUESTS['room.join'].
   body: new Obj([['id', new Ref('id', 0)], ['type', 'room.join'], ['data', data]]),
 }));
 
-/** What one connection sends before waiting for its answers: often a join, then 6 to 24 frames. */
+/**
+ * A `session.resume` of the session the connection replaces (first on a new connection, the
+ * server takes it over), with the last `seq` that session processed, or one a little off.
+ */
+const resumeFirst: fc.Arbitrary<NativeFrameSpec> = fc
+  .oneof({ arbitrary: fc.constant<unknown>(new Ref('lastSeq', 0)), weight: 4 }, { arbitrary: fc.constantFrom<unknown>(0, 1, 2, 1e6, -1), weight: 1 })
+  .map((lastSeq) => ({
+    kind: 'request' as const,
+    body: new Obj([['id', new Ref('id', 0)], ['type', 'session.resume'], ['data', new Obj([['session', new Ref('session', 0)], ['secret', new Ref('secret', 0)], ['lastSeq', lastSeq]])]]),
+  }));
+
+/** What one connection sends before waiting for its answers: often a join or a resume, then 6 to 24 frames. */
 export function nativeBatch(limits: FrameLimits): fc.Arbitrary<NativeFrameSpec[]> {
+  const first = fc.oneof({ arbitrary: joinFirst, weight: 3 }, { arbitrary: resumeFirst, weight: 1 });
+  const rewind = fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.constantFrom(1, 2, 5, -1), weight: 2 });
+  const cut = sometimes(rewind.map((n): NativeFrameSpec => ({ kind: 'drop', rewind: n })), 10);
   return fc
-    .tuple(fc.option(joinFirst, { freq: 2, nil: undefined }), fc.array(nativeFrame(limits), { minLength: 6, maxLength: 24 }))
-    .map(([join, frames]) => (join ? [join, ...frames] : frames));
+    .tuple(fc.option(first, { freq: 2, nil: undefined }), fc.array(nativeFrame(limits), { minLength: 6, maxLength: 24 }), cut)
+    .map(([head, frames, drop]) => [...(head ? [head] : []), ...frames, ...(drop ? [drop] : [])]);
 }

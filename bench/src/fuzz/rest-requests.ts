@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Raw, Ref, toJson, wellFormed, type Resolver } from './model.js';
 import { nearFor, validFor, type FieldHook, type JsonSchema } from './schema-arb.js';
 import { tokenSpec, type TokenSpec } from './tokens.js';
-import { deepValue, nastyValue, trickyString } from './values.js';
+import { deepValue, nastyValue, sometimes, trickyString } from './values.js';
 
 /** Rooms the REST fuzzer works on (a well-behaved peer waits in the first). */
 export const REST_ROOMS = ['rest-1', 'rest-2', 'rest-3'] as const;
@@ -86,12 +86,12 @@ function operationRequests(path: string, method: string, op: OpenApiOp): fc.Arbi
   );
   const query = fc.tuple(
     ...params.filter((p) => p.in === 'query').map((p) => fc.option(queryValue(p.schema).map((v) => [p.name, v] as const), { nil: undefined })),
-    fc.option(fc.tuple(fc.oneof(trickyString, fc.constantFrom('limit', 'x', '__proto__')), nastyValue), { nil: undefined, freq: 6 }),
+    sometimes(fc.tuple(fc.oneof(trickyString, fc.constantFrom('limit', 'x', '__proto__')), nastyValue), 6),
   );
   const schema = op.requestBody?.content?.['application/json']?.schema;
   const body = schema
     ? fc.oneof({ arbitrary: nearFor(schema, restHook).map((value) => ({ kind: 'json' as const, value })), weight: 8 }, { arbitrary: oddBody, weight: 1 })
-    : fc.option(oddBody, { nil: undefined, freq: 8 });
+    : sometimes(oddBody, 8);
   return fc
     .tuple(segments, query, body, caller, contentType, fc.oneof({ arbitrary: fc.constant(method.toUpperCase()), weight: 15 }, { arbitrary: fc.constantFrom(...METHODS), weight: 1 }))
     .map(([segs, q, b, who, type, m]) => ({

@@ -94,6 +94,7 @@ export class NativeSurface {
           stats: this.stats,
           pool: this.pool,
           answerTimeoutMs: this.opts.answerTimeoutMs,
+          previous: conn?.resumable,
         });
       } catch (err) {
         this.opts.findings.add('native', (err as Error).message);

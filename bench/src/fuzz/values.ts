@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { Obj, Raw } from './model.js';
 
+/** `arb` one time in `oneIn`, else undefined. (`fc.option`'s `freq` is the other way round: nil one time in `freq`.) */
+export function sometimes<T>(arb: fc.Arbitrary<T>, oneIn: number): fc.Arbitrary<T | undefined> {
+  return fc.oneof({ arbitrary: fc.constant(undefined), weight: oneIn - 1 }, { arbitrary: arb, weight: 1 });
+}
+
 /** Nesting depths: around the default limit (32), well past it, and past V8's recursion limits. */
 const DEPTHS = [31, 32, 33, 64, 1_000, 5_000, 7_000, 10_000, 30_000];
 
