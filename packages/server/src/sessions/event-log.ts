@@ -23,7 +23,11 @@ export class EventLog {
   #bytes = 0;
   /** The seq of the newest event ever appended (0 before the first). */
   #last = 0;
-  /** Events up to this seq were dropped for room before being acknowledged: they cannot be replayed. */
+  /**
+   * Events up to this seq are gone (dropped for room, or acknowledged): a replay cannot start
+   * before it. An acknowledged event counts too: a client that acked seq 5 and then resumes from
+   * seq 3 would otherwise get 6… as if 4 and 5 had never been sent.
+   */
   #lostUpTo = 0;
 
   get bytes(): number {
@@ -51,6 +55,9 @@ export class EventLog {
       const entry = this.#entries[count]!;
       freed += costOf(entry.type, entry.dataJson);
       count++;
+    }
+    if (count > 0) {
+      this.#lostUpTo = Math.max(this.#lostUpTo, this.#entries[count - 1]!.seq);
     }
     this.#entries.splice(0, count);
     this.#bytes -= freed;

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FUZZ_SEED } from './fuzz-harness.js';
-import { RW_KEY, startFuzzServer, type FuzzServer } from './fuzz-harness.js';
+import { TestClient } from '../helpers/client.js';
+import { FUZZ_SEED, RW_KEY, startFuzzServer, type FuzzServer } from './fuzz-harness.js';
 
 /**
  * What the fuzzers found (see their seeds in the messages below), each reduced to the request
@@ -91,5 +91,28 @@ describe(`fuzzer findings (seed ${FUZZ_SEED})`, () => {
     const res = await fetch(`${node.target.httpUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${RW_KEY}` } });
     expect(res.status).toBe(status);
     expect(await res.json()).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String) } });
+  });
+
+  it('a resume from before what the client acknowledged is SESSION_EXPIRED, not a replay with a hole', async () => {
+    node = await startFuzzServer();
+    const token = (user: string) => node!.server.token(user);
+    const a = await TestClient.open(node.target.wsUrl, await token('a'));
+    const ready = await a.nextEvent('session.ready');
+    const joined = await a.ok('room.join', { room: 'r' });
+    const b = await TestClient.open(node.target.wsUrl, await token('b'));
+    await b.ok('room.join', { room: 'r' });
+    await a.nextEvent('peer.joined');
+    await b.ok('data.send', { to: joined.peer.id, payload: 'three' });
+    await a.nextEvent('data');
+    await a.ok('session.ack', { seq: 3 });
+    a.ws.terminate(); // cut, no close frame: the session waits for a resume
+    await a.closed;
+    const c = await TestClient.open(node.target.wsUrl, await token('a'));
+    await c.nextEvent('session.ready');
+    const { session, secret } = ready.data.resume!;
+    // It acknowledged 3 and now says it processed only 1: events 2 and 3 are gone.
+    expect(await c.fail('session.resume', { session, secret, lastSeq: 1 })).toMatchObject({ code: 'SESSION_EXPIRED' });
+    await b.close();
+    await c.close();
   });
 });
