@@ -8,7 +8,7 @@ import { SECRET_FILE } from '../storage/secret.js';
 type Started = Pick<Heliograph, 'url' | 'secretOrigin' | 'pixelStreaming' | 'cluster' | 'apiKeys'>;
 
 /** `http://0.0.0.0:8080` → `http://localhost:8080`: a link a browser on this machine can open. */
-function browsable(url: string): string {
+export function browsable(url: string): string {
   return url.replace(/^(https?:\/\/)(0\.0\.0\.0|\[::\])(?=:)/, '$1localhost');
 }
 
@@ -30,7 +30,7 @@ function controlApiLine(config: Config, app: Started, base: string): string {
   const plural = (n: number) => `${n} key${n === 1 ? '' : 's'}`;
   const sources = [
     ...(configured > 0 ? [`${plural(configured)} configured (controlApi.keys)`] : []),
-    ...(stored > 0 ? [`${plural(stored)} in the database (npx heliograph keys list)`] : []),
+    ...(stored > 0 ? [isInMemory(config.dataDir) ? `${plural(stored)} in the in-memory database` : `${plural(stored)} in the database (npx heliograph keys list)`] : []),
   ];
   return `Control API at ${base}/v1 (reference at ${base}/v1/docs): ${sources.join(', ')}`;
 }
