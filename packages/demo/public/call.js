@@ -453,9 +453,11 @@ export class RoomCall {
     $('view-room').dataset.ended = 'true';
     $('chat-form').text.disabled = true;
     this.peers.clear();
-    this.grid.clearRemote();
+    this.grid.clear();
     this.#renderControls();
-    this.#renderPeople();
+    $('people').replaceChildren();
+    $('people-count').textContent = '';
+    $('room-count').textContent = '';
   }
 
   /** Stops everything this call holds: calls, microphone, camera, screen, levels, timers. */

@@ -36,21 +36,17 @@ export function t(key, params = {}) {
 }
 
 /** Fills the static page: `data-i18n` (text), `data-i18n-placeholder`, `-title` and `-aria-label`. */
-export function translatePage(root) {
-  root.documentElement?.setAttribute('lang', language);
-  for (const el of root.querySelectorAll('[data-i18n]')) {
+export function translatePage(doc) {
+  doc.documentElement.setAttribute('lang', language);
+  doc.title = t('app.name');
+  for (const el of doc.querySelectorAll('[data-i18n]')) {
     el.textContent = t(el.dataset.i18n);
   }
-  for (const [attr, name] of [
-    ['i18nPlaceholder', 'placeholder'],
-    ['i18nTitle', 'title'],
-    ['i18nAriaLabel', 'aria-label'],
-  ]) {
-    for (const el of root.querySelectorAll(`[data-${name === 'aria-label' ? 'i18n-aria-label' : `i18n-${name}`}]`)) {
-      el.setAttribute(name, t(el.dataset[attr]));
+  for (const attr of ['placeholder', 'title', 'aria-label']) {
+    for (const el of doc.querySelectorAll(`[data-i18n-${attr}]`)) {
+      el.setAttribute(attr, t(el.getAttribute(`data-i18n-${attr}`)));
     }
   }
-  document.title = t('app.name');
 }
 
 /** "in 12 minutes" / "12分钟后": how long until a retry, rounded up to a readable unit. */

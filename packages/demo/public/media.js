@@ -56,12 +56,17 @@ function problemOf(err) {
   }
 }
 
+/** Opens one device of `kind`: exactly `deviceId` when given, else (or when it is gone) the default. */
 async function openOne(kind, deviceId) {
-  const constraints = kind === 'video' ? { ...VIDEO, ...(deviceId ? { deviceId } : {}) } : deviceId ? { deviceId } : true;
+  const base = kind === 'video' ? VIDEO : {};
   try {
+    const constraints = deviceId ? { ...base, deviceId: { exact: deviceId } } : kind === 'video' ? base : true;
     const stream = await navigator.mediaDevices.getUserMedia({ [kind]: constraints });
     return { track: stream.getTracks()[0] };
   } catch (err) {
+    if (deviceId && (err?.name === 'OverconstrainedError' || err?.name === 'NotFoundError')) {
+      return openOne(kind, undefined);
+    }
     return { problem: problemOf(err) };
   }
 }
@@ -79,9 +84,10 @@ export async function openMedia(prefs) {
   const problems = {};
   // One prompt for both where the browser asks; each kind on its own if that fails.
   try {
+    // Remembered devices are preferred, not required: one may have been unplugged since.
     const both = await navigator.mediaDevices.getUserMedia({
-      audio: prefs.micId ? { deviceId: prefs.micId } : true,
-      video: { ...VIDEO, ...(prefs.camId ? { deviceId: prefs.camId } : {}) },
+      audio: prefs.micId ? { deviceId: { ideal: prefs.micId } } : true,
+      video: { ...VIDEO, ...(prefs.camId ? { deviceId: { ideal: prefs.camId } } : {}) },
     });
     both.getTracks().forEach((track) => stream.addTrack(track));
     return { stream, problems };

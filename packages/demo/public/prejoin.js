@@ -20,6 +20,7 @@ export class PreJoin {
   #full = false;
   #busy = false;
   #ready = false;
+  #switching = false;
 
   /** `events`: `{ join({ stream, mic, cam, title }), token(), copy(link) }` */
   constructor(events) {
@@ -99,20 +100,30 @@ export class PreJoin {
   }
 
   async #switch(kind, deviceId) {
-    if (!this.#stream) {
+    const stream = this.#stream;
+    const open = this.#open;
+    if (!stream) {
       return;
     }
-    const problem = await switchDevice(this.#stream, kind, deviceId);
+    // Joining waits for the new device, so that the call starts with it.
+    this.#switching = true;
+    this.#renderJoin();
+    const problem = await switchDevice(stream, kind, deviceId).finally(() => (this.#switching = false));
+    if (open !== this.#open) {
+      stopStream(stream); // the screen closed meanwhile: the new device must not stay on
+      return;
+    }
     if (problem) {
       this.problems[kind] = problem;
     } else {
       delete this.problems[kind];
       this.prefs[kind === 'audio' ? 'micId' : 'camId'] = deviceId;
       savePrefs(this.prefs);
-      $('preview').srcObject = new MediaStream(this.#stream.getVideoTracks());
-      this.#levels?.watch('me', this.#stream);
+      $('preview').srcObject = new MediaStream(stream.getVideoTracks());
+      this.#levels?.watch('me', stream);
     }
     this.#render();
+    this.#renderJoin();
   }
 
   async #fillDevices() {
@@ -127,7 +138,9 @@ export class PreJoin {
         return new Option(label, d.id);
       });
       if (!list.length) {
-        options.push(new Option(t(kind === 'video' ? 'prejoin.noCamera' : 'prejoin.noMic'), ''));
+        const support = mediaSupport();
+        const why = support === 'insecure' ? 'prejoin.needsHttps' : support === 'unsupported' ? 'prejoin.unavailable' : kind === 'video' ? 'prejoin.noCamera' : 'prejoin.noMic';
+        options.push(new Option(t(why), ''));
       }
       select.replaceChildren(...options);
       select.value = current?.getSettings().deviceId ?? list[0]?.id ?? '';
@@ -142,7 +155,8 @@ export class PreJoin {
     const tile = $('preview-tile');
     tile.dataset.state = camOn ? 'live' : 'off';
     tile.dataset.mic = mic ? (this.prefs.mic ? 'on' : 'off') : 'none';
-    $('preview-status').textContent = camOn ? '' : t(cam ? 'prejoin.camOff' : 'prejoin.noCameraShort');
+    const blocked = mediaSupport() === 'insecure';
+    $('preview-status').textContent = camOn ? '' : t(cam ? 'prejoin.camOff' : blocked ? 'prejoin.camBlocked' : 'prejoin.noCameraShort');
     for (const [id, has, on, onIcon, offIcon, onLabel, offLabel, none] of [
       ['pre-mic', mic, this.prefs.mic, 'mic', 'mic-off', 'control.mute', 'control.unmute', 'control.noMic'],
       ['pre-cam', cam, this.prefs.cam, 'cam', 'cam-off', 'control.stopCam', 'control.startCam', 'control.noCam'],
@@ -205,12 +219,12 @@ export class PreJoin {
 
   #renderJoin() {
     const button = $('join');
-    button.disabled = this.#full || this.#busy || !this.#ready;
+    button.disabled = this.#full || this.#busy || this.#switching || !this.#ready;
     button.textContent = t(this.#busy ? 'prejoin.joining' : this.#full ? 'prejoin.waitSeat' : 'prejoin.join');
   }
 
   async #join() {
-    if (this.#busy || this.#full || !this.#ready) {
+    if (this.#busy || this.#full || this.#switching || !this.#ready) {
       return;
     }
     this.#busy = true;

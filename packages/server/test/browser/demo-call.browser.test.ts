@@ -55,8 +55,8 @@ describe('demo app: real calls in a real browser', () => {
     await screenshot(carol.page, 'demo-room-mesh');
 
     await bob.page.click('#leave');
-    await alice.page.waitForSelector('#messages li:has-text("Bob left")');
-    await carol.page.waitForSelector('#messages li:has-text("Bob left")');
+    await alice.page.waitForSelector(`#messages li:has-text("${bob.name} left")`);
+    await carol.page.waitForSelector(`#messages li:has-text("${bob.name} left")`);
     const before = await expectVideoFrom(alice.page, 1);
     const carolId = Object.keys(before)[0]!;
     await expect.poll(async () => (await framesDecoded(alice.page))[carolId] ?? 0, { timeout: 15_000 }).toBeGreaterThan(before[carolId]! + 10);

@@ -10,7 +10,19 @@ export const ARTEFACTS = fileURLToPath(new URL('../../../../test-results/', impo
 
 export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   mkdirSync(ARTEFACTS, { recursive: true });
+  await videosPainted(page);
   await page.screenshot({ path: `${ARTEFACTS}${name}.png`, fullPage });
+}
+
+/** Waits (a few seconds at most) until every playing video has painted a few frames. */
+async function videosPainted(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const videos = [...document.querySelectorAll('video')].filter((v) => v.srcObject && v.checkVisibility());
+    const frames = (video: HTMLVideoElement, left: number): Promise<void> =>
+      left === 0 ? Promise.resolve() : new Promise((resolve) => video.requestVideoFrameCallback(() => resolve(frames(video, left - 1))));
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 3000));
+    await Promise.race([Promise.all(videos.map((v) => frames(v, 5))), timeout]);
+  });
 }
 
 export interface DemoUser {

@@ -64,7 +64,16 @@ describe('demo app: a call people would keep open', () => {
 
     bob = await newUser(chrome.browser, server.url, 'bob');
     await bob.page.click(`#room-list li[data-room="${ROOM_ID}"] button`);
+    // The pre-join screen offers the devices: bob picks the last microphone, and calls with it.
+    await bob.page.waitForSelector('#join:not([disabled])');
+    const mics = await bob.page.$$eval('#mic-select option', (options) => options.map((o) => (o as HTMLOptionElement).value));
+    expect(mics.length).toBeGreaterThan(1);
+    await bob.page.selectOption('#mic-select', mics.at(-1)!);
     await joinFromPreJoin(bob.page);
+    const micInCall = await bob.page.evaluate(
+      () => (window as unknown as { heliographDemo: { stream: MediaStream } }).heliographDemo.stream.getAudioTracks()[0]?.getSettings().deviceId,
+    );
+    expect(micInCall).toBe(mics.at(-1));
 
     carol = await newUser(chrome.browser, server.url, 'carol', { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
     await screenshot(carol.page, 'demo-375-lobby');
@@ -73,8 +82,15 @@ describe('demo app: a call people would keep open', () => {
     await screenshot(carol.page, 'demo-375-prejoin');
     await joinFromPreJoin(carol.page);
 
+    // Dave types the same name, so he lands in the same room; he joins with his camera off.
     dave = await newUser(chrome.browser, server.url, 'dave');
-    await createOrJoin(dave.page, ROOM);
+    await dave.page.fill('#create-form input[name=room]', ROOM);
+    await dave.page.click('#create-form button');
+    await dave.page.waitForSelector('#join:not([disabled])');
+    await dave.page.click('#pre-cam');
+    expect(await dave.page.getAttribute('#pre-cam', 'aria-pressed')).toBe('true');
+    await joinFromPreJoin(dave.page);
+    await expect.poll(() => tileOf(alice.page, dave.name).getAttribute('data-cam')).toBe('off');
 
     for (const user of [alice, bob, carol, dave]) {
       await expectVideoFrom(user.page, 3);
