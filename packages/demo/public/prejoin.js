@@ -214,7 +214,7 @@ export class PreJoin {
       this.#renderJoin();
     };
     void poll();
-    this.#timers.push(setInterval(poll, POLL_MS));
+    this.#timers.push(setInterval(() => document.visibilityState === 'visible' && void poll(), POLL_MS));
   }
 
   #renderJoin() {
