@@ -147,7 +147,7 @@ const lobby = new Lobby({
   },
   token,
   unauthorized: sessionExpired,
-  failed: (err) => notify(explain(err)),
+  failed: (err) => notify(err ? explain(err) : ''),
 });
 
 const prejoin = new PreJoin({

@@ -27,7 +27,7 @@ const mediaOf = (peer) => ({
 export class RoomCall {
   /**
    * @param opts.stream local media (taken over: stopped when the call ends)
-   * @param opts.events `{ state(s), notify(text, kind), failed(err), rejoin(), lobby(), expired() }`
+   * @param opts.events `{ state(s), notify(text, kind), rejoin(), lobby(), expired() }`
    */
   constructor({ wsUrl, token, user, roomId, title, stream, mic, cam, events }) {
     this.roomId = roomId;
@@ -49,6 +49,7 @@ export class RoomCall {
     this.levels = new AudioLevels();
     this.speakers = new SpeakerDetector();
     this.iceServers = [];
+    this.failedOnce = new Set();
     this.#listen();
     this.#bindControls();
   }
@@ -103,7 +104,8 @@ export class RoomCall {
     c.on('peer.updated', live(({ peer }) => this.#addPeer(peer)));
     c.on('peer.left', live(({ peerId, reason }) => {
       const peer = this.peers.get(peerId);
-      const why = reason === 'left' ? '' : t(`leave.${reason}`);
+      const key = `leave.${reason}`;
+      const why = reason === 'left' ? '' : t(key) === key ? reason : t(key);
       this.#say(t(why ? 'room.leftBecause' : 'room.left', { name: peer ? nameOf(peer) : t('room.someone'), why }));
       this.#removePeer(peerId);
     }));
@@ -131,7 +133,9 @@ export class RoomCall {
     });
     this.calls.on('state', (peerId, state) => {
       this.grid.setState(peerId, { connection: state });
-      if (state === 'failed' && this.peers.has(peerId)) {
+      // Said once per peer: the call restarts ICE after each failure, and may fail again.
+      if (state === 'failed' && this.peers.has(peerId) && !this.failedOnce.has(peerId)) {
+        this.failedOnce.add(peerId);
         const name = nameOf(this.peers.get(peerId));
         this.#say(t('room.callFailed', { name }) + (this.#hasTurn() ? '' : ` ${t('room.needTurn')}`));
       }
@@ -170,12 +174,13 @@ export class RoomCall {
     for (const peer of result.peers) {
       this.#addPeer(peer);
     }
-    if (!again) {
-      const names = result.peers.map(nameOf);
-      this.#say(names.length ? t('room.alreadyHere', { names: names.join(t('list.separator')) }) : t('room.firstHere'));
-      if (!isLocalHost(location.hostname) && !this.#hasTurn()) {
-        this.#say(t(this.iceServers.length ? 'room.noTurn' : 'room.noIceServers'));
-      }
+    if (again) {
+      return; // after a reconnect the CallManager calls everyone again by itself
+    }
+    const names = result.peers.map(nameOf);
+    this.#say(names.length ? t('room.alreadyHere', { names: names.join(t('list.separator')) }) : t('room.firstHere'));
+    if (!isLocalHost(location.hostname) && !this.#hasTurn()) {
+      this.#say(t(this.iceServers.length ? 'room.noTurn' : 'room.noIceServers'));
     }
     this.calls.start(result.peers, result.iceServers);
   }
@@ -302,7 +307,11 @@ export class RoomCall {
   }
 
   async #startScreen() {
+    if (this.choosingScreen) {
+      return; // the browser's picker is open already
+    }
     let display;
+    this.choosingScreen = true;
     try {
       display = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false });
     } catch (err) {
@@ -310,6 +319,8 @@ export class RoomCall {
         this.events.notify(t('room.screenFailed'));
       }
       return;
+    } finally {
+      this.choosingScreen = false;
     }
     const track = display.getVideoTracks()[0];
     if (this.closed || !track) {

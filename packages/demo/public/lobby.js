@@ -12,8 +12,9 @@ export class Lobby {
   #timer;
   #visible = false;
   #seq = 0;
+  #failing = false;
 
-  /** `events`: `{ enter(roomId, title), token(), unauthorized(), failed(err) }` */
+  /** `events`: `{ enter(roomId, title), token(), unauthorized(), failed(err or null once it works again) }` */
   constructor(events) {
     this.#events = events;
     $('create-form').onsubmit = (event) => {
@@ -52,13 +53,22 @@ export class Lobby {
       data = await lobbyRooms(this.#events.token());
     } catch (err) {
       if (seq === this.#seq && this.#visible) {
-        if (err.code === 'UNAUTHORIZED') this.#events.unauthorized();
-        else this.#events.failed(err);
+        if (err.code === 'UNAUTHORIZED') {
+          this.#events.unauthorized();
+        } else {
+          this.#failing = true;
+          this.#events.failed(err);
+        }
       }
       return;
     }
     if (seq !== this.#seq || !this.#visible) {
       return;
+    }
+    if (this.#failing) {
+      // The server answers again: the lobby's own error goes (other notices stay).
+      this.#failing = false;
+      this.#events.failed(null);
     }
     const rooms = [...data.rooms].sort((a, b) => b.peers - a.peers || a.id.localeCompare(b.id));
     $('room-list').replaceChildren(...rooms.map((room) => this.#item(room)));
