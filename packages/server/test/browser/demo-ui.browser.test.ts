@@ -235,6 +235,8 @@ describe('demo app: a call people would keep open', () => {
     wang = page;
     expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
     expect(await page.textContent('#tab-login')).toBe('登录');
+    await page.click('#tab-signup');
+    await screenshot(page, 'demo-1280-zh-CN-sign-up');
     await signUp(page, 'wang', '王小明');
     await page.waitForSelector('#view-lobby:not([hidden])');
     expect(await page.textContent('#view-lobby h1')).toBe('房间');
