@@ -50,6 +50,8 @@ export class RoomCall {
     this.speakers = new SpeakerDetector();
     this.iceServers = [];
     this.failedOnce = new Set();
+    /** True from a drop until the session is resumed or rebuilt: "reconnecting…" is said once. */
+    this.reconnecting = false;
     this.#listen();
     this.#bindControls();
   }
@@ -115,7 +117,19 @@ export class RoomCall {
         this.#chat(peer ? nameOf(peer) : t('room.someone'), payload.chat);
       }
     }));
+    // A resumed session lost nothing: the calls, their media and the tiles are as they were.
+    c.on('resumed', live(() => {
+      this.reconnecting = false;
+      this.#say(t('room.reconnected'));
+    }));
+    c.on('peer.reconnecting', live(({ peerId }) => {
+      const peer = this.peers.get(peerId);
+      if (peer) {
+        this.#say(t('room.peerReconnecting', { name: nameOf(peer) }));
+      }
+    }));
     c.on('rejoined', live((result) => {
+      this.reconnecting = false;
       this.#joined(result, true);
       // The SDK rejoins with the metadata of the first join: say what is on now.
       this.#announce();
@@ -146,9 +160,15 @@ export class RoomCall {
   #onState(state, detail) {
     this.events.state(state);
     if (state === 'reconnecting') {
-      this.#say(t('room.reconnecting'));
-      for (const id of [...this.peers.keys()]) {
-        this.#removePeer(id);
+      if (!this.reconnecting) {
+        this.reconnecting = true;
+        this.#say(t('room.reconnecting'));
+      }
+      // Only a session that cannot be resumed loses its calls; a resumable one keeps every tile.
+      if (detail.resumable === false) {
+        for (const id of [...this.peers.keys()]) {
+          this.#removePeer(id);
+        }
       }
     }
     if (state === 'closed') {

@@ -116,6 +116,7 @@ export default {
   'room.someone': 'Someone',
   'room.reconnecting': 'Connection lost; reconnecting…',
   'room.reconnected': 'Reconnected',
+  'room.peerReconnecting': '{name} lost their connection; waiting for them to come back…',
   'room.alreadyHere': 'In the room: {names}',
   'room.firstHere': 'You are the first one here. Copy the invite link to bring others in.',
   'room.callFailed': 'Could not connect to {name}.',
@@ -132,6 +133,8 @@ export default {
   'leave.slow_consumer': 'connection too slow',
   'leave.room_closed': 'room closed',
   'leave.node_lost': 'server lost',
+  'leave.resume_expired': 'did not come back in time',
+  'leave.resume_overflow': 'was away too long to catch up',
 
   'list.separator': ', ',
   'people.one': '{n} person',

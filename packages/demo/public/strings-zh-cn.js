@@ -116,6 +116,7 @@ export default {
   'room.someone': '有人',
   'room.reconnecting': '连接已断开，正在重新连接…',
   'room.reconnected': '已重新连接',
+  'room.peerReconnecting': '{name} 的连接已断开，正在等待其重新连接…',
   'room.alreadyHere': '房间里有：{names}',
   'room.firstHere': '你是第一个到的。复制邀请链接，邀请其他人加入。',
   'room.callFailed': '无法与 {name} 建立连接。',
@@ -132,6 +133,8 @@ export default {
   'leave.slow_consumer': '连接太慢',
   'leave.room_closed': '房间已关闭',
   'leave.node_lost': '服务器失联',
+  'leave.resume_expired': '未能及时重新连接',
+  'leave.resume_overflow': '离开太久，无法补发消息',
 
   'list.separator': '、',
   'people.one': '{n} 人',
