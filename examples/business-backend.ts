@@ -2,8 +2,9 @@
 // service callout, and receives webhooks, checking every signature and refusing replays.
 // Dependencies: Node 20+ and `jose`. The integration tests run this very file as their backend.
 //
-//   HELIOGRAPH_JWT_SECRET=… HELIOGRAPH_HOOK_SECRET=… node --experimental-strip-types examples/business-backend.ts
-// (Node 22.6+; on Node 20 run it with a TypeScript runner such as `npx tsx`.)
+// `npm ci` (or `npm run build`) compiles it to examples/dist/business-backend.js; run that:
+//   JWT_SECRET=… HOOK_SECRET=… node examples/dist/business-backend.js [port, default 3000]
+// (The variables are not HELIOGRAPH_*: those belong to the server, which refuses unknown ones.)
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { SignJWT } from 'jose';
@@ -130,15 +131,25 @@ export function createBusinessBackend(options: BackendOptions): Server {
   });
 }
 
-// Run directly: a backend on :3000 for a local Heliograph started with
+// Run directly: a backend on 127.0.0.1:<port> for a local Heliograph started with
 //   --room-service.url http://127.0.0.1:3000/heliograph/room-service --webhooks.url http://127.0.0.1:3000/heliograph/webhooks
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const jwtSecret = process.env.HELIOGRAPH_JWT_SECRET ?? '';
-  const hookSecret = process.env.HELIOGRAPH_HOOK_SECRET ?? '';
+  const jwtSecret = process.env.JWT_SECRET ?? '';
+  const hookSecret = process.env.HOOK_SECRET ?? '';
+  const port = Number(process.argv[2] ?? 3000);
+  if (jwtSecret.length < 32 || hookSecret.length < 16) {
+    console.error('business-backend: set JWT_SECRET (32+ characters, also given to Heliograph as auth.jwtSecret) and HOOK_SECRET (16+)');
+    process.exit(2);
+  }
   createBusinessBackend({
     jwtSecret,
     hookSecret,
     decide: (r) => (r.room.startsWith('vip-') && r.user.id !== 'ada' ? { allow: false, reason: 'VIP rooms are for Ada' } : { allow: true }),
     onEvent: (e) => console.log(`${e.room ?? '-'} #${e.seq} ${e.type}`, JSON.stringify(e.data)),
-  }).listen(3000, '127.0.0.1', () => console.log('business backend on http://127.0.0.1:3000'));
+  })
+    .on('error', (err: NodeJS.ErrnoException) => {
+      console.error(`business-backend: cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`);
+      process.exit(1);
+    })
+    .listen(port, '127.0.0.1', () => console.log(`business backend on http://127.0.0.1:${port}`));
 }

@@ -1,72 +1,117 @@
-// Heliograph demo: sign up or log in, pick a room in the lobby, and call everyone in it.
-// Plain ES modules over the client SDK served by the same server.
-import { CallManager, HeliographClient, HeliographError } from '/sdk/heliograph-client.js';
+// Heliograph demo: sign up or log in, pick a room in the lobby, check camera and microphone, and
+// call everyone in it. Plain ES modules over the client SDK served by the same server (/sdk/).
+import { authenticate, explain, session } from './api.js';
+import { setAvatar } from './avatar.js';
+import { RoomCall } from './call.js';
+import { pickLanguage, setLanguage, t, translatePage } from './i18n.js';
+import { icon, placeIcons } from './icons.js';
+import { Lobby } from './lobby.js';
+import { isLocalHost, loadPrefs, mediaSupport, openMedia } from './media.js';
+import { PreJoin } from './prejoin.js';
+
+setLanguage(pickLanguage(navigator.languages?.length ? navigator.languages : [navigator.language]));
+translatePage(document);
+placeIcons(document);
 
 const $ = (id) => document.getElementById(id);
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-
-/** Readable text for the errors a user can meet. */
-const MESSAGES = {
-  ROOM_FULL: 'That room is full.',
-  ROOM_NOT_FOUND: 'That room does not exist (any more).',
-  FORBIDDEN: 'You may not join that room.',
-  UNAUTHORIZED: 'Your session has expired. Please log in again.',
-  RATE_LIMITED: 'Too many attempts; wait a little and try again.',
-  CONFLICT: 'That username is taken.',
-  UNAVAILABLE: 'The server cannot be reached.',
-  TIMEOUT: 'The server did not answer in time.',
-};
-const CLOSE_MESSAGES = {
-  4409: 'You joined this room from another window, so this one left it.',
-  4401: 'Your session has expired. Please log in again.',
-  4503: 'The server is full right now. Try again later.',
+/** Titles typed in this tab for rooms not made yet, so that the room is created with them. */
+const titles = new Map();
+const token = () => session.get()?.token ?? '';
+const user = () => {
+  const u = session.get()?.user;
+  return u ? { name: u.displayName ?? u.username, userId: u.username } : undefined;
 };
 
-// ---- session (per tab, so two windows can be two users) ----
-const session = {
-  get() {
-    const saved = JSON.parse(sessionStorage.getItem('heliograph') ?? 'null');
-    return saved && saved.expiresAt > Date.now() + 30_000 ? saved : null;
-  },
-  set(value) {
-    sessionStorage.setItem('heliograph', JSON.stringify(value));
-  },
-  clear() {
-    sessionStorage.removeItem('heliograph');
-  },
-};
+// ---- notices ----
 
 function notify(text, kind = 'error') {
-  const box = $('notice');
+  $('notice-text').textContent = text;
+  $('notice').dataset.kind = kind;
+  $('notice').hidden = !text;
+}
+$('notice-close').onclick = () => notify('');
+
+let toastTimer;
+function toast(text) {
+  const box = $('toast');
   box.textContent = text;
-  box.className = `notice ${kind === 'info' ? 'info' : ''}`;
-  box.hidden = !text;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (box.hidden = true), 2500);
 }
 
-function explain(err) {
-  if (err instanceof HeliographError || (err && err.code)) {
-    return MESSAGES[err.code] ?? err.message;
+/** What a user must know on a page that is not on this computer: https, and STUN/TURN. */
+function renderEnvNotes() {
+  const notes = [];
+  if (mediaSupport() === 'insecure') {
+    const local = `http://localhost${location.port ? `:${location.port}` : ''}/`;
+    notes.push(['warn', t('env.httpsTitle'), t('env.httpsBody', { origin: location.origin, local })]);
   }
-  return err instanceof TypeError ? MESSAGES.UNAVAILABLE : String(err?.message ?? err);
+  if (!isLocalHost(location.hostname)) {
+    notes.push(['info', t('env.natTitle'), t('env.natBody')]);
+  }
+  for (const box of document.querySelectorAll('.env-notes')) {
+    box.replaceChildren(
+      ...notes.map(([kind, title, body]) => {
+        const note = document.createElement('div');
+        note.className = `env-note ${kind}`;
+        const strong = document.createElement('strong');
+        strong.textContent = title;
+        const p = document.createElement('p');
+        p.textContent = body;
+        const text = document.createElement('div');
+        text.append(strong, p);
+        note.append(icon(kind), text);
+        return note;
+      }),
+    );
+    box.hidden = !notes.length;
+  }
 }
+
+// ---- header and views ----
 
 function show(view) {
-  for (const id of ['view-auth', 'view-lobby', 'view-room']) {
-    $(id).hidden = id !== `view-${view}`;
+  for (const id of ['auth', 'lobby', 'prejoin', 'room']) {
+    $(`view-${id}`).hidden = id !== view;
   }
-  const user = session.get()?.user;
-  $('who').textContent = user ? `Signed in as ${user.displayName ?? user.username}` : '';
-  $('logout').hidden = !user;
+  document.body.dataset.view = view;
+  const u = user();
+  $('who').hidden = !u;
+  $('logout').hidden = !u;
+  if (u) {
+    $('who-name').textContent = u.name;
+    $('who').title = t('header.signedInAs', { name: u.name });
+    setAvatar($('who-avatar'), u.name, u.userId);
+  }
 }
 
+function setConnState(state) {
+  const pill = $('conn');
+  pill.hidden = state === 'idle';
+  pill.dataset.state = state;
+  pill.textContent = t(`conn.${state}`);
+}
+
+$('logout').onclick = () => {
+  endCall();
+  session.clear();
+  location.hash = '#/';
+  route();
+};
+
 // ---- auth ----
+
 let signingUp = false;
 function setAuthMode(signup) {
   signingUp = signup;
   $('tab-login').classList.toggle('active', !signup);
   $('tab-signup').classList.toggle('active', signup);
+  $('tab-login').setAttribute('aria-selected', String(!signup));
+  $('tab-signup').setAttribute('aria-selected', String(signup));
   $('display-row').hidden = !signup;
-  $('auth-submit').textContent = signup ? 'Sign up' : 'Log in';
+  $('auth-submit').textContent = t(signup ? 'auth.signup' : 'auth.login');
   $('auth-form').password.autocomplete = signup ? 'new-password' : 'current-password';
 }
 $('tab-login').onclick = () => setAuthMode(false);
@@ -79,291 +124,199 @@ $('auth-form').onsubmit = async (event) => {
   if (signingUp && form.displayName.value.trim()) {
     body.displayName = form.displayName.value.trim();
   }
+  $('auth-submit').disabled = true;
   try {
-    const res = await fetch(`/v1/auth/${signingUp ? 'signup' : 'login'}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const data = await res.json();
-    if (!res.ok) {
-      const code = data.error?.code;
-      notify(code === 'UNAUTHORIZED' ? 'Wrong username or password.' : (MESSAGES[code] ?? data.error?.message ?? 'Failed.'));
-      return;
-    }
-    session.set(data);
+    session.set(await authenticate(signingUp ? 'signup' : 'login', body));
     notify('');
     form.reset();
     route();
   } catch (err) {
-    notify(explain(err));
+    notify(explain(err, signingUp ? 'signup' : 'login'));
+  } finally {
+    $('auth-submit').disabled = false;
   }
 };
 
-$('logout').onclick = () => {
-  leaveRoom();
+// ---- lobby and pre-join ----
+
+const lobby = new Lobby({
+  enter(roomId, title) {
+    titles.set(roomId, title);
+    notify('');
+    location.hash = `#/room/${encodeURIComponent(roomId)}`;
+  },
+  token,
+  unauthorized: sessionExpired,
+  failed: (err) => notify(err ? explain(err) : ''),
+});
+
+const prejoin = new PreJoin({
+  token,
+  join: ({ stream, mic, cam, title }) => joinRoom(prejoin.roomId, { stream, mic, cam, title }),
+});
+
+function sessionExpired() {
+  endCall();
   session.clear();
-  location.hash = '#/';
+  notify(t('error.UNAUTHORIZED'));
   route();
-};
-
-// ---- lobby ----
-let lobbyTimer;
-async function showLobby() {
-  show('lobby');
-  clearInterval(lobbyTimer);
-  await refreshLobby();
-  lobbyTimer = setInterval(refreshLobby, 5000);
 }
 
-async function refreshLobby() {
-  const auth = session.get();
-  if (!auth) {
+// ---- the call ----
+
+let current = null;
+
+async function joinRoom(roomId, { stream, mic, cam, title }) {
+  endCall();
+  const u = user();
+  if (!u) {
     return route();
   }
-  try {
-    const res = await fetch('/v1/lobby/rooms', { headers: { authorization: `Bearer ${auth.token}` } });
-    if (res.status === 401) {
-      session.clear();
-      notify(MESSAGES.UNAUTHORIZED);
-      return route();
-    }
-    const { rooms } = await res.json();
-    const list = $('room-list');
-    list.replaceChildren(
-      ...rooms.map((room) => {
-        const li = document.createElement('li');
-        const name = Object.assign(document.createElement('span'), { className: 'name', textContent: room.id });
-        const count = Object.assign(document.createElement('span'), { className: 'muted', textContent: `${room.peers} / ${room.maxPeers}` });
-        const join = Object.assign(document.createElement('button'), { textContent: 'Join', disabled: room.peers >= room.maxPeers });
-        join.onclick = () => (location.hash = `#/room/${encodeURIComponent(room.id)}`);
-        li.append(name, count, join);
-        return li;
-      }),
-    );
-    $('no-rooms').hidden = rooms.length > 0;
-  } catch (err) {
-    notify(explain(err));
-  }
-}
-
-$('create-form').onsubmit = (event) => {
-  event.preventDefault();
-  const room = event.target.room.value.trim();
-  event.target.reset();
-  location.hash = `#/room/${encodeURIComponent(room)}`;
-};
-
-// ---- room ----
-let current = null; // { client, calls, stream, names, roomId }
-
-function tile(id, label, local = false) {
-  let el = document.querySelector(`.tile[data-peer="${CSS.escape(id)}"]`);
-  if (!el) {
-    el = document.createElement('div');
-    el.className = `tile${local ? ' local' : ''}`;
-    el.dataset.peer = id;
-    const video = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, muted: local });
-    el.append(video, Object.assign(document.createElement('span'), { className: 'label' }), Object.assign(document.createElement('span'), { className: 'state pill' }));
-    $('videos').append(el);
-  }
-  el.querySelector('.label').textContent = label;
-  return el;
-}
-
-function removeTile(id) {
-  document.querySelector(`.tile[data-peer="${CSS.escape(id)}"]`)?.remove();
-}
-
-function say(from, text) {
-  const li = document.createElement('li');
-  if (from) {
-    li.append(Object.assign(document.createElement('span'), { className: 'from', textContent: from }), document.createTextNode(text));
-  } else {
-    li.className = 'system';
-    li.textContent = text;
-  }
-  $('messages').append(li);
-  li.scrollIntoView({ block: 'end' });
-}
-
-async function getMedia() {
-  try {
-    return await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
-  } catch {
-    try {
-      notify('No camera available: joining with microphone only.', 'info');
-      return await navigator.mediaDevices.getUserMedia({ audio: true });
-    } catch {
-      notify('No camera or microphone available: you can watch and chat.', 'info');
-      return new MediaStream();
-    }
-  }
-}
-
-function setConnState(state) {
-  const pill = $('conn');
-  pill.hidden = false;
-  pill.dataset.state = state;
-  pill.textContent = { idle: 'offline', connecting: 'connecting…', open: 'connected', reconnecting: 'reconnecting…', closed: 'disconnected' }[state];
-}
-
-async function enterRoom(roomId) {
-  const auth = session.get();
-  if (!auth) {
-    return route();
-  }
-  leaveRoom();
-  show('room');
   notify('');
-  $('room-title').textContent = roomId;
-  $('messages').replaceChildren();
-  $('videos').replaceChildren();
-
-  const name = auth.user.displayName ?? auth.user.username;
-  const stream = await getMedia();
-  const client = new HeliographClient({ url: wsUrl, token: () => session.get()?.token ?? auth.token });
-  const calls = new CallManager(client, { localStream: stream });
-  const names = new Map();
-  current = { client, calls, stream, names, roomId };
-  window.heliographDemo = current;
-  const me = tile('me', `${name} (you)`, true);
-  me.querySelector('video').srcObject = stream;
-
-  client.on('state', (state, detail) => {
-    setConnState(state);
-    if (state === 'reconnecting') {
-      say(null, 'Connection lost; reconnecting…');
-      for (const el of document.querySelectorAll('.tile:not(.local)')) {
-        el.remove();
-      }
-    }
-    if (state === 'closed' && current?.client === client) {
-      notify(CLOSE_MESSAGES[detail.code] ?? (detail.code === 1000 ? '' : `Disconnected (${detail.code ?? '?'}${detail.reason ? `: ${detail.reason}` : ''}).`));
-    }
+  const call = new RoomCall({
+    wsUrl,
+    token,
+    user: u,
+    roomId,
+    title,
+    stream,
+    mic,
+    cam,
+    events: {
+      state: (state) => current === call && setConnState(state),
+      notify,
+      rejoin: () => void rejoin(call),
+      lobby: () => {
+        endCall();
+        location.hash = '#/';
+      },
+      expired: sessionExpired,
+    },
   });
-  client.on('session.replaced', () => notify(CLOSE_MESSAGES[4409]));
-  client.on('peer.joined', ({ peer }) => {
-    names.set(peer.id, peer.name ?? peer.userId);
-    say(null, `${names.get(peer.id)} joined`);
-  });
-  client.on('peer.left', ({ peerId, reason }) => {
-    say(null, `${names.get(peerId) ?? 'Someone'} left${reason === 'left' ? '' : ` (${reason.replace('_', ' ')})`}`);
-    removeTile(peerId);
-  });
-  client.on('data', ({ from, payload }) => {
-    if (payload && typeof payload.chat === 'string') {
-      say(names.get(from) ?? from, payload.chat);
-    }
-  });
-  client.on('rejoined', (result) => {
-    remember(result);
-    say(null, 'Reconnected');
-  });
-  client.on('rejoin.failed', (err) => notify(`Could not rejoin the room: ${explain(err)}`));
-
-  calls.on('track', (peerId, remote) => {
-    const el = tile(peerId, names.get(peerId) ?? peerId);
-    const video = el.querySelector('video');
-    if (video.srcObject !== remote) {
-      video.srcObject = remote;
-    }
-  });
-  calls.on('state', (peerId, state) => {
-    const el = document.querySelector(`.tile[data-peer="${CSS.escape(peerId)}"] .state`);
-    if (el) {
-      el.textContent = state;
-    }
-  });
-  calls.on('ended', (peerId) => removeTile(peerId));
-
-  function remember(result) {
-    for (const peer of result.peers) {
-      names.set(peer.id, peer.name ?? peer.userId);
-    }
-  }
-
+  current = call;
+  // For the browser tests: the calls, their peer connections and the local stream.
+  window.heliographDemo = call;
+  show('room');
   try {
-    await client.connect();
-    // A mesh call suits a few people: rooms created here hold at most four.
-    const result = await client.join({ room: roomId, name, create: { maxPeers: 4 } });
-    remember(result);
-    say(null, result.peers.length ? `In the room: ${result.peers.map((p) => p.name ?? p.userId).join(', ')}` : 'You are the first one here.');
-    calls.start(result.peers, result.iceServers);
+    await call.start();
   } catch (err) {
+    if (current !== call) {
+      return;
+    }
+    current = null;
+    setConnState('idle');
     notify(explain(err));
-    leaveRoom();
-    $('view-room').hidden = true;
-    show('lobby');
+    // Back to the lobby, and the address with it: Back must not lead to the room again.
+    history.replaceState(null, '', '#/');
+    route();
   }
 }
 
-function leaveRoom() {
-  if (!current) {
+/** "Rejoin here": the call moved to another window, and comes back to this one. */
+async function rejoin(old) {
+  const prefs = loadPrefs();
+  const { stream } = await openMedia(prefs);
+  if (current !== old) {
+    stream.getTracks().forEach((track) => track.stop());
     return;
   }
-  const { client, calls, stream } = current;
-  current = null;
-  calls.close();
-  if (client.room) {
-    client.leave().catch(() => undefined);
-  }
-  setTimeout(() => client.close(), 100);
-  for (const track of stream.getTracks()) {
-    track.stop();
-  }
-  $('conn').hidden = true;
+  await joinRoom(old.roomId, { stream, mic: old.local.mic || !old.micTrack, cam: old.local.cam || !old.camTrack, title: old.title });
 }
 
-function toggle(kind, button, onText, offText) {
-  const tracks = kind === 'audio' ? current?.stream.getAudioTracks() : current?.stream.getVideoTracks();
-  if (!tracks?.length) {
-    return;
+/** Leaves the call in progress, if any; nothing it says afterwards reaches the page. */
+function endCall() {
+  if (current) {
+    const call = current;
+    current = null;
+    call.leave();
   }
-  const enabled = !tracks[0].enabled;
-  for (const t of tracks) {
-    t.enabled = enabled;
-  }
-  button.setAttribute('aria-pressed', String(!enabled));
-  button.textContent = enabled ? onText : offText;
+  setConnState('idle');
 }
-$('toggle-mic').onclick = (e) => toggle('audio', e.currentTarget, 'Mute mic', 'Unmute mic');
-$('toggle-cam').onclick = (e) => toggle('video', e.currentTarget, 'Stop camera', 'Start camera');
+
 $('leave').onclick = () => {
-  leaveRoom();
+  endCall();
   location.hash = '#/';
 };
 
 $('chat-form').onsubmit = async (event) => {
   event.preventDefault();
   const text = event.target.text.value.trim();
-  if (!text || !current) {
+  if (!text || !current || current.closed) {
     return;
   }
   try {
-    await current.client.request('data.send', { payload: { chat: text } });
-    say('You', text);
+    await current.sendChat(text);
     event.target.reset();
   } catch (err) {
     notify(explain(err));
   }
 };
 
+// ---- invite links ----
+
+function inviteLink(roomId) {
+  return `${location.origin}${location.pathname}#/room/${encodeURIComponent(roomId)}`;
+}
+
+async function copyText(text) {
+  if (navigator.clipboard?.writeText) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // Refused (no permission, not focused): try the old way.
+    }
+  }
+  const area = Object.assign(document.createElement('textarea'), { value: text, readOnly: true });
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.append(area);
+  area.select();
+  const done = document.execCommand('copy');
+  area.remove();
+  return done;
+}
+
+async function copyInvite(roomId) {
+  const link = inviteLink(roomId);
+  if (await copyText(link)) {
+    toast(t('invite.copied'));
+  } else {
+    window.prompt(t('invite.copyThis'), link);
+  }
+}
+$('copy-link').onclick = () => current && void copyInvite(current.roomId);
+$('prejoin-copy').onclick = () => prejoin.roomId && void copyInvite(prejoin.roomId);
+
 // ---- routing ----
+
 function route() {
-  clearInterval(lobbyTimer);
-  if (!session.get()) {
-    leaveRoom();
+  const match = /^#\/room\/(.+)$/.exec(location.hash);
+  const roomId = match ? decodeURIComponent(match[1]) : undefined;
+  const u = user();
+  if (!u) {
+    endCall();
+    prejoin.close();
+    lobby.hide();
     show('auth');
     return;
   }
-  const match = /^#\/room\/(.+)$/.exec(location.hash);
-  if (match) {
-    void enterRoom(decodeURIComponent(match[1]));
+  if (roomId && current?.roomId === roomId) {
+    show('room');
+    return;
+  }
+  endCall();
+  if (roomId) {
+    lobby.hide();
+    show('prejoin');
+    void prejoin.show(roomId, titles.get(roomId) ?? roomId, u);
   } else {
-    leaveRoom();
-    void showLobby();
+    prejoin.close();
+    show('lobby');
+    lobby.show();
   }
 }
+
 window.addEventListener('hashchange', route);
+renderEnvNotes();
 route();

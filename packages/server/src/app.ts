@@ -5,6 +5,7 @@ import { LoginThrottle } from './auth/login-throttle.js';
 import { TokenSigner } from './auth/token-signer.js';
 import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config/schema.js';
+import type { ApiKeys } from './control-api/api-keys.js';
 import { createHandlers } from './handlers/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { clientAddressResolver } from './http/client-address.js';
@@ -70,6 +71,10 @@ export interface Heliograph {
   readonly errors: ErrorReporter;
   /** Where the HS256 signing secret came from: `auth.jwtSecret`, or dataDir (for the start-up summary). */
   readonly secretOrigin: 'configured' | SigningSecret['origin'];
+  /** The built-in accounts in this node's database (used by login when `auth.accounts`). */
+  readonly accounts: AccountStore;
+  /** The control API's keys, configured and stored (for the start-up summary and dev mode). */
+  readonly apiKeys: ApiKeys;
 }
 
 /** The composition root: builds every component from the configuration and wires them. */
@@ -79,6 +84,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const logger = options.logger ?? createLogger(config.log.level);
 
   const db = openDatabase(config.dataDir);
+  const accounts = new AccountStore(db);
   const signing = config.auth.jwtSecret ? { secret: config.auth.jwtSecret, origin: 'configured' as const } : openSigningSecret(config.dataDir);
   const { secret } = signing;
   const { issuer, audience, clockToleranceSeconds, jwksUrl, maxTokenTtlSeconds } = config.auth;
@@ -173,7 +179,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
       windowMs: a.loginWindowSeconds * 1000,
     });
     registerAuthRoutes(http, {
-      accounts: new AccountStore(db),
+      accounts,
       signer,
       throttle,
       tokenTtlSeconds: config.auth.tokenTtlSeconds,
@@ -237,6 +243,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
     cluster,
     errors,
     secretOrigin: signing.origin,
+    accounts,
+    apiKeys: business.apiKeys,
     async listen() {
       // A node that cannot reach its cluster does not serve: it would split the service in two.
       await cluster?.start().catch((err: unknown) => {

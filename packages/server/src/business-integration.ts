@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { TokenSigner } from './auth/token-signer.js';
 import type { Config } from './config/schema.js';
+import { ApiKeyStore } from './control-api/api-key-store.js';
+import { ApiKeys } from './control-api/api-keys.js';
 import { registerControlApi } from './control-api/index.js';
 import { IceRefresher } from './ice/ice-refresher.js';
 import { IceServerIssuer } from './ice/turn-credentials.js';
@@ -39,6 +41,8 @@ export interface BusinessIntegration {
   readonly roomService: RoomServiceClient | undefined;
   /** The webhooks, when `webhooks.url` is set; other modules publish their own events through it. */
   readonly webhooks: Webhooks | undefined;
+  /** The control API's keys: configured (`controlApi.keys`) and stored in the database. */
+  readonly apiKeys: ApiKeys;
   registerRoutes(http: FastifyInstance): void;
   /** Starts delivering webhooks (including those left from before a restart). */
   start(): void;
@@ -82,13 +86,16 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
     unsubscribe = publishRoomEvents(rooms.events, webhooks, openRooms);
   }
 
+  const apiKeys = new ApiKeys(config.controlApi.keys, new ApiKeyStore(db, { clock }));
+
   let closed = false;
   return {
     iceServers: (userId) => issuer.issue(userId).iceServers,
     roomService,
     webhooks,
+    apiKeys,
     registerRoutes(http) {
-      registerControlApi(http, { keys: config.controlApi.keys, rooms, signer, webhooks, version: '1.0.0' });
+      registerControlApi(http, { keys: apiKeys, rooms, signer, webhooks, version: '1.0.0' });
     },
     start() {
       if (webhooks && openRooms) {

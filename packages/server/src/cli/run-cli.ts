@@ -3,6 +3,8 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { parseCommandArgs } from './args.js';
 import { CliError, USAGE_EXIT, commandHelp, table, type CliIo, type Command } from './command.js';
+import { devCommand } from './dev-command.js';
+import { KEYS_COMMANDS } from './keys-command.js';
 import { serveCommand } from './serve-command.js';
 import { explainStartupError } from './startup-errors.js';
 import { tokenCommand } from './token-command.js';
@@ -19,7 +21,7 @@ export interface CliInput {
   signal?: AbortSignal;
 }
 
-const COMMANDS: readonly Command[] = [serveCommand, ...USERS_COMMANDS, tokenCommand];
+const COMMANDS: readonly Command[] = [serveCommand, devCommand, ...USERS_COMMANDS, tokenCommand, ...KEYS_COMMANDS];
 const HELP_FLAGS = new Set(['--help', '-h']);
 
 function usageLine(command: Command): string {

@@ -1,7 +1,7 @@
-import { createHeliograph } from '../app.js';
+import { createHeliograph, type Heliograph } from '../app.js';
 import { describeConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { createLogger, type Logger } from '../shared/logger.js';
+import { createLogger, type LogFormat, type Logger } from '../shared/logger.js';
 import { watchProcessErrors } from '../shared/process-errors.js';
 import { type CliIo, type Command, type CommandContext } from './command.js';
 import { checkTlsFiles } from './startup-errors.js';
@@ -18,27 +18,37 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
 }
 
 /** Logs to stdout: pino-pretty's text on a terminal (`log.format` auto), JSON lines otherwise. */
-function serveLogger(config: Config, io: CliIo): Logger {
+function serveLogger(config: Config, io: CliIo, autoFormat?: LogFormat): Logger {
   const tty = (io.stdout as { isTTY?: boolean }).isTTY === true;
-  const format = config.log.format === 'auto' ? (tty ? 'pretty' : 'json') : config.log.format;
+  const format = config.log.format === 'auto' ? (autoFormat ?? (tty ? 'pretty' : 'json')) : config.log.format;
   return createLogger(config.log.level, io.stdout, { format, colorize: tty && io.colors === true });
 }
 
+/** How a command runs a node: `serve` as it is, `dev` with its own log format and a welcome. */
+export interface RunNodeOptions {
+  /** The format `log.format: auto` stands for; by default pretty on a terminal, JSON otherwise. */
+  autoFormat?: LogFormat;
+  /** Called once the node listens, before the summary is logged; its text is printed after it. */
+  afterListen?: (app: Heliograph) => Promise<string>;
+}
+
 /**
- * `heliograph serve`: runs the node until `signal` aborts (SIGINT/SIGTERM in `main.ts`), then
- * closes it gracefully. Once listening, it logs what runs where (startup-summary.ts).
+ * Runs the node until `signal` aborts (SIGINT/SIGTERM in `main.ts`), then closes it gracefully.
+ * Once listening, it logs what runs where (startup-summary.ts).
  */
-export async function serve({ config, io, signal }: CommandContext): Promise<number> {
+export async function runNode({ config, io, signal }: CommandContext, options: RunNodeOptions = {}): Promise<number> {
   checkTlsFiles(config);
-  const logger = serveLogger(config, io);
+  const logger = serveLogger(config, io, options.autoFormat);
   const app = await createHeliograph(config, { logger });
   const unwatch = watchProcessErrors(app.errors);
   try {
     try {
       await app.listen();
+      const welcome = (await options.afterListen?.(app)) ?? '';
       for (const line of startupSummary(config, app)) {
         logger.info(line);
       }
+      io.stdout.write(welcome);
     } catch (err) {
       await app.close();
       throw err;
@@ -52,6 +62,11 @@ export async function serve({ config, io, signal }: CommandContext): Promise<num
   } finally {
     unwatch();
   }
+}
+
+/** `heliograph serve`: runs the node as configured. */
+export function serve(ctx: CommandContext): Promise<number> {
+  return runNode(ctx);
 }
 
 /** Every setting with its flag, variable and default, for `heliograph serve --help`. */

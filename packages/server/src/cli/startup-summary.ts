@@ -5,10 +5,10 @@ import { redactUrlCredentials } from '../shared/logger.js';
 import { isInMemory } from '../storage/data-dir.js';
 import { SECRET_FILE } from '../storage/secret.js';
 
-type Started = Pick<Heliograph, 'url' | 'secretOrigin' | 'pixelStreaming' | 'cluster'>;
+type Started = Pick<Heliograph, 'url' | 'secretOrigin' | 'pixelStreaming' | 'cluster' | 'apiKeys'>;
 
 /** `http://0.0.0.0:8080` → `http://localhost:8080`: a link a browser on this machine can open. */
-function browsable(url: string): string {
+export function browsable(url: string): string {
   return url.replace(/^(https?:\/\/)(0\.0\.0\.0|\[::\])(?=:)/, '$1localhost');
 }
 
@@ -21,11 +21,18 @@ function accountsLine(config: Config): string {
     : 'Sign-up is closed (auth.signup): add accounts with `npx heliograph users add <username>`';
 }
 
-function controlApiLine(config: Config, base: string): string {
-  const keys = config.controlApi.keys.length;
-  return keys === 0
-    ? `Control API at ${base}/v1: no key configured (controlApi.keys), so every call is refused`
-    : `Control API at ${base}/v1 (reference at ${base}/v1/docs): ${keys} key${keys === 1 ? '' : 's'} configured`;
+function controlApiLine(config: Config, app: Started, base: string): string {
+  const { configured, stored } = app.apiKeys.count();
+  if (configured + stored === 0) {
+    const fix = isInMemory(config.dataDir) ? 'configure one in controlApi.keys' : 'create one with `npx heliograph keys create --scope read-write`';
+    return `Control API at ${base}/v1: no API key yet, so every call is refused; ${fix}`;
+  }
+  const plural = (n: number) => `${n} key${n === 1 ? '' : 's'}`;
+  const sources = [
+    ...(configured > 0 ? [`${plural(configured)} configured (controlApi.keys)`] : []),
+    ...(stored > 0 ? [isInMemory(config.dataDir) ? `${plural(stored)} in the in-memory database` : `${plural(stored)} in the database (npx heliograph keys list)`] : []),
+  ];
+  return `Control API at ${base}/v1 (reference at ${base}/v1/docs): ${sources.join(', ')}`;
 }
 
 function dataLine(config: Config, origin: Started['secretOrigin']): string {
@@ -68,7 +75,7 @@ export function startupSummary(config: Config, app: Started): string[] {
     `WebSocket endpoint: ${wsBase}/ws`,
     ...(config.demo.enabled ? [`Demo app: ${base}/ (open it in two browser windows and sign up as two users to try a call)`] : []),
     accountsLine(config),
-    controlApiLine(config, base),
+    controlApiLine(config, app, base),
     dataLine(config, app.secretOrigin),
     ...[pixelStreamingLine(app, wsBase)].filter((line): line is string => line !== undefined),
     ...(cluster ? [`Cluster: node ${app.cluster?.nodeId ?? '?'} joined over Redis at ${redactUrlCredentials(cluster)}`] : []),

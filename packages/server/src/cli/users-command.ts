@@ -1,26 +1,12 @@
 import { AccountStore, type Account } from '../auth/accounts.js';
 import type { Config } from '../config/schema.js';
-import { isInMemory } from '../storage/data-dir.js';
-import { openDatabase } from '../storage/database.js';
-import { CliError, USAGE_EXIT, table, optionalString, type Command, type CommandContext } from './command.js';
+import { CliError, table, optionalString, type Command, type CommandContext } from './command.js';
+import { requireStoredData, withDatabase } from './data-dir.js';
 import { promptHidden, readLine } from './prompt.js';
 
-/** The users commands work on the server's database: a `:memory:` one would start empty and vanish. */
-function requireStoredData(config: Config): void {
-  if (isInMemory(config.dataDir)) {
-    throw new CliError('dataDir: :memory: holds no accounts, and any change would be lost at exit; give the server’s --data-dir', USAGE_EXIT);
-  }
-}
-
-/** Opens the database under dataDir for the length of one command. */
-async function withAccounts<T>(config: Config, use: (accounts: AccountStore) => Promise<T> | T): Promise<T> {
-  requireStoredData(config);
-  const db = openDatabase(config.dataDir);
-  try {
-    return await use(new AccountStore(db));
-  } finally {
-    db.close();
-  }
+/** Opens the accounts of the database under dataDir for the length of one command. */
+function withAccounts<T>(config: Config, use: (accounts: AccountStore) => Promise<T> | T): Promise<T> {
+  return withDatabase(config, 'accounts', (db) => use(new AccountStore(db)));
 }
 
 /** One line from stdin when piped (or asked to), else typed twice on the terminal, unechoed. */
@@ -39,7 +25,7 @@ async function readPassword({ args, io, signal }: CommandContext): Promise<strin
 /** `heliograph users add <username>`: creates a built-in account. */
 export async function usersAdd(ctx: CommandContext): Promise<number> {
   const [username = ''] = ctx.args.positionals;
-  requireStoredData(ctx.config);
+  requireStoredData(ctx.config, 'accounts');
   const password = await readPassword(ctx);
   const name = optionalString(ctx.args, 'name');
   const account = await withAccounts(ctx.config, (accounts) => accounts.add(username, password, name));

@@ -311,7 +311,8 @@ export const ConfigSchema = Type.Object(
           {
             default: [],
             secret: true,
-            description: 'API keys of the control REST API under /v1 (JSON: `[{"id","key","scope":"read"|"read-write"}]`); none means every call is refused',
+            description:
+              'API keys of the control REST API under /v1 (JSON: `[{"id","key","scope":"read"|"read-write"}]`); keys made with `heliograph keys create` are accepted too; with none at all every call is refused',
           },
         ),
       },

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../shared/app-error.js';
+import type { ApiKeyStore } from './api-key-store.js';
 
 export type ApiKeyScope = 'read' | 'read-write';
 
@@ -16,31 +17,50 @@ export interface ApiCaller {
   scope: ApiKeyScope;
 }
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+/** A key as the control API keeps it: its id, its scope and the SHA-256 digest of the key. */
+export interface KeyDigest {
+  keyId: string;
+  scope: ApiKeyScope;
+  digest: Buffer;
+}
+
+/** The SHA-256 digest of a key, as compared and as stored. */
+export function apiKeyDigest(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
 }
 
 /**
- * The control API's keys. Only SHA-256 digests are kept in memory after start, and a presented
- * key is compared with every one of them in constant time (digests have one length, and the loop
- * never stops early), so neither timing nor length tells anything about the keys.
+ * The control API's keys: those of `controlApi.keys` and those of `stored` (the database, with
+ * `heliograph keys`). Only SHA-256 digests are kept, and a presented key is compared with every
+ * one of them in constant time (digests have one length, and the loop never stops early), so
+ * neither timing nor length tells anything about the keys.
  */
 export class ApiKeys {
-  readonly #keys: ReadonlyArray<{ keyId: string; scope: ApiKeyScope; digest: Buffer }>;
+  readonly #configured: readonly KeyDigest[];
 
-  constructor(keys: readonly ApiKeyConfig[]) {
-    this.#keys = keys.map((k) => ({ keyId: k.id, scope: k.scope, digest: digest(k.key) }));
+  constructor(
+    keys: readonly ApiKeyConfig[],
+    /** The keys of the database, where `heliograph keys` and dev mode make them. */
+    readonly stored?: ApiKeyStore,
+  ) {
+    this.#configured = keys.map((k) => ({ keyId: k.id, scope: k.scope, digest: apiKeyDigest(k.key) }));
   }
 
-  get size(): number {
-    return this.#keys.length;
+  /** How many keys are configured and stored right now. */
+  count(): { configured: number; stored: number } {
+    return { configured: this.#configured.length, stored: this.stored?.digests().length ?? 0 };
   }
 
+  /**
+   * The caller of `presented`, or undefined. The stored keys are read afresh each time, so that a
+   * revoked key is refused from the next request on, whichever process revoked it.
+   */
   authenticate(presented: string): ApiCaller | undefined {
-    const given = digest(presented);
+    const given = apiKeyDigest(presented);
     let found: ApiCaller | undefined;
-    for (const key of this.#keys) {
-      if (timingSafeEqual(given, key.digest) && !found) {
+    for (const key of [...this.#configured, ...(this.stored?.digests() ?? [])]) {
+      // A stored digest of another length could only come from a damaged database.
+      if (key.digest.length === given.length && timingSafeEqual(given, key.digest) && !found) {
         found = { keyId: key.keyId, scope: key.scope };
       }
     }

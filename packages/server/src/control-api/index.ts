@@ -4,14 +4,15 @@ import type { FastifyInstance } from 'fastify';
 import type { TokenSigner } from '../auth/token-signer.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
-import { apiKeyHook, ApiKeys, type ApiKeyConfig } from './api-keys.js';
+import { apiKeyHook, type ApiKeys } from './api-keys.js';
 import { registerDeadLetterRoutes } from './dead-letters.js';
 import { registerPeerRoutes } from './peers.js';
 import { registerRoomRoutes } from './rooms.js';
 import { registerTokenRoutes } from './tokens.js';
 
 export interface ControlApiDeps {
-  keys: readonly ApiKeyConfig[];
+  /** The configured and stored API keys. */
+  keys: ApiKeys;
   rooms: Rooms;
   signer: TokenSigner;
   webhooks: Webhooks | undefined;
@@ -28,7 +29,7 @@ export const DOCS_PATH = '/v1/docs';
  * generated from the same TypeBox schemas that validate the requests.
  */
 export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): void {
-  const keys = new ApiKeys(deps.keys);
+  const { keys } = deps;
   void app.register(async (scope) => {
     await scope.register(swagger, {
       openapi: {
@@ -41,7 +42,7 @@ export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): 
             'Every call needs `Authorization: Bearer <API key>`; GET needs a read key, everything else a read-write key. ' +
             'Errors are `{ "error": { "code", "message", "issues"? } }` with the codes of docs/protocol.md.',
         },
-        components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from controlApi.keys' } } },
+        components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from controlApi.keys or `heliograph keys create`' } } },
         security: [{ apiKey: [] }],
         tags: [
           { name: 'rooms', description: 'Live rooms of this node' },

@@ -79,6 +79,13 @@ export const MIGRATIONS: readonly string[] = [
      body TEXT NOT NULL,
      PRIMARY KEY (room, peer)
    ) STRICT`,
+  // Control API keys made with `heliograph keys create` (control-api/api-key-store.ts): only a digest of each.
+  `CREATE TABLE api_keys (
+     id         TEXT PRIMARY KEY,
+     scope      TEXT NOT NULL CHECK (scope IN ('read', 'read-write')),
+     key_hash   BLOB NOT NULL UNIQUE,
+     created_at INTEGER NOT NULL
+   ) STRICT`,
 ];
 
 /**

@@ -1,114 +1,36 @@
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { TestClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { audioPackets, createOrJoin, expectVideoFrom, framesDecoded, logIn, newUser, screenshot, type DemoUser } from './demo-pages.js';
 
 /**
  * The demo app in real Chromium with fake camera and microphone: real sign-ups, real WebSocket
  * signalling through the server, real peer connections (inside the test's network namespace).
  */
-const ARTEFACTS = fileURLToPath(new URL('../../../../test-results/', import.meta.url));
-
 let server: TestServer;
 let chrome: TestBrowser;
-const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   server = await startServer();
   chrome = await launchChromium();
 });
 afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close()));
   await chrome?.close();
   await server?.close();
 });
 
-interface User {
-  page: Page;
-  /** The page's current signalling socket, routed through the test so it can be cut. */
-  socket: () => WebSocketRoute | undefined;
-}
-
-async function signUpAndJoin(username: string, room: string): Promise<User> {
-  const context = await chrome.browser.newContext({ viewport: { width: 1200, height: 800 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  let socket: WebSocketRoute | undefined;
-  await page.routeWebSocket(/\/ws\?/, (ws) => {
-    socket = ws;
-    ws.connectToServer();
-  });
-  page.on('pageerror', (err) => console.error(`[${username}] page error:`, err));
-  await page.goto(server.url);
-  await page.click('#tab-signup');
-  await page.fill('#auth-form input[name=username]', username);
-  await page.fill('#auth-form input[name=displayName]', username[0]!.toUpperCase() + username.slice(1));
-  await page.fill('#auth-form input[name=password]', `${username}-password`);
-  await page.click('#auth-submit');
-  await page.waitForSelector('#view-lobby:not([hidden])');
-  await page.fill('#create-form input[name=room]', room);
-  await page.click('#create-form button');
-  await page.waitForSelector('#conn[data-state="open"]');
-  return { page, socket: () => socket };
-}
-
-/** Video frames decoded per remote peer, from each call's getStats(). */
-function framesDecoded(page: Page): Promise<Record<string, number>> {
-  return page.evaluate(async () => {
-    const demo = (window as unknown as { heliographDemo?: { calls: { calls: Map<string, { pc: RTCPeerConnection }> } } }).heliographDemo;
-    const out: Record<string, number> = {};
-    for (const [peerId, call] of demo?.calls.calls ?? []) {
-      const stats = await call.pc.getStats();
-      stats.forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') {
-          out[peerId] = (out[peerId] ?? 0) + (s.framesDecoded ?? 0);
-        }
-      });
-    }
-    return out;
-  });
-}
-
-/** Audio packets received per remote peer: the microphones reach the other side too. */
-function audioPackets(page: Page): Promise<number[]> {
-  return page.evaluate(async () => {
-    const demo = (window as unknown as { heliographDemo?: { calls: { calls: Map<string, { pc: RTCPeerConnection }> } } }).heliographDemo;
-    const out: number[] = [];
-    for (const call of demo?.calls.calls.values() ?? []) {
-      const stats = await call.pc.getStats();
-      stats.forEach((s: { type: string; kind?: string; packetsReceived?: number }) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'audio') {
-          out.push(s.packetsReceived ?? 0);
-        }
-      });
-    }
-    return out;
-  });
-}
-
-/** Waits until the page decodes video from exactly `peers` remote peers; returns the counts. */
-async function expectVideoFrom(page: Page, peers: number): Promise<Record<string, number>> {
-  let frames: Record<string, number> = {};
-  await expect
-    .poll(
-      async () => {
-        frames = await framesDecoded(page);
-        const values = Object.values(frames);
-        return values.length === peers && values.every((n) => n > 0);
-      },
-      { timeout: 30_000, interval: 250 },
-    )
-    .toBe(true);
-  return frames;
+async function signUpAndJoin(username: string, room: string): Promise<DemoUser> {
+  const user = await newUser(chrome.browser, server.url, username, { viewport: { width: 1200, height: 800 } });
+  await createOrJoin(user.page, room);
+  return user;
 }
 
 describe('demo app: real calls in a real browser', () => {
-  let alice: User;
-  let bob: User;
-  let carol: User;
+  let alice: DemoUser;
+  let bob: DemoUser;
+  let carol: DemoUser;
 
   it('two users sign up, join one room, see each other and chat', async () => {
     alice = await signUpAndJoin('alice', 'standup');
@@ -130,12 +52,11 @@ describe('demo app: real calls in a real browser', () => {
     await expectVideoFrom(alice.page, 2);
     await expectVideoFrom(bob.page, 2);
 
-    mkdirSync(ARTEFACTS, { recursive: true });
-    await carol.page.screenshot({ path: `${ARTEFACTS}demo-room-mesh.png` });
+    await screenshot(carol.page, 'demo-room-mesh');
 
     await bob.page.click('#leave');
-    await alice.page.waitForSelector('#messages li:has-text("Bob left")');
-    await carol.page.waitForSelector('#messages li:has-text("Bob left")');
+    await alice.page.waitForSelector(`#messages li:has-text("${bob.name} left")`);
+    await carol.page.waitForSelector(`#messages li:has-text("${bob.name} left")`);
     const before = await expectVideoFrom(alice.page, 1);
     const carolId = Object.keys(before)[0]!;
     await expect.poll(async () => (await framesDecoded(alice.page))[carolId] ?? 0, { timeout: 15_000 }).toBeGreaterThan(before[carolId]! + 10);
@@ -152,7 +73,7 @@ describe('demo app: real calls in a real browser', () => {
     expect(alice.socket()).not.toBe(cut);
     await expectVideoFrom(alice.page, 1);
     await expectVideoFrom(carol.page, 1);
-    await alice.page.screenshot({ path: `${ARTEFACTS}demo-room-after-reconnect.png` });
+    await screenshot(alice.page, 'demo-room-after-reconnect');
   });
 
   it('mutes and unmutes the microphone and camera', async () => {
@@ -165,27 +86,27 @@ describe('demo app: real calls in a real browser', () => {
     await alice.page.click('#toggle-mic');
     await alice.page.click('#toggle-cam');
     expect(await enabled()).toEqual({ audio: false, video: false });
-    expect(await alice.page.textContent('#toggle-mic')).toBe('Unmute mic');
+    expect(await alice.page.textContent('#toggle-mic .label')).toBe('Unmute');
     expect(await alice.page.getAttribute('#toggle-cam', 'aria-pressed')).toBe('true');
     await alice.page.click('#toggle-mic');
     expect(await enabled()).toEqual({ audio: true, video: false });
   });
 
   it('tells the user when the room is taken over from another window', async () => {
-    const context = alice.page.context();
+    const context: BrowserContext = alice.page.context();
     const second = await context.newPage();
     await second.goto(`${server.url}/#/room/standup`);
     // A new tab has its own session storage: log in again as alice, then enter the room.
-    await second.fill('#auth-form input[name=username]', 'alice');
-    await second.fill('#auth-form input[name=password]', 'alice-password');
-    await second.click('#auth-submit');
+    await logIn(second, 'alice');
+    await second.waitForSelector('#join:not([disabled])');
+    await second.click('#join');
     await second.waitForSelector('#conn[data-state="open"]');
-    await alice.page.waitForSelector('#notice:has-text("another window")');
+    await alice.page.waitForSelector('#ended:not([hidden]):has-text("another window")');
     expect(await alice.page.getAttribute('#conn', 'data-state')).toBe('closed');
     await second.close();
   });
 
-  it('says so when the room is full, and stays in the lobby', async () => {
+  it('a full room waits on the pre-join screen until a seat frees', async () => {
     const occupant = await TestClient.open(server.wsUrl, await server.token('occupant'));
     await occupant.ok('room.join', { room: 'tiny', create: { maxPeers: 1 } });
     const page = carol.page;
@@ -193,8 +114,12 @@ describe('demo app: real calls in a real browser', () => {
     await page.waitForSelector('#view-lobby:not([hidden])');
     await page.fill('#create-form input[name=room]', 'tiny');
     await page.click('#create-form button');
-    await page.waitForSelector('#notice:has-text("That room is full.")');
-    expect(await page.isVisible('#view-lobby')).toBe(true);
+    await page.waitForSelector('#room-seats[data-full="true"]');
+    expect(await page.isDisabled('#join')).toBe(true);
+    await occupant.ok('room.leave', {});
+    await page.waitForSelector('#join:not([disabled])', { timeout: 10_000 });
+    await page.click('#join');
+    await page.waitForSelector('#conn[data-state="open"]');
     await occupant.close();
   });
 });

@@ -209,7 +209,7 @@ describe('the start-up summary', () => {
         `WebSocket endpoint: ${url.replace('http', 'ws')}/ws`,
         `Demo app: ${url}/ (open it in two browser windows and sign up as two users to try a call)`,
         'Sign-up is open: anyone who can reach this server may create an account (POST /v1/auth/signup); close it with --auth.signup false',
-        `Control API at ${url}/v1: no key configured (controlApi.keys), so every call is refused`,
+        `Control API at ${url}/v1: no API key yet, so every call is refused; create one with \`npx heliograph keys create --scope read-write\``,
         `Data directory: ${data}; generated a new signing secret in ${join(data, 'jwt-secret')} (keep it private: it signs every token)`,
       ]),
     );

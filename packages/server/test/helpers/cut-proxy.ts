@@ -11,19 +11,34 @@ export interface CutProxy {
    * read and thrown away, so it cannot notice.
    */
   cut(direction?: 'both' | 'down'): void;
+  /** Resets every open connection at once (both ends see the socket end without a close frame). */
+  reset(): void;
   close(): Promise<void>;
 }
 
-/** Starts a proxy to `target` (`127.0.0.1:port`). */
-export async function startCutProxy(target: string): Promise<CutProxy> {
+/**
+ * Starts a proxy to `target` (`127.0.0.1:port`). `delayMs` delays every chunk each way, in order,
+ * like a long network path, so that a call's setup takes long enough to be cut in the middle.
+ */
+export async function startCutProxy(target: string, options: { delayMs?: number } = {}): Promise<CutProxy> {
+  const delayMs = options.delayMs ?? 0;
   const [host, port] = target.split(':') as [string, string];
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
   const server = createServer((client) => {
     const upstream = connect(Number(port), host);
     const pair = { client, upstream };
     pairs.add(pair);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (delayMs === 0) {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    } else {
+      const relay = (from: Socket, to: Socket) =>
+        from.on('data', (chunk: Buffer) => {
+          setTimeout(() => pairs.has(pair) && !from.destroyed && to.writable && to.write(chunk), delayMs);
+        });
+      relay(client, upstream);
+      relay(upstream, client);
+    }
     const end = () => {
       pairs.delete(pair);
       client.destroy();
@@ -45,6 +60,12 @@ export async function startCutProxy(target: string): Promise<CutProxy> {
           client.unpipe(upstream);
           client.on('data', () => undefined);
         }
+      }
+    },
+    reset() {
+      for (const { client, upstream } of pairs) {
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
       }
     },
     async close() {
