@@ -278,6 +278,23 @@ export function httpCall(
   req: { method: string; path: string; headers?: Record<string, string>; body?: Buffer; bodyLimit?: number },
   timeoutMs: number,
 ): Promise<HttpAnswer> {
+  return httpOnce(base, req, timeoutMs, true).catch((err: Error & { keepAliveRace?: boolean }) => {
+    // A kept-alive socket the node closed (idle for `http.keepAliveTimeoutMs`) just as the
+    // request went out on it: the request never reached the node. Once more, on a new connection,
+    // as browsers do (and Node's docs advise: `req.reusedSocket`).
+    if (err.keepAliveRace) {
+      return httpOnce(base, req, timeoutMs, false);
+    }
+    throw err;
+  });
+}
+
+function httpOnce(
+  base: string,
+  req: { method: string; path: string; headers?: Record<string, string>; body?: Buffer; bodyLimit?: number },
+  timeoutMs: number,
+  reuse: boolean,
+): Promise<HttpAnswer> {
   const url = new URL(base);
   // Framed always: Node's client sends a GET or DELETE body unframed, as bytes after the request.
   const headers = req.body ? { ...req.headers, 'content-length': String(req.body.length) } : req.headers;
@@ -285,7 +302,7 @@ export function httpCall(
   return new Promise((resolve, reject) => {
     const r = httpRequest(
       // A connection of its own when the body may never be sent: nothing else may follow on it.
-      { host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent: early ? false : agent, timeout: timeoutMs },
+      { host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent: early || !reuse ? false : agent, timeout: timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -299,7 +316,10 @@ export function httpCall(
       },
     );
     r.on('timeout', () => r.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    r.on('error', reject);
+    r.on('error', (err: NodeJS.ErrnoException & { keepAliveRace?: boolean }) => {
+      err.keepAliveRace = r.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+      reject(err);
+    });
     if (early) {
       r.flushHeaders();
       const later = setTimeout(() => r.end(req.body), timeoutMs / 2);
