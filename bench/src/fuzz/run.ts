@@ -177,6 +177,8 @@ async function main(): Promise<void> {
   const findings = new Findings();
   console.log(`heliograph fuzz: ${args.frames} frames, seed ${args.seed}, ${args.connections} native connections (rerun with --seed ${args.seed})`);
   const node = await startNode(findings);
+  // Ctrl-C: stop the node too (it is our child), then report nothing.
+  process.once('SIGINT', () => void node.stop().then(() => process.exit(130)));
   const ws = node.httpUrl.replace(/^http/, 'ws');
   const host = ws.replace(/:\d+$/, '');
   const target: FuzzTarget = {

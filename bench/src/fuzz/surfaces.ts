@@ -205,7 +205,8 @@ export class RestSurface {
       roKey: keys.ro,
       token: (t) => renderToken(t, this.target.secret, this.target.now()),
     });
-    const shown = `${req.method} ${req.path.slice(0, 200)}${req.body ? ` ${req.body.toString('utf8', 0, 300)}` : ''}`;
+    const type = req.headers['content-type'] === undefined ? '' : ` (${req.headers['content-type']})`;
+    const shown = `#${this.stats.sent} ${req.method} ${req.path.slice(0, 200)}${type}${req.body ? ` ${req.body.toString('utf8', 0, 300)}` : ''}`;
     this.stats.sent++;
     let res;
     try {

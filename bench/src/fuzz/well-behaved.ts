@@ -283,7 +283,9 @@ export function httpCall(
     // request went out on it: the request never reached the node. Once more, on a new connection,
     // as browsers do (and Node's docs advise: `req.reusedSocket`).
     if (err.keepAliveRace) {
-      return httpOnce(base, req, timeoutMs, false);
+      return httpOnce(base, req, timeoutMs, false).catch((again: Error) => {
+        throw new Error(`${again.message} (sent twice: a reused keep-alive socket, then a new one)`);
+      });
     }
     throw err;
   });
