@@ -19,7 +19,13 @@ export const PS_STREAMER_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,100}$/;
 const Empty = Type.Object({});
 const Time = Type.Object({ time: Type.Optional(Type.Number()) });
 const Sdp = { sdp: Type.String() };
-const Target = { playerId: Type.Optional(PsPlayerId) };
+/**
+ * Which player a streamer's or SFU's message is for. A player's own `playerId` is overwritten with
+ * its id, so anything goes there; Epic's libraries build messages with protobuf-ts `create()`,
+ * which fills an unset `playerId` with `""`, and such a message must pass (an empty target from a
+ * streamer matches no player and is dropped as unroutable).
+ */
+const Target = { playerId: Type.Optional(Type.String({ maxLength: 64 })) };
 
 /** Every message a streamer, player or SFU may send, by `type`: the fields the server relies on. */
 export const PS_INBOUND = {
