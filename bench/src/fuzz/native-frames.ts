@@ -188,8 +188,8 @@ const resumeFirst: fc.Arbitrary<NativeFrameSpec> = fc
 /** What one connection sends before waiting for its answers: often a join or a resume, then 6 to 24 frames. */
 export function nativeBatch(limits: FrameLimits): fc.Arbitrary<NativeFrameSpec[]> {
   const first = fc.oneof({ arbitrary: joinFirst, weight: 3 }, { arbitrary: resumeFirst, weight: 1 });
-  const rewind = fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.constantFrom(1, 2, 5, -1), weight: 2 });
-  const cut = sometimes(rewind.map((n): NativeFrameSpec => ({ kind: 'drop', rewind: n })), 10);
+  const rewind = fc.oneof({ arbitrary: fc.constant(0), weight: 1 }, { arbitrary: fc.constantFrom(1, 2, 5, -1), weight: 1 });
+  const cut = sometimes(rewind.map((n): NativeFrameSpec => ({ kind: 'drop', rewind: n })), 6);
   return fc
     .tuple(fc.option(first, { freq: 2, nil: undefined }), fc.array(nativeFrame(limits), { minLength: 6, maxLength: 24 }), cut)
     .map(([head, frames, drop]) => [...(head ? [head] : []), ...frames, ...(drop ? [drop] : [])]);

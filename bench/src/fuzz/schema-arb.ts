@@ -45,7 +45,7 @@ export function validFor(schema: JsonSchema, hook: FieldHook = noHook): fc.Arbit
   }
   switch (schema.type) {
     case 'object':
-      return objectOf(schema, hook, (s) => validFor(s, hook), 'valid');
+      return objectOf(schema, hook, 'valid');
     case 'string':
       return validString(schema);
     case 'integer':
@@ -70,7 +70,7 @@ export function validFor(schema: JsonSchema, hook: FieldHook = noHook): fc.Arbit
  */
 export function nearFor(schema: JsonSchema, hook: FieldHook = noHook): fc.Arbitrary<unknown> {
   if (schema.type === 'object' && !schema.anyOf) {
-    return objectOf(schema, hook, (s) => nearFor(s, hook), 'near');
+    return objectOf(schema, hook, 'near');
   }
   return fc.oneof(
     { arbitrary: validFor(schema, hook), weight: 6 },
@@ -112,16 +112,19 @@ export function boundaryFor(schema: JsonSchema): fc.Arbitrary<unknown> {
   }
 }
 
-type ChildArb = (schema: JsonSchema) => fc.Arbitrary<unknown>;
-
-function objectOf(schema: JsonSchema, hook: FieldHook, child: ChildArb, mode: 'valid' | 'near'): fc.Arbitrary<unknown> {
+/**
+ * An object of the schema. `near`: mostly all valid, else exactly one thing off, at any depth: one
+ * field's value a near miss (recursively, for an object field), a required field missing, an
+ * unknown field, a key twice, or the whole object the wrong thing.
+ */
+function objectOf(schema: JsonSchema, hook: FieldHook, mode: 'valid' | 'near'): fc.Arbitrary<unknown> {
   // `Type.Record`: `patternProperties` in TypeBox, `additionalProperties: {}` once OpenAPI has it.
   if (schema.patternProperties || (!schema.properties && typeof schema.additionalProperties === 'object')) {
     return recordOf(mode);
   }
   const props = Object.entries(schema.properties ?? {});
   const required = new Set(schema.required ?? []);
-  const fieldArb = (key: string, s: JsonSchema) => hook(key, s) ?? child(s);
+  const fieldArb = (key: string, s: JsonSchema) => hook(key, s) ?? validFor(s, hook);
   const fields = fc.tuple(
     ...props.map(([key, s]) =>
       required.has(key)
@@ -144,12 +147,21 @@ function objectOf(schema: JsonSchema, hook: FieldHook, child: ChildArb, mode: 'v
     // A key twice: JSON.parse keeps the last one.
     fc.tuple(valid, nastyValue).map(([e, v]) => new Obj([...e, [e[0]?.[0] ?? props[0]?.[0] ?? 'dup', v]])),
   ];
+  if (props.length > 0) {
+    // One field a near miss, the others as they should be.
+    const oneOff = fc.constantFrom(...props).chain(([key, s]) =>
+      fc
+        .tuple(valid, s.type === 'object' ? objectOf(s, hook, 'near') : fc.oneof(boundaryFor(s), nastyValue))
+        .map(([e, v]) => new Obj([...e.filter(([k]) => k !== key), [key, v]])),
+    );
+    mutations.push(oneOff, oneOff);
+  }
   if (required.size > 0) {
     mutations.push(fc.tuple(valid, fc.constantFrom(...required)).map(([e, drop]) => new Obj(e.filter(([k]) => k !== drop))));
   }
   return fc.oneof(
-    { arbitrary: asObj, weight: 8 },
-    { arbitrary: fc.oneof(...mutations), weight: 2 },
+    { arbitrary: asObj, weight: 6 },
+    { arbitrary: fc.oneof(...mutations), weight: 4 },
     { arbitrary: fc.oneof(nastyValue, boundaryFor(schema)), weight: 1 },
   );
 }
