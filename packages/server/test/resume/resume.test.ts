@@ -62,6 +62,22 @@ async function eventsAfter(client: TestClient, fromIndex: number, count: number)
   return client.log.slice(fromIndex);
 }
 
+/**
+ * Alice and bob in room `r`; bob's socket is then reset (the server sees it end without a close
+ * frame) and alice has seen `peer.reconnecting`. Returns bob's credentials, peer id and last seq.
+ */
+async function bobDropped() {
+  const alice = await open('alice');
+  const bob = await open('bob');
+  const creds = await credentials(bob);
+  await alice.ok('room.join', { room: 'r' });
+  const b = await bob.ok('room.join', { room: 'r' });
+  const seen = lastSeq(bob);
+  bob.ws.terminate();
+  expect((await alice.nextEvent('peer.reconnecting')).data).toEqual({ peerId: b.peer.id });
+  return { alice, creds, bobId: b.peer.id, seen };
+}
+
 describe('session resume on one node', () => {
   it('a silently cut client resumes on a new connection and gets every signal and room event it missed, in order, once', async () => {
     server = await startServer();
@@ -157,55 +173,36 @@ describe('session resume on one node', () => {
   it('the window ends: the peer leaves with resume_expired and a late resume gets SESSION_EXPIRED (fake clock)', async () => {
     const clock = new FakeClock(Date.now());
     server = await startServer({ resume: { windowMs: 10_000 } }, { clock });
-    const alice = await open('alice');
-    const bob = await open('bob');
-    const creds = await credentials(bob);
-    await alice.ok('room.join', { room: 'r' });
-    const b = await bob.ok('room.join', { room: 'r' });
-    bob.ws.terminate();
-    await alice.nextEvent('peer.reconnecting');
+    const { alice, creds, bobId } = await bobDropped();
     clock.advance(9_999);
     await alice.ok('ping', {});
     expect(alice.log.some((e) => e.type === 'peer.left')).toBe(false);
     clock.advance(1);
-    expect((await alice.nextEvent('peer.left')).data).toEqual({ peerId: b.peer.id, reason: 'resume_expired' });
+    expect((await alice.nextEvent('peer.left')).data).toEqual({ peerId: bobId, reason: 'resume_expired' });
     const { answer } = await resume('bob', creds, 0);
     expect(answer).toMatchObject({ ok: false, error: { code: 'SESSION_EXPIRED' } });
   });
 
   it('a forged secret or another user’s token gets FORBIDDEN, and the owner can still resume', async () => {
     server = await startServer();
-    const alice = await open('alice');
-    const bob = await open('bob');
-    const creds = await credentials(bob);
-    await alice.ok('room.join', { room: 'r' });
-    const b = await bob.ok('room.join', { room: 'r' });
-    const seen = lastSeq(bob);
-    bob.ws.terminate();
-    await alice.nextEvent('peer.reconnecting');
+    const { creds, bobId, seen } = await bobDropped();
 
     expect((await resume('bob', creds, seen, `${creds.secret.slice(0, -2)}xx`)).answer).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect((await resume('mallory', creds, seen)).answer).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect((await resume('bob', { ...creds, session: 'SS_nonexistent' }, seen)).answer).toMatchObject({ ok: false, error: { code: 'SESSION_EXPIRED' } });
     const { answer } = await resume('bob', creds, seen);
-    expect(answer).toMatchObject({ ok: true, data: { peer: { id: b.peer.id } } });
+    expect(answer).toMatchObject({ ok: true, data: { peer: { id: bobId } } });
   });
 
   it('more than a reconnecting session may keep ends it with resume_overflow; its resume gets SESSION_EXPIRED', async () => {
     server = await startServer({ resume: { maxEvents: 50 } });
-    const alice = await open('alice');
-    const bob = await open('bob');
-    const creds = await credentials(bob);
-    await alice.ok('room.join', { room: 'r' });
-    const b = await bob.ok('room.join', { room: 'r' });
-    bob.ws.terminate();
-    await alice.nextEvent('peer.reconnecting');
+    const { alice, creds, bobId } = await bobDropped();
     let refused = 0;
     for (let n = 0; n < 60; n++) {
-      const res = await alice.request('signal.send', { to: b.peer.id, signal: { n } });
+      const res = await alice.request('signal.send', { to: bobId, signal: { n } });
       refused += res.ok ? 0 : 1;
     }
-    expect((await alice.nextEvent('peer.left')).data).toEqual({ peerId: b.peer.id, reason: 'resume_overflow' });
+    expect((await alice.nextEvent('peer.left')).data).toEqual({ peerId: bobId, reason: 'resume_overflow' });
     expect(refused).toBeGreaterThan(0);
     const { answer } = await resume('bob', creds, 0);
     expect(answer).toMatchObject({ ok: false, error: { code: 'SESSION_EXPIRED' } });
