@@ -1,4 +1,5 @@
 import type {
+  CLOSE_CODES,
   ErrorBody,
   ErrorCode,
   EventData,
@@ -115,6 +116,8 @@ const STABLE_AFTER_MS = 10_000;
 
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSE_CODES = new Set([1000, 4400, 4409]);
+/** The client leaves a draining node to resume elsewhere (a value, so that the bundle needs no protocol code). */
+const SESSION_MOVING: (typeof CLOSE_CODES)['SESSION_MOVING'] = 4302;
 const UNAUTHORIZED = 4401;
 /**
  * Closes after which the server keeps the session for `resume.windowMs`: a drop without a clean
@@ -420,6 +423,10 @@ export class HeliographClient extends Emitter<ClientEvents> {
     if (result.peer) {
       this.#peerId = result.peer.id;
     }
+    if (result.resume) {
+      // The session moved to this node: the next resume names it there.
+      this.#session.credentials = result.resume;
+    }
     // Requests in flight at the drop, with their ids: the server answers each exactly once.
     for (const frame of this.#tracker.frames()) {
       ws.send(frame);
@@ -452,9 +459,9 @@ export class HeliographClient extends Emitter<ClientEvents> {
 
   /**
    * The node is going away: leave it at a random moment within the window it gave (so that its
-   * clients do not all land on the next node at once) and reconnect, which rejoins the room.
-   * Leaving with 1000 ends the session on the node at once (the others see `peer.left` now, not
-   * after a resume window), since another node cannot resume it.
+   * clients do not all land on the next node at once) and reconnect. Leaving with 4302 keeps the
+   * session on the node, so that the next node takes it over (`session.resume`) with nothing lost;
+   * without resume, the reconnect rejoins the room.
    */
   #onDraining(drain: EventData<'server.draining'>): void {
     if (!this.#reconnect.enabled) {
@@ -468,8 +475,9 @@ export class HeliographClient extends Emitter<ClientEvents> {
       if (ws && this.#state === 'open') {
         this.#ws = undefined;
         ws.onclose = null;
-        ws.close(1000, 'server draining');
-        this.#onClose({ code: 1001, reason: 'server draining' }, false);
+        const moving = this.#session !== undefined;
+        ws.close(moving ? SESSION_MOVING : 1000, 'server draining');
+        this.#onClose({ code: 1001, reason: 'server draining' }, moving);
       }
     }, delay);
   }

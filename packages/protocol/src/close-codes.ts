@@ -19,6 +19,12 @@ export const CLOSE_CODES = {
   PING_TIMEOUT: 4408,
   /** The same user joined the same room from another connection. */
   SESSION_REPLACED: 4409,
+  /**
+   * Sent by the client, not the server: it leaves this connection to resume its session on
+   * another node (after `server.draining`). Unlike any other close from the client, the session is
+   * kept for a resume.
+   */
+  SESSION_MOVING: 4302,
   /** The client kept sending after being rate limited. */
   RATE_LIMITED: 4429,
   /** The node is at its connection cap. Retry later or elsewhere. */

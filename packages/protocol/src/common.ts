@@ -52,3 +52,12 @@ export const LeaveReason = Type.Union([
 export type LeaveReason = Static<typeof LeaveReason>;
 
 export const EmptyObject = Type.Object({}, { additionalProperties: false });
+
+/** How to resume a session on a new connection after its connection drops (`session.resume`). */
+export const ResumeCredentials = Type.Object({
+  session: Type.String(),
+  secret: Type.String(),
+  /** How long the session outlives a dropped connection, in milliseconds. */
+  windowMs: Type.Integer(),
+});
+export type ResumeCredentials = Static<typeof ResumeCredentials>;

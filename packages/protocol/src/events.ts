@@ -1,5 +1,5 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import { EmptyObject, IceServer, LeaveReason, PeerId, PeerInfo, RoomInfo } from './common.js';
+import { EmptyObject, IceServer, LeaveReason, PeerId, PeerInfo, ResumeCredentials, RoomInfo } from './common.js';
 
 /** Every event type the server pushes, keyed by its wire name, with the schema of its `data`. */
 export const EVENTS = {
@@ -14,14 +14,7 @@ export const EVENTS = {
      * How to resume this session on a new connection after this one drops (`session.resume`).
      * Absent when the server has resume turned off. The secret is a credential: keep it in memory.
      */
-    resume: Type.Optional(
-      Type.Object({
-        session: Type.String(),
-        secret: Type.String(),
-        /** How long the session outlives a dropped connection, in milliseconds. */
-        windowMs: Type.Integer(),
-      }),
-    ),
+    resume: Type.Optional(ResumeCredentials),
   }),
   /** Another peer's connection dropped; it stays in the room while it may resume. */
   'peer.reconnecting': Type.Object({ peerId: PeerId }),

@@ -1,5 +1,5 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import { DisplayName, EmptyObject, IceServer, Metadata, PeerId, PeerInfo, RoomId, RoomInfo } from './common.js';
+import { DisplayName, EmptyObject, IceServer, Metadata, PeerId, PeerInfo, ResumeCredentials, RoomId, RoomInfo } from './common.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -92,6 +92,12 @@ export const SessionResume = {
     /** The session's peer and room, when it is in one. */
     peer: Type.Optional(PeerInfo),
     room: Type.Optional(RoomInfo),
+    /**
+     * Present when the session moved to the node that answered (it was resumed on another node
+     * than the one holding it): the credentials of the next resume, replacing those of
+     * `session.ready`.
+     */
+    resume: Type.Optional(ResumeCredentials),
   }),
 };
 

@@ -21,6 +21,7 @@ import { Rooms } from './rooms/rooms.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { createRedisClusterNode, type ClusterNode } from './cluster/cluster-node.js';
 import { ClusterRooms } from './cluster/cluster-rooms.js';
+import { SessionHandover } from './cluster/session-handover.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
 import { ErrorReporter } from './shared/error-reporter.js';
@@ -123,7 +124,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
   // Request rates per user and per address: one set per node, so reconnecting refills nothing.
   const requests = new RequestLimits(config.limits, clock);
   const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs });
-  const sessions = new SessionRegistry({ clock, ids, rooms, limits: config.resume, metrics });
+  const sessions = new SessionRegistry({ clock, ids, rooms, limits: config.resume, metrics, nodeId: cluster?.nodeId });
+  if (cluster && clusterRooms && config.resume.windowMs > 0) {
+    new SessionHandover({ node: cluster, rooms, cluster: clusterRooms, sessions, clock, logger, requestTimeoutMs: config.cluster.requestTimeoutMs });
+  }
   const gateway = new WsGateway({
     path: '/ws',
     verifier,
@@ -266,7 +270,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
           state = 'draining';
           const { timeoutMs, reconnectWithinMs } = config.drain;
           logger.info({ timeoutMs }, 'draining');
-          await gateway.drain(reason, clock.now() + timeoutMs, Math.min(reconnectWithinMs, timeoutMs));
+          const deadline = clock.now() + timeoutMs;
+          await gateway.drain(reason, deadline, Math.min(reconnectWithinMs, timeoutMs));
+          // Sessions whose clients left to resume elsewhere wait here to be handed over.
+          await untilDeadline(sessions.whenEmpty(), clock, deadline);
         }
         await close();
       })();
@@ -310,4 +317,14 @@ function redisUnreachable(url: string, err: unknown): StartupError {
     'start Redis there, correct --redis.url, or leave it unset for a one-node service',
     { cause: err },
   );
+}
+
+/** Waits for `promise`, but not past `deadline` on `clock`. */
+async function untilDeadline(promise: Promise<void>, clock: Clock, deadline: number): Promise<void> {
+  if (clock.now() >= deadline) {
+    return;
+  }
+  let timer: ReturnType<Clock['setTimeout']> | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, Math.max(0, deadline - clock.now()))))]);
+  clock.clearTimeout(timer);
 }

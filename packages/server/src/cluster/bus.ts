@@ -31,7 +31,7 @@ export interface Bus<M extends ClusterMessage = ClusterMessage> {
    * Publishes to every other node subscribed to `channel` (a node never hears its own).
    * Resolves once handed to the transport; rejects UNAVAILABLE when it cannot be, never queues.
    */
-  publish(channel: string, message: M): Promise<void>;
+  publish(channel: string, message: M, options?: PublishOptions): Promise<void>;
   /**
    * Adds a handler for `channel`; resolves once the subscription is live. The bus restores its
    * subscriptions by itself after a reconnect. Returns the function that removes the handler.
@@ -57,6 +57,14 @@ export interface Bus<M extends ClusterMessage = ClusterMessage> {
   onConnectionChange(handler: (connected: boolean) => void): void;
   /** Stops heartbeats, leaves the cluster (the others see it lost at once), rejects pending requests. Idempotent. */
   close(): Promise<void>;
+}
+
+export interface PublishOptions {
+  /**
+   * This node hears the message too, at its place in the channel's order: everything published
+   * on the channel before it has then reached this node (a session hand-over needs that point).
+   */
+  echo?: boolean | undefined;
 }
 
 /** Timing of heartbeats and requests; the defaults keep node loss under 10 s. */

@@ -8,6 +8,7 @@ import {
   type ClusterMessage,
   type MessageHandler,
   type NodeId,
+  type PublishOptions,
   type RequestHandler,
 } from './bus.js';
 import { decodeFrames, type Frame } from './frames.js';
@@ -90,11 +91,10 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     await this.#beat();
   }
 
-  async publish(channel: string, message: M): Promise<void> {
+  async publish(channel: string, message: M, options?: PublishOptions): Promise<void> {
     this.#assertOpen();
-    await new Promise<number>((resolve, reject) =>
-      this.#send(this.#channel(channel), JSON.stringify({ k: 'pub', from: this.nodeId, m: message }), resolve, reject),
-    );
+    const frame = options?.echo ? { k: 'pub', from: this.nodeId, m: message, e: 1 } : { k: 'pub', from: this.nodeId, m: message };
+    await new Promise<number>((resolve, reject) => this.#send(this.#channel(channel), JSON.stringify(frame), resolve, reject));
   }
 
   async subscribe(channel: string, handler: MessageHandler<M>): Promise<() => Promise<void>> {
@@ -228,8 +228,8 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   }
 
   #onOneFrame(channel: string, frame: Frame<M>): void {
-    if (frame.from === this.nodeId) {
-      return; // every node hears its own publications; ignore them
+    if (frame.from === this.nodeId && !(frame.k === 'pub' && frame.e === 1)) {
+      return; // every node hears its own publications; ignore them unless asked to hear them
     }
     if (frame.k === 'pub') {
       this.#deliver(channel, frame.m, frame.from);

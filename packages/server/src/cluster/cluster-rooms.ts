@@ -9,12 +9,26 @@ import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
 import type { ClusterNode } from './cluster-node.js';
 import type { MemberRecord } from './directory.js';
-import type { RoomChannelMessage } from './messages.js';
+import type { NodeRequest, RoomChannelMessage } from './messages.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import { assertHandedOver, type RoomCatalog } from '../rooms/room-catalog.js';
+import type { Delivery } from '../rooms/peer.js';
 import { BackgroundWrites } from './background-writes.js';
 import { ClusterCatalog } from './cluster-catalog.js';
 import { applyRoomEvent, mirrorOf } from './mirrors.js';
+
+/** A room event as it goes on the room's channel. */
+export type RoomEventMessage = Extract<RoomChannelMessage, { type: 'room.event' }>;
+
+/** What a session hand-over (`session-handover.ts`) needs to hear of the rooms' channels. */
+export interface MoveHooks {
+  /** Every message heard on a room's channel, before it is applied; true for the hand-over's own (nothing else to do). */
+  heard(room: Room, message: RoomChannelMessage, from: NodeId): boolean;
+  /** An event this node is about to publish: a peer arriving here by a hand-over gets it here (`skip`). */
+  publishing(room: Room, message: RoomEventMessage): void;
+  /** Resolves once a peer arriving here is in place; undefined when none is arriving. */
+  arriving(peerId: string): Promise<void> | undefined;
+}
 
 /** How a room is opened on this node: by a join (create if allowed), by the control API (create, or only look). */
 export type OpenMode = 'join' | 'join-or-create' | 'create' | 'observe';
@@ -71,6 +85,7 @@ export class ClusterRooms implements RoomsCluster {
   #restoreRetry: TimerHandle | undefined;
   readonly catalog: RoomCatalog;
   readonly #relays: Histogram<'outcome'> | undefined;
+  #moves: MoveHooks | undefined;
 
   constructor(options: ClusterRoomsOptions) {
     this.#node = options.node;
@@ -94,7 +109,7 @@ export class ClusterRooms implements RoomsCluster {
         })
       : undefined;
     this.catalog = new ClusterCatalog({ cluster: this, node: options.node, rooms: options.rooms, defaultEmptyTimeoutMs: options.defaults.emptyTimeoutMs });
-    this.#node.handle('peer.deliver', (m) => this.#deliverHere(m.room, m.to, m.event, m.data));
+    this.#node.handle('peer.deliver', (m) => this.#deliverHere(m));
     this.#node.handle('peer.kick', (m) => {
       this.#rooms.kick(this.#localPeer(m.room, m.peerId), m.reason);
       return {};
@@ -114,6 +129,16 @@ export class ClusterRooms implements RoomsCluster {
 
   get nodeId(): NodeId {
     return this.#node.nodeId;
+  }
+
+  /** Session hand-overs between nodes (once, at start-up). */
+  attachMoves(moves: MoveHooks): void {
+    this.#moves = moves;
+  }
+
+  /** Publishes a hand-over's message on a room's channel; `echo`: this node hears it too, in order. */
+  publishMove(roomId: string, message: Extract<RoomChannelMessage, { type: 'peer.moving' | 'peer.moved' }>, echo: boolean): void {
+    this.#publish(roomId, message, echo);
   }
 
   /** Whether a room exists anywhere in the cluster (the room service is asked before creating one). */
@@ -325,19 +350,25 @@ export class ClusterRooms implements RoomsCluster {
 
   #link(roomId: string): RoomLink {
     return {
-      publish: (type: EventType, dataJson: string, exceptId: string | undefined, permissions?: PeerPermissions) =>
-        this.#publish(roomId, { type: 'room.event', event: type, data: dataJson, except: exceptId, permissions }),
+      publish: (type: EventType, dataJson: string, exceptId: string | undefined, permissions?: PeerPermissions) => {
+        const message: RoomEventMessage = { type: 'room.event', event: type, data: dataJson, except: exceptId, permissions };
+        const room = this.#moves && this.#rooms.get(roomId);
+        if (room) {
+          this.#moves!.publishing(room, message);
+        }
+        return this.#publish(roomId, message);
+      },
     };
   }
 
   /** Publishes on the room's channel; false (nothing sent) while the bus is down. */
-  #publish(roomId: string, message: RoomChannelMessage): boolean {
+  #publish(roomId: string, message: RoomChannelMessage, echo = false): boolean {
     if (!this.#node.bus.connected) {
       // The other nodes catch up on membership when Redis returns (#resync); data is not replayed.
       this.#log.debug({ room: roomId, type: message.type }, 'cluster: bus down, room event not published');
       return false;
     }
-    this.#node.bus.publish(channelOf(roomId), message).catch((err: unknown) => {
+    this.#node.bus.publish(channelOf(roomId), message, echo ? { echo } : undefined).catch((err: unknown) => {
       this.#log.warn({ err, room: roomId, type: message.type }, 'cluster: could not publish a room event');
     });
     return true;
@@ -359,6 +390,9 @@ export class ClusterRooms implements RoomsCluster {
 
   /** An event another node published: update the mirrors, then tell this node's peers. */
   #apply(room: Room, message: RoomChannelMessage, from: NodeId): void {
+    if (this.#moves?.heard(room, message, from) || message.type === 'peer.moving' || message.type === 'peer.moved') {
+      return;
+    }
     if (message.type === 'room.close') {
       this.#unsubscribe(room.id);
       this.#rooms.closeRoom(room, message.reason, false);
@@ -374,27 +408,48 @@ export class ClusterRooms implements RoomsCluster {
 
   // Relays.
 
-  /** Hands `signal` or `data` to a peer on another node; resolves once it is on its connection. */
-  async deliver(target: Peer, event: 'signal' | 'data', dataJson: string): Promise<void> {
+  /**
+   * Hands `signal` or `data` to a peer on another node; resolves once it is on its connection. A
+   * peer that moved waits for the relays still on their way to its old node (`Peer.earlierRoute`).
+   */
+  async deliver(target: Peer, event: 'signal' | 'data', dataJson: string): Promise<{ queued?: true }> {
+    if (target.earlierRoute) {
+      await target.earlierRoute;
+    }
     const node = target.node;
     if (node === undefined) {
-      throw new AppError('INTERNAL', 'deliver() is for peers on other nodes');
+      return queuedAck(target.sink.sendEvent(event, dataJson), target.id); // it moved here
     }
     const started = this.#opts.clock.now();
     let outcome = 'ok';
+    target.routeStarted();
     try {
-      await this.#node.bus.request(node, { type: 'peer.deliver', room: target.room.id, to: target.id, event, data: dataJson }, this.#opts.requestTimeoutMs);
+      const message: NodeRequest = { type: 'peer.deliver', room: target.room.id, to: target.id, event, data: dataJson };
+      return (await this.#node.bus.request(node, message, this.#opts.requestTimeoutMs)) as { queued?: true };
     } catch (err) {
       outcome = err instanceof AppError ? err.code : 'INTERNAL';
       throw err;
     } finally {
+      target.routeSettled();
       this.#relays?.observe({ outcome }, (this.#opts.clock.now() - started) / 1000);
     }
   }
 
-  #deliverHere(roomId: string, to: string, event: 'signal' | 'data', data: string): Record<string, never> {
-    assertHandedOver(this.#localPeer(roomId, to).sink.sendEvent(event, data), to);
-    return {};
+  /**
+   * A relay from another node to a peer of this one. A peer arriving by a hand-over gets it once
+   * it is in place; one that moved away is reached through its new node (once: a forwarded relay
+   * is not forwarded again).
+   */
+  async #deliverHere(m: Extract<NodeRequest, { type: 'peer.deliver' }>): Promise<{ queued?: true }> {
+    const arriving = this.#moves?.arriving(m.to);
+    if (arriving) {
+      await arriving;
+    }
+    const peer = this.#rooms.get(m.room)?.peers.get(m.to);
+    if (peer?.node !== undefined && !m.forwarded) {
+      return (await this.#node.bus.request(peer.node, { ...m, forwarded: true }, this.#opts.requestTimeoutMs)) as { queued?: true };
+    }
+    return queuedAck(this.#localPeer(m.room, m.to).sink.sendEvent(m.event, m.data), m.to);
   }
 
   // Failures.
@@ -535,4 +590,10 @@ export class ClusterRooms implements RoomsCluster {
       throw new AppError('UNAVAILABLE', 'The cluster is unreachable (Redis); try again shortly');
     }
   }
+}
+
+/** The answer to a relay handed to a peer of this node: `queued` while it reconnects. */
+function queuedAck(delivery: Delivery, peerId: string): { queued?: true } {
+  assertHandedOver(delivery, peerId);
+  return delivery === 'queued' ? { queued: true } : {};
 }

@@ -92,6 +92,14 @@ export interface ClusterDirectory {
   /** Removes a peer from its room and the peer directory; returns it, or undefined if unknown. */
   removeMember(peerId: string): Promise<MemberRecord | undefined>;
   members(roomId: string): Promise<MemberRecord[]>;
+  /**
+   * A session hand-over moved a member to `member.nodeId`: rewrites its record, atomically, if node
+   * `from` still holds it (false when it does not: it left or was replaced meanwhile). The caller
+   * forgets it as its own.
+   */
+  moveMember(member: MemberRecord, from: NodeId): Promise<boolean>;
+  /** Remembers a member a hand-over moved to this node as this node's own (for `restore()`). */
+  adoptMember(member: MemberRecord): void;
   /** Which room and node a peer is on (the peer directory). */
   locatePeer(peerId: string): Promise<MemberRecord | undefined>;
   /** Removes every member held by a lost node; returns them (empty if another node did it first). */

@@ -3,7 +3,7 @@ import type { ClusterMessage, NodeId, WireError } from './bus.js';
 
 /** What travels on the transport's channels: a published message, a request, or its reply. */
 export type Frame<M extends ClusterMessage> =
-  | { k: 'pub'; from: NodeId; m: M }
+  | { k: 'pub'; from: NodeId; m: M; /** The publisher hears it too. */ e?: 1 }
   | { k: 'req'; from: NodeId; id: string; m: M }
   | { k: 'res'; from: NodeId; id: string; ok: true; body: unknown }
   | { k: 'res'; from: NodeId; id: string; ok: false; error: WireError };

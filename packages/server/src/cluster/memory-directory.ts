@@ -136,6 +136,23 @@ export class MemoryDirectory implements ClusterDirectory {
     return m;
   }
 
+  async moveMember(member: MemberRecord, from: NodeId): Promise<boolean> {
+    this.#mine.members.delete(member.peerId);
+    const old = this.#s.peers.get(member.peerId);
+    const room = old && this.#s.rooms.get(old.roomId);
+    if (!old || !room || old.nodeId !== from) {
+      return false;
+    }
+    const m = copy(member);
+    room.members.set(m.peerId, m);
+    this.#s.peers.set(m.peerId, m);
+    return true;
+  }
+
+  adoptMember(member: MemberRecord): void {
+    this.#mine.members.set(member.peerId, copy(member));
+  }
+
   async members(roomId: string): Promise<MemberRecord[]> {
     return [...(this.#s.rooms.get(roomId)?.members.values() ?? [])].map(copy);
   }

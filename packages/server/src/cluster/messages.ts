@@ -1,6 +1,7 @@
-import type { EventType } from '@heliograph/protocol';
+import type { EventType, RequestId } from '@heliograph/protocol';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { PeerChanges } from '../rooms/room-catalog.js';
+import type { NodeId } from './bus.js';
 
 /**
  * What nodes say to each other. Published on a room's channel (`room:<id>`) and heard once by
@@ -11,8 +12,28 @@ import type { PeerChanges } from '../rooms/room-catalog.js';
  * - `room.close`: the room was closed (control API); every node detaches its peers.
  */
 export type RoomChannelMessage =
-  | { type: 'room.event'; event: EventType; data: string; except?: string | undefined; permissions?: PeerPermissions | undefined }
-  | { type: 'room.close'; reason: string };
+  | {
+      type: 'room.event';
+      event: EventType;
+      data: string;
+      except?: string | undefined;
+      permissions?: PeerPermissions | undefined;
+      /** Peers arriving on the publishing node by a hand-over, which that node gave the event itself. */
+      skip?: string[] | undefined;
+    }
+  | { type: 'room.close'; reason: string }
+  | MoveMessage;
+
+/**
+ * A session hand-over (`cluster/session-handover.ts`) on the room's channel:
+ * - `peer.moving`: published (and heard back) by the node giving the peer up, at the moment it
+ *   took its snapshot; the position in the channel's order where the new node takes over;
+ * - `peer.moved`: the old node stopped forwarding, after `forwarded` forwards; every node now
+ *   reaches the peer on `to`.
+ */
+export type MoveMessage =
+  | { type: 'peer.moving'; peerId: string; to: NodeId }
+  | { type: 'peer.moved'; peerId: string; to: NodeId; forwarded: number };
 
 /**
  * Requests to one node, answered once it has done them:
@@ -21,9 +42,25 @@ export type RoomChannelMessage =
  * - `peer.kick`, `peer.update`: the control API, reached on another node, acts on a peer of this one.
  */
 export type NodeRequest =
-  | { type: 'peer.deliver'; room: string; to: string; event: 'signal' | 'data'; data: string }
+  | { type: 'peer.deliver'; room: string; to: string; event: 'signal' | 'data'; data: string; forwarded?: true }
+  | SessionRequest
   | { type: 'peer.kick'; room: string; peerId: string; reason: string }
   | { type: 'peer.update'; room: string; peerId: string; changes: PeerChanges };
+
+/**
+ * Resuming a session held by another node (`cluster/session-handover.ts`), from the new node to
+ * the holder, then from the holder back:
+ * - `session.claim`: checks the secret and that the replay is still kept; answers `{ room? }`, the
+ *   room the new node must follow before the hand-over;
+ * - `session.handover`: the holder gives the session up and answers its `HandoverState`;
+ * - `session.event`, `session.answer`: what the old holder gave the session after its snapshot (an
+ *   event, the answer of a request it was still handling), forwarded in order.
+ */
+export type SessionRequest =
+  | { type: 'session.claim'; session: string; secret: string; userId: string; lastSeq: number }
+  | { type: 'session.handover'; session: string; secret: string; userId: string; lastSeq: number }
+  | { type: 'session.event'; session: string; event: EventType; data: string }
+  | { type: 'session.answer'; session: string; id: RequestId; frame: string };
 
 /** Every message of the bus, as one union (the Pixel Streaming dialect adds its own). */
 export type NodeMessage = RoomChannelMessage | NodeRequest | PsNodeMessage;

@@ -27,7 +27,7 @@ export function applyRoomEvent(
   /** Told of a `peer.left` for a peer this node does not hold (yet): one whose join is under way may be meant. */
   unknownLeft: (peerId: string) => void = () => undefined,
 ): void {
-  const { event, data, except, permissions } = message;
+  const { event, data, except, permissions, skip } = message;
   switch (event) {
     case 'peer.joined': {
       const { peer } = JSON.parse(data) as { peer: PeerInfo };
@@ -59,5 +59,14 @@ export function applyRoomEvent(
       room.metadata = (JSON.parse(data) as { room: { metadata: Record<string, unknown> } }).room.metadata;
       break;
   }
-  room.broadcast(event, data, except, 'local');
+  if (!skip) {
+    room.broadcast(event, data, except, 'local');
+    return;
+  }
+  // A peer arriving on the publisher by a hand-over already has it from there.
+  for (const peer of room.peers.values()) {
+    if (peer.node === undefined && peer.id !== except && !skip.includes(peer.id)) {
+      peer.sink.sendEvent(event, data);
+    }
+  }
 }

@@ -109,6 +109,16 @@ export class RedisDirectory implements ClusterDirectory {
     return raw === null ? undefined : parse<MemberRecord>(raw);
   }
 
+  async moveMember(member: MemberRecord, from: NodeId): Promise<boolean> {
+    this.#mine.members.delete(member.peerId);
+    const moved = (await lua.MOVE_MEMBER.run(this.#r, this.#keys, [this.#p, member.peerId, JSON.stringify(member), from])) as number;
+    return moved === 1;
+  }
+
+  adoptMember(member: MemberRecord): void {
+    this.#mine.members.set(member.peerId, { ...member });
+  }
+
   async members(roomId: string): Promise<MemberRecord[]> {
     const raw = await redisCall(() => this.#r.hvals(`${this.#p}:room:${roomId}:members`));
     return raw.map(parse<MemberRecord>);

@@ -122,6 +122,20 @@ unlink(cjson.decode(j))
 return j
 `);
 
+/** ARGV: p, peerId, new member JSON, from nodeId → 1 if moved, 0 if `from` no longer holds it. */
+export const MOVE_MEMBER = script(`
+local j = redis.call('GET', p .. ':peer:' .. ARGV[2])
+if not j then return 0 end
+local old = cjson.decode(j)
+if old.nodeId ~= ARGV[4] then return 0 end
+local m = cjson.decode(ARGV[3])
+redis.call('SREM', p .. ':nodepeers:' .. old.nodeId, old.peerId)
+redis.call('HSET', rk(old.roomId) .. ':members', old.peerId, ARGV[3])
+redis.call('SET', p .. ':peer:' .. old.peerId, ARGV[3])
+redis.call('SADD', p .. ':nodepeers:' .. m.nodeId, old.peerId)
+return 1
+`);
+
 /** ARGV: p, nodeId → member JSONs removed. */
 export const REMOVE_NODE = script(`
 local nk = p .. ':nodepeers:' .. ARGV[2]

@@ -20,9 +20,13 @@ function findRecipient(from: Peer, to: string): Peer {
   return target;
 }
 
-/** Hands a relay to a peer on another node (cluster mode); resolves once it is on its connection. */
+/**
+ * Hands a relay to a peer on another node (cluster mode), or to one that has just moved here
+ * (`Peer.earlierRoute`): resolves once it is on its connection (`queued`: kept for it while it
+ * reconnects).
+ */
 export interface RemoteDelivery {
-  deliver(target: Peer, event: 'signal' | 'data', dataJson: string): Promise<void>;
+  deliver(target: Peer, event: 'signal' | 'data', dataJson: string): Promise<{ queued?: true }>;
 }
 
 /**
@@ -47,8 +51,8 @@ export function relayHandlers(remote?: RemoteDelivery) {
     }
     const target = findRecipient(from, data.to);
     const json = `{"from":"${from.id}","signal":${JSON.stringify(data.signal)}}`;
-    if (target.node !== undefined) {
-      return toRemote(target, 'signal', json).then(() => ({}));
+    if (target.node !== undefined || target.earlierRoute) {
+      return toRemote(target, 'signal', json);
     }
     return handedOver(target.sink.sendEvent('signal', json), data.to);
   };
@@ -63,8 +67,8 @@ export function relayHandlers(remote?: RemoteDelivery) {
       return { recipients: from.room.broadcast('data', json, from.id) };
     }
     const target = findRecipient(from, data.to);
-    if (target.node !== undefined) {
-      return toRemote(target, 'data', json).then(() => ({ recipients: 1 }));
+    if (target.node !== undefined || target.earlierRoute) {
+      return toRemote(target, 'data', json).then((ack) => ({ recipients: 1, ...ack }));
     }
     return { recipients: 1, ...handedOver(target.sink.sendEvent('data', json), data.to) };
   };

@@ -38,17 +38,49 @@ export class Peer {
     readonly id: string,
     readonly userId: string,
     readonly room: Room,
-    readonly sink: PeerSink,
+    /** Changes only when a session hand-over moves the peer between nodes (`Room.relocate`). */
+    public sink: PeerSink,
     readonly joinedAt: number,
     name: string | undefined,
     metadata: Record<string, unknown>,
     permissions: PeerPermissions = ALL_PERMISSIONS,
     /** The node whose connection holds this peer, when not this one (a mirror, in cluster mode). */
-    readonly node?: string | undefined,
+    public node?: string | undefined,
   ) {
     this.name = name;
     this.metadata = metadata;
     this.permissions = { ...permissions };
+  }
+
+  /**
+   * Relays to this peer still on their way to the node that held it before a hand-over moved it:
+   * a relay by the new route waits for them, so that per-pair order holds across the move.
+   */
+  earlierRoute: Promise<void> | undefined;
+  /** Relays to this peer's node not yet answered (cluster mode). */
+  #inflight = 0;
+  #drained: (() => void) | undefined;
+
+  /** A relay to this peer's node was sent. */
+  routeStarted(): void {
+    this.#inflight++;
+  }
+
+  /** A relay to this peer's node was answered (or failed). */
+  routeSettled(): void {
+    if (--this.#inflight === 0 && this.#drained) {
+      const drained = this.#drained;
+      this.#drained = undefined;
+      this.earlierRoute = undefined;
+      drained();
+    }
+  }
+
+  /** The peer moved to another node: relays on their way to the old one must land before any other. */
+  rerouted(): void {
+    if (this.#inflight > 0 && !this.earlierRoute) {
+      this.earlierRoute = new Promise((resolve) => (this.#drained = resolve));
+    }
   }
 
   info(): PeerInfo {

@@ -1,5 +1,5 @@
 import type { EventType, LeaveReason, RoomInfo } from '@heliograph/protocol';
-import type { Delivery, Peer } from './peer.js';
+import type { Delivery, Peer, PeerSink } from './peer.js';
 import type { PeerPermissions } from './peer-permissions.js';
 
 export interface RoomOptions {
@@ -72,6 +72,22 @@ export class Room {
     if (peer.node !== undefined) {
       this.#remote++;
     }
+  }
+
+  /**
+   * A session hand-over moved `peer` between nodes: `node` is where it is now (undefined: this
+   * one, reached through `sink`). Nobody is told; the hand-over tells whom it must.
+   */
+  relocate(peer: Peer, node: string | undefined, sink: PeerSink): void {
+    if (this.peers.get(peer.id) !== peer) {
+      return;
+    }
+    this.#remote += (node !== undefined ? 1 : 0) - (peer.node !== undefined ? 1 : 0);
+    if (peer.node !== node) {
+      peer.rerouted();
+    }
+    peer.node = node;
+    peer.sink = sink;
   }
 
   /** Removes the peer and tells the others why. False when it was not here. */

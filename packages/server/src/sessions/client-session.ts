@@ -30,6 +30,26 @@ export interface SessionHost {
   reconnecting(delta: 1 | -1): void;
 }
 
+/** Where a session handed over to another node sends what it is still given (`cluster/session-handover.ts`). */
+export interface SessionForward {
+  event(type: EventType, dataJson: string): void;
+  answer(id: RequestId, frame: string): void;
+}
+
+/** What a session's new node needs to carry on with it: the snapshot a hand-over takes. */
+export interface HandoverState {
+  /** The seq of the last event the session was sent. */
+  seq: number;
+  /** The events after the client's `lastSeq`, to replay. */
+  replay: LoggedEvent[];
+  /** Answers the client may ask for again; null: still being worked on (the answer follows). */
+  answers: Array<[RequestId, string | null]>;
+  /** Whether its socket had dropped (the others were told `peer.reconnecting`). */
+  reconnecting: boolean;
+  /** Its peer, when it is in a room. */
+  peer?: { id: string; room: string } | undefined;
+}
+
 /** Answers remembered per session, so that a request re-sent after a resume is never applied twice. */
 const MAX_ANSWERS = 256;
 
@@ -54,6 +74,8 @@ export class ClientSession implements Session, PeerSink {
   #expiry: TimerHandle | undefined;
   #ended = false;
   #overflowed = false;
+  /** Set once a hand-over gave the session to another node. */
+  #forward: SessionForward | undefined;
 
   constructor(
     readonly id: string,
@@ -66,7 +88,7 @@ export class ClientSession implements Session, PeerSink {
 
   /** True once the session has ended; an async handler checks it before it commits anything. */
   get closing(): boolean {
-    return this.#ended;
+    return this.#ended || this.#forward !== undefined;
   }
 
   get resumable(): boolean {
@@ -84,6 +106,10 @@ export class ClientSession implements Session, PeerSink {
   }
 
   sendEvent(type: EventType, dataJson: string): Delivery {
+    if (this.#forward) {
+      this.#forward.event(type, dataJson);
+      return 'queued';
+    }
     if (this.#ended || this.#overflowed) {
       return 'gone';
     }
@@ -144,6 +170,10 @@ export class ClientSession implements Session, PeerSink {
 
   /** A request's answer: remembered (a resumed client may ask again) and sent if there is a socket. */
   answer(id: RequestId, frame: string): void {
+    if (this.#forward) {
+      this.#forward.answer(id, frame);
+      return;
+    }
     if (this.#log) {
       this.#remember(id, frame);
     }
@@ -227,16 +257,88 @@ export class ClientSession implements Session, PeerSink {
     if (previous) {
       this.#link = undefined;
       previous.takenOver();
-    } else {
-      this.host.clock.clearTimeout(this.#expiry);
-      this.#expiry = undefined;
-      this.host.reconnecting(-1);
-      if (this.peer) {
-        this.peer.room.broadcast('peer.reconnected', `{"peerId":"${this.peer.id}"}`, this.peer.id);
-      }
+    } else if (this.#stopWaiting() && this.peer) {
+      this.peer.room.broadcast('peer.reconnected', `{"peerId":"${this.peer.id}"}`, this.peer.id);
     }
     this.attach(link);
     return replay;
+  }
+
+  /** Stops the resume window, if it runs; true when it did (the session was reconnecting). */
+  #stopWaiting(): boolean {
+    if (this.#expiry === undefined) {
+      return false;
+    }
+    this.host.clock.clearTimeout(this.#expiry);
+    this.#expiry = undefined;
+    this.host.reconnecting(-1);
+    return true;
+  }
+
+  /**
+   * Gives the session to another node: returns what that node needs (SESSION_EXPIRED when the
+   * events after `lastSeq` are no longer all kept), drops the socket if it still has one, and from
+   * now on forwards whatever it is given. Its peer stays here until `departed()`.
+   */
+  handOver(lastSeq: number, forward: SessionForward): HandoverState {
+    const replay = this.#ended || this.#overflowed || this.#forward ? null : this.#log?.since(lastSeq);
+    if (!replay) {
+      throw new AppError('SESSION_EXPIRED', this.#forward ? 'The session has moved' : 'The session can no longer be resumed from there');
+    }
+    const reconnecting = this.#stopWaiting();
+    const previous = this.#link;
+    this.#link = undefined;
+    previous?.takenOver();
+    const answers: HandoverState['answers'] = [...this.#answers].map(([id, a]) => [id, a.frame ?? null]);
+    this.host.account(-this.#log!.clear());
+    this.#answers.clear();
+    this.#forward = forward;
+    const peer = this.peer ? { id: this.peer.id, room: this.peer.room.id } : undefined;
+    return { seq: this.#seq, replay, answers, reconnecting, peer };
+  }
+
+  /** Whether a resume from `lastSeq` could replay everything after it. */
+  canReplay(lastSeq: number): boolean {
+    return !this.#ended && !this.#overflowed && !this.#forward && !!this.#log?.since(lastSeq);
+  }
+
+  /** The events kept after `lastSeq` (a session just taken over from another node replays them). */
+  eventsAfter(lastSeq: number): LoggedEvent[] {
+    return this.#log?.since(lastSeq) ?? [];
+  }
+
+  /** The session cannot go on (the node it came from died mid-hand-over): its socket closes with `code`. */
+  lost(code: number, reason: string): void {
+    const link = this.#link;
+    this.end('node_lost');
+    link?.shutdown(code, reason);
+  }
+
+  /** The other node carries on with the peer too: this node forgets the session (answers still go there). */
+  departed(): void {
+    this.peer = undefined;
+    this.host.ended(this);
+  }
+
+  /**
+   * The hand-over failed after it began: the session ends here as if its window had passed (the
+   * other node could not take it), its peer leaving with `resume_expired`.
+   */
+  abandon(): void {
+    this.#forward = undefined;
+    this.end('resume_expired');
+  }
+
+  /** A session this node takes over from another: it continues the other node's numbering, replay and answers. */
+  continueFrom(lastSeq: number, state: HandoverState): void {
+    this.#seq = state.seq;
+    if (this.#log) {
+      this.host.account(this.#log.continueFrom(lastSeq, state.seq, state.replay));
+    }
+    for (const [id, frame] of state.answers) {
+      // Epoch 0: every answer is from before this node's first socket, so a re-send gets it.
+      this.#answers.set(id, { epoch: 0, frame: frame ?? undefined });
+    }
   }
 
   /** Ends the session: its peer leaves with `reason`, its events and answers are forgotten. Idempotent. */
@@ -245,11 +347,7 @@ export class ClientSession implements Session, PeerSink {
       return;
     }
     this.#ended = true;
-    if (this.#expiry !== undefined) {
-      this.host.clock.clearTimeout(this.#expiry);
-      this.#expiry = undefined;
-      this.host.reconnecting(-1);
-    }
+    this.#stopWaiting();
     if (this.#log) {
       this.host.account(-this.#log.clear());
     }

@@ -84,6 +84,20 @@ export class EventLog {
     return this.#entries.filter((entry) => entry.seq > seq);
   }
 
+  /**
+   * Starts an empty log as the continuation of another node's (a hand-over): `entries` follow
+   * `after`, and `last` is the seq the other node sent last. Returns the bytes added.
+   */
+  continueFrom(after: number, last: number, entries: readonly LoggedEvent[]): number {
+    this.#lostUpTo = after;
+    let added = 0;
+    for (const e of entries) {
+      added += this.append(e.seq, e.type, e.dataJson);
+    }
+    this.#last = last;
+    return added;
+  }
+
   /** Releases everything; returns the bytes freed. */
   clear(): number {
     const freed = this.#bytes;

@@ -6,7 +6,7 @@ import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import type { IdGenerator } from '../shared/ids.js';
-import { ClientSession, type SessionHost, type SessionLink } from './client-session.js';
+import { ClientSession, type HandoverState, type SessionHost, type SessionLink } from './client-session.js';
 import type { LoggedEvent } from './event-log.js';
 
 export interface SessionRegistryOptions {
@@ -16,9 +16,14 @@ export interface SessionRegistryOptions {
   /** `resume.*`; `windowMs` 0 turns resume off. */
   limits: { windowMs: number; maxEvents: number; maxBytes: number; maxTotalBytes: number };
   metrics?: Registry | undefined;
+  /** In a cluster: this node's id, which session ids carry, so that any node knows where one lives. */
+  nodeId?: string | undefined;
 }
 
-type ResumeOutcome = 'resumed' | 'expired' | 'forbidden';
+/** Takes over a session another node holds (`cluster/session-handover.ts`). */
+export type RemoteResume = (data: RequestData<'session.resume'>, identity: Identity) => Promise<{ session: ClientSession; replay: LoggedEvent[] }>;
+
+type ResumeOutcome = 'resumed' | 'expired' | 'forbidden' | 'moved';
 
 /**
  * The node's sessions, by id: creates one per connection and hands a session over to the new
@@ -30,6 +35,7 @@ export class SessionRegistry implements SessionHost {
   readonly #opts: SessionRegistryOptions;
   #bytes = 0;
   #reconnecting = 0;
+  readonly #emptied: Array<() => void> = [];
   readonly #resumes: Counter<'outcome'> | undefined;
 
   constructor(options: SessionRegistryOptions) {
@@ -38,7 +44,7 @@ export class SessionRegistry implements SessionHost {
       const registry = options.metrics;
       this.#resumes = new Counter({
         name: 'heliograph_session_resumes_total',
-        help: 'session.resume requests by outcome: resumed, expired (window over, unknown, overflowed), forbidden (wrong secret or user)',
+        help: 'session.resume requests by outcome: resumed, moved (taken over from another node), expired (window over, unknown, overflowed), forbidden (wrong secret or user)',
         labelNames: ['outcome'],
         registers: [registry],
       });
@@ -81,10 +87,48 @@ export class SessionRegistry implements SessionHost {
 
   /** A new session for a connection that just authenticated. */
   create(identity: Identity): ClientSession {
-    const session = new ClientSession(this.#opts.ids('SS'), randomBytes(24).toString('base64url'), identity, this);
+    const { nodeId } = this.#opts;
+    const id = nodeId === undefined ? this.#opts.ids('SS') : `${this.#opts.ids('SS')}.${nodeId}`;
+    const session = new ClientSession(id, randomBytes(24).toString('base64url'), identity, this);
     this.#sessions.set(session.id, session);
     return session;
   }
+
+  /** Resumes sessions held by other nodes (set in cluster mode). */
+  remote: RemoteResume | undefined;
+
+  /** The node holding session `id`, when that is another one (its id names it). */
+  holderOf(id: string): string | undefined {
+    const dot = id.indexOf('.');
+    const node = dot < 0 ? undefined : id.slice(dot + 1);
+    return node === undefined || node === this.#opts.nodeId ? undefined : node;
+  }
+
+  /**
+   * Session `id` if `userId` owns it and `secret` is its secret, for a hand-over to another node.
+   * FORBIDDEN and SESSION_EXPIRED as for `resume`.
+   */
+  verify(id: string, secret: string, userId: string): ClientSession {
+    const session = this.#sessions.get(id);
+    if (!session) {
+      this.#resumes?.inc({ outcome: 'expired' });
+      throw new AppError('SESSION_EXPIRED', 'No such session: it ended, or its resume window passed');
+    }
+    if (!sameSecret(session.secret, secret) || session.identity.userId !== userId) {
+      this.#resumes?.inc({ outcome: 'forbidden' });
+      throw new AppError('FORBIDDEN', 'This token cannot resume that session');
+    }
+    return session;
+  }
+
+  /** A session handed over from another node, with a new id and secret of this node's. */
+  adopt(identity: Identity, lastSeq: number, state: HandoverState): ClientSession {
+    const session = this.create(identity);
+    session.continueFrom(lastSeq, state);
+    this.#resumes?.inc({ outcome: 'moved' });
+    return session;
+  }
+
 
   /**
    * Hands session `data.session` to `link` if `identity` owns it and knows its secret; returns it
@@ -92,15 +136,7 @@ export class SessionRegistry implements SessionHost {
    * SESSION_EXPIRED when it is gone or can no longer replay everything after `lastSeq`.
    */
   resume(data: RequestData<'session.resume'>, identity: Identity, link: SessionLink): { session: ClientSession; replay: LoggedEvent[] } {
-    const session = this.#sessions.get(data.session);
-    if (!session) {
-      this.#resumes?.inc({ outcome: 'expired' });
-      throw new AppError('SESSION_EXPIRED', 'No such session: it ended, or its resume window passed');
-    }
-    if (!sameSecret(session.secret, data.secret) || session.identity.userId !== identity.userId) {
-      this.#resumes?.inc({ outcome: 'forbidden' });
-      throw new AppError('FORBIDDEN', 'This token cannot resume that session');
-    }
+    const session = this.verify(data.session, data.secret, identity.userId);
     let outcome: ResumeOutcome = 'expired';
     try {
       const replay = session.resume(link, data.lastSeq);
@@ -119,7 +155,15 @@ export class SessionRegistry implements SessionHost {
   ended(session: ClientSession): void {
     if (this.#sessions.get(session.id) === session) {
       this.#sessions.delete(session.id);
+      if (this.#sessions.size === 0) {
+        this.#emptied.splice(0).forEach((resolve) => resolve());
+      }
     }
+  }
+
+  /** Resolves once no session is left (all ended or handed over): a drain waits for it. */
+  whenEmpty(): Promise<void> {
+    return this.#sessions.size === 0 ? Promise.resolve() : new Promise((resolve) => this.#emptied.push(resolve));
   }
 
   reconnecting(delta: 1 | -1): void {

@@ -14,6 +14,7 @@ import {
 } from '@heliograph/protocol';
 import type { WebSocket } from 'ws';
 import type { ClientSession, SessionLink } from '../sessions/client-session.js';
+import type { LoggedEvent } from '../sessions/event-log.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
@@ -238,20 +239,37 @@ export class Connection implements SessionLink {
     this.deps.dispatcher.dispatch(session, request, (frame) => session.answer(id, frame));
   }
 
-  /** Takes over the session the client names, then replays what it missed after its answer. */
+  /**
+   * Takes over the session the client names, then replays what it missed after its answer. A
+   * session another node holds is handed over from there first (cluster mode).
+   */
   #resume(request: RequestOf<'session.resume'>): void {
+    const { sessions } = this.deps;
     const fresh = this.#session;
-    let resumed: ReturnType<SessionRegistry['resume']>;
-    try {
-      resumed = this.deps.sessions.resume(request.data, fresh.identity, this);
-    } catch (err) {
-      const error = err instanceof AppError ? err : new AppError('INTERNAL');
-      if (!(err instanceof AppError)) {
-        this.deps.errors.report('resume', err);
+    const remote = sessions.holderOf(request.data.session) !== undefined ? sessions.remote : undefined;
+    if (!remote) {
+      try {
+        this.#resumed(request, fresh, sessions.resume(request.data, fresh.identity, this), false);
+      } catch (err) {
+        this.#resumeFailed(request, err);
       }
-      this.#send(encodeError(request.id, error.toBody()));
       return;
     }
+    remote(request.data, fresh.identity).then(
+      (resumed) => {
+        resumed.session.attach(this);
+        if (this.#closed) {
+          // The socket went while the session was on its way: it waits for another resume.
+          resumed.session.socketClosed(this, true, 'disconnected');
+          return;
+        }
+        this.#resumed(request, fresh, resumed, true);
+      },
+      (err: unknown) => this.#resumeFailed(request, err),
+    );
+  }
+
+  #resumed(request: RequestOf<'session.resume'>, fresh: ClientSession, resumed: { session: ClientSession; replay: LoggedEvent[] }, moved: boolean): void {
     const { session, replay } = resumed;
     this.#session = session;
     fresh.end('disconnected');
@@ -260,10 +278,21 @@ export class Connection implements SessionLink {
       result.peer = session.peer.info();
       result.room = session.peer.room.info();
     }
+    if (moved) {
+      result.resume = { session: session.id, secret: session.secret, windowMs: this.deps.sessions.limits.windowMs };
+    }
     session.answer(request.id, encodeOk(request.id, result));
     for (const event of replay) {
       this.#send(encodeEvent(event.type, event.seq, event.dataJson));
     }
+  }
+
+  #resumeFailed(request: RequestOf<'session.resume'>, err: unknown): void {
+    const error = err instanceof AppError ? err : new AppError('INTERNAL');
+    if (!(err instanceof AppError)) {
+      this.deps.errors.report('resume', err);
+    }
+    this.#send(encodeError(request.id, error.toBody()));
   }
 
   #rateLimited(raw: Buffer, retryAfterMs: number): void {
@@ -296,13 +325,14 @@ export class Connection implements SessionLink {
 
   /**
    * Whether the socket, rather than the client or a limit, ended: then the session may be resumed.
-   * A close frame from the client (any code, or none) ends the session on purpose; so does one
-   * `ws` sent for a protocol error (1007, 1009).
+   * A close frame from the client (any code but 4302, or none) ends the session on purpose; so
+   * does one `ws` sent for a protocol error (1007, 1009).
    */
   #resumable(code: number): boolean {
     if (this.#closeCode !== undefined) {
       return RESUMABLE_CLOSES.has(this.#closeCode);
     }
-    return code === ABNORMAL_CLOSURE && !this.#protocolError;
+    // The client leaves to resume elsewhere (a drain), or the network ended the socket.
+    return (code === CLOSE_CODES.SESSION_MOVING || code === ABNORMAL_CLOSURE) && !this.#protocolError;
   }
 }
