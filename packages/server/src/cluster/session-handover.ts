@@ -4,7 +4,6 @@ import { REMOTE_SINK, type Peer } from '../rooms/peer.js';
 import type { Room } from '../rooms/room.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { ClientSession, HandoverState, SessionForward } from '../sessions/client-session.js';
-import type { LoggedEvent } from '../sessions/event-log.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
@@ -109,8 +108,8 @@ export class SessionHandover implements MoveHooks {
 
   // The new node's side.
 
-  /** Takes session `data.session` over from the node holding it; resolves with the session and its replay. */
-  async resume(data: RequestData<'session.resume'>, identity: Identity): Promise<{ session: ClientSession; replay: LoggedEvent[] }> {
+  /** Takes session `data.session` over from the node holding it; resolves with the session, its replay in its log. */
+  async resume(data: RequestData<'session.resume'>, identity: Identity): Promise<ClientSession> {
     const { node, sessions } = this.#o;
     const holder = sessions.holderOf(data.session)!;
     const ask = { session: data.session, secret: data.secret, userId: identity.userId, lastSeq: data.lastSeq };
@@ -129,8 +128,7 @@ export class SessionHandover implements MoveHooks {
       const state = (await node.bus.request(holder, { type: 'session.handover', ...ask }, this.#o.requestTimeoutMs)) as HandoverState;
       const session = sessions.adopt(identity, data.lastSeq, state);
       this.#install(arrival, session, state);
-      // What the session was given since the snapshot is in its log: the replay includes it.
-      return { session, replay: session.eventsAfter(data.lastSeq) };
+      return session;
     } catch (err) {
       this.#abort(arrival);
       throw err;

@@ -21,7 +21,7 @@ export interface SessionRegistryOptions {
 }
 
 /** Takes over a session another node holds (`cluster/session-handover.ts`). */
-export type RemoteResume = (data: RequestData<'session.resume'>, identity: Identity) => Promise<{ session: ClientSession; replay: LoggedEvent[] }>;
+export type RemoteResume = (data: RequestData<'session.resume'>, identity: Identity) => Promise<ClientSession>;
 
 type ResumeOutcome = 'resumed' | 'expired' | 'forbidden' | 'moved';
 

@@ -256,14 +256,17 @@ export class Connection implements SessionLink {
       return;
     }
     remote(request.data, fresh.identity).then(
-      (resumed) => {
-        resumed.session.attach(this);
+      (session) => {
+        // Events may have reached the session since it was installed: the replay is read now,
+        // in the same turn as the socket is attached, so that none falls between the two.
+        const replay = session.eventsAfter(request.data.lastSeq);
+        session.attach(this);
         if (this.#closed) {
           // The socket went while the session was on its way: it waits for another resume.
-          resumed.session.socketClosed(this, true, 'disconnected');
+          session.socketClosed(this, true, 'disconnected');
           return;
         }
-        this.#resumed(request, fresh, resumed, true);
+        this.#resumed(request, fresh, { session, replay }, true);
       },
       (err: unknown) => this.#resumeFailed(request, err),
     );
