@@ -175,7 +175,12 @@ describe.skipIf(!hasRedis)('session resume across nodes (node processes, real re
   it('a node that crashes takes the sessions it holds: they cannot be resumed, the others see node_lost', async () => {
     const [home, other] = await cluster.start(2, ['--cluster.heartbeat-interval-ms', '200', '--cluster.heartbeat-ttl-ms', '800']);
     const { creds, seen, alice, bob } = await aliceDropped(home!, other!);
-    expect(await bob.ok('signal.send', { to: alice, signal: { n: 0 } })).toEqual({ queued: true });
+    // What the crash will take: exactly these, and bob was told each was only queued.
+    const acks = [];
+    for (let n = 0; n < 20; n++) {
+      acks.push(await bob.ok('signal.send', { to: alice, signal: { n } }));
+    }
+    expect(acks).toEqual(Array.from({ length: 20 }, () => ({ queued: true })));
 
     home!.signal('SIGKILL');
     const left = await bob.nextEvent('peer.left', (e) => e.data.peerId === alice, 10_000);
@@ -183,6 +188,7 @@ describe.skipIf(!hasRedis)('session resume across nodes (node processes, real re
     const alice2 = await cluster.client(other!, 'alice');
     await alice2.nextEvent('session.ready');
     expect((await alice2.fail('session.resume', { session: creds.session, secret: creds.secret, lastSeq: seen })).code).toBe('SESSION_EXPIRED');
-    // What she lost is what the dead node held for her: here, the one queued signal.
+    // Measured: she lost the 20 queued signals (all the dead node held for her), nothing else.
+    expect(alice2.log.filter((e) => e.type === 'signal')).toEqual([]);
   }, 60_000);
 });
