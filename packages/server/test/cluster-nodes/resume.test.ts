@@ -1,7 +1,8 @@
 import type { Event } from '@heliograph/protocol';
 import { describe, expect, it } from 'vitest';
-import type { TestClient } from '../helpers/client.js';
-import type { NodeProcess } from '../helpers/node-process.js';
+import { TestClient } from '../helpers/client.js';
+import { startCutProxy } from '../helpers/cut-proxy.js';
+import { nodeToken, type NodeProcess } from '../helpers/node-process.js';
 import { haveTool } from '../helpers/require-tool.js';
 import { NO_RATE_LIMIT, useNodeCluster, within } from './fixture.js';
 
@@ -145,6 +146,35 @@ describe.skipIf(!hasRedis)('session resume across nodes (node processes, real re
     expect(back.peer?.id).toBe(alice);
     await until(() => numbers(alice3.log, 'signal', carolId).includes(152), 'the signal sent while she was away');
     expect(numbers(alice3.log, 'signal', carolId)).toEqual([152]);
+  }, 60_000);
+
+  it('takes a session over from a node that has not noticed the old connection die (a silent cut)', async () => {
+    const [home, other] = await cluster.start(2, NO_RATE_LIMIT);
+    const proxy = await startCutProxy(new URL(home!.url).host);
+    cluster.onStop(() => proxy.close());
+    const alice = await TestClient.open(`ws://${proxy.address}/ws`, await nodeToken('alice'));
+    cluster.onStop(() => alice.ws.terminate());
+    const creds = (await alice.nextEvent('session.ready')).data.resume as Credentials;
+    const a = await alice.ok('room.join', { room: 'r' });
+    const bob = await cluster.client(other!, 'bob');
+    const b = await bob.ok('room.join', { room: 'r' });
+    await alice.nextEvent('peer.joined');
+    const seen = lastSeq(alice);
+
+    proxy.cut(); // the home node still thinks alice is there, and writes to her dead socket
+    for (let n = 0; n < 50; n++) {
+      expect(await bob.ok('signal.send', { to: a.peer.id, signal: { n } })).toEqual({});
+    }
+    const alice2 = await cluster.client(other!, 'alice');
+    await alice2.nextEvent('session.ready');
+    const answer = await alice2.ok('session.resume', { session: creds.session, secret: creds.secret, lastSeq: seen });
+    expect(answer.replayed).toBe(50);
+    await until(() => numbers(alice2.log, 'signal', b.peer.id).length >= 50, 'the replay');
+    expect(numbers(alice2.log, 'signal', b.peer.id)).toEqual(Array.from({ length: 50 }, (_, n) => n));
+    // Nobody saw her drop: the move was silent.
+    await bob.ok('signal.send', { to: a.peer.id, signal: { n: 50 } });
+    await until(() => numbers(alice2.log, 'signal', b.peer.id).length >= 51, 'a live signal');
+    expect(bob.log.filter((e) => e.type === 'peer.left' || e.type === 'peer.reconnecting')).toEqual([]);
   }, 60_000);
 
   it('refuses a wrong secret, another user and a session of a node that is gone', async () => {
