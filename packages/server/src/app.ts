@@ -16,6 +16,8 @@ import { registerLobbyRoutes } from './http/lobby-routes.js';
 import { registerMetricsRoutes } from './http/metrics-routes.js';
 import { buildHttpServer } from './http/http-server.js';
 import { createBusinessIntegration } from './business-integration.js';
+import { OperatorConsole } from './admin/operator-console.js';
+import { registerAdminPages } from './admin/admin-pages.js';
 import type { Webhooks } from './webhooks/webhooks.js';
 import { Rooms } from './rooms/rooms.js';
 import { SessionRegistry } from './sessions/session-registry.js';
@@ -109,6 +111,23 @@ export async function createHeliograph(config: Config, options: HeliographOption
     : undefined;
   cluster?.registerMetrics(metrics);
   const business = createBusinessIntegration({ config, db, rooms, signer, clock, ids, logger, metrics, cluster });
+  const operator: OperatorConsole = new OperatorConsole({
+    nodeId: cluster?.nodeId ?? ids('ND'),
+    clock,
+    ids,
+    logger,
+    registry: metrics,
+    rooms,
+    cluster,
+    sources: {
+      state: () => state,
+      connections: (): number => gateway.connectionCount,
+      rooms: () => rooms.count,
+      peers: () => rooms.list().reduce((n, room) => n + room.localSize, 0),
+      webhooks: () => business.webhooks?.counts(),
+      pixelStreaming: () => pixelStreaming && { streamers: pixelStreaming.signalling.streamers.list().length, players: pixelStreaming.signalling.players.size },
+    },
+  });
   const handlers = createHandlers({
     rooms,
     cluster: clusterRooms,
@@ -122,7 +141,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   admission.registerMetrics(metrics);
   // Request rates per user and per address: one set per node, so reconnecting refills nothing.
   const requests = new RequestLimits(config.limits, clock);
-  const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs });
+  const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs, tap: operator.tap });
   const sessions = new SessionRegistry({ clock, ids, rooms, limits: config.resume, metrics });
   const gateway = new WsGateway({
     path: '/ws',
@@ -195,7 +214,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
       peers: () => rooms.list().reduce((n, room) => n + room.localSize, 0),
     });
   }
-  business.registerRoutes(http);
+  business.registerRoutes(http, (api) => operator.registerRoutes(api));
+  registerAdminPages(http);
   pixelStreaming?.registerRoutes(http);
   if (config.demo.enabled) {
     registerDemoRoutes(http);
@@ -221,6 +241,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
       await gateway.close();
       sessions.close();
       await pixelStreaming?.close();
+      await operator.close();
       await http.close();
       await clusterRooms?.close();
       await cluster?.close();
@@ -250,6 +271,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
       await cluster?.start().catch((err: unknown) => {
         throw redisUnreachable(config.redis.url ?? '', err);
       });
+      await operator.start();
       await http.listen({ host: config.host, port: config.port });
       await pixelStreaming?.listen();
       const address = http.server.address() as AddressInfo;

@@ -43,7 +43,8 @@ export interface BusinessIntegration {
   readonly webhooks: Webhooks | undefined;
   /** The control API's keys: configured (`controlApi.keys`) and stored in the database. */
   readonly apiKeys: ApiKeys;
-  registerRoutes(http: FastifyInstance): void;
+  /** `extraRoutes`: more routes under /v1 behind the API keys (the operator console). */
+  registerRoutes(http: FastifyInstance, extraRoutes?: (api: FastifyInstance) => void): void;
   /** Starts delivering webhooks (including those left from before a restart). */
   start(): void;
   /** Stops callouts, deliveries and refresh timers. Call after the rooms have closed, before the database. */
@@ -94,8 +95,8 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
     roomService,
     webhooks,
     apiKeys,
-    registerRoutes(http) {
-      registerControlApi(http, { keys: apiKeys, rooms, signer, webhooks, version: '1.0.0' });
+    registerRoutes(http, extraRoutes) {
+      registerControlApi(http, { keys: apiKeys, rooms, signer, webhooks, version: '1.0.0', extraRoutes });
     },
     start() {
       if (webhooks && openRooms) {

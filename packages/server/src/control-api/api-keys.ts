@@ -68,6 +68,38 @@ export class ApiKeys {
   }
 }
 
+/** The caller of each authenticated request, set by the hook. */
+const callers = new WeakMap<FastifyRequest, ApiCaller>();
+
+/** Who made this control API request (after `apiKeyHook` let it through). */
+export function callerOf(request: FastifyRequest): ApiCaller | undefined {
+  return callers.get(request);
+}
+
+/** Throws FORBIDDEN unless the request came with a read-write key (for a GET that acts, like the inspector). */
+export function requireWriteScope(request: FastifyRequest, what: string): ApiCaller {
+  const caller = callers.get(request);
+  if (caller?.scope !== 'read-write') {
+    throw new AppError('FORBIDDEN', `${what} needs a read-write API key`);
+  }
+  return caller;
+}
+
+/**
+ * The audit line of a control API call that changes something (anything but GET and HEAD): who
+ * (the key's id, never the key), what (method, route, its parameters) and the outcome (status).
+ */
+export async function auditHook(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (READ_METHODS.has(request.method)) {
+    return;
+  }
+  const caller = callers.get(request);
+  request.log.info(
+    { audit: true, apiKey: caller?.keyId ?? null, method: request.method, route: request.routeOptions.url, params: request.params, status: reply.statusCode },
+    'control API audit',
+  );
+}
+
 /** Methods a read-only key may use. */
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
@@ -84,6 +116,7 @@ export function apiKeyHook(keys: ApiKeys) {
       void reply.header('www-authenticate', 'Bearer realm="heliograph-control-api"');
       throw new AppError('UNAUTHORIZED', match ? 'Unknown API key' : 'An API key is required: Authorization: Bearer <key>');
     }
+    callers.set(request, caller);
     if (caller.scope === 'read' && !READ_METHODS.has(request.method)) {
       throw new AppError('FORBIDDEN', `API key "${caller.keyId}" is read-only`);
     }
