@@ -9,6 +9,9 @@ import { serveCommand } from './serve-command.js';
 import { explainStartupError } from './startup-errors.js';
 import { tokenCommand } from './token-command.js';
 import { USERS_COMMANDS } from './users-command.js';
+import { inspectCommand } from './console/inspect-command.js';
+import { ROOMS_COMMANDS } from './console/rooms-commands.js';
+import { WEBHOOKS_COMMANDS } from './console/webhooks-commands.js';
 
 export interface CliInput {
   /** The arguments after `heliograph`. */
@@ -21,7 +24,17 @@ export interface CliInput {
   signal?: AbortSignal;
 }
 
-const COMMANDS: readonly Command[] = [serveCommand, devCommand, ...USERS_COMMANDS, tokenCommand, ...KEYS_COMMANDS];
+const COMMANDS: readonly Command[] = [
+  serveCommand,
+  devCommand,
+  ...USERS_COMMANDS,
+  tokenCommand,
+  ...KEYS_COMMANDS,
+  // Operator commands: they talk to a running server over the control API (--url, --api-key).
+  ...ROOMS_COMMANDS,
+  inspectCommand,
+  ...WEBHOOKS_COMMANDS,
+];
 const HELP_FLAGS = new Set(['--help', '-h']);
 
 function usageLine(command: Command): string {
