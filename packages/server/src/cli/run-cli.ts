@@ -10,6 +10,7 @@ import { explainStartupError } from './startup-errors.js';
 import { tokenCommand } from './token-command.js';
 import { USERS_COMMANDS } from './users-command.js';
 import { inspectCommand } from './console/inspect-command.js';
+import { loadtestCommand } from './console/loadtest-command.js';
 import { ROOMS_COMMANDS } from './console/rooms-commands.js';
 import { WEBHOOKS_COMMANDS } from './console/webhooks-commands.js';
 
@@ -34,6 +35,7 @@ const COMMANDS: readonly Command[] = [
   ...ROOMS_COMMANDS,
   inspectCommand,
   ...WEBHOOKS_COMMANDS,
+  loadtestCommand,
 ];
 const HELP_FLAGS = new Set(['--help', '-h']);
 
