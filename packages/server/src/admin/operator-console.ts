@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { ClusterNode } from '../cluster/cluster-node.js';
@@ -72,6 +72,7 @@ export class OperatorConsole {
       inspectorCaptures: () => this.inspector.captures,
     };
     deps.cluster?.handle('console.stats', () => nodeStats(this.#sources));
+    this.#registerGauges();
   }
 
   get clock(): Clock {
@@ -107,6 +108,23 @@ export class OperatorConsole {
     }
     this.streams.clear();
     await this.inspector.close();
+  }
+
+  /** What Prometheus gets beside the request metrics: Pixel Streaming's counts and the captures. */
+  #registerGauges(): void {
+    const { registry, sources } = this.#deps;
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    gauge('heliograph_pixel_streaming_streamers', 'Pixel Streaming streamers connected to this node (0 when the dialect is off)', () => sources.pixelStreaming()?.streamers ?? 0);
+    gauge('heliograph_pixel_streaming_players', 'Pixel Streaming players connected to this node (0 when the dialect is off)', () => sources.pixelStreaming()?.players ?? 0);
+    gauge('heliograph_inspector_captures', 'Signalling inspector captures running on this node (at most 8)', () => this.inspector.captures);
   }
 
   async #remoteStats(id: string): Promise<Overview['nodes'][number]> {
