@@ -145,18 +145,34 @@ function signOut() {
   location.reload();
 }
 
-$('login-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const key = $('api-key').value.trim();
+/** Checks a key or an admin's session against the API, then keeps it for this tab. */
+async function enter(key, refused) {
   try {
     await api('GET', '/v1/console/overview', undefined, key);
   } catch (err) {
-    $('login-error').textContent = err.status === 401 ? 'That key is not accepted.' : String(err.message);
+    $('login-error').textContent = err.status === 401 ? refused : String(err.message);
     return;
   }
   session.key = key;
-  $('api-key').value = '';
   await start();
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const key = $('api-key').value.trim();
+  $('api-key').value = '';
+  await enter(key, 'That key is not accepted.');
+});
+$('account-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const body = { username: $('username').value, password: $('password').value };
+  $('password').value = '';
+  const res = await fetch('/admin/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) {
+    $('login-error').textContent = res.status === 429 ? 'Too many failed sign-ins; try again later.' : 'Wrong username or password, or not an admin.';
+    return;
+  }
+  await enter((await res.json()).token, 'That account may not use the console.');
 });
 $('sign-out').addEventListener('click', signOut);
 $('close-room').addEventListener('click', () =>

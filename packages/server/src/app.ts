@@ -18,6 +18,7 @@ import { buildHttpServer } from './http/http-server.js';
 import { createBusinessIntegration } from './business-integration.js';
 import { OperatorConsole } from './admin/operator-console.js';
 import { registerAdminPages } from './admin/admin-pages.js';
+import { AdminRoles, ConsoleAdmins } from './admin/console-admins.js';
 import type { Webhooks } from './webhooks/webhooks.js';
 import { Rooms } from './rooms/rooms.js';
 import { SessionRegistry } from './sessions/session-registry.js';
@@ -185,9 +186,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const http = buildHttpServer({ logger, errors, tls: config.tls, trustProxy: config.http.trustProxy, timeouts: config.http, admission });
   installDepthGuard(http, config.limits.maxDepth);
   registerHealthRoutes(http, () => state === 'ready');
+  let throttle: LoginThrottle | undefined;
   if (config.auth.accounts) {
     const a = config.auth;
-    const throttle = new LoginThrottle({
+    throttle = new LoginThrottle({
       clock,
       maxFailuresPerUserAndAddress: a.loginMaxFailuresPerUserAndAddress,
       backoffMs: a.loginBackoffSeconds * 1000,
@@ -214,8 +216,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
       peers: () => rooms.list().reduce((n, room) => n + room.localSize, 0),
     });
   }
-  business.registerRoutes(http, (api) => operator.registerRoutes(api));
-  registerAdminPages(http);
+  // Built-in accounts with the admin role may sign in to the console (one login throttle for both).
+  const admins = throttle ? new ConsoleAdmins(new AdminRoles(db, accounts, clock), clock, secret) : undefined;
+  business.registerRoutes(http, { extraRoutes: (api) => operator.registerRoutes(api), sessions: admins });
+  registerAdminPages(http, admins && throttle ? { admins, throttle } : undefined);
   pixelStreaming?.registerRoutes(http);
   if (config.demo.enabled) {
     registerDemoRoutes(http);

@@ -11,6 +11,7 @@ import { tokenCommand } from './token-command.js';
 import { USERS_COMMANDS } from './users-command.js';
 import { inspectCommand } from './console/inspect-command.js';
 import { loadtestCommand } from './console/loadtest-command.js';
+import { usersRoleCommand } from './console/users-role-command.js';
 import { ROOMS_COMMANDS } from './console/rooms-commands.js';
 import { WEBHOOKS_COMMANDS } from './console/webhooks-commands.js';
 
@@ -29,6 +30,7 @@ const COMMANDS: readonly Command[] = [
   serveCommand,
   devCommand,
   ...USERS_COMMANDS,
+  usersRoleCommand,
   tokenCommand,
   ...KEYS_COMMANDS,
   // Operator commands: they talk to a running server over the control API (--url, --api-key).

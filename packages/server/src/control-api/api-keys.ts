@@ -68,6 +68,14 @@ export class ApiKeys {
   }
 }
 
+/** Who else may call: an operator signed in to the console with a built-in admin account. */
+export interface ConsoleSessions {
+  authenticate(token: string): Promise<ApiCaller | undefined>;
+}
+
+/** A console session is a JWT; API keys (`hgk_…`, or configured) never have this shape. */
+const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 /** The caller of each authenticated request, set by the hook. */
 const callers = new WeakMap<FastifyRequest, ApiCaller>();
 
@@ -108,10 +116,12 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
  * anything but a read needs a read-write key. Runs before body parsing and validation, so an
  * unauthenticated caller learns nothing about the route's schema.
  */
-export function apiKeyHook(keys: ApiKeys) {
+export function apiKeyHook(keys: ApiKeys, sessions?: ConsoleSessions) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    const caller = match?.[1] ? keys.authenticate(match[1]) : undefined;
+    const presented = match?.[1];
+    const session = presented !== undefined && JWT_SHAPE.test(presented) ? await sessions?.authenticate(presented) : undefined;
+    const caller = presented === undefined ? undefined : (session ?? keys.authenticate(presented));
     if (!caller) {
       void reply.header('www-authenticate', 'Bearer realm="heliograph-control-api"');
       throw new AppError('UNAUTHORIZED', match ? 'Unknown API key' : 'An API key is required: Authorization: Bearer <key>');

@@ -1,7 +1,9 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PassThrough } from 'node:stream';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run-cli.js';
 import { runLoad } from '../../src/loadtest/load-run.js';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { TestClient } from '../helpers/client.js';
@@ -85,6 +87,26 @@ describe.skipIf(!hasRedis)('operator dashboard', () => {
     await page.click('#login-form button');
     await page.waitForSelector('#login-error:has-text("That key is not accepted.")');
     expect(await page.isHidden('#console')).toBe(true);
+    await logIn(READ);
+  });
+
+  it('lets in a built-in account with the admin role, and no other', async () => {
+    await nodes[0]!.app.accounts.add('boss', 'boss-password-1');
+    await nodes[0]!.app.accounts.add('staff', 'staff-password-1');
+    const io = { stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough(), isTTY: false };
+    const dataDir = nodes[0]!.config.dataDir;
+    expect(await runCli({ argv: ['users', 'role', 'boss', 'admin', '--data-dir', dataDir], env: {}, cwd: dataDir, version: 't', io })).toBe(0);
+    await page.click('#sign-out');
+    await page.waitForSelector('#login:not([hidden])');
+    await page.fill('#username', 'staff');
+    await page.fill('#password', 'staff-password-1');
+    await page.click('#account-form button');
+    await page.waitForSelector('#login-error:has-text("Wrong username or password, or not an admin.")');
+    await page.fill('#username', 'boss');
+    await page.fill('#password', 'boss-password-1');
+    await page.click('#account-form button');
+    await page.waitForSelector('#live.on');
+    await page.click('#sign-out');
     await logIn(READ);
   });
 
