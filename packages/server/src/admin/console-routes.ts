@@ -20,6 +20,8 @@ const InspectQuery = Type.Object(
   { additionalProperties: false },
 );
 const eventStream = { 200: Type.String({ description: 'text/event-stream' }) };
+/** Open figure streams per node: each costs a cluster-wide poll a second. */
+export const MAX_CONSOLE_STREAMS = 32;
 
 /** `/v1/console/overview`, `/v1/console/stream` (figures every second) and `/v1/inspect` (the inspector). */
 export function registerConsoleRoutes(api: FastifyInstance, operator: OperatorConsole): void {
@@ -35,12 +37,16 @@ export function registerConsoleRoutes(api: FastifyInstance, operator: OperatorCo
       schema: {
         tags,
         summary: 'The overview as Server-Sent Events (`event: overview`), one every intervalMs',
+        description: 'A node serves at most 32 such streams and inspector streams together; more are refused with 503 UNAVAILABLE.',
         querystring: StreamQuery,
-        response: { ...eventStream, ...ERROR_RESPONSES },
+        response: { ...eventStream, 503: ErrorResponse, ...ERROR_RESPONSES },
       },
     },
     (request, reply) => {
       const { clock } = operator;
+      if (operator.streams.size >= MAX_CONSOLE_STREAMS) {
+        throw new AppError('UNAVAILABLE', `This node already serves ${MAX_CONSOLE_STREAMS} console streams; close one first`);
+      }
       let timer: ReturnType<typeof clock.setInterval> | undefined;
       const stream = openSse(reply, clock, () => {
         clock.clearInterval(timer);

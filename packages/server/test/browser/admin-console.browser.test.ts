@@ -41,8 +41,8 @@ async function shot(name: string, selector?: string): Promise<void> {
   }
 }
 
-async function join(node: TestServer, user: string, room: string): Promise<{ client: TestClient; peer: string }> {
-  const client = await TestClient.open(node.wsUrl, await node.token(user));
+async function join(node: TestServer, user: string, room: string, name?: string): Promise<{ client: TestClient; peer: string }> {
+  const client = await TestClient.open(node.wsUrl, await node.token(user, undefined, name ? { name } : {}));
   clients.push(client);
   return { client, peer: (await client.ok('room.join', { room })).peer.id };
 }
@@ -149,9 +149,14 @@ describe.skipIf(!hasRedis)('operator dashboard', () => {
 
   it('kicks a peer from the dashboard (a read key may not), across nodes', async () => {
     const u5 = await join(nodes[1]!, 'u5', 'gamma');
-    await join(nodes[0]!, 'u6', 'gamma');
+    // A hostile display name is shown as text, never run.
+    const hostile = '<img src=x onerror="window.__xss=1">';
+    await join(nodes[0]!, 'u6', 'gamma', hostile);
     await page.waitForSelector('#rooms tr[data-room="gamma"]', { timeout: 10_000 });
     await page.click('#rooms tr[data-room="gamma"] button');
+    await page.waitForSelector(`#peers td:text-is('${hostile}')`);
+    expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.$$('#peers img')).toHaveLength(0);
     await page.click(`#peers tr[data-peer="${u5.peer}"] button:has-text("Kick")`);
     await page.waitForSelector('#action-error:has-text("FORBIDDEN")');
     expect(u5.client.log.some((e) => e.type === 'room.kicked')).toBe(false);

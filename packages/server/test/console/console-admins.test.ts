@@ -73,6 +73,14 @@ describe('console sign-in with an admin account', () => {
     expect(await cli(['users', 'role', 'eve', 'owner'])).toMatchObject({ code: 2 });
   });
 
+  it('throttles password guessing like the demo login', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      codes.push((await signIn('guessed', `guess-${i}-password`)).status);
+    }
+    expect(codes).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
   it('keeps join tokens and console sessions apart', async () => {
     expect(await overview(await server.token('root'))).toBe(401);
     const { token } = await signIn('root', 'root-password-1');

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient, type StreamEvent } from '../../src/cli/console/control-client.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { TestClient } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { NO_RATE_LIMITS, startServer, type TestServer } from '../helpers/server.js';
 import { eventually as waitFor } from '../helpers/wait.js';
 
 /**
@@ -142,6 +142,59 @@ describe('operator console API', () => {
       s.stop();
       await s.done;
     }
+  });
+
+  it('bounds the records of a capture per second, and says how many it dropped', async () => {
+    // A node of its own, without request rates: the flood must reach the inspector.
+    const flooded = await startServer({ limits: NO_RATE_LIMITS, controlApi: { keys: [{ id: 'ops', key: WRITE, scope: 'read-write' }] } });
+    const rw = new ControlClient(flooded.url, WRITE);
+    const join = async (user: string) => {
+      const client = await TestClient.open(flooded.wsUrl, await flooded.token(user));
+      return { client, peer: (await client.ok('room.join', { room: 'flood' })).peer.id };
+    };
+    const a = await join('flood-a');
+    const b = await join('flood-b');
+    const stream = collect(rw, '/v1/inspect?room=flood');
+    await waitFor(() => stream.events.some((e) => e.event === 'started'));
+    const started = Date.now();
+    // 1,000 signals make 3,000 records (request, answer, relayed event): far over the burst of 400.
+    await Promise.all(Array.from({ length: 1000 }, (_, n) => a.client.request('signal.send', { to: b.peer, signal: { n } })));
+    await a.client.ok('ping', {});
+    await new Promise((r) => setTimeout(r, 1200));
+    await a.client.ok('signal.send', { to: b.peer, signal: { last: true } });
+    await waitFor(() => stream.events.some((e) => JSON.stringify(e.data).includes('"last":true')));
+    const seconds = (Date.now() - started) / 1000;
+    stream.stop();
+    await stream.done;
+    const records = stream.events.filter((e) => e.event === 'record').map((e) => e.data as { dropped?: number });
+    expect(records.length).toBeLessThanOrEqual(400 + Math.ceil(seconds * 200) + 3);
+    const dropped = records.reduce((n, r) => n + (r.dropped ?? 0), 0);
+    expect(dropped).toBeGreaterThan(1000);
+    expect(records.length + dropped).toBeGreaterThanOrEqual(3000);
+    await flooded.close();
+  });
+
+  it('refuses bad inspector queries and more figure streams than a node serves', async () => {
+    const rw = new ControlClient(server.url, WRITE);
+    await expect(rw.get('/v1/inspect?room=a&peer=b')).rejects.toThrow(/BAD_REQUEST: Name one room/);
+    await expect(rw.get(`/v1/inspect?room=${'x'.repeat(200)}`)).rejects.toThrow(/BAD_REQUEST/);
+    await expect(rw.get('/v1/inspect?room=a&debug=1')).rejects.toThrow(/BAD_REQUEST/);
+    await expect(rw.get('/v1/console/stream?intervalMs=1')).rejects.toThrow(/BAD_REQUEST/);
+    const streams = Array.from({ length: 32 }, () => collect(rw, '/v1/console/stream?intervalMs=60000'));
+    await waitFor(() => streams.every((s) => s.events.some((e) => e.event === 'overview')));
+    await expect(rw.get('/v1/console/stream')).rejects.toThrow(/UNAVAILABLE: This node already serves 32 console streams/);
+    for (const s of streams) {
+      s.stop();
+      await s.done;
+    }
+    await waitFor(async () => {
+      const extra = collect(rw, '/v1/console/stream');
+      await new Promise((r) => setTimeout(r, 100));
+      const ok = extra.events.some((e) => e.event === 'overview');
+      extra.stop();
+      await extra.done.catch(() => undefined);
+      return ok;
+    });
   });
 
   it('writes an audit line for every change made through the control API, with the key id and never the key', async () => {
