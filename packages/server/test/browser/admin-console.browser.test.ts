@@ -9,7 +9,8 @@ import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { TestClient } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { haveTool } from '../helpers/require-tool.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
+import { HOOK_SECRET, TestBackend } from '../helpers/business-backend.js';
 import { until } from '../helpers/wait.js';
 import { ARTEFACTS, createOrJoin, expectVideoFrom, newUser } from './demo-pages.js';
 
@@ -27,6 +28,7 @@ const hasRedis = haveTool('redis-server', 'redis-server');
 let redis: TestRedis;
 let nodes: TestServer[];
 let chrome: TestBrowser;
+let backend: TestBackend;
 let page: Page;
 const clients: TestClient[] = [];
 
@@ -60,8 +62,11 @@ async function logIn(key: string): Promise<void> {
 describe.skipIf(!hasRedis)('operator dashboard', () => {
   beforeAll(async () => {
     redis = await startRedis();
+    // Webhooks to a port nobody answers: every event becomes a dead letter at its first attempt.
+    backend = await new TestBackend({ jwtSecret: TEST_SECRET }).reservePort();
     const settings = {
       redis: { url: redis.url },
+      webhooks: { url: backend.webhookUrl, secret: HOOK_SECRET, maxAttempts: 1 },
       auth: { signupMaxPerAddress: 20 },
       controlApi: { keys: [{ id: 'dash-read', key: READ, scope: 'read' as const }, { id: 'dash-ops', key: WRITE, scope: 'read-write' as const }] },
     };
@@ -75,6 +80,7 @@ describe.skipIf(!hasRedis)('operator dashboard', () => {
     await chrome?.close();
     await Promise.all((nodes ?? []).map((n) => n.close()));
     await redis?.stop();
+    await backend?.stop().catch(() => undefined);
   });
 
   it('refuses without credentials and logs in with a read key', async () => {
@@ -169,6 +175,42 @@ describe.skipIf(!hasRedis)('operator dashboard', () => {
     const kicked = await u5.client.nextEvent('room.kicked');
     expect(kicked.data).toMatchObject({ reason: 'removed by an operator' });
     await page.waitForFunction((peer) => !document.querySelector(`#peers tr[data-peer="${peer}"]`), u5.peer, { timeout: 10_000 });
+    expect(await page.textContent('#action-error')).toBe('');
+  });
+
+  it('sends data, closes a room and redelivers a dead letter from the dashboard', async () => {
+    const a = await join(nodes[0]!, 'd1', 'delta');
+    const b = await join(nodes[1]!, 'd2', 'delta');
+    await page.waitForSelector('#rooms tr[data-room="delta"]', { timeout: 10_000 });
+    await page.click('#rooms tr[data-room="delta"] button');
+    await page.waitForSelector(`#peers tr[data-peer="${b.peer}"]`);
+    await page.fill('#send-data', '{"notice":"from the console"}');
+    await page.click('#send-form button');
+    for (const x of [a, b]) {
+      expect((await x.client.nextEvent('data')).data).toEqual({ from: 'server', payload: { notice: 'from the console' } });
+    }
+    await page.selectOption('#send-to', b.peer);
+    await page.fill('#send-data', '[42]');
+    await page.click('#send-form button');
+    expect((await b.client.nextEvent('data')).data).toEqual({ from: 'server', payload: [42] });
+    await page.click('#close-room');
+    expect((await a.client.nextEvent('room.closed')).data).toMatchObject({ reason: 'closed by an operator' });
+    await b.client.nextEvent('room.closed');
+    await page.waitForSelector('#room-panel', { state: 'hidden' });
+
+    const dead = async () => {
+      const text = await (await fetch(`${nodes[0]!.url}/metrics`)).text();
+      return Number(/heliograph_webhook_deliveries_total\{outcome="dead"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    await page.waitForSelector('#dead-letters tbody tr button', { timeout: 15_000 });
+    const before = await dead();
+    await page.click('#dead-letters tbody tr button');
+    // Redelivered: attempted once more (nobody answers), and dead again.
+    const deadline = Date.now() + 10_000;
+    while ((await dead()) === before && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await dead()).toBe(before + 1);
     expect(await page.textContent('#action-error')).toBe('');
   });
 
