@@ -38,7 +38,9 @@ function figures(overview) {
   const seconds = previous ? (overview.at - previous.at) / 1000 : 0;
   const rate = (now, before) => (seconds > 0 && before !== undefined ? Math.max(0, (now - before) / seconds) : 0);
   const relay = Math.max(0, ...up.map((n) => n.relayP99Ms ?? 0));
-  const hooks = up.find((n) => n.webhooks)?.webhooks;
+  // Each node has its own outbox: the cluster's is their sum.
+  const withHooks = up.filter((n) => n.webhooks);
+  const hooks = withHooks.length ? { pending: sum(withHooks, (n) => n.webhooks.pending), dead: sum(withHooks, (n) => n.webhooks.dead) } : undefined;
   const rs = up.map((n) => n.roomServiceP99Ms).filter((v) => v !== null);
   const ps = up.filter((n) => n.pixelStreaming);
   return {
