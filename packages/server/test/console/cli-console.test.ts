@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.js';
@@ -155,6 +157,12 @@ describe('operator CLI', () => {
     expect(await cli(['rooms', 'list'], 'wrong-key')).toMatchObject({ code: 1, stderr: 'heliograph: UNAUTHORIZED: Unknown API key\n' });
     const noKey = await runCli({ argv: ['rooms', 'list', '--url', server.url], env: {}, cwd: server.config.dataDir, version: 't', io: quietIo() });
     expect(noKey).toBe(2);
+    const keyFile = joinPath(server.config.dataDir, 'read.key');
+    writeFileSync(keyFile, `${READ}\n`);
+    const fromFile = await runCli({ argv: ['rooms', 'list', '--url', server.url, '--api-key-file', keyFile], env: {}, cwd: server.config.dataDir, version: 't', io: quietIo() });
+    expect(fromFile).toBe(0);
+    const both = await runCli({ argv: ['rooms', 'list', '--url', server.url, '--api-key-file', keyFile, '--api-key', READ], env: {}, cwd: server.config.dataDir, version: 't', io: quietIo() });
+    expect(both).toBe(2);
     const down = await runCli({ argv: ['rooms', 'list', '--url', 'http://127.0.0.1:9', '--api-key', READ], env: {}, cwd: server.config.dataDir, version: 't', io: quietIo() });
     expect(down).toBe(1);
   });
