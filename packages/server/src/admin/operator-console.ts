@@ -42,6 +42,9 @@ export interface OperatorConsoleDeps {
   sources: Omit<NodeStatsSources, 'nodeId' | 'now' | 'requests' | 'registry' | 'inspectorCaptures'>;
 }
 
+/** How long one poll of the figures serves other viewers. */
+const OVERVIEW_REUSE_MS = 500;
+
 /** How long a node waits for another's figures. */
 const STATS_TIMEOUT_MS = 1500;
 
@@ -57,6 +60,7 @@ export class OperatorConsole {
   readonly streams = new Set<SseStream>();
   readonly #deps: OperatorConsoleDeps;
   readonly #sources: NodeStatsSources;
+  #latest: { at: number; pending: Promise<Overview> } | undefined;
 
   constructor(deps: OperatorConsoleDeps) {
     this.#deps = deps;
@@ -84,10 +88,24 @@ export class OperatorConsole {
     return this.inspector.start();
   }
 
-  /** This node's figures, and every other live node's in a cluster. */
-  async overview(): Promise<Overview> {
-    const { cluster, clock, nodeId, rooms } = this.#deps;
-    const roomCount = (await rooms.catalog.list()).length;
+  /**
+   * This node's figures, and every other live node's in a cluster. Viewers asking within the same
+   * half second share one poll of the cluster.
+   */
+  overview(): Promise<Overview> {
+    const now = this.#deps.clock.now();
+    if (!this.#latest || now - this.#latest.at >= OVERVIEW_REUSE_MS) {
+      const pending = this.#poll();
+      this.#latest = { at: now, pending };
+      // A failed poll is not reused.
+      pending.catch(() => this.#latest?.pending === pending && (this.#latest = undefined));
+    }
+    return this.#latest.pending;
+  }
+
+  async #poll(): Promise<Overview> {
+    const { cluster, clock, nodeId } = this.#deps;
+    const roomCount = await this.#roomCount();
     const others = cluster ? cluster.bus.nodes().filter((id) => id !== nodeId) : [];
     const nodes = await Promise.all([
       nodeStats(this.#sources),
@@ -95,6 +113,17 @@ export class OperatorConsole {
     ]);
     nodes.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
     return { at: clock.now(), node: nodeId, cluster: cluster !== undefined, rooms: roomCount, nodes };
+  }
+
+  /** Live rooms: of the node, or of the cluster by the directory (one call, not one per room). */
+  async #roomCount(): Promise<number> {
+    const { cluster, rooms } = this.#deps;
+    if (!cluster) {
+      return rooms.count;
+    }
+    const ids = new Set(await cluster.directory.listRooms());
+    // Rooms that live on this node only (Pixel Streaming's `ps:<id>`) are not in the directory.
+    return ids.size + rooms.list().filter((room) => !room.link && !ids.has(room.id)).length;
   }
 
   registerRoutes(api: FastifyInstance): void {
