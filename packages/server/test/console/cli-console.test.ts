@@ -168,6 +168,21 @@ describe('operator CLI', () => {
   });
 });
 
+describe('operator CLI when the server goes', () => {
+  it('inspect says so and exits 1', async () => {
+    const own = await startServer({ controlApi: { keys: [{ id: 'ops', key: WRITE, scope: 'read-write' }] } });
+    const stderr = new PassThrough();
+    let err = '';
+    stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const io = { stdout: new PassThrough(), stderr, stdin: new PassThrough(), isTTY: false };
+    const run = runCli({ argv: ['inspect', 'any', '--url', own.url, '--api-key', WRITE], env: {}, cwd: own.config.dataDir, version: 't', io });
+    await until(() => err.includes('Inspecting room any'), 5000, 'the capture to start');
+    await own.close();
+    expect(await run).toBe(1);
+    expect(err).toBe('Inspecting room any; Ctrl-C to stop.\nThe server ended the stream.\n');
+  });
+});
+
 function quietIo() {
   return { stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough(), isTTY: false };
 }

@@ -87,6 +87,11 @@ export const inspectCommand: Command = {
     } finally {
       clearTimeout(timer);
     }
+    if (!stop.signal.aborted) {
+      // Not stopped here: the server went away or was drained.
+      ctx.io.stderr.write('The server ended the stream.\n');
+      return 1;
+    }
     return 0;
   },
 };
