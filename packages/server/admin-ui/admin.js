@@ -119,11 +119,31 @@ async function openRoom(roomId, scroll = true) {
   if (scroll) $('room-panel').scrollIntoView({ block: 'nearest' });
 }
 
+/** Fills the charts with the nodes' last minutes (a sample every two seconds), oldest first. */
+async function loadHistory() {
+  const { nodes } = await api('GET', '/v1/console/history');
+  const byTime = new Map();
+  for (const { samples } of nodes) {
+    for (const sample of samples) {
+      const t = Math.round(sample.at / 2000) * 2000;
+      if (!byTime.has(t)) byTime.set(t, new Map());
+      byTime.get(t).set(sample.node, sample);
+    }
+  }
+  for (const t of [...byTime.keys()].sort((a, b) => a - b)) {
+    const sampled = [...byTime.get(t).values()];
+    const f = figures({ at: t, rooms: 0, nodes: sampled });
+    charts.add(t / 1000, f);
+    previous = { at: t, signals: f.totals.signals, errors: f.totals.errors, nodes: sampled };
+  }
+}
+
 async function start() {
   $('login').hidden = true;
   $('console').hidden = false;
   charts ??= createCharts();
   inspector ??= createInspector(showError);
+  await loadHistory().catch(showError);
   live = new AbortController();
   const badge = $('live');
   stream('/v1/console/stream', (name, data) => {

@@ -6,6 +6,7 @@ import type { InspectTarget } from '../inspector/records.js';
 import { AppError } from '../shared/app-error.js';
 import { Overview, type OperatorConsole } from './operator-console.js';
 import { openSse, type SseStream } from './sse.js';
+import { History } from './stats-history.js';
 
 const tags = ['console'];
 const StreamQuery = Type.Object(
@@ -29,6 +30,18 @@ export function registerConsoleRoutes(api: FastifyInstance, operator: OperatorCo
     '/console/overview',
     { schema: { tags, summary: 'The figures of this node, or of every node of the cluster', response: { 200: Overview, ...ERROR_RESPONSES } } },
     () => operator.overview(),
+  );
+
+  api.get(
+    '/console/history',
+    {
+      schema: {
+        tags,
+        summary: "Every node's figures of the last five minutes, one sample every two seconds (for charts that start full)",
+        response: { 200: History, ...ERROR_RESPONSES },
+      },
+    },
+    () => operator.history.all(),
   );
 
   api.get<{ Querystring: Static<typeof StreamQuery> }>(

@@ -12,6 +12,7 @@ import { ConsoleTap } from './console-tap.js';
 import { registerConsoleRoutes } from './console-routes.js';
 import { NodeStats, nodeStats, type NodeStatsSources } from './node-stats.js';
 import { RequestMetrics } from './request-metrics.js';
+import { StatsHistory } from './stats-history.js';
 import type { SseStream } from './sse.js';
 
 const checkNodeStats = Compile(NodeStats);
@@ -56,6 +57,7 @@ export class OperatorConsole {
   readonly requests: RequestMetrics;
   readonly inspector: Inspector;
   readonly tap: ConsoleTap;
+  readonly history: StatsHistory;
   /** Open event streams, ended at close so that the HTTP server can stop. */
   readonly streams = new Set<SseStream>();
   readonly #deps: OperatorConsoleDeps;
@@ -76,6 +78,7 @@ export class OperatorConsole {
       inspectorCaptures: () => this.inspector.captures,
     };
     deps.cluster?.handle('console.stats', () => nodeStats(this.#sources));
+    this.history = new StatsHistory({ nodeId: deps.nodeId, clock: deps.clock, cluster: deps.cluster, sample: () => nodeStats(this.#sources) });
     this.#registerGauges();
   }
 
@@ -85,6 +88,7 @@ export class OperatorConsole {
 
   /** After the cluster has started: hears other nodes' inspector captures. */
   start(): Promise<void> {
+    this.history.start();
     return this.inspector.start();
   }
 
@@ -132,6 +136,7 @@ export class OperatorConsole {
 
   /** Ends the event streams and every capture. Idempotent. */
   async close(): Promise<void> {
+    this.history.close();
     for (const stream of this.streams) {
       stream.end();
     }

@@ -31,13 +31,15 @@ export type NodeMessage = RoomChannelMessage | NodeRequest | PsNodeMessage | Con
 
 /**
  * The operator console (`admin/`, `inspector/`):
- * - `console.stats`: a request to one node for its figures (`NodeStats`);
+ * - `console.stats`: a request to one node for its figures (`NodeStats`); `console.history`: for
+ *   its figures of the last minutes (`NodeStats[]`);
  * - `inspect.start` / `inspect.stop` on channel `inspector`: every node captures the signalling
  *   of `target` until stopped or until `ttlMs` passes without a renewing `inspect.start`;
  * - `inspect.records` on channel `inspect:<capture>`: what a node captured, for the watching node.
  */
 export type ConsoleMessage =
   | { type: 'console.stats' }
+  | { type: 'console.history' }
   | { type: 'inspect.start'; capture: string; target: InspectTarget; ttlMs: number }
   | { type: 'inspect.stop'; capture: string }
   | { type: 'inspect.records'; records: InspectRecord[] };

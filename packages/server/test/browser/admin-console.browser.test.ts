@@ -151,6 +151,11 @@ describe.skipIf(!hasRedis)('operator dashboard', () => {
     await shot('console-overview');
     const report = await load;
     expect(report.signals.failed).toBe(0);
+    // Opened again, the charts start with the last minutes (the nodes' samples), load included.
+    await page.reload();
+    await page.waitForSelector('#live.on');
+    const history = await page.$eval('#chart-signals', (el) => Number((el as HTMLElement).dataset.points ?? 0));
+    expect(history).toBeGreaterThanOrEqual(5);
   });
 
   it('kicks a peer from the dashboard (a read key may not), across nodes', async () => {

@@ -217,6 +217,7 @@ describe('control API: OpenAPI', () => {
         'POST /v1/webhooks/dead-letters/{eventId}/redeliver',
         'DELETE /v1/webhooks/dead-letters/{eventId}',
         'GET /v1/console/overview',
+        'GET /v1/console/history',
         'GET /v1/console/stream',
         'GET /v1/inspect',
       ].sort(),

@@ -68,6 +68,17 @@ describe('operator console API', () => {
     b.client.close();
   });
 
+  it("keeps the node's figures of the last minutes, a sample every two seconds", async () => {
+    const read = new ControlClient(server.url, READ);
+    type History = { nodes: Array<{ node: string; samples: Array<{ at: number; signals: number }> }> };
+    await waitFor(async () => ((await read.get<History>('/v1/console/history')).nodes[0]?.samples.length ?? 0) >= 2, 8000, 'two samples');
+    const { nodes } = await read.get<History>('/v1/console/history');
+    expect(nodes).toHaveLength(1);
+    const [first, second] = nodes[0]!.samples;
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1500);
+    expect(second!.signals).toBeGreaterThanOrEqual(first!.signals);
+  });
+
   it('streams the overview as server-sent events', async () => {
     const stream = collect(new ControlClient(server.url, READ), '/v1/console/stream?intervalMs=500');
     await waitFor(() => stream.events.filter((e) => e.event === 'overview').length >= 2);

@@ -48,6 +48,14 @@ describe.skipIf(!hasRedis)('operator console in a cluster', () => {
     expect(seen.nodes.reduce((sum, n) => sum + n.connections, 0)).toBe(3);
   });
 
+  it("gives every node's recent figures from either node", async () => {
+    const history = () => new ControlClient(nodes[1]!.url, KEY).get<{ nodes: Array<{ node: string; samples: unknown[] }> }>('/v1/console/history');
+    await eventually(async () => {
+      const got = await history();
+      return got.nodes.length === 2 && got.nodes.every((n) => n.samples.length >= 1);
+    }, 10_000, "both nodes' samples");
+  });
+
   it('inspects a room across nodes: the signals sent on the other node reach the watcher', async () => {
     const abort = new AbortController();
     const events: StreamEvent[] = [];
