@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { resumeScenario } from './resume-scenario.js';
-import { distribution } from './stats.js';
+import { distribution, sentAt, timedSignal as signal } from '@heliograph/server/loadtest';
 import { targetClient, type Conn, type TargetName } from './targets.js';
 
 const [target, portText, scenario, ...rest] = process.argv.slice(2);
@@ -17,15 +17,6 @@ const client = targetClient(target as TargetName, port, process.env.BENCH_SECRET
 const receiverClient = args.receiverPort === undefined ? client : targetClient(target as TargetName, num('receiverPort', port), process.env.BENCH_SECRET ?? '');
 /** Acks the senders have read (Heliograph), zero for servers without acks. */
 const senderAcks = () => client.acks?.() ?? { ok: 0, failed: 0 };
-
-const PAD = 'candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 192.168.1.5 rport 46154 generation 0 ufrag sXyZ network-cost 999';
-/** An ICE-candidate-sized signal (about 250 bytes) carrying its send time and a counter. */
-function signal(n: number): string {
-  return `{"candidate":{"candidate":"${PAD}","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXyZ"},"t":${performance.now()},"n":${n}}`;
-}
-function sentAt(json: string): number {
-  return Number(/"t":([\d.]+)/.exec(json)?.[1]);
-}
 
 function mark(name: string): void {
   console.log(`MARK ${name}`);

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
-import { distribution } from './stats.js';
+import { distribution } from '@heliograph/server/loadtest';
 
 export interface ResumeArgs {
   port: number;

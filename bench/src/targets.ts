@@ -1,29 +1,9 @@
 import { SignJWT } from 'jose';
 import { io as ioClient } from 'socket.io-client';
 import { WebSocket } from 'ws';
+import { heliographTarget, type OnSignal, type TargetClient } from '@heliograph/server/loadtest';
 
-/** One client connection of a load generator, whatever the server. */
-export interface Conn {
-  /** The id others address this client by. */
-  id: string;
-  send(to: string, signalJson: string): void;
-  close(): void;
-}
-
-/** Called with each signal's JSON text as it was sent. */
-export type OnSignal = (signalJson: string) => void;
-
-/** Acknowledgements its connections have read so far, for servers that acknowledge. */
-export interface AckCount {
-  ok: number;
-  failed: number;
-}
-
-export interface TargetClient {
-  connect(name: string, room: string, onSignal: OnSignal): Promise<Conn>;
-  /** Heliograph only: the acks read so far on all of this client's connections. */
-  acks?(): AckCount;
-}
+export type { AckCount, Conn, OnSignal, TargetClient } from '@heliograph/server/loadtest';
 
 export type TargetName = 'heliograph' | 'floor' | 'peerjs' | 'socketio';
 
@@ -35,59 +15,14 @@ function open(url: string): Promise<WebSocket> {
   });
 }
 
-const OK_TRUE = Buffer.from('"ok":true');
-
-/** Heliograph's native protocol: token, session.ready, room.join, acked signal.send. */
+/** Heliograph's native protocol (the shared load client), tokens signed here with the bench's secret. */
 function heliograph(port: number, secret: string): TargetClient {
   const key = new TextEncoder().encode(secret);
-  let nextId = 1;
-  const acks: AckCount = { ok: 0, failed: 0 };
-  return {
-    acks: () => ({ ...acks }),
-    async connect(name, room, onSignal) {
-      const token = await new SignJWT({ grants: [{ room: '*', join: true, create: true }] })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(name)
-        .setExpirationTime('1h')
-        .sign(key);
-      // Listen before 'open': the first frame can arrive in the same read as the handshake.
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token}`, { perMessageDeflate: false });
-      const peerId = await new Promise<string>((resolve, reject) => {
-        ws.once('error', reject);
-        ws.on('message', function first(raw: Buffer) {
-          const frame = JSON.parse(raw.toString()) as { type?: string; id?: number; ok?: boolean; data?: { peer?: { id: string } } };
-          if (frame.type === 'session.ready') {
-            ws.send(JSON.stringify({ id: 0, type: 'room.join', data: { room } }));
-          } else if (frame.id === 0) {
-            ws.off('message', first);
-            return frame.ok && frame.data?.peer ? resolve(frame.data.peer.id) : reject(new Error(raw.toString()));
-          }
-        });
-      });
-      const prefix = '{"type":"signal","seq":';
-      ws.on('message', (raw: Buffer) => {
-        // Acks ({"id":N,"ok":…) are told by their third byte and only counted; events start {"type":….
-        if (raw[2] !== 0x74) {
-          if (raw.includes(OK_TRUE)) {
-            acks.ok++;
-          } else {
-            acks.failed++;
-          }
-          return;
-        }
-        const text = raw.toString();
-        if (text.startsWith(prefix)) {
-          const at = text.indexOf('"signal":', prefix.length);
-          onSignal(text.slice(at + 9, -2));
-        }
-      });
-      return {
-        id: peerId,
-        send: (to, signalJson) => ws.send(`{"id":${nextId++},"type":"signal.send","data":{"to":"${to}","signal":${signalJson}}}`),
-        close: () => ws.close(),
-      };
-    },
-  };
+  return heliographTarget({
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    token: (name) =>
+      new SignJWT({ grants: [{ room: '*', join: true, create: true }] }).setProtectedHeader({ alg: 'HS256' }).setSubject(name).setExpirationTime('1h').sign(key),
+  });
 }
 
 /** The floor relay: name in the URL, `{"to":…}` frames forwarded verbatim. */

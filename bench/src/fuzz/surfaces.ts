@@ -251,9 +251,10 @@ export function restProblem(method: string, path: string, res: { status: number;
   const type = String(res.headers['content-type'] ?? '');
   const isJson = type.startsWith('application/json');
   if (res.status < 400) {
-    // Documentation pages and metrics are not JSON; everything else of the API is.
+    // Documentation pages, metrics and the console's event streams are not JSON; everything else of the API is.
     if (!isJson) {
-      return /^\/(v1\/docs|metrics|$)/.test(path) || !path.startsWith('/v1') ? undefined : `answered ${res.status} with ${type || 'no content type'}`;
+      const streams = /^\/v1\/(console\/stream|inspect)\b/.test(path) && type.startsWith('text/event-stream');
+      return streams || /^\/(v1\/docs|metrics|$)/.test(path) || !path.startsWith('/v1') ? undefined : `answered ${res.status} with ${type || 'no content type'}`;
     }
     try {
       JSON.parse(res.body.toString('utf8'));

@@ -306,6 +306,13 @@ function httpOnce(
       // A connection of its own when the body may never be sent: nothing else may follow on it.
       { host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent: early || !reuse ? false : agent, timeout: timeoutMs },
       (res) => {
+        // An event stream (the console's figures, the inspector) never ends: its headers are the
+        // answer. Closing it ends what it started (an inspector capture).
+        if (res.statusCode === 200 && String(res.headers['content-type']).startsWith('text/event-stream')) {
+          resolve({ status: 200, headers: res.headers, body: Buffer.alloc(0) });
+          r.destroy();
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {

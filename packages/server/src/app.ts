@@ -16,6 +16,9 @@ import { registerLobbyRoutes } from './http/lobby-routes.js';
 import { registerMetricsRoutes } from './http/metrics-routes.js';
 import { buildHttpServer } from './http/http-server.js';
 import { createBusinessIntegration } from './business-integration.js';
+import { OperatorConsole } from './admin/operator-console.js';
+import { registerAdminPages } from './admin/admin-pages.js';
+import { AdminRoles, ConsoleAdmins } from './admin/console-admins.js';
 import type { Webhooks } from './webhooks/webhooks.js';
 import { Rooms } from './rooms/rooms.js';
 import { SessionRegistry } from './sessions/session-registry.js';
@@ -110,6 +113,23 @@ export async function createHeliograph(config: Config, options: HeliographOption
     : undefined;
   cluster?.registerMetrics(metrics);
   const business = createBusinessIntegration({ config, db, rooms, signer, clock, ids, logger, metrics, cluster });
+  const operator: OperatorConsole = new OperatorConsole({
+    nodeId: cluster?.nodeId ?? ids('ND'),
+    clock,
+    ids,
+    logger,
+    registry: metrics,
+    rooms,
+    cluster,
+    sources: {
+      state: () => state,
+      connections: (): number => gateway.connectionCount,
+      rooms: () => rooms.count,
+      peers: () => rooms.list().reduce((n, room) => n + room.localSize, 0),
+      webhooks: () => business.webhooks?.counts(),
+      pixelStreaming: () => pixelStreaming && { streamers: pixelStreaming.signalling.streamers.list().length, players: pixelStreaming.signalling.players.size },
+    },
+  });
   const handlers = createHandlers({
     rooms,
     cluster: clusterRooms,
@@ -123,7 +143,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   admission.registerMetrics(metrics);
   // Request rates per user and per address: one set per node, so reconnecting refills nothing.
   const requests = new RequestLimits(config.limits, clock);
-  const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs });
+  const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs, tap: operator.tap });
   const sessions = new SessionRegistry({ clock, ids, rooms, limits: config.resume, metrics, nodeId: cluster?.nodeId });
   if (cluster && clusterRooms && config.resume.windowMs > 0) {
     new SessionHandover({ node: cluster, rooms, cluster: clusterRooms, sessions, clock, logger, requestTimeoutMs: config.cluster.requestTimeoutMs });
@@ -170,9 +190,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const http = buildHttpServer({ logger, errors, tls: config.tls, trustProxy: config.http.trustProxy, timeouts: config.http, admission });
   installDepthGuard(http, config.limits.maxDepth);
   registerHealthRoutes(http, () => state === 'ready');
+  let throttle: LoginThrottle | undefined;
   if (config.auth.accounts) {
     const a = config.auth;
-    const throttle = new LoginThrottle({
+    throttle = new LoginThrottle({
       clock,
       maxFailuresPerUserAndAddress: a.loginMaxFailuresPerUserAndAddress,
       backoffMs: a.loginBackoffSeconds * 1000,
@@ -199,7 +220,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
       peers: () => rooms.list().reduce((n, room) => n + room.localSize, 0),
     });
   }
-  business.registerRoutes(http);
+  // Built-in accounts with the admin role may sign in to the console (one login throttle for both).
+  const admins = throttle ? new ConsoleAdmins(new AdminRoles(db, accounts, clock), clock, secret) : undefined;
+  business.registerRoutes(http, { extraRoutes: (api) => operator.registerRoutes(api), sessions: admins });
+  registerAdminPages(http, admins && throttle ? { admins, throttle } : undefined);
   pixelStreaming?.registerRoutes(http);
   if (config.demo.enabled) {
     registerDemoRoutes(http);
@@ -225,6 +249,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
       await gateway.close();
       sessions.close();
       await pixelStreaming?.close();
+      await operator.close();
       await http.close();
       await clusterRooms?.close();
       await cluster?.close();
@@ -254,6 +279,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
       await cluster?.start().catch((err: unknown) => {
         throw redisUnreachable(config.redis.url ?? '', err);
       });
+      await operator.start();
       await http.listen({ host: config.host, port: config.port });
       await pixelStreaming?.listen();
       const address = http.server.address() as AddressInfo;

@@ -5,7 +5,7 @@ import type { TokenSigner } from './auth/token-signer.js';
 import type { Config } from './config/schema.js';
 import { ApiKeyStore } from './control-api/api-key-store.js';
 import { ApiKeys } from './control-api/api-keys.js';
-import { registerControlApi } from './control-api/index.js';
+import { registerControlApi, type ControlApiDeps } from './control-api/index.js';
 import { IceRefresher } from './ice/ice-refresher.js';
 import { IceServerIssuer } from './ice/turn-credentials.js';
 import { RoomServiceClient } from './room-service/room-service-client.js';
@@ -43,7 +43,8 @@ export interface BusinessIntegration {
   readonly webhooks: Webhooks | undefined;
   /** The control API's keys: configured (`controlApi.keys`) and stored in the database. */
   readonly apiKeys: ApiKeys;
-  registerRoutes(http: FastifyInstance): void;
+  /** The operator console's additions: its routes under /v1 behind the API keys, and its admin sign-ins. */
+  registerRoutes(http: FastifyInstance, console?: Pick<ControlApiDeps, 'extraRoutes' | 'sessions'>): void;
   /** Starts delivering webhooks (including those left from before a restart). */
   start(): void;
   /** Stops callouts, deliveries and refresh timers. Call after the rooms have closed, before the database. */
@@ -94,8 +95,8 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
     roomService,
     webhooks,
     apiKeys,
-    registerRoutes(http) {
-      registerControlApi(http, { keys: apiKeys, rooms, signer, webhooks, version: '1.0.0' });
+    registerRoutes(http, console = {}) {
+      registerControlApi(http, { keys: apiKeys, rooms, signer, webhooks, version: '1.0.0', ...console });
     },
     start() {
       if (webhooks && openRooms) {

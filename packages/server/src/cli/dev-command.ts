@@ -61,6 +61,7 @@ export function devWelcome(app: Pick<Heliograph, 'url'>, config: Config, creds: 
       ? []
       : [['Test account', `username ${DEV_USER}, password ${creds.password} (log in on the demo, or POST /v1/auth/login)`]]),
     ['Control API key', `${creds.apiKey} (read-write; ${base}/v1, reference at ${base}/v1/docs)`],
+    ['Console', `${base}/admin/ (sign in with the control API key)`],
     ['Join token', `${creds.token} (user ${DEV_USER}, any room, ${duration(creds.tokenTtlSeconds)})`],
   ];
   const exposed = LOOPBACK.has(config.host)

@@ -9,6 +9,11 @@ import { serveCommand } from './serve-command.js';
 import { explainStartupError } from './startup-errors.js';
 import { tokenCommand } from './token-command.js';
 import { USERS_COMMANDS } from './users-command.js';
+import { inspectCommand } from './console/inspect-command.js';
+import { loadtestCommand } from './console/loadtest-command.js';
+import { usersRoleCommand } from './console/users-role-command.js';
+import { ROOMS_COMMANDS } from './console/rooms-commands.js';
+import { WEBHOOKS_COMMANDS } from './console/webhooks-commands.js';
 
 export interface CliInput {
   /** The arguments after `heliograph`. */
@@ -21,7 +26,19 @@ export interface CliInput {
   signal?: AbortSignal;
 }
 
-const COMMANDS: readonly Command[] = [serveCommand, devCommand, ...USERS_COMMANDS, tokenCommand, ...KEYS_COMMANDS];
+const COMMANDS: readonly Command[] = [
+  serveCommand,
+  devCommand,
+  ...USERS_COMMANDS,
+  usersRoleCommand,
+  tokenCommand,
+  ...KEYS_COMMANDS,
+  // Operator commands: they talk to a running server over the control API (--url, --api-key).
+  ...ROOMS_COMMANDS,
+  inspectCommand,
+  ...WEBHOOKS_COMMANDS,
+  loadtestCommand,
+];
 const HELP_FLAGS = new Set(['--help', '-h']);
 
 function usageLine(command: Command): string {

@@ -2,6 +2,7 @@ import type { EventType, RequestId } from '@heliograph/protocol';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { PeerChanges } from '../rooms/room-catalog.js';
 import type { NodeId } from './bus.js';
+import type { InspectRecord, InspectTarget } from '../inspector/records.js';
 
 /**
  * What nodes say to each other. Published on a room's channel (`room:<id>`) and heard once by
@@ -63,7 +64,22 @@ export type SessionRequest =
   | { type: 'session.answer'; session: string; id: RequestId; frame: string };
 
 /** Every message of the bus, as one union (the Pixel Streaming dialect adds its own). */
-export type NodeMessage = RoomChannelMessage | NodeRequest | PsNodeMessage;
+export type NodeMessage = RoomChannelMessage | NodeRequest | PsNodeMessage | ConsoleMessage;
+
+/**
+ * The operator console (`admin/`, `inspector/`):
+ * - `console.stats`: a request to one node for its figures (`NodeStats`); `console.history`: for
+ *   its figures of the last minutes (`NodeStats[]`);
+ * - `inspect.start` / `inspect.stop` on channel `inspector`: every node captures the signalling
+ *   of `target` until stopped or until `ttlMs` passes without a renewing `inspect.start`;
+ * - `inspect.records` on channel `inspect:<capture>`: what a node captured, for the watching node.
+ */
+export type ConsoleMessage =
+  | { type: 'console.stats' }
+  | { type: 'console.history' }
+  | { type: 'inspect.start'; capture: string; target: InspectTarget; ttlMs: number }
+  | { type: 'inspect.stop'; capture: string }
+  | { type: 'inspect.records'; records: InspectRecord[] };
 
 /**
  * Pixel Streaming requests between nodes (`pixel-streaming/cluster-link.ts`), all on the

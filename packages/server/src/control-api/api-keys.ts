@@ -68,6 +68,46 @@ export class ApiKeys {
   }
 }
 
+/** Who else may call: an operator signed in to the console with a built-in admin account. */
+export interface ConsoleSessions {
+  authenticate(token: string): Promise<ApiCaller | undefined>;
+}
+
+/** A console session is a JWT; API keys (`hgk_…`, or configured) never have this shape. */
+const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** The caller of each authenticated request, set by the hook. */
+const callers = new WeakMap<FastifyRequest, ApiCaller>();
+
+/** Who made this control API request (after `apiKeyHook` let it through). */
+export function callerOf(request: FastifyRequest): ApiCaller | undefined {
+  return callers.get(request);
+}
+
+/** Throws FORBIDDEN unless the request came with a read-write key (for a GET that acts, like the inspector). */
+export function requireWriteScope(request: FastifyRequest, what: string): ApiCaller {
+  const caller = callers.get(request);
+  if (caller?.scope !== 'read-write') {
+    throw new AppError('FORBIDDEN', `${what} needs a read-write API key`);
+  }
+  return caller;
+}
+
+/**
+ * The audit line of a control API call that changes something (anything but GET and HEAD): who
+ * (the key's id, never the key), what (method, route, its parameters) and the outcome (status).
+ */
+export async function auditHook(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (READ_METHODS.has(request.method)) {
+    return;
+  }
+  const caller = callers.get(request);
+  request.log.info(
+    { audit: true, apiKey: caller?.keyId ?? null, method: request.method, route: request.routeOptions.url, params: request.params, status: reply.statusCode },
+    'control API audit',
+  );
+}
+
 /** Methods a read-only key may use. */
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
@@ -76,14 +116,17 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
  * anything but a read needs a read-write key. Runs before body parsing and validation, so an
  * unauthenticated caller learns nothing about the route's schema.
  */
-export function apiKeyHook(keys: ApiKeys) {
+export function apiKeyHook(keys: ApiKeys, sessions?: ConsoleSessions) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    const caller = match?.[1] ? keys.authenticate(match[1]) : undefined;
+    const presented = match?.[1];
+    const session = presented !== undefined && JWT_SHAPE.test(presented) ? await sessions?.authenticate(presented) : undefined;
+    const caller = presented === undefined ? undefined : (session ?? keys.authenticate(presented));
     if (!caller) {
       void reply.header('www-authenticate', 'Bearer realm="heliograph-control-api"');
       throw new AppError('UNAUTHORIZED', match ? 'Unknown API key' : 'An API key is required: Authorization: Bearer <key>');
     }
+    callers.set(request, caller);
     if (caller.scope === 'read' && !READ_METHODS.has(request.method)) {
       throw new AppError('FORBIDDEN', `API key "${caller.keyId}" is read-only`);
     }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TokenSigner } from '../auth/token-signer.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
-import { apiKeyHook, type ApiKeys } from './api-keys.js';
+import { apiKeyHook, auditHook, type ApiKeys, type ConsoleSessions } from './api-keys.js';
 import { registerDeadLetterRoutes } from './dead-letters.js';
 import { registerPeerRoutes } from './peers.js';
 import { registerRoomRoutes } from './rooms.js';
@@ -17,6 +17,10 @@ export interface ControlApiDeps {
   signer: TokenSigner;
   webhooks: Webhooks | undefined;
   version: string;
+  /** Console sign-ins of admin accounts, accepted like read-write keys. */
+  sessions?: ConsoleSessions | undefined;
+  /** More routes under /v1, behind the same keys (the operator console's). */
+  extraRoutes?: ((api: FastifyInstance) => void) | undefined;
 }
 
 /** Where the OpenAPI document and the browsable docs are served (no key needed). */
@@ -49,6 +53,7 @@ export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): 
           { name: 'peers', description: 'Peers in a room' },
           { name: 'tokens', description: 'Join tokens' },
           { name: 'webhooks', description: 'Webhook events that could not be delivered' },
+          { name: 'console', description: 'The operator console: figures of the node or cluster, and the live signalling inspector' },
         ],
       },
       hideUntagged: true,
@@ -58,11 +63,13 @@ export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): 
 
     await scope.register(
       async (api) => {
-        api.addHook('onRequest', apiKeyHook(keys));
+        api.addHook('onRequest', apiKeyHook(keys, deps.sessions));
+        api.addHook('onResponse', auditHook);
         registerRoomRoutes(api, deps.rooms);
         registerPeerRoutes(api, deps.rooms);
         registerTokenRoutes(api, deps.signer);
         registerDeadLetterRoutes(api, deps.webhooks);
+        deps.extraRoutes?.(api);
       },
       { prefix: '/v1' },
     );

@@ -86,6 +86,15 @@ export const MIGRATIONS: readonly string[] = [
      key_hash   BLOB NOT NULL UNIQUE,
      created_at INTEGER NOT NULL
    ) STRICT`,
+  // Built-in accounts that may sign in to the operator console (admin/console-admins.ts); gone with the account.
+  `CREATE TABLE console_admins (
+     username   TEXT PRIMARY KEY,
+     created_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE TRIGGER console_admins_follow_users AFTER DELETE ON users
+   BEGIN
+     DELETE FROM console_admins WHERE username = OLD.username;
+   END`,
 ];
 
 /**

@@ -3,15 +3,19 @@ import type { Handler, HandlerMap, Session } from '../handlers/index.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import type { ErrorReporter } from '../shared/error-reporter.js';
+import type { RequestTap } from './request-tap.js';
 
 export interface DispatcherOptions {
   handlers: HandlerMap;
   clock: Clock;
   errors: ErrorReporter;
   requestTimeoutMs: number;
+  /** Told about every answered request while active (the operator console). */
+  tap?: RequestTap | undefined;
 }
 
-type Reply = (frame: string) => void;
+/** Hands the answer on; `error` is its code when the request failed. */
+type Reply = (frame: string, error?: string) => void;
 
 /**
  * Runs a validated request's handler and produces exactly one response frame: the result, the
@@ -26,6 +30,24 @@ export class Dispatcher {
   }
 
   dispatch(session: Session, request: Request, reply: Reply): void {
+    const tap = this.#opts.tap;
+    if (tap?.active) {
+      const startedAt = tap.now();
+      this.#run(session, request, (frame, error) => {
+        reply(frame);
+        // After the reply: a tap that throws cannot cost the client its answer.
+        try {
+          tap.answered(session, request, frame, startedAt, error);
+        } catch (err) {
+          this.#opts.errors.report('tap', err, { type: request.type });
+        }
+      });
+      return;
+    }
+    this.#run(session, request, reply);
+  }
+
+  #run(session: Session, request: Request, reply: Reply): void {
     // The map is keyed by the same union as `request`; TypeScript cannot correlate the two.
     const handler = this.#opts.handlers[request.type] as Handler<RequestType>;
     let result: unknown;
@@ -47,7 +69,7 @@ export class Dispatcher {
     let answered = false;
     const timer = clock.setTimeout(() => {
       answered = true;
-      this.#send(encodeError(request.id, new AppError('TIMEOUT', `"${request.type}" took longer than ${requestTimeoutMs} ms`).toBody()), request, reply);
+      this.#send(encodeError(request.id, new AppError('TIMEOUT', `"${request.type}" took longer than ${requestTimeoutMs} ms`).toBody()), request, reply, 'TIMEOUT');
     }, requestTimeoutMs);
     pending.then(
       (value) => {
@@ -79,13 +101,14 @@ export class Dispatcher {
   }
 
   #fail(err: unknown, request: Request, reply: Reply): void {
-    this.#send(encodeError(request.id, this.#errorBody(err, request)), request, reply);
+    const body = this.#errorBody(err, request);
+    this.#send(encodeError(request.id, body), request, reply, body.code);
   }
 
   /** Hands the answer to the connection; a throw there is reported, never left to escape a promise. */
-  #send(frame: string, request: Request, reply: Reply): void {
+  #send(frame: string, request: Request, reply: Reply, error?: string): void {
     try {
-      reply(frame);
+      reply(frame, error);
     } catch (err) {
       this.#opts.errors.report('reply', err, { type: request.type });
     }

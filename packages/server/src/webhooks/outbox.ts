@@ -81,6 +81,7 @@ export class Outbox {
   readonly #revive;
   readonly #discard;
   readonly #countPending;
+  readonly #countDead;
   readonly #record;
   readonly #assign;
 
@@ -106,6 +107,7 @@ export class Outbox {
     );
     this.#discard = db.prepare<[string]>(`DELETE FROM webhook_events WHERE id = ? AND state = 'dead'`);
     this.#countPending = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM webhook_events WHERE state = 'pending'`);
+    this.#countDead = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM webhook_events WHERE state = 'dead'`);
     this.#assign = statement(db, `UPDATE webhook_events SET room_seq = @seq, body = @body WHERE position = @position`);
     this.#record = db.transaction((e: { id: string; type: string; room: string; createdAt: number; data: unknown; deferSeq: boolean }) => {
       const seq = e.deferSeq ? UNNUMBERED : (this.#nextSeq.get(e.room)?.seq ?? 1);
@@ -182,5 +184,10 @@ export class Outbox {
 
   get pendingCount(): number {
     return this.#countPending.get()?.n ?? 0;
+  }
+
+  /** Events that ran out of attempts and wait to be redelivered or discarded. */
+  get deadCount(): number {
+    return this.#countDead.get()?.n ?? 0;
   }
 }

@@ -82,6 +82,14 @@ export class Webhooks {
         this.set(outbox.pendingCount);
       },
     });
+    new Gauge({
+      name: 'heliograph_webhook_dead_letters',
+      help: 'Webhook events that ran out of attempts (redeliver or discard them with the control API)',
+      registers: [options.registry],
+      collect() {
+        this.set(outbox.deadCount);
+      },
+    });
   }
 
   /**
@@ -106,6 +114,11 @@ export class Webhooks {
       this.#started = true;
       this.#schedulePump();
     }
+  }
+
+  /** How many events wait to be delivered, and how many ran out of attempts (the operator console). */
+  counts(): { pending: number; dead: number } {
+    return { pending: this.#opts.outbox.pendingCount, dead: this.#opts.outbox.deadCount };
   }
 
   /** Dead letters, oldest first, for the control API. */

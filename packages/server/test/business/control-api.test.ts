@@ -216,6 +216,10 @@ describe('control API: OpenAPI', () => {
         'GET /v1/webhooks/dead-letters',
         'POST /v1/webhooks/dead-letters/{eventId}/redeliver',
         'DELETE /v1/webhooks/dead-letters/{eventId}',
+        'GET /v1/console/overview',
+        'GET /v1/console/history',
+        'GET /v1/console/stream',
+        'GET /v1/inspect',
       ].sort(),
     );
     const docs = await fetch(`${server.url}/v1/docs/`);

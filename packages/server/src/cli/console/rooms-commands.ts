@@ -1,0 +1,162 @@
+import type { Command, CommandContext } from '../command.js';
+import { CliError, USAGE_EXIT, optionalString, requireString } from '../command.js';
+import { JSON_OPTION, SERVER_OPTIONS, controlClient, printResult, shortTime } from './console-options.js';
+
+interface RoomRow {
+  id: string;
+  peers: number;
+  maxPeers: number;
+  createdAt: number;
+  emptyTimeoutMs: number;
+  metadata: Record<string, unknown>;
+}
+interface PeerRow {
+  id: string;
+  userId: string;
+  name?: string;
+  joinedAt: number;
+  metadata: Record<string, unknown>;
+  permissions: Record<string, boolean>;
+}
+
+const path = (...parts: string[]): string => parts.map(encodeURIComponent).join('/');
+
+/** Every room, following the pages of `GET /v1/rooms` (bounded: 100 pages of 100). */
+async function allRooms(ctx: CommandContext): Promise<RoomRow[]> {
+  const client = controlClient(ctx);
+  const rooms: RoomRow[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const query = `?limit=100${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const got = await client.get<{ rooms: RoomRow[]; nextCursor?: string }>(`/v1/rooms${query}`);
+    rooms.push(...got.rooms);
+    cursor = got.nextCursor;
+    if (cursor === undefined) {
+      break;
+    }
+  }
+  return rooms;
+}
+
+function peerRows(peers: PeerRow[]): string[][] {
+  const permissions = (p: PeerRow) => Object.entries(p.permissions).filter(([, on]) => on).map(([name]) => name).join(',') || '-';
+  return [['PEER', 'USER', 'NAME', 'JOINED', 'MAY'], ...peers.map((p) => [p.id, p.userId, p.name ?? '-', shortTime(p.joinedAt), permissions(p)])];
+}
+
+export const roomsListCommand: Command = {
+  name: 'rooms list',
+  positionals: [],
+  summary: 'Lists the live rooms (of the whole cluster): id, peers, limit, created.',
+  options: { ...SERVER_OPTIONS, ...JSON_OPTION },
+  async run(ctx) {
+    const rooms = await allRooms(ctx);
+    const rows = [['ROOM', 'PEERS', 'MAX', 'CREATED'], ...rooms.map((r) => [r.id, String(r.peers), String(r.maxPeers), shortTime(r.createdAt)])];
+    printResult(ctx, rooms, rows, 'No live rooms.');
+    return 0;
+  },
+};
+
+export const roomsShowCommand: Command = {
+  name: 'rooms show',
+  positionals: ['<room>'],
+  summary: 'Shows one room: its settings, metadata and peers.',
+  options: { ...SERVER_OPTIONS, ...JSON_OPTION },
+  async run(ctx) {
+    const [roomId = ''] = ctx.args.positionals;
+    const client = controlClient(ctx);
+    const room = await client.get<RoomRow>(`/v1/rooms/${path(roomId)}`);
+    const { peers } = await client.get<{ peers: PeerRow[] }>(`/v1/rooms/${path(roomId)}/peers`);
+    if (ctx.args.options.json === true) {
+      ctx.io.stdout.write(`${JSON.stringify({ ...room, peers }, null, 2)}\n`);
+      return 0;
+    }
+    const lines = [
+      `Room      ${room.id}`,
+      `Peers     ${room.peers} of ${room.maxPeers}`,
+      `Created   ${shortTime(room.createdAt)}`,
+      `Empty     closes ${room.emptyTimeoutMs} ms after the last peer leaves`,
+      `Metadata  ${JSON.stringify(room.metadata)}`,
+    ];
+    ctx.io.stdout.write(`${lines.join('\n')}\n`);
+    if (peers.length > 0) {
+      ctx.io.stdout.write(`\n`);
+      printResult({ ...ctx, args: { ...ctx.args, options: {} } }, peers, peerRows(peers), '');
+    }
+    return 0;
+  },
+};
+
+export const roomsCloseCommand: Command = {
+  name: 'rooms close',
+  positionals: ['<room>'],
+  summary: 'Closes a room: every peer gets room.closed with the reason. Needs a read-write key.',
+  options: { ...SERVER_OPTIONS, reason: { type: 'string', value: 'text', description: 'Told to the peers (default: closed by the backend)' } },
+  async run(ctx) {
+    const [roomId = ''] = ctx.args.positionals;
+    const reason = optionalString(ctx.args, 'reason');
+    await controlClient(ctx).delete(`/v1/rooms/${path(roomId)}${reason === undefined ? '' : `?reason=${encodeURIComponent(reason)}`}`);
+    ctx.io.stdout.write(`Closed room ${roomId}\n`);
+    return 0;
+  },
+};
+
+export const peersListCommand: Command = {
+  name: 'peers list',
+  positionals: ['<room>'],
+  summary: 'Lists the peers of a room: id, user, name, joined, permissions.',
+  options: { ...SERVER_OPTIONS, ...JSON_OPTION },
+  async run(ctx) {
+    const [roomId = ''] = ctx.args.positionals;
+    const { peers } = await controlClient(ctx).get<{ peers: PeerRow[] }>(`/v1/rooms/${path(roomId)}/peers`);
+    printResult(ctx, peers, peerRows(peers), `No peers in room ${roomId}.`);
+    return 0;
+  },
+};
+
+export const peersKickCommand: Command = {
+  name: 'peers kick',
+  positionals: ['<room>', '<peer>'],
+  summary: 'Removes a peer from its room (it gets room.kicked, the others peer.left). Needs a read-write key.',
+  options: { ...SERVER_OPTIONS, reason: { type: 'string', value: 'text', description: 'Told to the peer (default: removed by the backend)' } },
+  async run(ctx) {
+    const [roomId = '', peerId = ''] = ctx.args.positionals;
+    const reason = optionalString(ctx.args, 'reason');
+    await controlClient(ctx).post(`/v1/rooms/${path(roomId, 'peers', peerId)}/kick`, reason === undefined ? {} : { reason });
+    ctx.io.stdout.write(`Kicked ${peerId} from room ${roomId}\n`);
+    return 0;
+  },
+};
+
+export const sendCommand: Command = {
+  name: 'send',
+  positionals: ['<room>'],
+  summary: 'Sends data (a `data` event from "server") to every peer of a room, or to one. Needs a read-write key.',
+  details: "The payload is JSON: `heliograph send demo --data '{\"notice\":\"closing in 5 minutes\"}'`.",
+  options: {
+    ...SERVER_OPTIONS,
+    ...JSON_OPTION,
+    data: { type: 'string', value: 'json', description: 'The payload, as JSON; required' },
+    peer: { type: 'string', value: 'peer', description: 'Only this peer' },
+  },
+  async run(ctx) {
+    const [roomId = ''] = ctx.args.positionals;
+    const text = requireString(ctx.args, 'data');
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      throw new CliError(`--data must be JSON, not ${JSON.stringify(text)}`, USAGE_EXIT);
+    }
+    const peer = optionalString(ctx.args, 'peer');
+    const target = peer === undefined ? `/v1/rooms/${path(roomId)}/data` : `/v1/rooms/${path(roomId, 'peers', peer)}/data`;
+    const result = await controlClient(ctx).post<{ recipients: number }>(target, { payload });
+    if (ctx.args.options.json === true) {
+      ctx.io.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      ctx.io.stdout.write(`Sent to ${result.recipients} peer${result.recipients === 1 ? '' : 's'}\n`);
+    }
+    return 0;
+  },
+};
+
+export const ROOMS_COMMANDS: readonly Command[] = [roomsListCommand, roomsShowCommand, roomsCloseCommand, peersListCommand, peersKickCommand, sendCommand];
