@@ -24,6 +24,7 @@ import { MessageGate } from './message-gate.js';
 import { handlePlayerMessage, handleSfuMessage, handleStreamerMessage } from './message-handlers.js';
 import { matchesAny } from './patterns.js';
 import { peerOptionsProvider } from './peer-options.js';
+import { registerPlayerPage } from './player-page.js';
 import { PortListener } from './port-listener.js';
 import { Presence } from './presence.js';
 import { newDropCounters, PsSocket, type PsDropCounters } from './ps-socket.js';
@@ -63,6 +64,8 @@ export interface PixelStreamingDeps {
   httpTimeouts: HttpTimeouts;
   /** The node's message rates per player identity and per address, shared by their sockets. */
   requestLimits?: PsRequestLimits | undefined;
+  /** Serve the player page at `/` too (Wilbur's homepage): true when nothing else has `/`. */
+  playerPageAtRoot?: boolean;
 }
 
 /** Messages one connection may send while a cluster step holds it (at most a burst's worth are kept). */
@@ -79,7 +82,7 @@ export interface PixelStreaming {
   readonly ports: { streamer: number; sfu: number | undefined };
   /** Takes a player upgrade (admitted by the node's `Admission`) on the main port; false for paths that are not the dialect's. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket): boolean;
-  /** Wilbur's REST view and matchmaking on the main HTTP server. */
+  /** Wilbur's REST view and matchmaking, and Epic's player page, on the main HTTP server. */
   registerRoutes(app: FastifyInstance): void;
   /** Opens the streamer and SFU ports and starts the keepalives. */
   listen(): Promise<void>;
@@ -250,6 +253,9 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     registerRoutes(app) {
       if (config.restApi) {
         registerPixelStreamingRoutes(app, { sig, drops, clock, startedAt, config, secure: Boolean(deps.tls.cert && deps.tls.key) });
+      }
+      if (config.playerPage.enabled) {
+        registerPlayerPage(app, { config: config.playerPage, homepage: deps.playerPageAtRoot ?? false });
       }
     },
     async listen() {
