@@ -26,7 +26,13 @@ export type NodeRequest =
   | { type: 'peer.update'; room: string; peerId: string; changes: PeerChanges };
 
 /** Every message of the bus, as one union (the Pixel Streaming dialect adds its own). */
-export type NodeMessage = RoomChannelMessage | NodeRequest | PsNodeMessage;
+export type NodeMessage = RoomChannelMessage | NodeRequest | PsNodeMessage | ModuleRequest;
+
+/**
+ * A request for a module the cluster core does not know (`ClusterNode.handleModule`): `module`
+ * names the handler, `body` is its own JSON, and the reply is whatever that handler returns.
+ */
+export type ModuleRequest = { type: 'module.request'; module: string; body: unknown };
 
 /**
  * Pixel Streaming requests between nodes (`pixel-streaming/cluster-link.ts`), all on the
