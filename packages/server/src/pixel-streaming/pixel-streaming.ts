@@ -128,7 +128,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     playerIds: deps.playerIds ?? sequentialPlayerIds(),
   });
   const local = () => nodeView(sig, drops);
-  const view = deps.cluster ? clusterViewSource({ node: deps.cluster, local, logger: log, timeoutMs: VIEW_TIMEOUT_MS }) : localViewSource(local);
+  const view = deps.cluster ? clusterViewSource({ node: deps.cluster, local, logger: log, timeoutMs: VIEW_TIMEOUT_MS, clock }) : localViewSource(local);
   const link = deps.cluster
     ? new PsClusterLink({ node: deps.cluster, sig, clock, logger: log, policy: config.duplicateStreamerIds, otherNodes: () => view.otherNodes() })
     : undefined;

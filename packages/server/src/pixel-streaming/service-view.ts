@@ -1,7 +1,9 @@
 import type { NodeId } from '../cluster/bus.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
+import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { PsPlayer, PsStreamer } from './endpoints.js';
+import { FreshGather } from './fresh-gather.js';
 import type { PsDropCounters } from './ps-socket.js';
 import type { PsSignalling } from './signalling.js';
 
@@ -111,30 +113,36 @@ export interface ClusterViewOptions {
   logger: Logger;
   /** How long a node may take to answer before the view goes on without it. */
   timeoutMs: number;
+  clock: Clock;
 }
+
+/** Gathers start at most this often, however many callers there are (a REST flood costs the cluster little). */
+const GATHER_SPACING_MS = 100;
 
 /**
  * Every live node's view, asked in parallel. A node that does not answer in time is left out
  * (and logged): the view is then partial, which `nodes` in `/api/status` shows.
  */
-export function clusterViewSource({ node, local, logger, timeoutMs }: ClusterViewOptions): ServiceViewSource {
+export function clusterViewSource({ node, local, logger, timeoutMs, clock }: ClusterViewOptions): ServiceViewSource {
   node.handleModule(MODULE, () => local());
   const ask = async (nodeId: NodeId): Promise<NodeView | undefined> => {
     try {
+      // Another node of this cluster (trusted as the bus is): its `nodeView()`, as JSON.
       return (await node.requestModule(nodeId, MODULE, {}, timeoutMs)) as NodeView;
     } catch (err) {
       logger.debug({ err, nodeId }, 'pixel streaming: a node did not answer for the service view');
       return undefined;
     }
   };
-  const others = async () => {
+  const gate = new FreshGather(async () => {
     const answers = await Promise.all(node.bus.nodes().filter((id) => id !== node.nodeId).map(ask));
     return answers.filter((v): v is NodeView => v !== undefined);
-  };
+  }, clock, GATHER_SPACING_MS);
   return {
     async view() {
-      return mergeViews([local(), ...(await others())]);
+      const others = await gate.get();
+      return mergeViews([local(), ...others]);
     },
-    otherNodes: others,
+    otherNodes: () => gate.get(),
   };
 }

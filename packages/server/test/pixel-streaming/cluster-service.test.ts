@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { haveTool } from '../helpers/require-tool.js';
 import { until } from '../helpers/wait.js';
+import { nodeView } from '../../src/pixel-streaming/service-view.js';
 import { PsClusterHarness, type PsNode } from './ps-cluster.js';
 
 // haveTool throws under CI=true when redis-server is missing, so this never skips in CI.
@@ -112,6 +113,24 @@ describe.skipIf(!hasRedis)('Pixel Streaming: one service across two nodes', () =
     }
     expect(status).toMatchObject({ streamer_count: 1, player_count: 0 });
     expect((await api(b, '/api/streamers')).body.map((s) => s.streamerId)).toEqual(['Stays']);
+  });
+
+  it('a flood of REST calls on B asks A a bounded number of times, and every answer is whole', async () => {
+    const [a, b] = await h.twoNodes();
+    await h.streamerOn(a, 'S');
+    // Count A's answers: the same view, through a counting handler.
+    let asked = 0;
+    const ps = a.server.app.pixelStreaming!;
+    a.server.app.cluster!.handleModule('pixel-streaming.view', () => {
+      asked++;
+      return nodeView(ps.signalling, ps.drops);
+    });
+    const answers = await Promise.all(Array.from({ length: 200 }, () => api(b, '/api/streamers')));
+    for (const { body } of answers) {
+      expect(body.map((s) => s.streamerId)).toEqual(['S']);
+    }
+    expect(asked).toBeGreaterThan(0);
+    expect(asked).toBeLessThan(20);
   });
 
   it.each(['restarted empty', 'flushed'] as const)('keeps player ids unique when Redis is %s', async (how) => {
