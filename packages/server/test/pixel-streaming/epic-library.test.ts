@@ -1,7 +1,10 @@
 import { PS_ACCEPTS } from '@heliograph/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
-import { EpicPeer, PLAYER_ID_IN_FORWARDS, UE_LINES, commonLibrary, protocolTypes, type UeLine } from './epic-peer.js';
-import { startPsServer, type PsMessage, type PsTestServer } from './ps-client.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { haveTool } from '../helpers/require-tool.js';
+import { EpicPeer, PLAYER_ID_IN_FORWARDS, UE_LINES, commonLibrary, protocolTypes } from './epic-peer.js';
+import { startPsServer, type PsMessage } from './ps-client.js';
+import { PsClusterHarness, type PsSettings } from './ps-cluster.js';
 
 /**
  * Conformance by construction: every streamer, player and SFU message is built by Epic's own
@@ -9,12 +12,56 @@ import { startPsServer, type PsMessage, type PsTestServer } from './ps-client.js
  * through Heliograph in both directions, and what the other side receives is asserted exactly.
  * Each line's server is configured as that line's Wilbur (`playerId` kept on forwards from 5.7),
  * and every walk runs in both `badMessages` modes: nothing Epic's libraries build is ever dropped
- * or closed for a field the server overwrites or ignores.
+ * or closed for a field the server overwrites or ignores. Each walk runs on one node, and again
+ * across a two-node cluster on a real redis-server (streamers on A, players and SFUs on B), where
+ * the peers must see exactly the same.
  */
-let ps: PsTestServer;
-afterEach(async () => {
-  await ps?.close();
+// haveTool throws under CI=true when redis-server is missing, so the two-node walks never skip in CI.
+const hasRedis = haveTool('redis-server', 'redis-server');
+
+/** Where the peers connect: one node, or streamers on node A and players and SFUs on node B. */
+interface Topology {
+  streamerUrl: string;
+  playerUrl: string;
+  sfuUrl: string;
+  /** Bad-input drops, summed over the nodes. */
+  drops(): { invalid: number; unknown: number; parse: number };
+}
+
+let redis: TestRedis | undefined;
+const cluster = new PsClusterHarness(() => redis!);
+let closeSingle: (() => Promise<void>) | undefined;
+beforeAll(async () => {
+  if (hasRedis) {
+    redis = await startRedis();
+  }
 });
+afterAll(async () => {
+  await redis?.stop();
+});
+afterEach(async () => {
+  await closeSingle?.();
+  closeSingle = undefined;
+  await cluster.cleanup();
+});
+
+async function topology(nodes: 'one node' | 'two nodes', settings: PsSettings): Promise<Topology> {
+  if (nodes === 'one node') {
+    const ps = await startPsServer(settings);
+    closeSingle = () => ps.close();
+    const drops = () => ps.app.pixelStreaming!.drops;
+    return { ...ps, drops: () => ({ invalid: drops().invalid, unknown: drops().unknown_type, parse: drops().parse }) };
+  }
+  const [a, b] = await cluster.twoNodes(settings);
+  const all = () => [a, b].map((n) => n.server.app.pixelStreaming!.drops);
+  const sum = (pick: (d: ReturnType<typeof all>[number]) => number) => all().reduce((n, d) => n + pick(d), 0);
+  return {
+    streamerUrl: a.streamerUrl,
+    playerUrl: b.playerUrl,
+    sfuUrl: b.sfuUrl,
+    drops: () => ({ invalid: sum((d) => d.invalid), unknown: sum((d) => d.unknown_type), parse: sum((d) => d.parse) }),
+  };
+}
 
 /** The types Epic's own connection classes (Wilbur's `Signalling` library) handle from each kind of peer. */
 const EPIC_SENDS = {
@@ -25,9 +72,11 @@ const EPIC_SENDS = {
 
 const CANDIDATE = { candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'uf' };
 
-const cases = UE_LINES.flatMap((line) => (['ignore', 'close'] as const).map((badMessages) => ({ line, badMessages })));
+const cases = UE_LINES.flatMap((line) =>
+  (['ignore', 'close'] as const).flatMap((badMessages) => (['one node', 'two nodes'] as const).map((nodes) => ({ line, badMessages, nodes }))),
+).filter((c) => c.nodes === 'one node' || hasRedis);
 
-describe.each(cases)('Epic’s common library $line (badMessages: $badMessages)', ({ line, badMessages }) => {
+describe.each(cases)('Epic’s common library $line (badMessages: $badMessages, $nodes)', ({ line, badMessages, nodes }) => {
   const lib = commonLibrary(line);
   const version = lib.SignallingProtocol.SIGNALLING_VERSION;
   const keep = PLAYER_ID_IN_FORWARDS[line] === 'keep';
@@ -37,8 +86,9 @@ describe.each(cases)('Epic’s common library $line (badMessages: $badMessages)'
     return strip ? (rest as PsMessage) : msg;
   };
 
+  let ps: Topology;
   async function start(): Promise<void> {
-    ps = await startPsServer({ badMessages, playerIdInForwards: PLAYER_ID_IN_FORWARDS[line] });
+    ps = await topology(nodes, { badMessages, playerIdInForwards: PLAYER_ID_IN_FORWARDS[line] });
   }
 
   async function streamer(id: string): Promise<EpicPeer> {
@@ -65,8 +115,7 @@ describe.each(cases)('Epic’s common library $line (badMessages: $badMessages)'
   }
 
   function expectNothingDropped(): void {
-    const drops = ps.app.pixelStreaming!.drops;
-    expect({ invalid: drops.invalid, unknown: drops.unknown_type, parse: drops.parse }).toEqual({ invalid: 0, unknown: 0, parse: 0 });
+    expect(ps.drops()).toEqual({ invalid: 0, unknown: 0, parse: 0 });
   }
 
   it('covers every message type of the library', () => {
