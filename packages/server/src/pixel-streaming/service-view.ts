@@ -82,12 +82,17 @@ export function nodeView(sig: PsSignalling, drops: PsDropCounters): NodeView {
   };
 }
 
-/** Identified streamers in the cluster's order (registration order on one node), then the others. */
+/**
+ * One node's streamers stay in registration order, as in Wilbur. Several nodes' are merged in
+ * the cluster's order of first identification, then the unidentified ones.
+ */
 export function mergeViews(views: readonly NodeView[]): ServiceView {
   const streamers = views.flatMap((v) => v.streamers);
-  const rank = (s: StreamerView) => (s.identified ? (s.order ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY);
-  // A stable sort: one node's streamers keep their registration order among equals.
-  streamers.sort((a, b) => Number(b.identified) - Number(a.identified) || rank(a) - rank(b));
+  if (views.length > 1) {
+    const rank = (s: StreamerView) => (s.identified ? (s.order ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY);
+    // A stable sort: one node's streamers keep their registration order among equals.
+    streamers.sort((a, b) => Number(b.identified) - Number(a.identified) || rank(a) - rank(b));
+  }
   const drops: Record<string, number> = {};
   for (const v of views) {
     for (const [k, n] of Object.entries(v.drops)) {
