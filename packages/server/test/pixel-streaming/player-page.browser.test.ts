@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { serveTestPages, type TestPages } from './browser-pages.js';
+import { PsClient } from './ps-client.js';
 
 /**
  * Epic's player page as Heliograph serves it (`pixelStreaming.playerPage`: the published frontend
@@ -74,5 +75,41 @@ describe.each([
     expect(server.app.pixelStreaming!.drops.invalid).toBe(0);
     // The page's handle, as on Epic's page.
     expect(await player.evaluate(() => typeof (window as unknown as { pixelStreaming?: object }).pixelStreaming)).toBe('object');
+  });
+});
+
+describe('the served player page with player authentication', () => {
+  let server: TestServer;
+  let context: BrowserContext | undefined;
+
+  beforeAll(async () => {
+    server = await startServer({ pixelStreaming: { enabled: true, streamerPort: 0, sfuPort: 0, auth: { players: true } } });
+  });
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+  });
+
+  it('connects with the token in Epic’s `ss` URL setting', async () => {
+    context = await chrome.browser.newContext();
+    const streamerUrl = `ws://127.0.0.1:${server.app.pixelStreaming!.ports.streamer}`;
+    const streamer = await context.newPage();
+    await streamer.goto(`${pages.url}/streamer.html?ss=${encodeURIComponent(streamerUrl)}&id=Guarded`);
+    await streamer.waitForFunction(() => (window as unknown as { streamer: StreamerState }).streamer.committedId === 'Guarded');
+    const player = await context.newPage();
+    // Without a token the upgrade is refused, as for any player.
+    expect(await PsClient.refusal(`${server.url.replace(/^http/, 'ws')}/`)).toBe(401);
+    const token = await server.token('viewer', [{ room: 'ps:*', join: true }]);
+    const ss = `${server.url.replace(/^http/, 'ws')}/?token=${token}`;
+    await player.goto(`${server.url}/player.html?StreamerId=Guarded&AutoConnect=true&StartVideoMuted=true&ss=${encodeURIComponent(ss)}`);
+    await player.waitForFunction(
+      () => {
+        const video = document.querySelector('video');
+        return video !== null && video.getVideoPlaybackQuality().totalVideoFrames > 0;
+      },
+      null,
+      { timeout: 30_000 },
+    );
+    expect((await streamerState(streamer)).players).toHaveLength(1);
   });
 });
