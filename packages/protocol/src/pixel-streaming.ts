@@ -25,9 +25,17 @@ const Sdp = { sdp: Type.String() };
  * which fills an unset `playerId` with `""`, and such a message must pass (an empty target from a
  * streamer matches no player and is dropped as unroutable).
  */
-const Target = { playerId: Type.Optional(Type.String({ maxLength: 64 })) };
+const TargetId = Type.String({ maxLength: 64 });
+const Target = { playerId: Type.Optional(TargetId) };
+/** Data-channel stream ids: read by the peers, never by the server. */
+const StreamIds = { sendStreamId: Type.Optional(Type.Number()), recvStreamId: Type.Optional(Type.Number()) };
 
-/** Every message a streamer, player or SFU may send, by `type`: the fields the server relies on. */
+/**
+ * Every message a streamer, player or SFU may send, by `type`: the fields the server relies on.
+ * Conformance by construction: each message as Epic's common library builds it (`createMessage`,
+ * protobuf-ts `create()`: unset strings `""`, numbers 0, message fields absent) passes, on every
+ * UE line; a field the server overwrites or only forwards is never a reason to drop a message.
+ */
 export const PS_INBOUND = {
   endpointId: Type.Object({ id: Type.Optional(PsStreamerId), protocolVersion: Type.Optional(Type.String()) }),
   listStreamers: Empty,
@@ -35,15 +43,18 @@ export const PS_INBOUND = {
   unsubscribe: Empty,
   offer: Type.Object({ ...Sdp, ...Target }),
   answer: Type.Object({ ...Sdp, ...Target }),
-  iceCandidate: Type.Object({ candidate: Type.Object({ candidate: Type.String() }), ...Target }),
+  // `candidate` is a message field: absent when unset. Forwarded unchanged, never read here.
+  iceCandidate: Type.Object({ candidate: Type.Optional(Type.Unknown()), ...Target }),
   layerPreference: Type.Object({ spatialLayer: Type.Number(), temporalLayer: Type.Number(), ...Target }),
   dataChannelRequest: Type.Object({ ...Target }),
   peerDataChannelsReady: Type.Object({ ...Target }),
-  peerDataChannels: Type.Object({ playerId: PsPlayerId, sendStreamId: Type.Integer(), recvStreamId: Type.Integer() }),
-  streamerDataChannels: Type.Object({ playerId: PsPlayerId, sendStreamId: Type.Integer(), recvStreamId: Type.Integer() }),
+  // An empty target reaches nobody (unroutable), as in Wilbur.
+  peerDataChannels: Type.Object({ playerId: TargetId, ...StreamIds }),
+  // The proto has no `playerId` here (the library cannot set one); the SFU's own id stands in, as in Wilbur.
+  streamerDataChannels: Type.Object({ ...Target, ...StreamIds }),
   startStreaming: Empty,
   stopStreaming: Empty,
-  disconnectPlayer: Type.Object({ playerId: PsPlayerId, reason: Type.Optional(Type.String({ maxLength: 1024 })) }),
+  disconnectPlayer: Type.Object({ playerId: TargetId, reason: Type.Optional(Type.String({ maxLength: 1024 })) }),
   ping: Time,
   pong: Time,
   /** Deprecated (Cirrus): accepted from players and ignored. */

@@ -179,6 +179,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
         admission,
         httpTimeouts: config.http,
         requestLimits: new PsRequestLimits(config.pixelStreaming, clock, clientAddress),
+        playerPageAtRoot: !config.demo.enabled,
       })
     : undefined;
 

@@ -88,8 +88,9 @@ describe('startupSummary', () => {
       pixelStreaming: { ports: { streamer: 8888, sfu: undefined } } as unknown as PixelStreaming,
       cluster: { nodeId: 'ND_1' } as unknown as ClusterNode,
     });
-    expect(lines.slice(-2)).toEqual([
+    expect(lines.slice(-3)).toEqual([
       'Pixel Streaming: players on ws://127.0.0.1:8080 (any path but /ws), streamers on ws://127.0.0.1:8888, no SFU port',
+      "Pixel Streaming player page: http://127.0.0.1:8080/player.html, Epic's frontend UI of UE 5.7 (?StreamerId=<id> picks a streamer)",
       'Cluster: node ND_1 joined over Redis at redis://:[redacted]@10.0.0.5:6379',
     ]);
   });

@@ -63,6 +63,15 @@ function pixelStreamingLine(app: Started, wsBase: string): string | undefined {
   return `Pixel Streaming: players on ${wsBase} (any path but /ws), streamers on ${host}:${ports.streamer}, ${sfu}`;
 }
 
+function playerPageLine(config: Config, app: Started, base: string): string | undefined {
+  const page = config.pixelStreaming.playerPage;
+  if (!app.pixelStreaming || !page.enabled) {
+    return undefined;
+  }
+  const root = config.demo.enabled || page.path === '/' ? '' : ` (also ${base}/)`;
+  return `Pixel Streaming player page: ${base}${page.path}${root}, Epic's frontend UI of UE ${page.ueLine} (?StreamerId=<id> picks a streamer)`;
+}
+
 /**
  * What a newcomer needs to know once the node listens, one log line each: where to connect,
  * what is open to anyone, where data and the signing secret are kept, and what else runs.
@@ -77,7 +86,7 @@ export function startupSummary(config: Config, app: Started): string[] {
     accountsLine(config),
     controlApiLine(config, app, base),
     dataLine(config, app.secretOrigin),
-    ...[pixelStreamingLine(app, wsBase)].filter((line): line is string => line !== undefined),
+    ...[pixelStreamingLine(app, wsBase), playerPageLine(config, app, base)].filter((line): line is string => line !== undefined),
     ...(cluster ? [`Cluster: node ${app.cluster?.nodeId ?? '?'} joined over Redis at ${redactUrlCredentials(cluster)}`] : []),
   ];
 }

@@ -18,6 +18,7 @@ type Handler<T extends RequestType> = (message: Extract<NodeMessage, { type: T }
  */
 export class ClusterNode {
   readonly #handlers = new Map<string, (message: NodeMessage, from: NodeId) => unknown>();
+  readonly #modules = new Map<string, (body: unknown, from: NodeId) => unknown>();
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -26,6 +27,13 @@ export class ClusterNode {
     private readonly logger: Logger,
   ) {
     bus.onRequest((message, from) => {
+      if (message.type === 'module.request') {
+        const module = this.#modules.get(message.module);
+        if (!module) {
+          throw new AppError('BAD_REQUEST', `Node ${bus.nodeId} has no module "${message.module}"`);
+        }
+        return module(message.body, from);
+      }
       const handler = this.#handlers.get(message.type);
       if (!handler) {
         throw new AppError('BAD_REQUEST', `Node ${bus.nodeId} does not handle "${message.type}"`);
@@ -36,6 +44,19 @@ export class ClusterNode {
 
   get nodeId(): NodeId {
     return this.bus.nodeId;
+  }
+
+  /**
+   * Sets the handler of a module's requests (`module.request` with that `module`), so that a
+   * module keeps its messages to itself. Another node without the module answers BAD_REQUEST.
+   */
+  handleModule(module: string, handler: (body: unknown, from: NodeId) => unknown): void {
+    this.#modules.set(module, handler);
+  }
+
+  /** A module's request to node `to` (this node's own is answered here, without the transport). */
+  requestModule(to: NodeId, module: string, body: unknown, timeoutMs?: number): Promise<unknown> {
+    return this.bus.request(to, { type: 'module.request', module, body }, timeoutMs);
   }
 
   /** Sets the handler of requests of one type. */

@@ -109,8 +109,12 @@ export interface ClusterDirectory {
   /** Releases `id` if `owner` holds it. */
   releaseStreamerId(id: string, owner: StreamerOwner): Promise<boolean>;
   streamers(): Promise<StreamerRecord[]>;
-  /** The next number of a cluster-wide sequence (1, 2, 3…): player ids unique in the cluster. */
-  nextId(sequence: string): Promise<number>;
+  /**
+   * The next number of a cluster-wide sequence: player ids unique in the cluster. A sequence that
+   * does not exist yet (new, or gone with Redis's data) starts after `startAfter` (default 0, so
+   * 1, 2, 3…): a caller that passes the time in ms never sees a number repeat after a data loss.
+   */
+  nextId(sequence: string, startAfter?: number): Promise<number>;
   /**
    * Puts back what this node wrote (its rooms, members and streamer ids) after the store lost it
    * (Redis restarted without persistence). Entries another node took meanwhile are returned.

@@ -217,8 +217,8 @@ export class MemoryDirectory implements ClusterDirectory {
     return [...this.#s.streamers.values()].map(copy);
   }
 
-  async nextId(sequence: string): Promise<number> {
-    const n = (this.#s.sequences.get(sequence) ?? 0) + 1;
+  async nextId(sequence: string, startAfter = 0): Promise<number> {
+    const n = (this.#s.sequences.get(sequence) ?? startAfter) + 1;
     this.#s.sequences.set(sequence, n);
     return n;
   }

@@ -64,7 +64,7 @@ export type SessionRequest =
   | { type: 'session.answer'; session: string; id: RequestId; frame: string };
 
 /** Every message of the bus, as one union (the Pixel Streaming dialect adds its own). */
-export type NodeMessage = RoomChannelMessage | NodeRequest | PsNodeMessage | ConsoleMessage;
+export type NodeMessage = RoomChannelMessage | NodeRequest | PsNodeMessage | ConsoleMessage | ModuleRequest;
 
 /**
  * The operator console (`admin/`, `inspector/`):
@@ -80,6 +80,13 @@ export type ConsoleMessage =
   | { type: 'inspect.start'; capture: string; target: InspectTarget; ttlMs: number }
   | { type: 'inspect.stop'; capture: string }
   | { type: 'inspect.records'; records: InspectRecord[] };
+
+
+/**
+ * A request for a module the cluster core does not know (`ClusterNode.handleModule`): `module`
+ * names the handler, `body` is its own JSON, and the reply is whatever that handler returns.
+ */
+export type ModuleRequest = { type: 'module.request'; module: string; body: unknown };
 
 /**
  * Pixel Streaming requests between nodes (`pixel-streaming/cluster-link.ts`), all on the

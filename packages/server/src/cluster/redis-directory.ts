@@ -159,8 +159,20 @@ export class RedisDirectory implements ClusterDirectory {
     return Object.entries(all).map(([id, raw]) => ({ id, ...parse<StreamerOwner>(raw) }));
   }
 
-  nextId(sequence: string): Promise<number> {
-    return redisCall(() => this.#r.incr(`${this.#p}:seq:${sequence}`));
+  nextId(sequence: string, startAfter = 0): Promise<number> {
+    const key = `${this.#p}:seq:${sequence}`;
+    if (startAfter <= 0) {
+      return redisCall(() => this.#r.incr(key));
+    }
+    return redisCall(async () => {
+      // One key, one transaction: a missing counter starts at `startAfter`, then counts on.
+      const replies = await this.#r.multi().set(key, startAfter, 'NX').incr(key).exec();
+      const [err, n] = replies?.[1] ?? [new Error('the sequence transaction was aborted'), undefined];
+      if (err) {
+        throw err;
+      }
+      return Number(n);
+    });
   }
 
   async restore(): Promise<RestoreResult> {

@@ -10,6 +10,7 @@ import type { Logger } from '../shared/logger.js';
 import { PsPlayer, PsStreamer, RemoteStreamer } from './endpoints.js';
 import { presenceRoomId } from './presence.js';
 import { ForwardingLink } from './remote-links.js';
+import type { NodeView } from './service-view.js';
 import type { ClaimOutcome, PsCluster, PsSignalling } from './signalling.js';
 
 export interface PsClusterLinkOptions {
@@ -19,6 +20,8 @@ export interface PsClusterLinkOptions {
   logger: Logger;
   /** `pixelStreaming.duplicateStreamerIds`, applied by the directory across the cluster. */
   policy: DuplicateStreamerPolicy;
+  /** The other nodes' own views (`service-view.ts`), for their streamers' streaming flags. */
+  otherNodes: () => Promise<NodeView[]>;
 }
 
 /** Cluster-wide sequences: player ids (players and SFUs share one, as in Wilbur) and streamer order. */
@@ -115,7 +118,8 @@ export class PsClusterLink implements PsCluster {
     for (;;) {
       let id: string;
       try {
-        id = `Player${await this.#node.directory.nextId(PLAYER_SEQUENCE)}`;
+        // Started after the time in ms, so that a Redis that lost its data never hands out an id again.
+        id = `Player${await this.#node.directory.nextId(PLAYER_SEQUENCE, this.#opts.clock.now())}`;
       } catch (err) {
         this.#log.warn({ err }, 'pixel streaming: no cluster player id; using a node-scoped one');
         id = `Player-${this.nodeId}-${this.#fallbackIds++}`;
@@ -132,7 +136,7 @@ export class PsClusterLink implements PsCluster {
   async claim(streamer: PsStreamer, wanted: string): Promise<ClaimOutcome> {
     const { directory } = this.#node;
     try {
-      streamer.clusterKey ??= String(await directory.nextId(STREAMER_SEQUENCE));
+      streamer.clusterKey ??= String(await directory.nextId(STREAMER_SEQUENCE, this.#opts.clock.now()));
       const { id, replaced } = await directory.claimStreamerId(wanted, { nodeId: this.nodeId, peerId: streamer.clusterKey }, this.#opts.policy);
       if (replaced) {
         await this.#evict(replaced);
@@ -149,6 +153,11 @@ export class PsClusterLink implements PsCluster {
 
   release(id: string, key: string): void {
     this.#release(id, { nodeId: this.nodeId, peerId: key });
+  }
+
+  async stoppedElsewhere(): Promise<Set<string>> {
+    const views = await this.#opts.otherNodes();
+    return new Set(views.flatMap((v) => v.streamers.filter((s) => s.identified && !s.streaming).map((s) => s.streamerId)));
   }
 
   async remoteStreamers(): Promise<StreamerRecord[] | undefined> {

@@ -9,6 +9,25 @@ const Paths = (who: string) =>
     description: `URL paths ${who} may connect on (a trailing \`*\` matches a prefix); empty means any path`,
   });
 
+const PlayerPageSchema = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: true,
+      description: "Serve Epic's player page (its published frontend UI, bundled at build time) at `path`, as Wilbur serves its `www`",
+    }),
+    ueLine: Type.Union([Type.Literal('5.5'), Type.Literal('5.6'), Type.Literal('5.7')], {
+      default: '5.7',
+      description: "Which UE line's published frontend UI the page is (`5.5`, `5.6` or `5.7`)",
+    }),
+    path: Type.String({
+      pattern: '^/[^?#]*$',
+      default: '/player.html',
+      description: 'Where the page is served (with `demo.enabled` off, also at `/`, like Wilbur); its script is `player.js` beside it',
+    }),
+  },
+  { default: {}, additionalProperties: false },
+);
+
 /** The `pixelStreaming` section of the configuration: Epic's signalling dialect, off by default. */
 export const PixelStreamingConfigSchema = Type.Object(
   {
@@ -91,6 +110,7 @@ export const PixelStreamingConfigSchema = Type.Object(
     restToken: Type.Optional(
       Type.String({ minLength: 16, secret: true, description: 'When set, the REST view and matchmaking need `Authorization: Bearer <restToken>`' }),
     ),
+    playerPage: PlayerPageSchema,
     publicUrl: Type.Optional(
       Type.String({ description: 'Where players connect, as told by matchmaking (`wss://ps.example.com`); default: from the request' }),
     ),
@@ -99,3 +119,4 @@ export const PixelStreamingConfigSchema = Type.Object(
 );
 
 export type PixelStreamingConfig = Static<typeof PixelStreamingConfigSchema>;
+export type PlayerPageConfig = Static<typeof PlayerPageSchema>;

@@ -80,7 +80,8 @@ export function handleSfuMessage(sig: PsSignalling, sfu: PsStreamer, msg: PsInbo
       toUpstream(sig, self, { ...msg, playerId: msg.playerId || self.id });
       return;
     case 'streamerDataChannels':
-      toUpstream(sig, self, { ...msg, sfuId: self.id });
+      // Epic's proto has no `playerId` here, so the library never sets one: the SFU's own id stands in (Wilbur).
+      toUpstream(sig, self, { ...msg, sfuId: self.id, playerId: msg.playerId || self.id });
       return;
     case 'startStreaming':
       sfu.streaming = true;

@@ -24,10 +24,12 @@ import { MessageGate } from './message-gate.js';
 import { handlePlayerMessage, handleSfuMessage, handleStreamerMessage } from './message-handlers.js';
 import { matchesAny } from './patterns.js';
 import { peerOptionsProvider } from './peer-options.js';
+import { registerPlayerPage } from './player-page.js';
 import { PortListener } from './port-listener.js';
 import { Presence } from './presence.js';
 import { newDropCounters, PsSocket, type PsDropCounters } from './ps-socket.js';
 import { registerPixelStreamingRoutes } from './rest-routes.js';
+import { clusterViewSource, localViewSource, nodeView } from './service-view.js';
 import { PsSignalling, type StreamerIdAuthorizer } from './signalling.js';
 import { authenticatePlayer, authenticateStreamer } from './upgrade-auth.js';
 
@@ -54,7 +56,8 @@ export interface PixelStreamingDeps {
   playerIds?: () => string;
   /**
    * This node's cluster (`redis.url`): streamer ids and player ids are then unique across the
-   * nodes, and players subscribe to streamers of any node. Presence stays per node.
+   * nodes, players subscribe to streamers of any node, and the REST view and matchmaking cover
+   * every node. Presence rooms live on the streamer's node.
    */
   cluster?: ClusterNode | undefined;
   /** The node's admission (socket cap, pending upgrades, upgrade and connection rates), shared with the main port. */
@@ -63,7 +66,12 @@ export interface PixelStreamingDeps {
   httpTimeouts: HttpTimeouts;
   /** The node's message rates per player identity and per address, shared by their sockets. */
   requestLimits?: PsRequestLimits | undefined;
+  /** Serve the player page at `/` too (Wilbur's homepage): true when nothing else has `/`. */
+  playerPageAtRoot?: boolean;
 }
+
+/** How long the REST view waits for another node's part before it answers without it. */
+const VIEW_TIMEOUT_MS = 1_000;
 
 /** Messages one connection may send while a cluster step holds it (at most a burst's worth are kept). */
 const MAX_HELD_MESSAGES = 1000;
@@ -79,7 +87,7 @@ export interface PixelStreaming {
   readonly ports: { streamer: number; sfu: number | undefined };
   /** Takes a player upgrade (admitted by the node's `Admission`) on the main port; false for paths that are not the dialect's. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket): boolean;
-  /** Wilbur's REST view and matchmaking on the main HTTP server. */
+  /** Wilbur's REST view and matchmaking, and Epic's player page, on the main HTTP server. */
   registerRoutes(app: FastifyInstance): void;
   /** Opens the streamer and SFU ports and starts the keepalives. */
   listen(): Promise<void>;
@@ -119,8 +127,10 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     authorizeStreamerId: deps.authorizeStreamerId,
     playerIds: deps.playerIds ?? sequentialPlayerIds(),
   });
+  const local = () => nodeView(sig, drops);
+  const view = deps.cluster ? clusterViewSource({ node: deps.cluster, local, logger: log, timeoutMs: VIEW_TIMEOUT_MS, clock }) : localViewSource(local);
   const link = deps.cluster
-    ? new PsClusterLink({ node: deps.cluster, sig, clock, logger: log, policy: config.duplicateStreamerIds })
+    ? new PsClusterLink({ node: deps.cluster, sig, clock, logger: log, policy: config.duplicateStreamerIds, otherNodes: () => view.otherNodes() })
     : undefined;
   const keepalive = new PsKeepalive(sig, {
     clock,
@@ -249,7 +259,10 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     },
     registerRoutes(app) {
       if (config.restApi) {
-        registerPixelStreamingRoutes(app, { sig, drops, clock, startedAt, config, secure: Boolean(deps.tls.cert && deps.tls.key) });
+        registerPixelStreamingRoutes(app, { view, clock, startedAt, config, secure: Boolean(deps.tls.cert && deps.tls.key) });
+      }
+      if (config.playerPage.enabled) {
+        registerPlayerPage(app, { config: config.playerPage, homepage: deps.playerPageAtRoot ?? false });
       }
     },
     async listen() {

@@ -3,10 +3,8 @@ import Type, { type Static } from 'typebox';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import type { PixelStreamingConfig } from './config.js';
-import type { PsPlayer, PsStreamer } from './endpoints.js';
 import { pickStreamer, playerCount } from './matchmaking.js';
-import type { PsDropCounters } from './ps-socket.js';
-import type { PsSignalling } from './signalling.js';
+import type { ServiceViewSource, StreamerView } from './service-view.js';
 import { sameSecret } from './upgrade-auth.js';
 
 /** Wilbur's `IPlayerInfo`. */
@@ -25,11 +23,12 @@ export const PsStreamerInfo = Type.Object({
   subscribers: Type.Array(PsPlayerInfo),
 });
 export const PsStatus = Type.Object({
-  uptime: Type.Number({ description: 'Milliseconds since the dialect started' }),
+  uptime: Type.Number({ description: 'Milliseconds since the dialect started on this node' }),
   streamer_count: Type.Integer(),
   player_count: Type.Integer(),
   version: Type.String(),
   dropped_messages: Type.Record(Type.String(), Type.Integer()),
+  nodes: Type.Integer({ description: 'Nodes whose streamers and players are counted (1 without a cluster)' }),
 });
 export const PsMatch = Type.Object({
   streamerId: Type.String(),
@@ -42,8 +41,8 @@ const NotFound = Type.Object({ message: Type.String(), error: Type.Object({ code
 const IdParams = Type.Object({ id: Type.String() });
 
 export interface RestDeps {
-  sig: PsSignalling;
-  drops: PsDropCounters;
+  /** Every node's streamers and players (this node's alone without a cluster). */
+  view: ServiceViewSource;
   clock: Clock;
   startedAt: number;
   config: PixelStreamingConfig;
@@ -54,22 +53,9 @@ export interface RestDeps {
 /** The Heliograph version reported by `/api/status`. */
 const VERSION = '0.1.0';
 
-function playerInfo(p: PsPlayer): Static<typeof PsPlayerInfo> {
-  const info: Static<typeof PsPlayerInfo> = { playerId: p.id, type: p.type, remoteAddress: p.socket.remoteAddress };
-  if (p.subscribedTo) {
-    info.subscribedTo = p.subscribedTo.id;
-  }
+/** Wilbur's shape: what the view knows beyond it (`identified`, `order`) stays inside. */
+function streamerInfo({ identified: _i, order: _o, ...info }: StreamerView): Static<typeof PsStreamerInfo> {
   return info;
-}
-
-function streamerInfo(s: PsStreamer): Static<typeof PsStreamerInfo> {
-  return {
-    streamerId: s.id,
-    type: s.type,
-    streaming: s.streaming,
-    remoteAddress: s.socket.remoteAddress,
-    subscribers: [...s.subscribers.values()].map(playerInfo),
-  };
 }
 
 function notFound(reply: FastifyReply, message: string) {
@@ -83,7 +69,7 @@ function notFound(reply: FastifyReply, message: string) {
  * tokens or TURN credentials are ever shown (Wilbur's `/api/config` is deliberately absent).
  */
 export function registerPixelStreamingRoutes(app: FastifyInstance, deps: RestDeps): void {
-  const { sig, config } = deps;
+  const { view, config } = deps;
   const guard = async (req: FastifyRequest) => {
     const expected = config.restToken;
     if (expected === undefined) {
@@ -102,46 +88,50 @@ export function registerPixelStreamingRoutes(app: FastifyInstance, deps: RestDep
     schema: params ? { params, response } : { response },
   });
 
-  app.get('/api/status', opts({ 200: PsStatus }), () => ({
-    uptime: deps.clock.now() - deps.startedAt,
-    streamer_count: sig.streamers.size,
-    player_count: [...sig.players.values()].filter((p) => p.type === 'Player').length,
-    version: VERSION,
-    dropped_messages: { ...deps.drops },
-  }));
-  app.get('/api/streamers', opts({ 200: Type.Array(PsStreamerInfo) }), () => sig.streamers.list().map(streamerInfo));
+  app.get('/api/status', opts({ 200: PsStatus }), async () => {
+    const { streamers, players, drops, nodes } = await view.view();
+    return {
+      uptime: deps.clock.now() - deps.startedAt,
+      streamer_count: streamers.length,
+      player_count: players.filter((p) => p.type === 'Player').length,
+      version: VERSION,
+      dropped_messages: drops,
+      nodes,
+    };
+  });
+  app.get('/api/streamers', opts({ 200: Type.Array(PsStreamerInfo) }), async () => (await view.view()).streamers.map(streamerInfo));
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/streamers/:id',
     opts({ 200: PsStreamerInfo, 404: NotFound }, IdParams),
-    (req, reply) => {
-      const streamer = sig.streamers.get(req.params.id);
+    async (req, reply) => {
+      const streamer = (await view.view()).streamers.find((s) => s.streamerId === req.params.id);
       return streamer ? streamerInfo(streamer) : notFound(reply, `No streamer with id ${req.params.id}`);
     },
   );
-  app.get('/api/players', opts({ 200: Type.Array(PsPlayerInfo) }), () => [...sig.players.values()].map(playerInfo));
+  app.get('/api/players', opts({ 200: Type.Array(PsPlayerInfo) }), async () => (await view.view()).players);
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/players/:id',
     opts({ 200: PsPlayerInfo, 404: NotFound }, IdParams),
-    (req, reply) => {
-      const player = sig.players.get(req.params.id);
-      return player ? playerInfo(player) : notFound(reply, `No player with id ${req.params.id}`);
+    async (req, reply) => {
+      const player = (await view.view()).players.find((p) => p.playerId === req.params.id);
+      return player ?? notFound(reply, `No player with id ${req.params.id}`);
     },
   );
 
-  app.get('/api/match', opts({ 200: PsMatch }), (req) => {
-    const streamer = pickStreamer(sig.streamers.list(), config.maxPlayersPerStreamer);
+  app.get('/api/match', opts({ 200: PsMatch }), async (req) => {
+    const streamer = pickStreamer((await view.view()).streamers, config.maxPlayersPerStreamer);
     if (!streamer) {
       throw new AppError('UNAVAILABLE', 'No streamer has a free player slot');
     }
     return {
-      streamerId: streamer.id,
+      streamerId: streamer.streamerId,
       signallingUrl: publicBase(req, deps),
       players: playerCount(streamer),
       maxPlayers: streamer.type === 'Streamer' ? config.maxPlayersPerStreamer : 0,
     };
   });
-  app.get('/signallingserver', opts({ 200: PsLegacyMatch }), (req) => {
-    const streamer = pickStreamer(sig.streamers.list(), config.maxPlayersPerStreamer);
+  app.get('/signallingserver', opts({ 200: PsLegacyMatch }), async (req) => {
+    const streamer = pickStreamer((await view.view()).streamers, config.maxPlayersPerStreamer);
     if (!streamer) {
       return { signallingServer: '', error: 'No signalling servers available' };
     }

@@ -53,6 +53,8 @@ export interface PsCluster {
   release(id: string, key: string): void;
   /** The identified streamers of the other nodes; undefined when the directory cannot be read. */
   remoteStreamers(): Promise<StreamerRecord[] | undefined>;
+  /** Ids of the other nodes' streamers that are not streaming (an SFU after `stopStreaming`); nodes that do not answer are taken as streaming. */
+  stoppedElsewhere(): Promise<Set<string>>;
   /**
    * Subscribes a player of this node to a streamer of another: its upstream on success, the
    * `subscribeFailed` message on failure, undefined when the player or the subscription is
@@ -246,8 +248,8 @@ export class PsSignalling {
       player.socket.send({ type: 'streamerList', ids: this.listFor(player) });
       return;
     }
-    return this.#cluster.remoteStreamers().then((remote) => {
-      const ids = remote ? this.#clusterListFor(player, remote) : this.listFor(player);
+    return Promise.all([this.#cluster.remoteStreamers(), this.#cluster.stoppedElsewhere()]).then(([remote, stopped]) => {
+      const ids = remote ? this.#clusterListFor(player, remote, stopped) : this.listFor(player);
       player.socket.send({ type: 'streamerList', ids });
     });
   }
@@ -256,20 +258,20 @@ export class PsSignalling {
    * Every node's streamers in the order they first identified anywhere in the cluster, then this
    * node's unidentified ones; for players only those streaming and granted.
    */
-  #clusterListFor(player: PsPlayer, remote: StreamerRecord[]): string[] {
-    const entries = this.#clusterOrder(remote);
+  #clusterListFor(player: PsPlayer, remote: StreamerRecord[], stopped: ReadonlySet<string>): string[] {
+    const entries = this.#clusterOrder(remote, stopped);
     if (player.type === 'SFU') {
       return entries.map((e) => e.id);
     }
     return entries.filter((e) => e.identified && e.streaming && this.#mayJoin(player, e.id)).map((e) => e.id);
   }
 
-  #clusterOrder(remote: StreamerRecord[]): Array<{ id: string; identified: boolean; streaming: boolean }> {
+  #clusterOrder(remote: StreamerRecord[], stopped: ReadonlySet<string> = new Set()): Array<{ id: string; identified: boolean; streaming: boolean }> {
     const local = this.streamers.list();
     const identified = [
       ...local.filter((s) => s.identified).map((s) => ({ id: s.id, order: orderOf(s.clusterKey), identified: true, streaming: s.streaming })),
-      // Another node's SFU that stopped streaming is still listed: only its node knows the flag.
-      ...remote.map((r) => ({ id: r.id, order: orderOf(r.peerId), identified: true, streaming: true })),
+      // Only its node knows whether an SFU stopped streaming: `stopped` comes from the nodes' views.
+      ...remote.map((r) => ({ id: r.id, order: orderOf(r.peerId), identified: true, streaming: !stopped.has(r.id) })),
     ].sort((a, b) => a.order - b.order);
     const unidentified = local.filter((s) => !s.identified).map((s) => ({ id: s.id, identified: false, streaming: s.streaming }));
     return [...identified, ...unidentified];

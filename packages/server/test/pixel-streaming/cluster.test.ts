@@ -1,10 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config/schema.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { haveTool } from '../helpers/require-tool.js';
-import { startServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { PsClient } from './ps-client.js';
+import type { PsClient } from './ps-client.js';
+import { PsClusterHarness, type PsNode, type PsSettings } from './ps-cluster.js';
 
 // haveTool throws under CI=true when redis-server is missing, so this never skips in CI.
 const hasRedis = haveTool('redis-server', 'redis-server');
@@ -13,20 +12,14 @@ const hasRedis = haveTool('redis-server', 'redis-server');
  * The dialect across two nodes in this process on a real redis-server, with raw WebSocket peers:
  * streamers on one node, players and SFUs on the other, as Epic's peers would see it.
  */
-interface PsNode {
-  server: TestServer;
-  playerUrl: string;
-  streamerUrl: string;
-  sfuUrl: string;
-}
-
-type PsSettings = Partial<Omit<Config['pixelStreaming'], 'auth'>>;
-
 describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => {
   let redis: TestRedis;
-  let prefix = 0;
-  const nodes: PsNode[] = [];
-  const clients: PsClient[] = [];
+  const h = new PsClusterHarness(() => redis);
+  const twoNodes = (ps?: PsSettings) => h.twoNodes(ps);
+  const connect = (url: string, name: string) => h.connect(url, name);
+  const streamerOn = (node: PsNode, id: string, committed = id) => h.streamerOn(node, id, committed);
+  const playerOn = (node: PsNode, name?: string) => h.playerOn(node, name);
+  const subscribed = (node: PsNode, streamer: PsClient, streamerId: string) => h.subscribed(node, streamer, streamerId);
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -34,61 +27,7 @@ describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => 
   afterAll(async () => {
     await redis?.stop();
   });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) {
-      c.ws.terminate();
-    }
-    await Promise.all(nodes.splice(0).map((n) => n.server.close()));
-  });
-
-  async function twoNodes(ps: PsSettings = {}): Promise<[PsNode, PsNode]> {
-    const redisConfig = { url: redis.url, prefix: `ps${++prefix}`, commandTimeoutMs: 500 };
-    const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000 };
-    const pixelStreaming = { enabled: true, streamerPort: 0, sfuPort: 0, ...ps };
-    const started: PsNode[] = [];
-    for (let i = 0; i < 2; i++) {
-      const server = await startServer({ redis: redisConfig, cluster, pixelStreaming });
-      const ports = server.app.pixelStreaming!.ports;
-      const base = server.url.replace(/^http/, 'ws');
-      const host = base.replace(/:\d+$/, '');
-      const node = { server, playerUrl: `${base}/`, streamerUrl: `${host}:${ports.streamer}/`, sfuUrl: `${host}:${ports.sfu}/` };
-      nodes.push(node);
-      started.push(node);
-    }
-    return [started[0]!, started[1]!];
-  }
-
-  async function connect(url: string, name: string): Promise<PsClient> {
-    const client = await PsClient.connect(url, name);
-    clients.push(client);
-    return client;
-  }
-
-  /** §3.1 on `node`; returns the streamer once its `endpointIdConfirm` is read. */
-  async function streamerOn(node: PsNode, id: string, committed = id): Promise<PsClient> {
-    const streamer = await connect(node.streamerUrl, `streamer ${id}`);
-    await streamer.expect({ type: 'identify' });
-    await streamer.expectType('config');
-    streamer.send({ type: 'endpointId', id, protocolVersion: '1.0.0' });
-    await streamer.expect({ type: 'endpointIdConfirm', committedId: committed });
-    return streamer;
-  }
-
-  async function playerOn(node: PsNode, name = 'player'): Promise<PsClient> {
-    const player = await connect(node.playerUrl, name);
-    await player.expectType('config');
-    return player;
-  }
-
-  /** A player on `node` subscribed to `streamerId` (held by `streamer`); returns the id the streamer saw. */
-  async function subscribed(node: PsNode, streamer: PsClient, streamerId: string): Promise<{ player: PsClient; playerId: string }> {
-    const player = await playerOn(node);
-    player.send({ type: 'subscribe', streamerId });
-    const connected = await streamer.expectType('playerConnected');
-    // The player's node holds its next messages until the subscribe is settled: the pong says it is.
-    await player.expectQuiet();
-    return { player, playerId: connected.playerId as string };
-  }
+  afterEach(() => h.cleanup());
 
   it('completes the handshake and relays both ways, in order, between a streamer on A and a player on B', async () => {
     const [a, b] = await twoNodes();

@@ -1,6 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +7,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { serveTestPages, type TestPages } from './browser-pages.js';
 
 /**
  * Epic's published frontend library, unmodified, in headless Chromium against Heliograph, with a
@@ -22,7 +21,7 @@ const FRONTENDS = [
 ] as const;
 
 let assets: string;
-let pages: Server;
+let pages: TestPages;
 let pagesUrl: string;
 let chrome: TestBrowser;
 
@@ -38,29 +37,20 @@ beforeAll(async () => {
       logLevel: 'silent',
     });
   }
-  pages = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+  pages = await serveTestPages((path) => {
     const version = /^\/player-(ue5\.\d)\.html$/.exec(path)?.[1];
-    const body = version
-      ? `<!doctype html><div id="player" style="width:320px;height:240px"></div><script src="/player-${version}.js"></script>`
-      : path === '/streamer.html'
-        ? '<!doctype html><body><script src="/canvas-streamer.js"></script></body>'
-        : path === '/canvas-streamer.js'
-          ? readFileSync(join(HERE, 'canvas-streamer.js'))
-          : /^\/player-ue5\.\d\.js$/.test(path)
-            ? readFileSync(join(assets, path.slice(1)))
-            : undefined;
-    res.writeHead(body === undefined ? 404 : 200, { 'content-type': path.endsWith('.js') ? 'text/javascript' : 'text/html' });
-    res.end(body ?? '');
+    if (version) {
+      return `<!doctype html><div id="player" style="width:320px;height:240px"></div><script src="/player-${version}.js"></script>`;
+    }
+    return /^\/player-ue5\.\d\.js$/.test(path) ? readFileSync(join(assets, path.slice(1))) : undefined;
   });
-  await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
-  pagesUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+  pagesUrl = pages.url;
   chrome = await launchChromium(['--disable-features=WebRtcHideLocalIpsWithMdns']);
 });
 
 afterAll(async () => {
   await chrome?.close();
-  await new Promise((resolve) => pages?.close(resolve));
+  await pages?.close();
   rmSync(assets, { recursive: true, force: true });
 });
 

@@ -11,66 +11,37 @@ export interface PsClosed {
   reason: string;
 }
 
-let barrierSeq = 0;
-
 /**
- * A raw Pixel Streaming peer for conformance tests, in the style of Epic's SS_Test: real `ws`,
- * every frame recorded, and expectations checked message by message in arrival order.
+ * What a test peer received, read in arrival order: exact expectations message by message, and a
+ * ping barrier that proves nothing else arrived. `PsClient` (raw `ws`) and `EpicPeer` (Epic's
+ * own library) share it.
  */
-export class PsClient {
+export abstract class PsInbox {
   /** Every message received, in order. */
   readonly log: PsMessage[] = [];
-  readonly closed: Promise<PsClosed>;
   #read = 0;
   #wake: (() => void) | undefined;
 
-  private constructor(
-    readonly ws: WebSocket,
-    readonly name: string,
-  ) {
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-    ws.on('message', (raw) => {
-      this.log.push(JSON.parse(String(raw)) as PsMessage);
-      this.#wake?.();
-    });
-    ws.once('close', () => this.#wake?.());
+  constructor(readonly name: string) {}
+
+  protected received(message: PsMessage): void {
+    this.log.push(message);
+    this.#wake?.();
   }
 
-  static connect(url: string, name = url, options: ClientOptions = {}): Promise<PsClient> {
-    const ws = new WebSocket(url, options);
-    const client = new PsClient(ws, name);
-    return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(client));
-      ws.once('error', reject);
-    });
+  protected woken(): void {
+    this.#wake?.();
   }
 
-  /** The HTTP status an upgrade is refused with. */
-  static refusal(url: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
-      ws.once('unexpected-response', (_req, res) => {
-        resolve(res.statusCode ?? 0);
-        ws.terminate();
-      });
-      ws.once('open', () => reject(new Error(`${url} was accepted`)));
-      ws.once('error', () => {});
-    });
-  }
-
-  send(message: Record<string, unknown>): void {
-    this.ws.send(JSON.stringify(message));
-  }
-
-  sendRaw(data: string | Buffer, binary = false): void {
-    this.ws.send(data, { binary });
-  }
+  abstract get isClosed(): boolean;
+  /** Sends `{type:'ping', time}` the peer's own way. */
+  protected abstract sendPing(time: number): void;
 
   /** The next unread message, waiting for it; fails if the socket closes first. */
   async next(timeoutMs = 5000): Promise<PsMessage> {
     const deadline = Date.now() + timeoutMs;
     while (this.#read >= this.log.length) {
-      if (this.ws.readyState === WebSocket.CLOSED) {
+      if (this.isClosed) {
         throw new Error(`${this.name}: closed while waiting for a message`);
       }
       if (Date.now() > deadline) {
@@ -108,8 +79,66 @@ export class PsClient {
    */
   async expectQuiet(): Promise<void> {
     const time = 1e12 + ++barrierSeq;
-    this.send({ type: 'ping', time });
+    this.sendPing(time);
     await this.expect({ type: 'pong', time });
+  }
+}
+
+let barrierSeq = 0;
+
+/**
+ * A raw Pixel Streaming peer for conformance tests, in the style of Epic's SS_Test: real `ws`,
+ * every frame recorded, and expectations checked message by message in arrival order.
+ */
+export class PsClient extends PsInbox {
+  readonly closed: Promise<PsClosed>;
+
+  private constructor(
+    readonly ws: WebSocket,
+    name: string,
+  ) {
+    super(name);
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('message', (raw) => this.received(JSON.parse(String(raw)) as PsMessage));
+    ws.once('close', () => this.woken());
+  }
+
+  static connect(url: string, name = url, options: ClientOptions = {}): Promise<PsClient> {
+    const ws = new WebSocket(url, options);
+    const client = new PsClient(ws, name);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(client));
+      ws.once('error', reject);
+    });
+  }
+
+  /** The HTTP status an upgrade is refused with. */
+  static refusal(url: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.once('open', () => reject(new Error(`${url} was accepted`)));
+      ws.once('error', () => {});
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.ws.readyState === WebSocket.CLOSED;
+  }
+
+  protected sendPing(time: number): void {
+    this.send({ type: 'ping', time });
+  }
+
+  send(message: Record<string, unknown>): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  sendRaw(data: string | Buffer, binary = false): void {
+    this.ws.send(data, { binary });
   }
 
   /** Closes with a code of our own choosing, or hard-kills the TCP connection. */
@@ -118,7 +147,7 @@ export class PsClient {
   }
 }
 
-function sortKeys(value: unknown): unknown {
+export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) {
     return value.map(sortKeys);
   }

@@ -20,7 +20,7 @@
   }, 33);
   const stream = canvas.captureStream(30);
 
-  const state = { committedId: null, players: [], disconnected: [], pcs: new Map(), log: [] };
+  const state = { committedId: null, players: [], disconnected: [], pcs: new Map(), log: [], layerPreferences: [] };
   window.streamer = state;
   let peerConnectionOptions = {};
   const ws = new WebSocket(url);
@@ -61,6 +61,9 @@
         break;
       case 'iceCandidate':
         await pc?.addIceCandidate(msg.candidate);
+        break;
+      case 'layerPreference':
+        state.layerPreferences.push(msg);
         break;
       case 'playerDisconnected':
         pc?.close();

@@ -1,0 +1,82 @@
+import type { Config } from '../../src/config/schema.js';
+import type { TestRedis } from '../helpers/redis.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { PsClient } from './ps-client.js';
+
+/** One node of a test cluster, with the URLs of its three kinds of port. */
+export interface PsNode {
+  server: TestServer;
+  playerUrl: string;
+  streamerUrl: string;
+  sfuUrl: string;
+}
+
+export type PsSettings = Partial<Omit<Config['pixelStreaming'], 'auth'>>;
+
+/**
+ * Nodes of one cluster in this process on a real redis-server, with raw WebSocket peers; each
+ * `twoNodes()` gets a key prefix of its own. `cleanup()` after each test.
+ */
+export class PsClusterHarness {
+  #prefix = 0;
+  readonly #nodes: PsNode[] = [];
+  readonly #clients: PsClient[] = [];
+
+  constructor(private readonly redis: () => TestRedis) {}
+
+  async twoNodes(ps: PsSettings = {}): Promise<[PsNode, PsNode]> {
+    const redisConfig = { url: this.redis().url, prefix: `ps${++this.#prefix}`, commandTimeoutMs: 500 };
+    const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000 };
+    const pixelStreaming = { enabled: true, streamerPort: 0, sfuPort: 0, ...ps };
+    const started: PsNode[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = await startServer({ redis: redisConfig, cluster, pixelStreaming });
+      const ports = server.app.pixelStreaming!.ports;
+      const base = server.url.replace(/^http/, 'ws');
+      const host = base.replace(/:\d+$/, '');
+      const node = { server, playerUrl: `${base}/`, streamerUrl: `${host}:${ports.streamer}/`, sfuUrl: `${host}:${ports.sfu}/` };
+      this.#nodes.push(node);
+      started.push(node);
+    }
+    return [started[0]!, started[1]!];
+  }
+
+  async connect(url: string, name: string): Promise<PsClient> {
+    const client = await PsClient.connect(url, name);
+    this.#clients.push(client);
+    return client;
+  }
+
+  /** §3.1 on `node`; returns the streamer once its `endpointIdConfirm` is read. */
+  async streamerOn(node: PsNode, id: string, committed = id): Promise<PsClient> {
+    const streamer = await this.connect(node.streamerUrl, `streamer ${id}`);
+    await streamer.expect({ type: 'identify' });
+    await streamer.expectType('config');
+    streamer.send({ type: 'endpointId', id, protocolVersion: '1.0.0' });
+    await streamer.expect({ type: 'endpointIdConfirm', committedId: committed });
+    return streamer;
+  }
+
+  async playerOn(node: PsNode, name = 'player'): Promise<PsClient> {
+    const player = await this.connect(node.playerUrl, name);
+    await player.expectType('config');
+    return player;
+  }
+
+  /** A player on `node` subscribed to `streamerId` (held by `streamer`); returns the id the streamer saw. */
+  async subscribed(node: PsNode, streamer: PsClient, streamerId: string): Promise<{ player: PsClient; playerId: string }> {
+    const player = await this.playerOn(node);
+    player.send({ type: 'subscribe', streamerId });
+    const connected = await streamer.expectType('playerConnected');
+    // The player's node holds its next messages until the subscribe is settled: the pong says it is.
+    await player.expectQuiet();
+    return { player, playerId: connected.playerId as string };
+  }
+
+  async cleanup(): Promise<void> {
+    for (const c of this.#clients.splice(0)) {
+      c.ws.terminate();
+    }
+    await Promise.all(this.#nodes.splice(0).map((n) => n.server.close()));
+  }
+}
