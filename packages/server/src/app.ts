@@ -102,6 +102,9 @@ export async function createHeliograph(config: Config, options: HeliographOption
         timing: config.cluster,
         clock,
         logger,
+        links: config.cluster.linkSecret
+          ? { secret: config.cluster.linkSecret, host: config.cluster.linkHost, port: config.cluster.linkPort, advertiseHost: config.cluster.linkAdvertiseHost }
+          : undefined,
       })
     : undefined;
   const clusterRooms = cluster

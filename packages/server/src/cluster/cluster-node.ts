@@ -5,6 +5,8 @@ import type { Logger } from '../shared/logger.js';
 import type { Bus, BusTiming, NodeId } from './bus.js';
 import type { ClusterDirectory } from './directory.js';
 import type { NodeMessage } from './messages.js';
+import { hasNodeMessageSchema, isNodeMessage } from './message-schemas.js';
+import { NodeLinks } from './node-links/node-links.js';
 import { createRedisBus } from './redis-bus.js';
 import type { RedisSettings } from './redis-connection.js';
 import { RedisDirectory } from './redis-directory.js';
@@ -38,8 +40,14 @@ export class ClusterNode {
     return this.bus.nodeId;
   }
 
-  /** Sets the handler of requests of one type. */
+  /**
+   * Sets the handler of requests of one type. Only types with a schema in `message-schemas.ts`
+   * can be handled: a message reaches a handler only once the bus has checked it.
+   */
   handle<T extends RequestType>(type: T, handler: Handler<T>): void {
+    if (!hasNodeMessageSchema(type)) {
+      throw new Error(`cluster: no schema for node message "${type}"; add it to message-schemas.ts`);
+    }
     this.#handlers.set(type, handler as (message: NodeMessage, from: NodeId) => unknown);
   }
 
@@ -87,10 +95,32 @@ export interface RedisClusterOptions {
   timing: BusTiming;
   clock: Clock;
   logger: Logger;
+  /** Direct links between nodes (`cluster.linkSecret` set); without them requests go through Redis. */
+  links?: LinkSettings | undefined;
 }
 
-/** A node of a cluster over Redis (the `redis.url` setting). */
+/** Where this node listens for direct links, and the secret every node shares. */
+export interface LinkSettings {
+  secret: string;
+  host: string;
+  port: number;
+  advertiseHost?: string | undefined;
+}
+
+/** A node of a cluster over Redis (the `redis.url` setting), with direct links when configured. */
 export function createRedisClusterNode(options: RedisClusterOptions): ClusterNode {
-  const { bus } = createRedisBus<NodeMessage>({ nodeId: options.nodeId, redis: options.redis, clock: options.clock, logger: options.logger, timing: options.timing });
-  return new ClusterNode(bus, new RedisDirectory(options.redis, options.logger), options.logger);
+  const { nodeId, clock, logger, timing } = options;
+  const links = options.links
+    ? new NodeLinks({
+        nodeId,
+        ...options.links,
+        clock,
+        logger,
+        // An idle link pings at the heartbeat's pace; silence for a heartbeat TTL ends it.
+        liveness: { pingMs: timing.heartbeatIntervalMs, deadMs: timing.heartbeatTtlMs, maxBufferedBytes: 64 * 1024 * 1024 },
+        handshakeTimeoutMs: timing.requestTimeoutMs,
+      })
+    : undefined;
+  const { bus } = createRedisBus<NodeMessage>({ nodeId, redis: options.redis, clock, logger, timing, isMessage: isNodeMessage, links });
+  return new ClusterNode(bus, new RedisDirectory(options.redis, logger), logger);
 }
