@@ -16,6 +16,8 @@ export interface NodeLinksOptions {
   port: number;
   /** The host the other nodes dial (`cluster.linkAdvertiseHost`); by default the listening one, or this machine's first external IPv4. */
   advertiseHost?: string | undefined;
+  /** The port the other nodes dial, when not the listening one (a proxy or NAT in between; tests). */
+  advertisePort?: number | undefined;
   clock: Clock;
   logger: Logger;
   liveness: LinkLiveness;
@@ -91,7 +93,7 @@ export class NodeLinks {
     });
     const bound = this.#server.address();
     const port = typeof bound === 'object' && bound ? bound.port : this.#o.port;
-    this.#address = `${formatHost(this.#o.advertiseHost ?? defaultAdvertiseHost(this.#o.host))}:${port}`;
+    this.#address = `${formatHost(this.#o.advertiseHost ?? defaultAdvertiseHost(this.#o.host))}:${this.#o.advertisePort ?? port}`;
     return this.#address;
   }
 
