@@ -258,7 +258,7 @@ export class NodeLinks {
           },
           auth.early,
         );
-        this.#log.debug({ to: node, address: out.address }, 'cluster links: link up');
+        this.#log.info({ to: node, address: out.address }, 'cluster links: link up');
         this.#h?.onUp(node);
       },
       (err: unknown) => {
