@@ -26,6 +26,8 @@ export class ClusterNode {
     readonly bus: Bus<NodeMessage>,
     readonly directory: ClusterDirectory & { connect?: () => Promise<void> },
     private readonly logger: Logger,
+    /** The direct links the bus was built with, if any (for metrics and tests). */
+    private readonly links?: NodeLinks | undefined,
   ) {
     bus.onRequest((message, from) => {
       const handler = this.#handlers.get(message.type);
@@ -38,6 +40,11 @@ export class ClusterNode {
 
   get nodeId(): NodeId {
     return this.bus.nodeId;
+  }
+
+  /** How many other nodes this node has a direct link to now (0 without links). */
+  linksUp(): number {
+    return this.links?.upCount() ?? 0;
   }
 
   /**
@@ -54,12 +61,21 @@ export class ClusterNode {
   /** `heliograph_cluster_connected` (1 while Redis is reachable) and `heliograph_cluster_nodes` (alive by heartbeat). */
   registerMetrics(registry: Registry): void {
     const bus = this.bus;
+    const linksUp = () => this.linksUp();
     new Gauge({
       name: 'heliograph_cluster_connected',
       help: 'Whether this node reaches the cluster (Redis): 1 or 0',
       registers: [registry],
       collect() {
         this.set(bus.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'heliograph_cluster_links',
+      help: 'Other nodes this node has a direct link to (cluster.linkSecret); requests to the others go through Redis',
+      registers: [registry],
+      collect() {
+        this.set(linksUp());
       },
     });
     new Gauge({
@@ -122,5 +138,5 @@ export function createRedisClusterNode(options: RedisClusterOptions): ClusterNod
       })
     : undefined;
   const { bus } = createRedisBus<NodeMessage>({ nodeId, redis: options.redis, clock, logger, timing, isMessage: isNodeMessage, links });
-  return new ClusterNode(bus, new RedisDirectory(options.redis, logger), logger);
+  return new ClusterNode(bus, new RedisDirectory(options.redis, logger), logger, links);
 }

@@ -120,6 +120,15 @@ export class NodeLinks {
     }
   }
 
+  /** How many other nodes have a link from this one up now. */
+  upCount(): number {
+    let n = 0;
+    for (const out of this.#out.values()) {
+      n += out.link?.open === true ? 1 : 0;
+    }
+    return n;
+  }
+
   isUp(to: NodeId): boolean {
     return this.#out.get(to)?.link?.open === true;
   }
