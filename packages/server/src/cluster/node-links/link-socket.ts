@@ -25,8 +25,8 @@ export interface LinkSocketOptions {
 }
 
 /**
- * One authenticated link: frames in, frames out. Frames written in one tick leave as one write
- * (many relays read from one client read become one TCP send). PING/PONG keep an idle link's
+ * One authenticated link: frames in, frames out. Frames written in one turn of the event loop
+ * leave as one write (the relays read from many client sockets become one TCP send). PING/PONG keep an idle link's
  * liveness known; a link silent for `deadMs` or not read by the other end is destroyed.
  */
 export class LinkSocket {
@@ -58,13 +58,18 @@ export class LinkSocket {
     return !this.#closed;
   }
 
-  /** Queues a frame; the frames of this tick leave together. False when the link has ended. */
+  /**
+   * Queues a frame; the frames of this turn of the event loop leave together, once the I/O of the
+   * turn has been handled (`setImmediate`): the relays read from every client socket in one poll
+   * phase share one system call per link. The wait is bounded by that turn's work. False when
+   * the link has ended.
+   */
   write(frame: Buffer): boolean {
     if (this.#closed) {
       return false;
     }
     if (this.#out.length === 0) {
-      queueMicrotask(() => this.#flush());
+      setImmediate(this.#flushNow);
     }
     this.#out.push(frame);
     return true;
@@ -84,6 +89,8 @@ export class LinkSocket {
     }
     this.#end(why);
   }
+
+  readonly #flushNow = (): void => this.#flush();
 
   #flush(): void {
     const out = this.#out;
