@@ -65,6 +65,8 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   readonly #router: LinkRouter | undefined;
   /** The sequence number of the last request to each node (see `Responder`). */
   readonly #seqOut = new Map<NodeId, number>();
+  /** Publications handed to the transport and not yet acknowledged (see `LinkRouter`). */
+  #publishing = 0;
   /** False from a transport loss until the subscriptions are back. */
   #restored = false;
   #closed = false;
@@ -86,6 +88,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#router = options.links
       ? new LinkRouter(options.links, {
           pending: this.#pending,
+          publishing: () => this.#publishing,
           sendInbox: (to, id, seq, message) => this.#sendInbox(to, id, seq, message),
           answer: (from, seq, message, reply) => this.#responder.answer(from, seq, message, reply),
         }, options.logger)
@@ -118,9 +121,14 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
 
   async publish(channel: string, message: M): Promise<void> {
     this.#assertOpen();
+    this.#publishing++;
     await new Promise<number>((resolve, reject) =>
       this.#outbox.send(this.#channel(channel), JSON.stringify({ k: 'pub', from: this.nodeId, m: message }), resolve, reject),
-    );
+    ).finally(() => {
+      if (--this.#publishing === 0) {
+        this.#router?.published();
+      }
+    });
   }
 
   async subscribe(channel: string, handler: MessageHandler<M>): Promise<() => Promise<void>> {

@@ -14,6 +14,8 @@ export type Reply = { ok: true; body: unknown } | { ok: false; error: { code: Ap
 /** What the router needs from the bus. */
 export interface RouterBus {
   readonly pending: PendingRequests;
+  /** Publications (room events) handed to Redis and not yet acknowledged by it. */
+  publishing(): number;
   /** Sends a request through `to`'s Redis inbox. */
   sendInbox(to: NodeId, id: string, seq: number, message: object): void;
   /** Checks and answers a request that arrived (on either path); `reply` is called once. */
@@ -38,6 +40,10 @@ const isWireError = Compile(Type.Object({ code: Type.Union(ERROR_CODES.map((c) =
  *   the link can never overtake one still on its way through Redis;
  * - the link goes down: the requests in flight on it fail UNAVAILABLE at once (their answers
  *   would have come back on it), held ones go to the inbox in order, and so do new ones.
+ *
+ * - while a publication of this node (a room event: `peer.joined`…) is on its way through Redis,
+ *   new requests are held too, until Redis has taken it: a relay sent after a `peer.joined` does
+ *   not reach the other node before it by the shorter path.
  *
  * The receiver also drops a request whose sequence number is not above the last one it took
  * from that sender (`ClusterBus`), so a request that lingered on a dead link is never handed on
@@ -70,11 +76,18 @@ export class LinkRouter {
     if (this.#held.has(to)) {
       return 'held';
     }
-    if (this.#bus.pending.inboxInFlight(to) > 0) {
+    if (this.#bus.pending.inboxInFlight(to) > 0 || this.#bus.publishing() > 0) {
       this.#held.set(to, []);
       return 'held';
     }
     return 'link';
+  }
+
+  /** Redis has taken every publication of this node: held requests may go. */
+  published(): void {
+    for (const to of [...this.#held.keys()]) {
+      this.#drained(to);
+    }
   }
 
   send(to: NodeId, id: string, seq: number, message: object): void {
@@ -85,10 +98,10 @@ export class LinkRouter {
     this.#held.get(to)?.push({ id, seq, message });
   }
 
-  /** The inbox path to `to` is empty (or its link just came up): held requests go on the link. */
+  /** The inbox path to `to` is empty, publications are taken (or its link just came up): held requests go on the link. */
   #drained(to: NodeId): void {
     const held = this.#held.get(to);
-    if (!held || this.#bus.pending.inboxInFlight(to) > 0 || !this.#links.isUp(to)) {
+    if (!held || this.#bus.pending.inboxInFlight(to) > 0 || this.#bus.publishing() > 0 || !this.#links.isUp(to)) {
       return;
     }
     this.#held.delete(to);
