@@ -63,8 +63,12 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   readonly #isMessage: (value: unknown) => value is M;
   readonly #links: NodeLinks | undefined;
   readonly #router: LinkRouter | undefined;
-  /** The sequence number of the last request to each node (see `Responder`). */
-  readonly #seqOut = new Map<NodeId, number>();
+  /**
+   * The sequence number of this node's last request, to any node: increasing for every pair, so
+   * a receiver can tell a request that was overtaken (see `Responder`). Never reset: a node that
+   * thought another lost, while that one still remembers its numbers, must not start again at 1.
+   */
+  #seq = 0;
   /** Publications handed to the transport and not yet acknowledged (see `LinkRouter`). */
   #publishing = 0;
   /** False from a transport loss until the subscriptions are back. */
@@ -161,8 +165,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     if (!this.connected) {
       throw new AppError('UNAVAILABLE', 'The cluster bus is disconnected');
     }
-    const seq = (this.#seqOut.get(to) ?? 0) + 1;
-    this.#seqOut.set(to, seq);
+    const seq = ++this.#seq;
     const route = this.#router?.route(to) ?? 'inbox';
     const { id, reply } = this.#pending.open(to, timeoutMs, route);
     if (route === 'link') {
@@ -358,7 +361,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
       for (const id of lost) {
         this.#links?.forget(id);
         this.#responder.forget(id);
-        this.#seqOut.delete(id);
         this.#pending.failNode(id, new AppError('UNAVAILABLE', `Node ${id} was lost`));
         this.#emitLost(id);
       }
