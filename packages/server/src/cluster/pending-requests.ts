@@ -8,15 +8,26 @@ export type Via = 'inbox' | 'link' | 'held';
 interface Pending {
   to: NodeId;
   via: Via;
-  timer: TimerHandle;
+  /** The deadline's slot (see #slots) and the message of its TIMEOUT. */
+  slot: number;
+  timeoutMs: number;
   resolve: (value: unknown) => void;
   reject: (err: AppError) => void;
 }
+
+/**
+ * Deadlines are kept in slots of this many milliseconds, one timer per slot instead of one per
+ * request (a relay a few microseconds cheaper); a request times out at its deadline rounded up
+ * to the slot, at most this much late.
+ */
+const SLOT_MS = 20;
 
 /** Requests in flight to other nodes, by request id; each one settles exactly once. */
 export class PendingRequests {
   readonly #clock: Clock;
   readonly #pending = new Map<string, Pending>();
+  /** Requests by deadline slot, and the slot's timer. */
+  readonly #slots = new Map<number, { ids: Set<string>; timer: TimerHandle }>();
   /** Requests in flight through each node's inbox, so that a switch to its link can wait for them. */
   readonly #inbox = new Map<NodeId, number>();
   #next = 0;
@@ -34,14 +45,30 @@ export class PendingRequests {
   /** A fresh request id and the promise its reply (or TIMEOUT after `timeoutMs`) settles. */
   open(to: NodeId, timeoutMs: number, via: Via = 'inbox'): { id: string; reply: Promise<unknown> } {
     const id = String(++this.#next);
+    const slot = Math.ceil((this.#clock.now() + timeoutMs) / SLOT_MS);
     const reply = new Promise<unknown>((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => {
-        this.fail(id, new AppError('TIMEOUT', `Node ${to} did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(id, { to, via, timer, resolve, reject });
+      this.#pending.set(id, { to, via, slot, timeoutMs, resolve, reject });
     });
+    let entry = this.#slots.get(slot);
+    if (!entry) {
+      const timer = this.#clock.setTimeout(() => this.#expire(slot), slot * SLOT_MS - this.#clock.now());
+      entry = { ids: new Set(), timer };
+      this.#slots.set(slot, entry);
+    }
+    entry.ids.add(id);
     this.#count(to, via, 1);
     return { id, reply };
+  }
+
+  #expire(slot: number): void {
+    const entry = this.#slots.get(slot);
+    this.#slots.delete(slot);
+    for (const id of entry?.ids ?? []) {
+      const p = this.#pending.get(id);
+      if (p) {
+        this.fail(id, new AppError('TIMEOUT', `Node ${p.to} did not answer within ${p.timeoutMs} ms`));
+      }
+    }
   }
 
   /** Whether request `id` still waits (a held one may have timed out meanwhile). */
@@ -104,7 +131,11 @@ export class PendingRequests {
     const p = this.#pending.get(id);
     if (p) {
       this.#pending.delete(id);
-      this.#clock.clearTimeout(p.timer);
+      const entry = this.#slots.get(p.slot);
+      if (entry?.ids.delete(id) && entry.ids.size === 0) {
+        this.#clock.clearTimeout(entry.timer);
+        this.#slots.delete(p.slot);
+      }
       this.#count(p.to, p.via, -1);
     }
     return p;
