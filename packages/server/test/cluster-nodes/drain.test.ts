@@ -47,8 +47,13 @@ describe.skipIf(!hasRedis)('a cluster of node processes: SIGTERM drain behind a 
     return client;
   }
 
-  it('moves the clients of a draining node to another node; they rejoin, are seen again and signal', async () => {
-    const nodes = await cluster.start(2, ['--drain.timeout-ms', '3000', '--drain.reconnect-within-ms', '500']);
+  // Through Redis, and with direct links between the nodes (a drained node's links close with it).
+  const LINKS = ['--cluster.link-secret', 'drain-test-link-secret-0123456789', '--cluster.link-host', '127.0.0.1'];
+  it.each([
+    ['', []],
+    [' (direct links)', LINKS],
+  ])('moves the clients of a draining node to another node; they rejoin, are seen again and signal%s', async (_name, links) => {
+    const nodes = await cluster.start(2, ['--drain.timeout-ms', '3000', '--drain.reconnect-within-ms', '500', ...links]);
     const balancer = await startTcpBalancer(nodes.map((n) => n.url));
     cluster.onStop(() => balancer.close());
     // Round robin: the first client lands on one node, the second on the other.
