@@ -1,6 +1,7 @@
 import { AppError } from '../shared/app-error.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
+import { StartupError } from '../shared/startup-error.js';
 import {
   DEFAULT_BUS_TIMING,
   type Bus,
@@ -116,7 +117,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
       await this.#t.subscribe(this.#inbox(this.nodeId));
     } catch (err) {
       await this.close(); // a bus that could not start is closed; make a new one to retry
-      throw toAppError(err);
+      throw err instanceof StartupError ? err : toAppError(err);
     }
     this.#restored = true;
     this.#timer = this.#clock.setInterval(() => void this.#beat(), this.#timing.heartbeatIntervalMs);

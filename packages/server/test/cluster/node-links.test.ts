@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterMessage, NodeId } from '../../src/cluster/bus.js';
 import { encodeJson, FrameReader, Kind } from '../../src/cluster/node-links/link-frames.js';
+import { StartupError } from '../../src/shared/startup-error.js';
 import { startCutProxy, type CutProxy } from '../helpers/cut-proxy.js';
 import { haveTool } from '../helpers/require-tool.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -155,6 +156,15 @@ describe.skipIf(!present)('direct links between nodes', () => {
     expect(range.filter((n) => seen.indexOf(`req ${n}`) < seen.indexOf(`pub ${n}`))).toEqual([]);
     // The requests still took the link: Redis ran the publications' PUBLISHes (batched per tick), no request's.
     expect((await publishes(redis.port)) - before).toBeLessThanOrEqual(200);
+  });
+
+  it('a link port that cannot be had stops the node at start with a StartupError naming the setting', async () => {
+    harness();
+    const b = await h.node('B');
+    const port = Number(b.links!.address!.split(':')[1]);
+    const err = await h.node('C', { port }, false).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StartupError);
+    expect(String(err)).toMatch(/^StartupError: cluster\.linkPort: cannot listen for direct links between nodes on 127\.0\.0\.1:\d+ \(listen EADDRINUSE/);
   });
 
   it('refuses strangers: garbage, a forged handshake and a node with another secret never reach a handler', async () => {

@@ -2,6 +2,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Clock, TimerHandle } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
+import { StartupError } from '../../shared/startup-error.js';
 import type { NodeId } from '../bus.js';
 import { decodeReply, decodeRequest, Kind, type RawFrame, type RequestFrame } from './link-frames.js';
 import { acceptHandshake, dialHandshake, type Authenticated } from './link-handshake.js';
@@ -82,12 +83,21 @@ export class NodeLinks {
     this.#h = handlers;
   }
 
-  /** Starts listening; resolves with the address to publish. */
+  /** Starts listening; resolves with the address to publish. A port that cannot be had is a StartupError. */
   async listen(): Promise<string> {
     await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
+      const failed = (err: Error) =>
+        reject(
+          new StartupError(
+            'cluster.linkPort',
+            `cannot listen for direct links between nodes on ${this.#o.host}:${this.#o.port} (${err.message})`,
+            'free that port, choose another --cluster.link-port (0: any free one) or --cluster.link-host',
+            { cause: err },
+          ),
+        );
+      this.#server.once('error', failed);
       this.#server.listen(this.#o.port, this.#o.host, () => {
-        this.#server.off('error', reject);
+        this.#server.off('error', failed);
         resolve();
       });
     });
