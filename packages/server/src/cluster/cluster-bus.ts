@@ -13,6 +13,7 @@ import {
 } from './bus.js';
 import { decodeFrames, type Frame, type WireFrame } from './frames.js';
 import { LinkRouter, type Reply } from './node-links/link-router.js';
+import type { OutgoingMessage } from './node-links/link-frames.js';
 import type { NodeLinks } from './node-links/node-links.js';
 import { Membership } from './membership.js';
 import { Outbox } from './outbox.js';
@@ -179,7 +180,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     return reply;
   }
 
-  #sendInbox(to: NodeId, id: string, seq: number, message: object): void {
+  #sendInbox(to: NodeId, id: string, seq: number, message: OutgoingMessage): void {
     const frame = JSON.stringify({ k: 'req', from: this.nodeId, id, s: seq, m: message });
     this.#outbox.send(
       this.#inbox(to),

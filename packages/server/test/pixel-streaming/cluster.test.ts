@@ -22,7 +22,13 @@ interface PsNode {
 
 type PsSettings = Partial<Omit<Config['pixelStreaming'], 'auth'>>;
 
-describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => {
+/** Every case runs twice: requests between nodes through Redis, and over direct links (`cluster.linkSecret`). */
+const PATHS = [
+  ['through Redis', {}],
+  ['with direct links', { linkSecret: 'ps-cluster-link-secret-0123456789ab', linkHost: '127.0.0.1' }],
+] as const;
+
+describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming across two nodes over Redis, requests %s', (_path, links) => {
   let redis: TestRedis;
   let prefix = 0;
   const nodes: PsNode[] = [];
@@ -43,7 +49,7 @@ describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => 
 
   async function twoNodes(ps: PsSettings = {}): Promise<[PsNode, PsNode]> {
     const redisConfig = { url: redis.url, prefix: `ps${++prefix}`, commandTimeoutMs: 500 };
-    const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000 };
+    const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000, ...links };
     const pixelStreaming = { enabled: true, streamerPort: 0, sfuPort: 0, ...ps };
     const started: PsNode[] = [];
     for (let i = 0; i < 2; i++) {
@@ -54,6 +60,9 @@ describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => 
       const node = { server, playerUrl: `${base}/`, streamerUrl: `${host}:${ports.streamer}/`, sfuUrl: `${host}:${ports.sfu}/` };
       nodes.push(node);
       started.push(node);
+    }
+    if ('linkSecret' in links) {
+      await until(() => started.every((n) => n.server.app.cluster?.linksUp() === 1), 5_000, 'the nodes to link');
     }
     return [started[0]!, started[1]!];
   }

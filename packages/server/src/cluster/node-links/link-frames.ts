@@ -33,6 +33,12 @@ export interface RequestFrame {
 
 const HAS_DATA = 1;
 
+/** A message to send: a `type`, and maybe a string `data` (a relay's payload, already JSON). */
+export interface OutgoingMessage {
+  type: string;
+  data?: unknown;
+}
+
 /** A frame with a JSON (or empty) body. */
 export function encodeJson(kind: Kind, body: unknown): Buffer {
   return encodeText(kind, body === undefined ? '' : JSON.stringify(body));
@@ -53,7 +59,7 @@ function encodeText(kind: Kind, text: string): Buffer {
  * (a property set to undefined is left out by JSON.stringify; no copy of the message is made),
  * and both strings are encoded straight into one buffer sized for the worst case.
  */
-export function encodeRequest(id: number, seq: number, message: { data?: unknown }): Buffer {
+export function encodeRequest(id: number, seq: number, message: OutgoingMessage): Buffer {
   const data = typeof message.data === 'string' ? message.data : undefined;
   let head: string;
   if (data === undefined) {

@@ -5,7 +5,7 @@ import { AppError } from '../../shared/app-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { NodeId } from '../bus.js';
 import type { PendingRequests } from '../pending-requests.js';
-import { encodeReply, encodeRequest, Kind, type RequestFrame } from './link-frames.js';
+import { encodeReply, encodeRequest, Kind, type OutgoingMessage, type RequestFrame } from './link-frames.js';
 import type { NodeLinks } from './node-links.js';
 
 /** The answer to a request, as the bus produces it. */
@@ -17,7 +17,7 @@ export interface RouterBus {
   /** Publications (room events) handed to Redis and not yet acknowledged by it. */
   publishing(): number;
   /** Sends a request through `to`'s Redis inbox. */
-  sendInbox(to: NodeId, id: string, seq: number, message: object): void;
+  sendInbox(to: NodeId, id: string, seq: number, message: OutgoingMessage): void;
   /** Checks and answers a request that arrived (on either path); `reply` is called once. */
   answer(from: NodeId, seq: number | undefined, message: unknown, reply: (r: Reply) => void): void;
 }
@@ -25,7 +25,7 @@ export interface RouterBus {
 interface Held {
   id: string;
   seq: number;
-  message: object;
+  message: OutgoingMessage;
 }
 
 const isWireError = Compile(Type.Object({ code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))), message: Type.String() }));
@@ -90,11 +90,11 @@ export class LinkRouter {
     }
   }
 
-  send(to: NodeId, id: string, seq: number, message: object): void {
+  send(to: NodeId, id: string, seq: number, message: OutgoingMessage): void {
     this.#links.send(to, encodeRequest(Number(id), seq, message));
   }
 
-  hold(to: NodeId, id: string, seq: number, message: object): void {
+  hold(to: NodeId, id: string, seq: number, message: OutgoingMessage): void {
     this.#held.get(to)?.push({ id, seq, message });
   }
 

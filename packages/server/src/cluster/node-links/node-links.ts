@@ -214,7 +214,7 @@ export class NodeLinks {
       },
       (err: unknown) => {
         this.#pendingSockets.delete(socket);
-        this.#log.warn({ err: (err as Error).message, remote: socket.remoteAddress }, 'cluster links: refused a connection');
+        this.#log.warn({ err: err instanceof Error ? err.message : String(err), remote: socket.remoteAddress }, 'cluster links: refused a connection');
         socket.destroy();
       },
     );
@@ -282,7 +282,9 @@ export class NodeLinks {
       },
       (err: unknown) => {
         socket.destroy();
-        this.#log.debug({ to: node, err: (err as Error).message }, 'cluster links: could not link');
+        // Once per run of failures at warn (an operator should see a link that cannot be made); retries at debug.
+        const level = out.backoffMs === MIN_BACKOFF_MS ? 'warn' : 'debug';
+        this.#log[level]({ to: node, address: out.address, err: err instanceof Error ? err.message : String(err) }, 'cluster links: could not link; requests go through Redis meanwhile');
         this.#retry(node, out);
       },
     );
