@@ -256,7 +256,11 @@ export class NodeLinks {
     const [host, port] = parseAddress(out.address);
     const socket = connect({ host, port });
     out.socket = socket;
-    socket.on('error', () => socket.destroy());
+    let socketError: Error | undefined;
+    socket.on('error', (err) => {
+      socketError = err;
+      socket.destroy();
+    });
     dialHandshake(socket, this.#handshake(), node).then(
       (auth) => {
         if (this.#out.get(node) !== out || this.#closed) {
@@ -284,7 +288,8 @@ export class NodeLinks {
         socket.destroy();
         // Once per run of failures at warn (an operator should see a link that cannot be made); retries at debug.
         const level = out.backoffMs === MIN_BACKOFF_MS ? 'warn' : 'debug';
-        this.#log[level]({ to: node, address: out.address, err: err instanceof Error ? err.message : String(err) }, 'cluster links: could not link; requests go through Redis meanwhile');
+        const why = socketError?.message ?? (err instanceof Error ? err.message : String(err));
+        this.#log[level]({ to: node, address: out.address, err: why }, 'cluster links: could not link; requests go through Redis meanwhile');
         this.#retry(node, out);
       },
     );
