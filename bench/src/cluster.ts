@@ -13,6 +13,19 @@ import { pinned, startHeliograph, stopChild, waitFor, type RunningServer } from 
 
 export const CLUSTER_CORE = 0;
 
+/**
+ * The flags of a bench cluster node: the Redis, and direct links between the nodes (a link secret
+ * derived from the run's JWT secret; links on loopback). `BENCH_LINKS=0` measures the
+ * Redis-only path instead, for comparison.
+ */
+export function clusterFlags(redisPort: number, secret: string): string[] {
+  const flags = ['--redis', `redis://127.0.0.1:${redisPort}`];
+  if (process.env.BENCH_LINKS !== '0') {
+    flags.push('--cluster.link-secret', `links-${secret}`, '--cluster.link-host', '127.0.0.1');
+  }
+  return flags;
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -62,6 +75,29 @@ export interface BenchCluster {
   close(): Promise<void>;
 }
 
+/**
+ * Waits until each node has a direct link to `others` nodes (`heliograph_cluster_links`), so that
+ * no measurement starts while requests still go through Redis; nothing to wait for without links.
+ */
+export async function linked(nodes: RunningServer[], others: number): Promise<void> {
+  if (process.env.BENCH_LINKS === '0') {
+    return;
+  }
+  const deadline = Date.now() + 15_000;
+  for (const node of nodes) {
+    for (;;) {
+      const text = await fetch(`http://127.0.0.1:${node.port}/metrics`).then((r) => r.text(), () => '');
+      if (Number(/^heliograph_cluster_links (\d+)/m.exec(text)?.[1] ?? -1) >= others) {
+        break;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`a bench node did not link to ${others} other node(s) within 15 s`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 /** Starts Redis and two nodes on it; on any failure stops what had started and rethrows. */
 export async function startCluster(secret: string): Promise<BenchCluster> {
   const started: RunningServer[] = [];
@@ -78,7 +114,7 @@ export async function startCluster(secret: string): Promise<BenchCluster> {
   };
   try {
     const redis = keep(await startRedisServer());
-    const extra = ['--redis', `redis://127.0.0.1:${redis.port}`];
+    const extra = clusterFlags(redis.port, secret);
     // Both nodes at once: a node's start is mostly loading modules, and the run is shorter.
     const [a, b] = await Promise.allSettled([startHeliograph(secret, CLUSTER_CORE, extra), startHeliograph(secret, CLUSTER_CORE, extra)]);
     for (const node of [a, b]) {
@@ -89,6 +125,7 @@ export async function startCluster(secret: string): Promise<BenchCluster> {
     if (a.status === 'rejected' || b.status === 'rejected') {
       throw a.status === 'rejected' ? a.reason : b.status === 'rejected' ? b.reason : new Error('unreachable');
     }
+    await linked([a.value, b.value], 1);
     return { redis, a: a.value, b: b.value, pids: () => [a.value.pid, b.value.pid, redis.pid], close };
   } catch (err) {
     await close();

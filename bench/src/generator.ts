@@ -30,12 +30,14 @@ interface Pair {
   sent: number;
 }
 
+/** `offset=` numbers this generator's rooms and users after another's (several generators, one cluster). */
 async function makePairs(count: number, onDelivered: (pair: number, json: string) => void): Promise<Pair[]> {
   const pairs: Pair[] = [];
+  const offset = num('offset', 0);
   for (let i = 0; i < count; i++) {
-    const room = `bench-${i}`;
-    const receiver = await receiverClient.connect(`r${i}`, room, (json) => onDelivered(i, json));
-    const sender = await client.connect(`s${i}`, room, () => undefined);
+    const room = `bench-${offset + i}`;
+    const receiver = await receiverClient.connect(`r${offset + i}`, room, (json) => onDelivered(i, json));
+    const sender = await client.connect(`s${offset + i}`, room, () => undefined);
     pairs.push({ sender, receiverId: receiver.id, delivered: 0, sent: 0 });
   }
   return pairs;

@@ -15,6 +15,7 @@ export function pinned(core: number, args: string[], env: NodeJS.ProcessEnv = {}
   return spawn(cmd!, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+export { hasTaskset };
 export const pinning = hasTaskset ? 'server on core 0, generator on core 1 (taskset)' : 'not pinned (no taskset or one core)';
 
 export interface RunningServer {
@@ -115,7 +116,7 @@ export async function startTarget(name: TargetName, secret: string): Promise<Run
   return { pid: child.pid!, port: Number(match[1]), close: () => stopChild(child) };
 }
 
-/** Runs a generator on core 1; calls `onMark` at each MARK line; resolves with its result. */
+/** Runs a generator on `core` (1 by default); calls `onMark` at each MARK line; resolves with its result. */
 export function runGenerator(
   target: TargetName,
   port: number,
@@ -123,9 +124,10 @@ export function runGenerator(
   args: Record<string, number>,
   secret: string,
   onMark: (name: string) => void,
+  core = 1,
 ): Promise<unknown> {
   const argv = Object.entries(args).map(([k, v]) => `${k}=${v}`);
-  const child = pinned(1, [process.execPath, join(here, 'generator.js'), target, String(port), scenario, ...argv], { BENCH_SECRET: secret });
+  const child = pinned(core, [process.execPath, join(here, 'generator.js'), target, String(port), scenario, ...argv], { BENCH_SECRET: secret });
   return new Promise((resolve, reject) => {
     let buffer = '';
     let stderr = '';

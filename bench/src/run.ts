@@ -9,19 +9,21 @@
  *   npm run bench -- --peers       also PeerJS and Socket.IO in the relay scenarios
  *   npm run bench -- --only=cross-node   Heliograph as two nodes over Redis, against one node
  *   npm run bench -- --only=resume       reconnecting sessions: memory each, resume latency
+ *   npm run bench -- --only=scale-out    1, 2 and 4 nodes on cores of their own (skipped, with the reason, below 7 cores)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { crossNode } from './cross-node.js';
+import { scaleOut } from './scale-out.js';
 import { cpuMs, rssBytes } from './proc.js';
 import { pinning, runGenerator, startTarget } from './processes.js';
 import { renderChart, renderTable, type Row } from './report.js';
 import type { TargetName } from './targets.js';
 
 const argv = new Set(process.argv.slice(2));
-/** `--only=latency` (or throughput, join, capacity, cross-node) runs one scenario, for profiling. */
+/** `--only=latency` (or throughput, join, capacity, resume, cross-node, scale-out) runs one scenario, for profiling. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const wanted = (scenario: string) => !only || only === scenario;
 const quick = argv.has('--quick');
@@ -146,6 +148,14 @@ if (wanted('cross-node')) {
   }
 }
 
+// Scale-out: 1, 2 and 4 nodes on cores of their own, node-local and split pairs (needs 7 cores).
+let scaleOutText: string | undefined;
+if (wanted('scale-out')) {
+  const result = await scaleOut(quick ? { seconds: 1.5, warmupMs: 500 } : { seconds: 5, warmupMs: 1000 }, secret, log);
+  raw.scaleOut = 'skipped' in result ? result : { ...result, table: undefined };
+  scaleOutText = 'skipped' in result ? `scale-out: skipped: ${result.skipped}` : `Scale-out (acked msg/s over all generators; CPU as a share of one core)\n${result.table}`;
+}
+
 const seconds = (Date.now() - started) / 1000;
 if (rows.length > 0) {
   console.log(renderTable(rows));
@@ -153,6 +163,9 @@ if (rows.length > 0) {
 if (clusterRows.length > 0) {
   console.log(`${rows.length > 0 ? '\n' : ''}Heliograph as two nodes over Redis (both nodes and Redis where the single server runs): receivers on the senders' node (same-node) or on the other node (cross-node)`);
   console.log(renderTable(clusterRows, 'cross-node', 'cross'));
+}
+if (scaleOutText) {
+  console.log(`\n${scaleOutText}`);
 }
 console.log(`total ${seconds.toFixed(1)} s`);
 

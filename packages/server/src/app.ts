@@ -106,6 +106,9 @@ export async function createHeliograph(config: Config, options: HeliographOption
         timing: config.cluster,
         clock,
         logger,
+        links: config.cluster.linkSecret
+          ? { secret: config.cluster.linkSecret, host: config.cluster.linkHost, port: config.cluster.linkPort, advertiseHost: config.cluster.linkAdvertiseHost }
+          : undefined,
       })
     : undefined;
   const clusterRooms = cluster
@@ -278,7 +281,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
     async listen() {
       // A node that cannot reach its cluster does not serve: it would split the service in two.
       await cluster?.start().catch((err: unknown) => {
-        throw redisUnreachable(config.redis.url ?? '', err);
+        // The link port (cluster.linkPort) says so itself; anything else is Redis out of reach.
+        throw err instanceof StartupError ? err : redisUnreachable(config.redis.url ?? '', err);
       });
       await operator.start();
       await http.listen({ host: config.host, port: config.port });

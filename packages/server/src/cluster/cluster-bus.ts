@@ -1,6 +1,7 @@
 import { AppError } from '../shared/app-error.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
+import { StartupError } from '../shared/startup-error.js';
 import {
   DEFAULT_BUS_TIMING,
   type Bus,
@@ -11,12 +12,18 @@ import {
   type PublishOptions,
   type RequestHandler,
 } from './bus.js';
-import { decodeFrames, type Frame } from './frames.js';
+import { decodeFrames, type Frame, type WireFrame } from './frames.js';
+import { LinkRouter, type Reply } from './node-links/link-router.js';
+import type { OutgoingMessage } from './node-links/link-frames.js';
+import type { NodeLinks } from './node-links/node-links.js';
+import { Membership } from './membership.js';
+import { Outbox } from './outbox.js';
+import { Responder } from './responder.js';
 import { PendingRequests } from './pending-requests.js';
 import type { BusTransport } from './transport.js';
 
 /** What a `ClusterBus` is built from. */
-export interface ClusterBusOptions {
+export interface ClusterBusOptions<M extends ClusterMessage = ClusterMessage> {
   nodeId: NodeId;
   transport: BusTransport;
   clock: Clock;
@@ -24,7 +31,16 @@ export interface ClusterBusOptions {
   timing?: Partial<BusTiming> | undefined;
   /** Prefix of every channel name, so that several clusters can share one Redis. */
   prefix?: string | undefined;
+  /**
+   * Checks each message heard from another node before any handler sees it (the node passes
+   * the compiled schemas of `message-schemas.ts`); by default only that it has a `type`.
+   */
+  isMessage?: ((value: unknown) => value is M) | undefined;
+  /** Direct links to the other nodes for requests and their answers (`node-links/`); without them, Redis inboxes. */
+  links?: NodeLinks | undefined;
 }
+
+const hasType = (v: unknown): v is ClusterMessage => typeof v === 'object' && v !== null && 'type' in v && typeof v.type === 'string';
 
 /**
  * The bus protocol over any `BusTransport`: sender stamps (a node drops its own messages),
@@ -39,26 +55,30 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   readonly #prefix: string;
   readonly #pending: PendingRequests;
   readonly #handlers = new Map<string, Set<MessageHandler<M>>>();
-  #requestHandler: RequestHandler<M> | undefined;
+  readonly #responder: Responder<M>;
   readonly #lostHandlers: Array<(nodeId: NodeId) => void> = [];
   readonly #connHandlers: Array<(connected: boolean) => void> = [];
-  /** The nodes alive at the last heartbeat. */
-  #known = new Set<NodeId>();
-  #beaten = false;
+  readonly #members: Membership;
   #beating = false;
-  /** Until then, nodes missing from the registry are not reported lost (it may have lost its data). */
-  #graceUntil = 0;
-  /** The last heartbeat failed: the registry stalled or was away, so the next result is not judged at once. */
-  #lastBeatFailed = false;
   #timer: TimerHandle | undefined;
   #started = false;
-  /** Frames waiting for the end of this tick, in the order they were sent (see #send). */
-  #outgoing: Outgoing[] = [];
+  readonly #outbox: Outbox;
+  readonly #isMessage: (value: unknown) => value is M;
+  readonly #links: NodeLinks | undefined;
+  readonly #router: LinkRouter | undefined;
+  /**
+   * The sequence number of this node's last request, to any node: increasing for every pair, so
+   * a receiver can tell a request that was overtaken (see `Responder`). Never reset: a node that
+   * thought another lost, while that one still remembers its numbers, must not start again at 1.
+   */
+  #seq = 0;
+  /** Publications handed to the transport and not yet acknowledged (see `LinkRouter`). */
+  #publishing = 0;
   /** False from a transport loss until the subscriptions are back. */
   #restored = false;
   #closed = false;
 
-  constructor(options: ClusterBusOptions) {
+  constructor(options: ClusterBusOptions<M>) {
     this.nodeId = options.nodeId;
     this.#t = options.transport;
     this.#clock = options.clock;
@@ -66,6 +86,20 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#timing = { ...DEFAULT_BUS_TIMING, ...options.timing };
     this.#prefix = options.prefix ?? 'hg';
     this.#pending = new PendingRequests(options.clock);
+    this.#members = new Membership(options.clock, this.#timing.heartbeatTtlMs, options.nodeId);
+    this.#outbox = new Outbox((channel, payload) => this.#t.publish(channel, payload));
+    // Without a schema, M can only be ClusterMessage itself (the generic bus of the contract tests).
+    this.#isMessage = options.isMessage ?? (hasType as (value: unknown) => value is M);
+    this.#responder = new Responder(options.nodeId, this.#isMessage, options.logger);
+    this.#links = options.links;
+    this.#router = options.links
+      ? new LinkRouter(options.links, {
+          pending: this.#pending,
+          publishing: () => this.#publishing,
+          sendInbox: (to, id, seq, message) => this.#sendInbox(to, id, seq, message),
+          answer: (from, seq, message, reply) => this.#responder.answer(from, seq, message, reply),
+        }, options.logger)
+      : undefined;
     this.#t.onFrame((channel, raw) => this.#onFrame(channel, raw));
     this.#t.onConnectionChange((up) => this.#onConnectionChange(up));
   }
@@ -80,11 +114,12 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     }
     this.#started = true;
     try {
+      await this.#links?.listen();
       await this.#t.connect();
       await this.#t.subscribe(this.#inbox(this.nodeId));
     } catch (err) {
       await this.close(); // a bus that could not start is closed; make a new one to retry
-      throw toAppError(err);
+      throw err instanceof StartupError ? err : toAppError(err);
     }
     this.#restored = true;
     this.#timer = this.#clock.setInterval(() => void this.#beat(), this.#timing.heartbeatIntervalMs);
@@ -94,7 +129,12 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   async publish(channel: string, message: M, options?: PublishOptions): Promise<void> {
     this.#assertOpen();
     const frame = options?.echo ? { k: 'pub', from: this.nodeId, m: message, e: 1 } : { k: 'pub', from: this.nodeId, m: message };
-    await new Promise<number>((resolve, reject) => this.#send(this.#channel(channel), JSON.stringify(frame), resolve, reject));
+    this.#publishing++;
+    await new Promise<number>((resolve, reject) => this.#outbox.send(this.#channel(channel), JSON.stringify(frame), resolve, reject)).finally(() => {
+      if (--this.#publishing === 0) {
+        this.#router?.published();
+      }
+    });
   }
 
   async subscribe(channel: string, handler: MessageHandler<M>): Promise<() => Promise<void>> {
@@ -127,9 +167,22 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     if (!this.connected) {
       throw new AppError('UNAVAILABLE', 'The cluster bus is disconnected');
     }
-    const { id, reply } = this.#pending.open(to, timeoutMs);
-    const frame = JSON.stringify({ k: 'req', from: this.nodeId, id, m: message });
-    this.#send(
+    const seq = ++this.#seq;
+    const route = this.#router?.route(to) ?? 'inbox';
+    const { id, reply } = this.#pending.open(to, timeoutMs, route);
+    if (route === 'link') {
+      this.#router!.send(to, id, seq, message);
+    } else if (route === 'held') {
+      this.#router!.hold(to, id, seq, message);
+    } else {
+      this.#sendInbox(to, id, seq, message);
+    }
+    return reply;
+  }
+
+  #sendInbox(to: NodeId, id: string, seq: number, message: OutgoingMessage): void {
+    const frame = JSON.stringify({ k: 'req', from: this.nodeId, id, s: seq, m: message });
+    this.#outbox.send(
       this.#inbox(to),
       frame,
       (receivers) => {
@@ -139,15 +192,14 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
       },
       (err: unknown) => this.#pending.fail(id, toAppError(err)),
     );
-    return reply;
   }
 
   onRequest(handler: RequestHandler<M>): void {
-    this.#requestHandler = handler;
+    this.#responder.handler = handler;
   }
 
   nodes(): NodeId[] {
-    return [...this.#known];
+    return this.#members.nodes();
   }
 
   onNodeLost(handler: (nodeId: NodeId) => void): void {
@@ -165,6 +217,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#closed = true;
     this.#clock.clearInterval(this.#timer);
     this.#pending.failAll(new AppError('UNAVAILABLE', 'The cluster bus is closing'));
+    await this.#links?.close();
     if (this.#started && this.#t.connected) {
       await this.#t.leave(this.nodeId).catch((err: unknown) => this.#log.warn({ err }, 'cluster: leave failed'));
     }
@@ -185,40 +238,8 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     }
   }
 
-  /**
-   * Sends a frame at the end of this tick. Frames sent in one tick (many relays read from one
-   * socket read) go out together: consecutive frames to one channel as one publication (a JSON
-   * array), channels in the order they were first sent to, so that order across channels holds
-   * too. One PUBLISH per batch instead of per frame is what keeps a cross-node relay cheap.
-   */
-  #send(channel: string, frame: string, sent: (receivers: number) => void, failed: (err: unknown) => void): void {
-    if (this.#outgoing.length === 0) {
-      queueMicrotask(() => this.#flush());
-    }
-    this.#outgoing.push({ channel, frame, sent, failed });
-  }
-
-  #flush(): void {
-    const queue = this.#outgoing;
-    this.#outgoing = [];
-    for (let i = 0; i < queue.length; ) {
-      const channel = queue[i]!.channel;
-      let end = i + 1;
-      while (end < queue.length && queue[end]!.channel === channel) {
-        end++;
-      }
-      const batch = queue.slice(i, end);
-      const payload = batch.length === 1 ? batch[0]!.frame : `[${batch.map((o) => o.frame).join(',')}]`;
-      this.#t.publish(channel, payload).then(
-        (receivers) => batch.forEach((o) => o.sent(receivers)),
-        (err: unknown) => batch.forEach((o) => o.failed(err)),
-      );
-      i = end;
-    }
-  }
-
   #onFrame(channel: string, raw: string): void {
-    const { frames, dropped } = decodeFrames<M>(raw);
+    const { frames, dropped } = decodeFrames(raw);
     if (dropped > 0) {
       this.#log.warn({ channel, dropped }, 'cluster: dropped a malformed frame');
     }
@@ -227,18 +248,29 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     }
   }
 
-  #onOneFrame(channel: string, frame: Frame<M>): void {
+  #onOneFrame(channel: string, frame: WireFrame): void {
     if (frame.from === this.nodeId && !(frame.k === 'pub' && frame.e === 1)) {
       return; // every node hears its own publications; ignore them unless asked to hear them
     }
     if (frame.k === 'pub') {
-      this.#deliver(channel, frame.m, frame.from);
+      if (this.#isMessage(frame.m)) {
+        this.#deliver(channel, frame.m, frame.from);
+      } else {
+        this.#log.warn({ channel, type: frame.m.type, from: frame.from }, 'cluster: dropped a malformed message');
+      }
     } else if (frame.k === 'req') {
-      void this.#answer(frame.id, frame.m, frame.from);
+      const { from, id } = frame;
+      this.#responder.answer(from, frame.s, frame.m, (reply) => {
+        const res: Frame<M> = reply.ok ? { k: 'res', from: this.nodeId, id, ok: true, body: reply.body } : { k: 'res', from: this.nodeId, id, ok: false, error: reply.error };
+        this.#outbox.send(this.#inbox(from), JSON.stringify(res), () => undefined, (err: unknown) => {
+          // The requester times out or fails on its own bus loss; nothing else to do here.
+          this.#log.warn({ err, to: from }, 'cluster: could not send a reply');
+        });
+      });
     } else if (frame.ok) {
-      this.#pending.resolve(frame.id, frame.body);
+      this.#pending.resolveFrom(frame.from, frame.id, frame.body);
     } else {
-      this.#pending.fail(frame.id, new AppError(frame.error.code, frame.error.message));
+      this.#pending.failFrom(frame.from, frame.id, new AppError(frame.error.code, frame.error.message));
     }
   }
 
@@ -253,45 +285,19 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     }
   }
 
-  async #answer(id: string, message: M, from: NodeId): Promise<void> {
-    const reply = await this.#handle(id, message, from);
-    this.#send(this.#inbox(from), JSON.stringify(reply), () => undefined, (err: unknown) => {
-      // The requester times out or fails on its own bus loss; nothing else to do here.
-      this.#log.warn({ err, to: from }, 'cluster: could not send a reply');
-    });
-  }
-
-  /** Runs the request handler; its result or error as a reply frame. */
-  async #handle(id: string, message: M, from: NodeId): Promise<Frame<M>> {
-    try {
-      if (!this.#requestHandler) {
-        throw new AppError('UNAVAILABLE', `Node ${this.nodeId} takes no requests`);
-      }
-      const body: unknown = await this.#requestHandler(message, from);
-      return { k: 'res', from: this.nodeId, id, ok: true, body: body ?? null };
-    } catch (err) {
-      const e = err instanceof AppError ? err : new AppError('INTERNAL');
-      if (!(err instanceof AppError)) {
-        this.#log.error({ err, type: message.type }, 'cluster: a request handler threw');
-      }
-      return { k: 'res', from: this.nodeId, id, ok: false, error: { code: e.code, message: e.message } };
-    }
-  }
-
   /** A request to this very node: no transport (our own frames are dropped), same semantics. */
   #requestSelf(message: M, timeoutMs: number): Promise<unknown> {
     const { id, reply } = this.#pending.open(this.nodeId, timeoutMs);
-    const copy = JSON.parse(JSON.stringify(message)) as M;
-    void this.#handle(id, copy, this.nodeId).then((frame) => {
-      if (frame.k !== 'res') {
-        return;
-      }
-      if (frame.ok) {
-        this.#pending.resolve(id, JSON.parse(JSON.stringify(frame.body)));
-      } else {
-        this.#pending.fail(id, new AppError(frame.error.code, frame.error.message));
-      }
-    });
+    const copy: unknown = JSON.parse(JSON.stringify(message));
+    queueMicrotask(() =>
+      this.#responder.answer(this.nodeId, undefined, copy, (r) => {
+        if (r.ok) {
+          this.#pending.resolve(id, JSON.parse(JSON.stringify(r.body)));
+        } else {
+          this.#pending.fail(id, new AppError(r.error.code, r.error.message));
+        }
+      }),
+    );
     return reply;
   }
 
@@ -328,7 +334,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     }
     this.#restored = true;
     // The registry may have lost every node: give them one TTL to beat again before judging.
-    this.#graceUntil = this.#clock.now() + this.#timing.heartbeatTtlMs;
+    this.#members.graceFromNow();
     this.#emitConnection(true);
     await this.#beat();
   }
@@ -349,44 +355,28 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     }
     this.#beating = true;
     try {
-      const { wasPresent, members } = await this.#t.heartbeat(this.nodeId, this.#timing.heartbeatTtlMs);
+      const result = await this.#t.heartbeat(this.nodeId, this.#timing.heartbeatTtlMs, this.#links?.address);
       if (this.#closed) {
         return;
       }
-      const evicted = this.#beaten && !wasPresent;
-      this.#beaten = true;
-      if (this.#lastBeatFailed) {
-        // After a stall every node's expiry passed at once, not because they died: one TTL of grace.
-        this.#lastBeatFailed = false;
-        this.#graceUntil = Math.max(this.#graceUntil, this.#clock.now() + this.#timing.heartbeatTtlMs);
+      const { evicted, lost } = this.#members.judge(result);
+      for (const id of lost) {
+        this.#links?.forget(id);
+        this.#responder.forget(id);
+        this.#pending.failNode(id, new AppError('UNAVAILABLE', `Node ${id} was lost`));
+        this.#emitLost(id);
       }
-      this.#updateMembers(members);
+      this.#links?.update(new Map(Object.entries(result.addresses ?? {}).filter(([id]) => this.#members.has(id))));
       if (evicted) {
         this.#log.warn({ nodeId: this.nodeId }, 'cluster: this node had been dropped from the registry');
         this.#emitLost(this.nodeId);
       }
     } catch (err) {
       // Unreachable registry: nobody can be judged lost; heartbeats resume when it returns.
-      this.#lastBeatFailed = true;
+      this.#members.beatFailed();
       this.#log.debug({ err }, 'cluster: heartbeat failed');
     } finally {
       this.#beating = false;
-    }
-  }
-
-  #updateMembers(members: NodeId[]): void {
-    const now = new Set(members);
-    if (this.#clock.now() < this.#graceUntil) {
-      for (const id of now) {
-        this.#known.add(id);
-      }
-      return;
-    }
-    const lost = [...this.#known].filter((id) => !now.has(id) && id !== this.nodeId);
-    this.#known = now;
-    for (const id of lost) {
-      this.#pending.failNode(id, new AppError('UNAVAILABLE', `Node ${id} was lost`));
-      this.#emitLost(id);
     }
   }
 
@@ -399,14 +389,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
       }
     }
   }
-}
-
-/** A frame waiting in `ClusterBus.#send`'s queue, with what to do once its batch is published. */
-interface Outgoing {
-  channel: string;
-  frame: string;
-  sent: (receivers: number) => void;
-  failed: (err: unknown) => void;
 }
 
 /** Any transport failure as an AppError: UNAVAILABLE unless it already is one. */

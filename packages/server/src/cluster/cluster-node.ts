@@ -5,6 +5,8 @@ import type { Logger } from '../shared/logger.js';
 import type { Bus, BusTiming, NodeId } from './bus.js';
 import type { ClusterDirectory } from './directory.js';
 import type { NodeMessage } from './messages.js';
+import { hasNodeMessageSchema, isNodeMessage } from './message-schemas.js';
+import { NodeLinks } from './node-links/node-links.js';
 import { createRedisBus } from './redis-bus.js';
 import type { RedisSettings } from './redis-connection.js';
 import { RedisDirectory } from './redis-directory.js';
@@ -25,6 +27,8 @@ export class ClusterNode {
     readonly bus: Bus<NodeMessage>,
     readonly directory: ClusterDirectory & { connect?: () => Promise<void> },
     private readonly logger: Logger,
+    /** The direct links the bus was built with, if any (for metrics and tests). */
+    private readonly links?: NodeLinks | undefined,
   ) {
     bus.onRequest((message, from) => {
       if (message.type === 'module.request') {
@@ -59,20 +63,40 @@ export class ClusterNode {
     return this.bus.request(to, { type: 'module.request', module, body }, timeoutMs);
   }
 
-  /** Sets the handler of requests of one type. */
+  /** How many other nodes this node has a direct link to now (0 without links). */
+  linksUp(): number {
+    return this.links?.upCount() ?? 0;
+  }
+
+  /**
+   * Sets the handler of requests of one type. Only types with a schema in `message-schemas.ts`
+   * can be handled: a message reaches a handler only once the bus has checked it.
+   */
   handle<T extends RequestType>(type: T, handler: Handler<T>): void {
+    if (!hasNodeMessageSchema(type)) {
+      throw new Error(`cluster: no schema for node message "${type}"; add it to message-schemas.ts`);
+    }
     this.#handlers.set(type, handler as (message: NodeMessage, from: NodeId) => unknown);
   }
 
   /** `heliograph_cluster_connected` (1 while Redis is reachable) and `heliograph_cluster_nodes` (alive by heartbeat). */
   registerMetrics(registry: Registry): void {
     const bus = this.bus;
+    const linksUp = () => this.linksUp();
     new Gauge({
       name: 'heliograph_cluster_connected',
       help: 'Whether this node reaches the cluster (Redis): 1 or 0',
       registers: [registry],
       collect() {
         this.set(bus.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'heliograph_cluster_links',
+      help: 'Other nodes this node has a direct link to (cluster.linkSecret); requests to the others go through Redis',
+      registers: [registry],
+      collect() {
+        this.set(linksUp());
       },
     });
     new Gauge({
@@ -108,10 +132,32 @@ export interface RedisClusterOptions {
   timing: BusTiming;
   clock: Clock;
   logger: Logger;
+  /** Direct links between nodes (`cluster.linkSecret` set); without them requests go through Redis. */
+  links?: LinkSettings | undefined;
 }
 
-/** A node of a cluster over Redis (the `redis.url` setting). */
+/** Where this node listens for direct links, and the secret every node shares. */
+export interface LinkSettings {
+  secret: string;
+  host: string;
+  port: number;
+  advertiseHost?: string | undefined;
+}
+
+/** A node of a cluster over Redis (the `redis.url` setting), with direct links when configured. */
 export function createRedisClusterNode(options: RedisClusterOptions): ClusterNode {
-  const { bus } = createRedisBus<NodeMessage>({ nodeId: options.nodeId, redis: options.redis, clock: options.clock, logger: options.logger, timing: options.timing });
-  return new ClusterNode(bus, new RedisDirectory(options.redis, options.logger), options.logger);
+  const { nodeId, clock, logger, timing } = options;
+  const links = options.links
+    ? new NodeLinks({
+        nodeId,
+        ...options.links,
+        clock,
+        logger,
+        // An idle link pings at the heartbeat's pace; silence for a heartbeat TTL ends it.
+        liveness: { pingMs: timing.heartbeatIntervalMs, deadMs: timing.heartbeatTtlMs, maxBufferedBytes: 64 * 1024 * 1024 },
+        handshakeTimeoutMs: timing.requestTimeoutMs,
+      })
+    : undefined;
+  const { bus } = createRedisBus<NodeMessage>({ nodeId, redis: options.redis, clock, logger, timing, isMessage: isNodeMessage, links });
+  return new ClusterNode(bus, new RedisDirectory(options.redis, logger), logger, links);
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { BusTiming, ClusterMessage, NodeId } from './bus.js';
 import { ClusterBus } from './cluster-bus.js';
+import type { NodeLinks } from './node-links/node-links.js';
 import type { BusTransport, HeartbeatResult } from './transport.js';
 
 /**
@@ -14,6 +15,7 @@ export class MemoryHub {
   readonly #subscribers = new Map<string, Set<MemoryTransport>>();
   /** nodeId → expiry time on the hub's clock. */
   readonly #expiries = new Map<NodeId, number>();
+  readonly #addresses = new Map<NodeId, string>();
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -54,25 +56,31 @@ export class MemoryHub {
     }
   }
 
-  heartbeat(nodeId: NodeId, ttlMs: number): HeartbeatResult {
+  heartbeat(nodeId: NodeId, ttlMs: number, address?: string | undefined): HeartbeatResult {
     const now = this.clock.now();
     for (const [id, until] of this.#expiries) {
       if (until <= now) {
         this.#expiries.delete(id);
+        this.#addresses.delete(id);
       }
     }
     const wasPresent = this.#expiries.has(nodeId);
     this.#expiries.set(nodeId, now + ttlMs);
-    return { wasPresent, members: [...this.#expiries.keys()] };
+    if (address !== undefined) {
+      this.#addresses.set(nodeId, address);
+    }
+    return { wasPresent, members: [...this.#expiries.keys()], addresses: Object.fromEntries(this.#addresses) };
   }
 
   leave(nodeId: NodeId): void {
     this.#expiries.delete(nodeId);
+    this.#addresses.delete(nodeId);
   }
 
   /** Forgets the node registry, like a Redis restarted without persistence (for tests). */
   wipeRegistry(): void {
     this.#expiries.clear();
+    this.#addresses.clear();
   }
 }
 
@@ -142,9 +150,9 @@ export class MemoryTransport implements BusTransport {
     this.#hub.unsubscribe(channel, this);
   }
 
-  async heartbeat(nodeId: NodeId, ttlMs: number): Promise<HeartbeatResult> {
+  async heartbeat(nodeId: NodeId, ttlMs: number, address?: string | undefined): Promise<HeartbeatResult> {
     this.#check();
-    return this.#hub.heartbeat(nodeId, ttlMs);
+    return this.#hub.heartbeat(nodeId, ttlMs, address);
   }
 
   async leave(nodeId: NodeId): Promise<void> {
@@ -171,7 +179,7 @@ export class MemoryTransport implements BusTransport {
 }
 
 /** What `createMemoryBus` needs. */
-export interface MemoryBusOptions {
+export interface MemoryBusOptions<M extends ClusterMessage = ClusterMessage> {
   nodeId: NodeId;
   logger: Logger;
   /** Shared by the nodes of one in-memory cluster; its clock drives the liveness registry. */
@@ -179,10 +187,14 @@ export interface MemoryBusOptions {
   /** The node's clock (heartbeat timer, request timeouts); usually the hub's. */
   clock?: Clock | undefined;
   timing?: Partial<BusTiming> | undefined;
+  /** Checks each message from another node (the node's compiled schemas); see `ClusterBusOptions`. */
+  isMessage?: ((value: unknown) => value is M) | undefined;
+  /** Direct links for requests (`node-links/`). */
+  links?: NodeLinks | undefined;
 }
 
 /** A bus whose nodes live in this process: one node (the default) or several sharing a hub in tests. */
-export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(options: MemoryBusOptions): {
+export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(options: MemoryBusOptions<M>): {
   bus: ClusterBus<M>;
   transport: MemoryTransport;
 } {
@@ -193,6 +205,8 @@ export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(optio
     clock: options.clock ?? options.hub.clock,
     logger: options.logger,
     timing: options.timing,
+    isMessage: options.isMessage,
+    links: options.links,
   });
   return { bus, transport };
 }

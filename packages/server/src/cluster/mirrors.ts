@@ -1,4 +1,5 @@
-import type { LeaveReason, PeerInfo } from '@heliograph/protocol';
+import type { PeerInfo } from '@heliograph/protocol';
+import { readEventData } from './event-data.js';
 import { Peer, REMOTE_SINK } from '../rooms/peer.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { Room } from '../rooms/room.js';
@@ -11,13 +12,11 @@ export function mirrorOf(info: PeerInfo, nodeId: NodeId, room: Room, permissions
   return new Peer(info.id, info.userId, room, REMOTE_SINK, info.joinedAt, info.name, info.metadata, permissions, nodeId);
 }
 
-// The event payloads below were serialised by another node's `Room` from values the protocol
-// layer had already validated; they are read back with the shapes that code writes.
-
 /**
  * Applies a room event another node published: membership events update the mirrors (a peer of
  * this node that another node removed — replaced, kicked — is detached here), then this node's
- * peers get the event.
+ * peers get the event. The data of a membership event is read with the protocol's compiled
+ * schema of that event; one that does not match is dropped (false), not passed on.
  */
 export function applyRoomEvent(
   rooms: Rooms,
@@ -26,42 +25,56 @@ export function applyRoomEvent(
   from: NodeId,
   /** Told of a `peer.left` for a peer this node does not hold (yet): one whose join is under way may be meant. */
   unknownLeft: (peerId: string) => void = () => undefined,
-): void {
+): boolean {
   const { event, data, except, permissions, skip } = message;
   switch (event) {
     case 'peer.joined': {
-      const { peer } = JSON.parse(data) as { peer: PeerInfo };
-      if (!room.peers.has(peer.id)) {
-        room.add(mirrorOf(peer, from, room, permissions), 'local');
+      const joined = readEventData(event, data);
+      if (!joined) {
+        return false;
       }
-      return;
+      if (!room.peers.has(joined.peer.id)) {
+        room.add(mirrorOf(joined.peer, from, room, permissions), 'local');
+      }
+      return true;
     }
     case 'peer.left': {
-      const { peerId, reason } = JSON.parse(data) as { peerId: string; reason: LeaveReason };
-      const peer = room.peers.get(peerId);
-      if (peer) {
-        rooms.detach(peer, reason, undefined, 'local');
-      } else {
-        unknownLeft(peerId);
+      const left = readEventData(event, data);
+      if (!left) {
+        return false;
       }
-      return;
+      const peer = room.peers.get(left.peerId);
+      if (peer) {
+        rooms.detach(peer, left.reason, undefined, 'local');
+      } else {
+        unknownLeft(left.peerId);
+      }
+      return true;
     }
     case 'peer.updated': {
-      const { peer } = JSON.parse(data) as { peer: PeerInfo };
-      const known = room.peers.get(peer.id);
-      known?.update({ name: peer.name, metadata: peer.metadata });
+      const updated = readEventData(event, data);
+      if (!updated) {
+        return false;
+      }
+      const known = room.peers.get(updated.peer.id);
+      known?.update({ name: updated.peer.name, metadata: updated.peer.metadata });
       if (known && permissions) {
         known.permissions = { ...permissions };
       }
       break;
     }
-    case 'room.updated':
-      room.metadata = (JSON.parse(data) as { room: { metadata: Record<string, unknown> } }).room.metadata;
+    case 'room.updated': {
+      const changed = readEventData(event, data);
+      if (!changed) {
+        return false;
+      }
+      room.metadata = changed.room.metadata;
       break;
+    }
   }
   if (!skip) {
     room.broadcast(event, data, except, 'local');
-    return;
+    return true;
   }
   // A peer arriving on the publisher by a hand-over already has it from there.
   for (const peer of room.peers.values()) {
@@ -69,4 +82,5 @@ export function applyRoomEvent(
       peer.sink.sendEvent(event, data);
     }
   }
+  return true;
 }

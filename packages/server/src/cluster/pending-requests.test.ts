@@ -26,4 +26,23 @@ describe('PendingRequests', () => {
     expect(p.size).toBe(0);
     expect(clock.pending).toBe(0); // no timer left behind
   });
+
+  it('times a request out no sooner than its deadline and at most one slot (20 ms) after, with one timer per slot', async () => {
+    const clock = new FakeClock();
+    clock.advance(5);
+    const p = new PendingRequests(clock);
+    const requests = Array.from({ length: 100 }, () => p.open('B', 1000));
+    let settled = 0;
+    for (const r of requests) {
+      r.reply.catch(() => settled++);
+    }
+    expect(clock.pending).toBe(1);
+    clock.advance(999); // 1004: before the deadline
+    await Promise.resolve();
+    expect(settled).toBe(0);
+    clock.advance(16); // 1020: the end of the deadline's slot
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(100);
+    expect(clock.pending).toBe(0);
+  });
 });

@@ -2,21 +2,30 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { BusTiming, ClusterMessage, NodeId } from './bus.js';
 import { ClusterBus } from './cluster-bus.js';
+import type { NodeLinks } from './node-links/node-links.js';
 import { Cluster } from 'ioredis';
 import { connectRedis, LuaScript, openRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
 import type { BusTransport, HeartbeatResult } from './transport.js';
 
 /**
- * Drops expired nodes, then registers ARGV[1] until now + ARGV[2] ms, on Redis's clock (TIME),
- * so that node clocks need not agree. Returns { was it registered, every live node }.
+ * Drops expired nodes (and their link addresses), then registers ARGV[1] until now + ARGV[2] ms,
+ * on Redis's clock (TIME), so that node clocks need not agree, with its link address ARGV[3]
+ * when not empty. Returns { was it registered, every live node, the addresses as a flat list }.
  */
 const HEARTBEAT = new LuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+for _, id in ipairs(expired) do
+  redis.call('HDEL', KEYS[2], id)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local present = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return { present and 1 or 0, redis.call('ZRANGE', KEYS[1], 0, -1) }
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+end
+return { present and 1 or 0, redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('HGETALL', KEYS[2]) }
 `);
 
 /**
@@ -30,6 +39,7 @@ export class RedisTransport implements BusTransport {
   readonly #sub: RedisClient;
   readonly #sharded: boolean;
   readonly #registry: string;
+  readonly #addresses: string;
   readonly #log: Logger;
   #onFrame: (channel: string, frame: string) => void = () => undefined;
   #onChange: (connected: boolean) => void = () => undefined;
@@ -42,6 +52,7 @@ export class RedisTransport implements BusTransport {
     this.#sub = openRedis(settings, 'sub');
     // The hash tag keeps the registry in the directory's slot on a Redis Cluster.
     this.#registry = `{${settings.prefix ?? 'hg'}}:nodes`;
+    this.#addresses = `{${settings.prefix ?? 'hg'}}:nodeaddrs`;
     this.#log = logger;
     this.#sharded = this.#sub instanceof Cluster;
     this.#sub.on(this.#sharded ? 'smessage' : 'message', (channel: string, message: string) => this.#onFrame(channel, message));
@@ -87,13 +98,13 @@ export class RedisTransport implements BusTransport {
     await redisCall(() => (this.#sharded ? this.#sub.sunsubscribe(channel) : this.#sub.unsubscribe(channel)));
   }
 
-  async heartbeat(nodeId: NodeId, ttlMs: number): Promise<HeartbeatResult> {
-    const [present, members] = (await HEARTBEAT.run(this.#pub, [this.#registry], [nodeId, ttlMs])) as [number, string[]];
-    return { wasPresent: present === 1, members };
+  async heartbeat(nodeId: NodeId, ttlMs: number, address?: string | undefined): Promise<HeartbeatResult> {
+    const reply = await HEARTBEAT.run(this.#pub, [this.#registry, this.#addresses], [nodeId, ttlMs, address ?? '']);
+    return readHeartbeat(reply);
   }
 
   async leave(nodeId: NodeId): Promise<void> {
-    await redisCall(() => this.#pub.zrem(this.#registry, nodeId));
+    await redisCall(() => this.#pub.multi().zrem(this.#registry, nodeId).hdel(this.#addresses, nodeId).exec());
   }
 
   /** Drops both connections without leaving the registry, like `kill -9` (for fault tests). */
@@ -123,6 +134,18 @@ export class RedisTransport implements BusTransport {
   }
 }
 
+/** The script's reply, checked: what Redis returns is read as strings and numbers, not cast. */
+function readHeartbeat(reply: unknown): HeartbeatResult {
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  const [present, members, flat] = Array.isArray(reply) ? reply : [];
+  const list = strings(flat);
+  const addresses: Record<NodeId, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    addresses[list[i]!] = list[i + 1]!;
+  }
+  return { wasPresent: present === 1, members: strings(members), addresses };
+}
+
 /** QUIT when connected (flushes replies), else just stop reconnecting. */
 async function quit(r: RedisClient): Promise<void> {
   if (r.status === 'ready') {
@@ -133,16 +156,20 @@ async function quit(r: RedisClient): Promise<void> {
 }
 
 /** What `createRedisBus` needs. */
-export interface RedisBusOptions {
+export interface RedisBusOptions<M extends ClusterMessage = ClusterMessage> {
   nodeId: NodeId;
   redis: RedisSettings;
   clock: Clock;
   logger: Logger;
   timing?: Partial<BusTiming> | undefined;
+  /** Checks each message from another node (the node's compiled schemas); see `ClusterBusOptions`. */
+  isMessage?: ((value: unknown) => value is M) | undefined;
+  /** Direct links for requests (`node-links/`). */
+  links?: NodeLinks | undefined;
 }
 
 /** A bus over Redis pub/sub, with the node registry in a sorted set. */
-export function createRedisBus<M extends ClusterMessage = ClusterMessage>(options: RedisBusOptions): {
+export function createRedisBus<M extends ClusterMessage = ClusterMessage>(options: RedisBusOptions<M>): {
   bus: ClusterBus<M>;
   transport: RedisTransport;
 } {
@@ -153,6 +180,8 @@ export function createRedisBus<M extends ClusterMessage = ClusterMessage>(option
     clock: options.clock,
     logger: options.logger,
     timing: options.timing,
+    isMessage: options.isMessage,
+    links: options.links,
     prefix: options.redis.prefix,
   });
   return { bus, transport };

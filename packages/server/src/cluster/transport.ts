@@ -5,6 +5,8 @@ export interface HeartbeatResult {
   /** False when the registry had dropped this node (or never had it). */
   wasPresent: boolean;
   members: NodeId[];
+  /** Where the live nodes that listen for direct links can be dialed (`host:port`), by node. */
+  addresses?: Record<NodeId, string> | undefined;
 }
 
 /**
@@ -23,8 +25,11 @@ export interface BusTransport {
   publish(channel: string, frame: string): Promise<number>;
   subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
-  /** Drops expired nodes, then registers `nodeId` as alive for `ttlMs` (on the registry's clock). */
-  heartbeat(nodeId: NodeId, ttlMs: number): Promise<HeartbeatResult>;
+  /**
+   * Drops expired nodes, then registers `nodeId` as alive for `ttlMs` (on the registry's clock),
+   * with the address of its direct links when it has them.
+   */
+  heartbeat(nodeId: NodeId, ttlMs: number, address?: string | undefined): Promise<HeartbeatResult>;
   /** Removes `nodeId` from the registry (graceful leave). */
   leave(nodeId: NodeId): Promise<void>;
   close(): Promise<void>;

@@ -263,6 +263,22 @@ export const ConfigSchema = Type.Object(
           default: 5_000,
           description: 'How long a node waits for another to hand a signal to its peer before the sender gets TIMEOUT',
         }),
+        linkSecret: Type.Optional(
+          Type.String({
+            minLength: 32,
+            secret: true,
+            description:
+              'Shared by every node of the cluster: turns on direct authenticated links between nodes for relays and other node-to-node requests (Redis keeps the directory, liveness and room broadcasts). Unset: those requests go through Redis',
+          }),
+        ),
+        linkHost: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address the direct-link listener binds to (with `cluster.linkSecret`)' }),
+        linkPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0, description: 'Port of the direct-link listener; 0 picks a free one (the address is published through Redis)' }),
+        linkAdvertiseHost: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: "Host the other nodes dial for this node's links; by default `cluster.linkHost`, or this machine's first external IPv4 address when that is a wildcard",
+          }),
+        ),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -47,8 +47,13 @@ describe.skipIf(!hasRedis)('a cluster of node processes: SIGTERM drain behind a 
     return client;
   }
 
-  it('moves the clients of a draining node to another node: they resume there, the same peer, seen reconnecting, never leaving', async () => {
-    const nodes = await cluster.start(2, ['--drain.timeout-ms', '5000', '--drain.reconnect-within-ms', '500']);
+  // Through Redis, and with direct links between the nodes (a drained node's links close with it).
+  const LINKS = ['--cluster.link-secret', 'drain-test-link-secret-0123456789', '--cluster.link-host', '127.0.0.1'];
+  it.each([
+    ['', []],
+    [' (direct links)', LINKS],
+  ])('moves the clients of a draining node to another node: they resume there, the same peer, seen reconnecting, never leaving%s', async (_name, links) => {
+    const nodes = await cluster.start(2, ['--drain.timeout-ms', '5000', '--drain.reconnect-within-ms', '500', ...links]);
     const balancer = await startTcpBalancer(nodes.map((n) => n.url));
     cluster.onStop(() => balancer.close());
     // Round robin: the first client lands on one node, the second on the other.
@@ -99,8 +104,11 @@ describe.skipIf(!hasRedis)('a cluster of node processes: SIGTERM drain behind a 
     expect(await within(draining.exited, 10_000, 'the drained node to exit')).toEqual({ code: 0, signal: null });
   }, 60_000);
 
-  it('drains a node holding 50 of 100 sessions while every pair keeps sending across nodes: nothing lost, nothing twice, nobody rejoins', async () => {
-    const nodes = await cluster.start(2, ['--drain.timeout-ms', '20000', '--drain.reconnect-within-ms', '1000', ...NO_RATE_LIMIT]);
+  it.each([
+    ['', []],
+    [' (direct links)', LINKS],
+  ])('drains a node holding 50 of 100 sessions while every pair keeps sending across nodes: nothing lost, nothing twice, nobody rejoins%s', async (_name, links) => {
+    const nodes = await cluster.start(2, ['--drain.timeout-ms', '20000', '--drain.reconnect-within-ms', '1000', ...NO_RATE_LIMIT, ...links]);
     const balancer = await startTcpBalancer(nodes.map((n) => n.url));
     cluster.onStop(() => balancer.close());
     const clients: HeliographClient[] = [];

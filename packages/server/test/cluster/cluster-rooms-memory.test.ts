@@ -3,6 +3,7 @@ import type { EventType, LeaveReason } from '@heliograph/protocol';
 import { ClusterNode } from '../../src/cluster/cluster-node.js';
 import { ClusterRooms } from '../../src/cluster/cluster-rooms.js';
 import { createMemoryBus, MemoryHub, type MemoryTransport } from '../../src/cluster/memory-bus.js';
+import { isNodeMessage } from '../../src/cluster/message-schemas.js';
 import { MemoryDirectory, MemoryDirectoryState } from '../../src/cluster/memory-directory.js';
 import type { NodeMessage } from '../../src/cluster/messages.js';
 import type { PeerSink } from '../../src/rooms/peer.js';
@@ -72,7 +73,7 @@ class LateReplyDirectory extends MemoryDirectory {
 }
 
 async function startNode(id: string, directory = new MemoryDirectory(state)): Promise<TestNode> {
-  const { bus, transport } = createMemoryBus<NodeMessage>({ nodeId: id, hub, logger, timing });
+  const { bus, transport } = createMemoryBus<NodeMessage>({ nodeId: id, hub, logger, timing, isMessage: isNodeMessage });
   const node = new ClusterNode(bus, directory, logger);
   const seq = sequentialIds();
   const rooms = new Rooms({ clock, ids: (prefix) => `${id}-${seq(prefix)}`, logger, defaults });

@@ -38,7 +38,13 @@ async function eventually(check: () => Promise<boolean>, what: string): Promise<
   }
 }
 
-describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
+/** Every case runs twice: node-to-node requests through Redis, and over direct links (`cluster.linkSecret`). */
+const PATHS = [
+  ['through Redis', {}],
+  ['with direct links', { linkSecret: 'cluster-rooms-link-secret-0123456789', linkHost: '127.0.0.1' }],
+] as const;
+
+describe.skipIf(!hasRedis).each(PATHS)('rooms across two nodes over Redis, requests %s', (_path, links) => {
   let redis: TestRedis;
   let prefix = 0;
   const servers: TestServer[] = [];
@@ -56,13 +62,16 @@ describe.skipIf(!hasRedis)('rooms across two nodes over Redis', () => {
   });
 
   async function twoNodes(rooms: { maxPeers?: number } = {}, webhooks: { url?: string; secret?: string } = {}): Promise<[TestServer, TestServer]> {
-    const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000 };
+    const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000, ...links };
     const redisConfig = { url: redis.url, prefix: `t${++prefix}`, commandTimeoutMs: 500 };
     const limits = NO_RATE_LIMITS;
     const controlApi = { keys: [{ id: 'ops', key: API_KEY, scope: 'read-write' as const }] };
     const a = await startServer({ redis: redisConfig, cluster, rooms, limits, controlApi, webhooks });
     const b = await startServer({ redis: redisConfig, cluster, rooms, limits, controlApi, webhooks });
     servers.push(a, b);
+    if ('linkSecret' in links) {
+      await until(() => a.app.cluster?.linksUp() === 1 && b.app.cluster?.linksUp() === 1, 5_000, 'the nodes to link');
+    }
     return [a, b];
   }
 

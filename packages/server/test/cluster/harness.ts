@@ -7,10 +7,13 @@ import { createMemoryBus, MemoryHub, type MemoryTransport } from '../../src/clus
 import { MemoryDirectory, MemoryDirectoryState } from '../../src/cluster/memory-directory.js';
 import { createRedisBus } from '../../src/cluster/redis-bus.js';
 import { RedisDirectory } from '../../src/cluster/redis-directory.js';
+import { NodeLinks } from '../../src/cluster/node-links/node-links.js';
 
 /** A running node of a test cluster. */
 export interface TestNode {
   bus: Bus;
+  /** Redis + links only: the node's direct links. */
+  links?: NodeLinks;
   /** Memory only: the transport, to cut it from the hub and back. */
   memory?: MemoryTransport;
   /** Vanishes without leaving, like `kill -9`. */
@@ -125,5 +128,51 @@ export class RedisHarness extends BaseHarness implements ClusterHarness {
 
   settle<T>(p: Promise<T>): Promise<T> {
     return p;
+  }
+}
+
+/** The secret of the links in tests. */
+export const LINK_SECRET = 'test-link-secret-0123456789abcdef';
+
+/**
+ * Redis with direct links between the nodes: `node()` resolves once the new node and every
+ * earlier one have linked both ways, so the contract's requests take the links.
+ */
+export class RedisLinksHarness extends RedisHarness {
+  readonly #nodes: TestNode[] = [];
+
+  makeLinks(id: string, overrides: Partial<ConstructorParameters<typeof NodeLinks>[0]> = {}): NodeLinks {
+    return new NodeLinks({
+      nodeId: id,
+      secret: LINK_SECRET,
+      host: '127.0.0.1',
+      port: 0,
+      clock: systemClock,
+      logger,
+      liveness: { pingMs: this.timing.heartbeatIntervalMs, deadMs: this.timing.heartbeatTtlMs, maxBufferedBytes: 64 * 1024 * 1024 },
+      handshakeTimeoutMs: this.timing.requestTimeoutMs,
+      ...overrides,
+    });
+  }
+
+  override async node(id: string, overrides: Partial<ConstructorParameters<typeof NodeLinks>[0]> = {}, linked = true): Promise<TestNode> {
+    const links = this.makeLinks(id, overrides);
+    const { bus, transport } = createRedisBus({ nodeId: id, redis: this.settings, clock: systemClock, logger, timing: this.timing, links });
+    this.closers.push(() => bus.close());
+    await bus.start();
+    const node: TestNode = {
+      bus,
+      links,
+      crash: () => {
+        transport.crash();
+        links.crash();
+      },
+    };
+    if (linked) {
+      const others = this.#nodes.filter((n) => n.bus.connected);
+      await this.eventually(() => others.every((o) => o.links!.isUp(id) && links.isUp(o.bus.nodeId)), `links between ${id} and the others`);
+    }
+    this.#nodes.push(node);
+    return node;
   }
 }

@@ -12,9 +12,15 @@ const hasRedis = haveTool('redis-server', 'redis-server');
  * The dialect across two nodes in this process on a real redis-server, with raw WebSocket peers:
  * streamers on one node, players and SFUs on the other, as Epic's peers would see it.
  */
-describe.skipIf(!hasRedis)('Pixel Streaming across two nodes over Redis', () => {
+/** Every case runs twice: requests between nodes through Redis, and over direct links (`cluster.linkSecret`). */
+const PATHS = [
+  ['through Redis', {}],
+  ['with direct links', { linkSecret: 'ps-cluster-link-secret-0123456789ab', linkHost: '127.0.0.1' }],
+] as const;
+
+describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming across two nodes over Redis, requests %s', (_path, links) => {
   let redis: TestRedis;
-  const h = new PsClusterHarness(() => redis);
+  const h = new PsClusterHarness(() => redis, links);
   const twoNodes = (ps?: PsSettings) => h.twoNodes(ps);
   const connect = (url: string, name: string) => h.connect(url, name);
   const streamerOn = (node: PsNode, id: string, committed = id) => h.streamerOn(node, id, committed);

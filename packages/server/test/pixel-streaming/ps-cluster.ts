@@ -1,3 +1,4 @@
+import { until } from '../helpers/wait.js';
 import type { Config } from '../../src/config/schema.js';
 import type { TestRedis } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -22,11 +23,15 @@ export class PsClusterHarness {
   readonly #nodes: PsNode[] = [];
   readonly #clients: PsClient[] = [];
 
-  constructor(private readonly redis: () => TestRedis) {}
+  /** `links`: `cluster.linkSecret` and `linkHost` for requests between nodes over direct links; none: through Redis. */
+  constructor(
+    private readonly redis: () => TestRedis,
+    private readonly links: { linkSecret?: string; linkHost?: string } = {},
+  ) {}
 
   async twoNodes(ps: PsSettings = {}): Promise<[PsNode, PsNode]> {
     const redisConfig = { url: this.redis().url, prefix: `ps${++this.#prefix}`, commandTimeoutMs: 500 };
-    const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000 };
+    const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000, ...this.links };
     const pixelStreaming = { enabled: true, streamerPort: 0, sfuPort: 0, ...ps };
     const started: PsNode[] = [];
     for (let i = 0; i < 2; i++) {
@@ -37,6 +42,9 @@ export class PsClusterHarness {
       const node = { server, playerUrl: `${base}/`, streamerUrl: `${host}:${ports.streamer}/`, sfuUrl: `${host}:${ports.sfu}/` };
       this.#nodes.push(node);
       started.push(node);
+    }
+    if (this.links.linkSecret !== undefined) {
+      await until(() => started.every((n) => n.server.app.cluster?.linksUp() === 1), 5_000, 'the nodes to link');
     }
     return [started[0]!, started[1]!];
   }
