@@ -23,6 +23,10 @@ export class ConsoleTap implements RequestTap {
     return performance.now();
   }
 
+  refused(code: string): void {
+    this.metrics.refused(code);
+  }
+
   answered(session: Session, request: Request, frame: string, startedAt: number, error: string | undefined): void {
     const ms = performance.now() - startedAt;
     this.metrics.record(request.type, ms, error);

@@ -102,6 +102,11 @@ export class RequestMetrics {
     }
   }
 
+  /** A frame answered with error `code` at the connection's edge, before any dispatch. */
+  refused(code: string): void {
+    this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);
+  }
+
   /** Percentiles (ms) of the latest relays; undefined before the first. */
   relayPercentiles(): { p50: number; p99: number } | undefined {
     const n = Math.min(this.#recentCount, RELAY_WINDOW);

@@ -305,10 +305,12 @@ export class Connection implements SessionLink {
     }
     const id = peekRequestId(raw.toString('utf8', 0, PEEK_BYTES));
     const error: ErrorBody = { code: 'RATE_LIMITED', message: 'Too many requests; slow down', retryAfterMs };
+    this.deps.dispatcher.refused(error.code);
     this.#send(encodeError(id, error));
   }
 
   #invalid(id: RequestId | null, error: ErrorBody): void {
+    this.deps.dispatcher.refused(error.code);
     this.#send(encodeError(id, error));
     if (++this.#invalidInARow >= this.deps.limits.invalidCloseAfter) {
       this.shutdown(CLOSE_CODES.PROTOCOL_VIOLATION, 'too many invalid frames');

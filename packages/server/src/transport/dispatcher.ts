@@ -29,6 +29,14 @@ export class Dispatcher {
     this.#opts = options;
   }
 
+  /** A frame its connection answered with `code` before it could be dispatched (see `RequestTap.refused`). */
+  refused(code: string): void {
+    const tap = this.#opts.tap;
+    if (tap?.active) {
+      tap.refused(code);
+    }
+  }
+
   dispatch(session: Session, request: Request, reply: Reply): void {
     const tap = this.#opts.tap;
     if (tap?.active) {

@@ -16,4 +16,9 @@ export interface RequestTap {
    * the `now()` when it was dispatched.
    */
   answered(session: Session, request: Request, frame: string, startedAt: number, error: string | undefined): void;
+  /**
+   * A frame was answered with error `code` at the connection's edge, before any dispatch (a rate
+   * limit, a frame too large, one that did not decode): counted with the errors by code.
+   */
+  refused(code: string): void;
 }
