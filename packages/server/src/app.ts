@@ -148,6 +148,12 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const requests = new RequestLimits(config.limits, clock);
   const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs, tap: operator.tap });
   const sessions = new SessionRegistry({ clock, ids, rooms, limits: config.resume, metrics, nodeId: cluster?.nodeId });
+  const { inspector } = operator;
+  sessions.eventTap = (session, type, dataJson) => {
+    if (inspector.active) {
+      inspector.observeEvent(session, type, dataJson);
+    }
+  };
   if (cluster && clusterRooms && config.resume.windowMs > 0) {
     new SessionHandover({ node: cluster, rooms, cluster: clusterRooms, sessions, clock, logger, requestTimeoutMs: config.cluster.requestTimeoutMs });
   }

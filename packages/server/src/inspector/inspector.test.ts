@@ -4,7 +4,11 @@ import type { NodeMessage } from '../cluster/messages.js';
 import { FakeClock } from '../shared/fake-clock.js';
 import { sequentialIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
+import type { Session } from '../handlers/handler.js';
+import { Peer, REMOTE_SINK } from '../rooms/peer.js';
+import { Room } from '../rooms/room.js';
 import { Inspector, INSPECTOR_LIMITS } from './inspector.js';
+import type { InspectRecord } from './records.js';
 
 /** Lets the in-memory bus hand on what was published (it delivers on the microtask queue). */
 const settle = () => new Promise((r) => setTimeout(r, 0));
@@ -69,5 +73,27 @@ describe('Inspector across nodes', () => {
     expect(b.inspector.captures).toBe(INSPECTOR_LIMITS.maxCaptures);
     // B is full of A's captures: its own watcher is refused too.
     await expect(b.inspector.watch({ room: 'x' }, () => undefined)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});
+
+describe('Inspector: server events', () => {
+  it('records events sent to a watched room\'s peers, secrets redacted, and nothing for other rooms', async () => {
+    const clock = new FakeClock();
+    const inspector = new Inspector({ nodeId: 'ND_a', clock, ids: sequentialIds(), logger: createLogger('silent') });
+    const records: InspectRecord[] = [];
+    await inspector.watch({ room: 'r' }, (record) => records.push(record));
+    const session = (roomId: string): Session => {
+      const room = new Room(roomId, 0, { maxPeers: 10, emptyTimeoutMs: 0, metadata: {} });
+      const peer = new Peer('PR_1', 'alice', room, REMOTE_SINK, 0, undefined, {});
+      return { identity: { userId: 'alice', grants: [], expiresAt: 0 }, peer, sink: REMOTE_SINK, acknowledge: () => undefined };
+    };
+    inspector.observeEvent(session('r'), 'peer.joined', '{"peer":{"id":"PR_2","userId":"bob","metadata":{},"joinedAt":0}}');
+    inspector.observeEvent(session('r'), 'ice.servers', '{"iceServers":[{"urls":"turn:x","username":"u","credential":"pw"}]}');
+    inspector.observeEvent(session('other'), 'peer.joined', '{"peer":{"id":"PR_3"}}');
+    expect(records.map((r) => [r.type, r.direction, r.kind, r.room, r.peer])).toEqual([
+      ['peer.joined', 'out', 'event', 'r', 'PR_1'],
+      ['ice.servers', 'out', 'event', 'r', 'PR_1'],
+    ]);
+    expect(JSON.stringify(records[1]!.body)).not.toContain('pw');
   });
 });

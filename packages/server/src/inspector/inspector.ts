@@ -5,7 +5,9 @@ import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { TokenBucket } from '../transport/token-bucket.js';
-import { recipientOf, recordsFor, type Answered, type InspectRecord, type InspectTarget } from './records.js';
+import { eventRecord, recipientOf, recordsFor, type Answered, type InspectRecord, type InspectTarget } from './records.js';
+import type { Session } from '../handlers/handler.js';
+import type { EventType } from '@heliograph/protocol';
 
 /** The bounds of capture on one node. */
 export const INSPECTOR_LIMITS = {
@@ -92,6 +94,25 @@ export class Inspector {
         for (const record of recordsFor(answered, this.#opts.nodeId, wantsSender, wantsRecipient)) {
           this.#emit(capture, record);
         }
+      }
+    }
+  }
+
+  /**
+   * A server event sent to a session (`peer.joined`, `room.closed`, `session.ready`…): a record
+   * for every capture of its room or peer. Relayed signals and data come through `observe`.
+   */
+  observeEvent(session: Session, type: EventType, dataJson: string): void {
+    const peer = session.peer;
+    if (!peer) {
+      return;
+    }
+    let record: InspectRecord | undefined;
+    for (const capture of this.#captures.values()) {
+      const { target } = capture;
+      if ('room' in target ? peer.room.id === target.room : peer.id === target.peer) {
+        record ??= eventRecord(session, type, dataJson, this.#opts.nodeId, this.#opts.clock.now());
+        this.#emit(capture, { ...record });
       }
     }
   }

@@ -102,3 +102,15 @@ export function recordsFor(a: Answered, node: string, wantsSender: boolean, want
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
+
+/** The record of a server event sent to `session`'s connection. */
+export function eventRecord(session: Session, type: string, dataJson: string, node: string, at: number): InspectRecord {
+  const peer = session.peer;
+  let body: unknown = null;
+  try {
+    body = redact(JSON.parse(dataJson));
+  } catch {
+    // Every event's data was serialised by this server: not reached.
+  }
+  return { at, node, direction: 'out', kind: 'event', type, room: peer?.room.id, peer: peer?.id, user: session.identity.userId, bytes: Buffer.byteLength(dataJson), body };
+}

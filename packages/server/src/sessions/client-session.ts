@@ -28,6 +28,8 @@ export interface SessionHost {
   ended(session: ClientSession): void;
   /** A session is reconnecting (true) or not any more (false), for the gauge. */
   reconnecting(delta: 1 | -1): void;
+  /** Told of every event a session is sent but relayed signals and data (the inspector sees those from their request). */
+  readonly eventTap?: ((session: ClientSession, type: EventType, dataJson: string) => void) | undefined;
 }
 
 /** Where a session handed over to another node sends what it is still given (`cluster/session-handover.ts`). */
@@ -114,6 +116,9 @@ export class ClientSession implements Session, PeerSink {
       return 'gone';
     }
     const seq = ++this.#seq;
+    if (this.host.eventTap && type !== 'signal' && type !== 'data') {
+      this.host.eventTap(this, type, dataJson);
+    }
     if (this.#log) {
       this.#keep(seq, type, dataJson);
       if (this.#overflowed) {

@@ -94,6 +94,9 @@ export class SessionRegistry implements SessionHost {
     return session;
   }
 
+  /** Told of the events sessions are sent (the inspector; set by the operator console). */
+  eventTap: SessionHost['eventTap'];
+
   /** Resumes sessions held by other nodes (set in cluster mode). */
   remote: RemoteResume | undefined;
 
