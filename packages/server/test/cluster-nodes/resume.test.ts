@@ -73,8 +73,17 @@ describe.skipIf(!hasRedis)('session resume across nodes (node processes, real re
     return { creds, seen, alice: a.peer.id, carol, carolId: c.peer.id, bob, bobId: b.peer.id };
   }
 
-  it('resumes on another node: the same peer, every event once and in order, while partners on both nodes keep sending', async () => {
-    const [home, other] = await cluster.start(2, NO_RATE_LIMIT);
+  // Through Redis, and with requests between the nodes over direct links.
+  const LINKS = ['--cluster.link-secret', 'resume-test-link-secret-0123456789', '--cluster.link-host', '127.0.0.1'];
+  it.each([
+    ['', []],
+    [' (direct links)', LINKS],
+  ])('resumes on another node: the same peer, every event once and in order, while partners on both nodes keep sending%s', async (_name, links) => {
+    const [home, other] = await cluster.start(2, [...NO_RATE_LIMIT, ...links]);
+    if (links.length > 0) {
+      const linked = (n: NodeProcess) => n.output().includes('cluster links: link up');
+      await until(() => linked(home!) && linked(other!), 'both nodes to link');
+    }
     const { creds, seen, alice, carol, carolId, bob, bobId } = await aliceDropped(home!, other!);
 
     // Meanwhile: queued for alice, from her own node and from the other.
