@@ -171,6 +171,11 @@ export async function createHeliograph(config: Config, options: HeliographOption
 
   const pixelStreaming = config.pixelStreaming.enabled
     ? createPixelStreaming({
+        inspect: (peer, direction, type, message, bytes) => {
+          if (inspector.active) {
+            inspector.observePs(peer, direction, type, message, bytes);
+          }
+        },
         config: config.pixelStreaming,
         host: config.host,
         tls: config.tls,

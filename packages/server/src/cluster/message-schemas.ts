@@ -77,7 +77,7 @@ const SCHEMAS = {
         at: Type.Number(),
         node: str,
         direction: Type.Union([Type.Literal('in'), Type.Literal('out')]),
-        kind: Type.Union([Type.Literal('request'), Type.Literal('answer'), Type.Literal('event')]),
+        kind: Type.Union([Type.Literal('request'), Type.Literal('answer'), Type.Literal('event'), Type.Literal('message')]),
         type: str,
         room: opt(str),
         peer: opt(str),

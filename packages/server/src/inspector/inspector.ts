@@ -5,8 +5,9 @@ import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { TokenBucket } from '../transport/token-bucket.js';
-import { eventRecord, recipientOf, recordsFor, type Answered, type InspectRecord, type InspectTarget } from './records.js';
+import { eventRecord, psRecord, recipientOf, recordsFor, type Answered, type InspectRecord, type InspectTarget } from './records.js';
 import type { Session } from '../handlers/handler.js';
+import type { Peer } from '../rooms/peer.js';
 import type { EventType } from '@heliograph/protocol';
 
 /** The bounds of capture on one node. */
@@ -112,6 +113,21 @@ export class Inspector {
       const { target } = capture;
       if ('room' in target ? peer.room.id === target.room : peer.id === target.peer) {
         record ??= eventRecord(session, type, dataJson, this.#opts.nodeId, this.#opts.clock.now());
+        this.#emit(capture, { ...record });
+      }
+    }
+  }
+
+  /** A Pixel Streaming message of `peer`'s socket: a record for every capture of its presence room or of it. */
+  observePs(peer: Peer | undefined, direction: 'in' | 'out', type: string, message: unknown, bytes: number): void {
+    if (!peer) {
+      return;
+    }
+    let record: InspectRecord | undefined;
+    for (const capture of this.#captures.values()) {
+      const { target } = capture;
+      if ('room' in target ? peer.room.id === target.room : peer.id === target.peer) {
+        record ??= psRecord(peer, direction, type, message, bytes, this.#opts.nodeId, this.#opts.clock.now());
         this.#emit(capture, { ...record });
       }
     }

@@ -1,5 +1,6 @@
 import type { Request } from '@heliograph/protocol';
 import type { Session } from '../handlers/handler.js';
+import type { Peer } from '../rooms/peer.js';
 import { redact } from './redact.js';
 
 /** What an operator watches: every signalling message of one room, or of one peer. */
@@ -7,8 +8,8 @@ export type InspectTarget = { room: string } | { peer: string };
 
 /**
  * One signalling message as the inspector shows it. `direction` is seen from the server: `in`
- * from a client, `out` to one. `kind` is a client's request, the server's answer to it, or the
- * event a request caused for another peer (a relayed `signal`).
+ * from a client, `out` to one. `kind` is a client's request, the server's answer to it, an
+ * event the server sent (a relayed `signal`, `peer.joined`…), or a Pixel Streaming `message`.
  */
 export interface InspectRecord {
   /** Milliseconds since the epoch. */
@@ -16,7 +17,7 @@ export interface InspectRecord {
   /** The node whose connection carried it. */
   node: string;
   direction: 'in' | 'out';
-  kind: 'request' | 'answer' | 'event';
+  kind: 'request' | 'answer' | 'event' | 'message';
   /** The request type (`signal.send`), or the event type (`signal`). */
   type: string;
   room?: string | undefined;
@@ -113,4 +114,9 @@ export function eventRecord(session: Session, type: string, dataJson: string, no
     // Every event's data was serialised by this server: not reached.
   }
   return { at, node, direction: 'out', kind: 'event', type, room: peer?.room.id, peer: peer?.id, user: session.identity.userId, bytes: Buffer.byteLength(dataJson), body };
+}
+
+/** The record of a Pixel Streaming message read from (`in`) or written to (`out`) `peer`'s socket. */
+export function psRecord(peer: Peer, direction: 'in' | 'out', type: string, message: unknown, bytes: number, node: string, at: number): InspectRecord {
+  return { at, node, direction, kind: 'message', type, room: peer.room.id, peer: peer.id, user: peer.userId, bytes, body: redact(message) };
 }

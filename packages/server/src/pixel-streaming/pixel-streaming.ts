@@ -30,10 +30,12 @@ import { Presence } from './presence.js';
 import { newDropCounters, PsSocket, type PsDropCounters } from './ps-socket.js';
 import { registerPixelStreamingRoutes } from './rest-routes.js';
 import { clusterViewSource, localViewSource, nodeView } from './service-view.js';
-import { PsSignalling, type StreamerIdAuthorizer } from './signalling.js';
+import { PsSignalling, type PsInspect, type StreamerIdAuthorizer } from './signalling.js';
 import { authenticatePlayer, authenticateStreamer } from './upgrade-auth.js';
 
 export interface PixelStreamingDeps {
+  /** The signalling inspector (the operator console). */
+  inspect?: PsInspect | undefined;
   config: PixelStreamingConfig;
   /** Where the streamer and SFU ports listen (the node's `host`). */
   host: string;
@@ -126,6 +128,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     peerOptions: peerOptionsProvider({ configured: config.peerConnectionOptions, iceServers: deps.iceServers, turn: deps.turn, clock }),
     authorizeStreamerId: deps.authorizeStreamerId,
     playerIds: deps.playerIds ?? sequentialPlayerIds(),
+    inspect: deps.inspect,
   });
   const local = () => nodeView(sig, drops);
   const view = deps.cluster ? clusterViewSource({ node: deps.cluster, local, logger: log, timeoutMs: VIEW_TIMEOUT_MS, clock }) : localViewSource(local);

@@ -20,6 +20,9 @@ export function newDropCounters(): PsDropCounters {
   return { parse: 0, unknown_type: 0, invalid: 0, rate_limited: 0, unroutable: 0 };
 }
 
+/** Told of each message a dialect socket reads (`in`, once decoded) or writes (`out`): the inspector. */
+export type PsWatcher = (direction: 'in' | 'out', type: string, message: unknown, bytes: number) => void;
+
 export interface PsSocketOptions {
   role: PsRole;
   clock: Clock;
@@ -49,6 +52,8 @@ export class PsSocket {
   alive = true;
   #closed = false;
   #handler: (message: PsInbound) => void = () => {};
+  /** Set by the signalling once it knows whose socket this is; one property check per message. */
+  watcher: PsWatcher | undefined;
   readonly #bucket: TokenBucket;
 
   constructor(
@@ -91,7 +96,9 @@ export class PsSocket {
       this.close(PS_CLOSE_CODES.SLOW_CONSUMER, 'too much data buffered');
       return;
     }
-    this.ws.send(JSON.stringify(message));
+    const json = JSON.stringify(message);
+    this.watcher?.('out', String(message.type), message, Buffer.byteLength(json));
+    this.ws.send(json);
   }
 
   /** Closes the socket; with no code the peer sees 1005, as Wilbur's closes do. Idempotent. */
@@ -137,6 +144,7 @@ export class PsSocket {
       return;
     }
     try {
+      this.watcher?.('in', result.message.type, result.message, data.length);
       this.#handler(result.message);
     } catch (err) {
       errors.report('pixel-streaming', err, { role, type: result.message.type });

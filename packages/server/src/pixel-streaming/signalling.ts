@@ -1,3 +1,4 @@
+import type { Peer } from '../rooms/peer.js';
 import { PS_CLOSE_CODES, PS_PROTOCOL_VERSION, PS_STREAMER_ID_PATTERN, roomPermissions, type PsRole } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';
@@ -31,7 +32,12 @@ export interface SignallingOptions {
   authorizeStreamerId?: StreamerIdAuthorizer | undefined;
   /** Mints player ids on one node: `Player0`, `Player1`… (in a cluster the link takes them from a cluster-wide sequence). */
   playerIds: () => string;
+  /** The signalling inspector: told of each message of a socket whose peer is in a presence room. */
+  inspect?: PsInspect | undefined;
 }
+
+/** What the inspector is told of one dialect message: the presence peer of its socket, if any. */
+export type PsInspect = (peer: Peer | undefined, direction: 'in' | 'out', type: string, message: unknown, bytes: number) => void;
 
 type DisconnectReason = PixelStreamingEventMap['streamer.disconnected']['reason'];
 
@@ -102,6 +108,10 @@ export class PsSignalling {
       streamer.sfuPlayer = player;
       this.players.set(player.id, player);
     }
+    const { inspect } = this.opts;
+    if (inspect) {
+      socket.watcher = (direction, msgType, message, bytes) => inspect(streamer.peer ?? streamer.sfuPlayer?.peer, direction, msgType, message, bytes);
+    }
     socket.onClose(() => this.#streamerGone(streamer));
     socket.send({ type: 'identify' });
     socket.send(this.#config(streamer.sfuPlayer?.id ?? streamer.id, type === 'SFU' ? 'sfu' : 'streamer'));
@@ -112,6 +122,10 @@ export class PsSignalling {
   addPlayer(socket: PsSocket, identity: Identity | undefined, id?: string): PsPlayer {
     const player = new PsPlayer(id ?? this.opts.playerIds(), socket, 'Player', identity, this.opts.clock.now());
     this.players.set(player.id, player);
+    const { inspect } = this.opts;
+    if (inspect) {
+      socket.watcher = (direction, msgType, message, bytes) => inspect(player.peer, direction, msgType, message, bytes);
+    }
     socket.onClose(() => this.#playerGone(player));
     socket.send(this.#config(player.id, 'player'));
     return player;

@@ -63,17 +63,20 @@ describe.skipIf(!hasRedis)('operator console in a cluster', () => {
     await eventually(() => events.some((e) => e.event === 'started'));
     const a = await join(nodes[1]!, 'alice', 'call-x');
     const b = await join(nodes[0]!, 'bob', 'call-x');
-    await eventually(async () => {
-      await a.client.ok('signal.send', { to: b.peer, signal: { description: { type: 'offer', sdp: 'v=0\r\n' } } });
-      return events.some((e) => e.event === 'record' && (e.data as { kind: string }).kind === 'event');
-    }, 10_000, 'a record from the other node');
+    // Alice's node knows of bob once she is told he joined.
+    await a.client.nextEvent('peer.joined', (e) => e.data.peer.id === b.peer);
+    await a.client.ok('signal.send', { to: b.peer, signal: { description: { type: 'offer', sdp: 'v=0\r\n' } } });
+    const has = (kind: string, type: string) => events.some((e) => e.event === 'record' && (e.data as { kind: string; type: string }).kind === kind && (e.data as { type: string }).type === type);
+    await eventually(() => has('request', 'signal.send') && has('event', 'signal'), 10_000, 'the records of both nodes');
     abort.abort();
     await done;
     const records = events.filter((e) => e.event === 'record').map((e) => e.data as { node: string; kind: string; peer: string; type: string });
     const fromOther = records.find((r) => r.kind === 'request' && r.type === 'signal.send');
     const overview = await new ControlClient(nodes[0]!.url, KEY).get<{ node: string; nodes: Array<{ node: string }> }>('/v1/console/overview');
     expect(fromOther?.node).not.toBe(overview.node);
-    expect(records.find((r) => r.kind === 'event')).toMatchObject({ peer: b.peer, type: 'signal' });
+    expect(records.find((r) => r.kind === 'event' && r.type === 'signal')).toMatchObject({ peer: b.peer });
+    // And the events the server sent meanwhile: alice was told bob joined.
+    expect(records.find((r) => r.kind === 'event' && r.type === 'peer.joined')).toMatchObject({ peer: a.peer });
     // Both nodes let their capture go.
     await eventually(async () => {
       const o = await new ControlClient(nodes[1]!.url, KEY).get<{ nodes: Array<{ inspectorCaptures: number }> }>('/v1/console/overview');
