@@ -105,29 +105,25 @@ export class Inspector {
    */
   observeEvent(session: Session, type: EventType, dataJson: string): void {
     const peer = session.peer;
-    if (!peer) {
-      return;
-    }
-    let record: InspectRecord | undefined;
-    for (const capture of this.#captures.values()) {
-      const { target } = capture;
-      if ('room' in target ? peer.room.id === target.room : peer.id === target.peer) {
-        record ??= eventRecord(session, type, dataJson, this.#opts.nodeId, this.#opts.clock.now());
-        this.#emit(capture, { ...record });
-      }
+    if (peer) {
+      this.#forPeer(peer, () => eventRecord(session, type, dataJson, this.#opts.nodeId, this.#opts.clock.now()));
     }
   }
 
   /** A Pixel Streaming message of `peer`'s socket: a record for every capture of its presence room or of it. */
   observePs(peer: Peer | undefined, direction: 'in' | 'out', type: string, message: unknown, bytes: number): void {
-    if (!peer) {
-      return;
+    if (peer) {
+      this.#forPeer(peer, () => psRecord(peer, direction, type, message, bytes, this.#opts.nodeId, this.#opts.clock.now()));
     }
+  }
+
+  /** A record about `peer` for every capture of its room or of it, made once and only if one wants it. */
+  #forPeer(peer: Peer, make: () => InspectRecord): void {
     let record: InspectRecord | undefined;
     for (const capture of this.#captures.values()) {
       const { target } = capture;
       if ('room' in target ? peer.room.id === target.room : peer.id === target.peer) {
-        record ??= psRecord(peer, direction, type, message, bytes, this.#opts.nodeId, this.#opts.clock.now());
+        record ??= make();
         this.#emit(capture, { ...record });
       }
     }
