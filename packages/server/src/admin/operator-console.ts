@@ -1,5 +1,6 @@
+import { readGauge } from '../shared/read-gauge.js';
 import type { FastifyInstance } from 'fastify';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { ClusterNode } from '../cluster/cluster-node.js';
@@ -147,15 +148,7 @@ export class OperatorConsole {
   /** What Prometheus gets beside the request metrics: Pixel Streaming's counts and the captures. */
   #registerGauges(): void {
     const { registry, sources } = this.#deps;
-    const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.set(read());
-        },
-      });
+    const gauge = (name: string, help: string, read: () => number) => readGauge(registry, name, help, read);
     gauge('heliograph_pixel_streaming_streamers', 'Pixel Streaming streamers connected to this node (0 when the dialect is off)', () => sources.pixelStreaming()?.streamers ?? 0);
     gauge('heliograph_pixel_streaming_players', 'Pixel Streaming players connected to this node (0 when the dialect is off)', () => sources.pixelStreaming()?.players ?? 0);
     gauge('heliograph_inspector_captures', 'Signalling inspector captures running on this node (at most 8)', () => this.inspector.captures);

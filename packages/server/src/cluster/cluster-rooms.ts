@@ -22,6 +22,8 @@ export type RoomEventMessage = Extract<RoomChannelMessage, { type: 'room.event' 
 
 /** What a session hand-over (`session-handover.ts`) needs to hear of the rooms' channels. */
 export interface MoveHooks {
+  /** Whether any peer is arriving here now (only then does a broadcast need `publishing`). */
+  readonly anyArriving: boolean;
   /** Every message heard on a room's channel, before it is applied; true for the hand-over's own (nothing else to do). */
   heard(room: Room, message: RoomChannelMessage, from: NodeId): boolean;
   /** An event this node is about to publish: a peer arriving here by a hand-over gets it here (`skip`). */
@@ -352,9 +354,10 @@ export class ClusterRooms implements RoomsCluster {
     return {
       publish: (type: EventType, dataJson: string, exceptId: string | undefined, permissions?: PeerPermissions) => {
         const message: RoomEventMessage = { type: 'room.event', event: type, data: dataJson, except: exceptId, permissions };
-        const room = this.#moves && this.#rooms.get(roomId);
+        const moves = this.#moves;
+        const room = moves?.anyArriving ? this.#rooms.get(roomId) : undefined;
         if (room) {
-          this.#moves!.publishing(room, message);
+          moves!.publishing(room, message);
         }
         return this.#publish(roomId, message);
       },

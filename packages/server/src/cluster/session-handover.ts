@@ -281,6 +281,10 @@ export class SessionHandover implements MoveHooks {
     return false;
   }
 
+  get anyArriving(): boolean {
+    return this.#arrivingPeers.size > 0;
+  }
+
   publishing(room: Room, message: RoomEventMessage): void {
     for (const arrival of this.#arrivingPeers.values()) {
       if (arrival.room !== room || arrival.peerId === undefined || message.except === arrival.peerId) {

@@ -1,5 +1,6 @@
+import { readGauge } from '../shared/read-gauge.js';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
 
 export interface MetricsSources {
   connections: () => number;
@@ -13,15 +14,7 @@ export interface MetricsSources {
  */
 export function registerMetricsRoutes(app: FastifyInstance, registry: Registry, sources: MetricsSources): void {
   collectDefaultMetrics({ register: registry, prefix: 'heliograph_' });
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
+  const gauge = (name: string, help: string, read: () => number) => readGauge(registry, name, help, read);
   gauge('heliograph_connections', 'Open native-protocol WebSocket connections', sources.connections);
   gauge('heliograph_rooms', 'Live rooms on this node', sources.rooms);
   gauge('heliograph_peers', 'Peers in rooms on this node', sources.peers);

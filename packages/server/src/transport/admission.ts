@@ -1,7 +1,8 @@
+import { readGauge } from '../shared/read-gauge.js';
 import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { ClientAddress } from '../http/client-address.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
@@ -140,15 +141,7 @@ export class Admission {
       registers: [registry],
     });
     this.#refused = (reason) => refusals.inc({ reason });
-    const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.set(read());
-        },
-      });
+    const gauge = (name: string, help: string, read: () => number) => readGauge(registry, name, help, read);
     gauge('heliograph_sockets', 'Open TCP sockets on all ports (HTTP, WebSockets, upgrades)', () => this.#sockets);
     gauge('heliograph_pending_upgrades', 'WebSocket upgrades whose token is being verified', () => this.#pending);
   }

@@ -3,6 +3,7 @@ import { join as joinPath } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.js';
+import { runCliCaptured } from '../helpers/run-cli.js';
 import { HOOK_SECRET, TestBackend } from '../helpers/business-backend.js';
 import { TestClient } from '../helpers/client.js';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
@@ -39,22 +40,8 @@ interface Run {
 }
 
 /** One command line, in process, against the live server. */
-async function cli(args: string[], key = WRITE, signal?: AbortSignal): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli({
-    argv: [...args, '--url', server.url, '--api-key', key],
-    env: {},
-    cwd: server.config.dataDir,
-    version: 'test',
-    io: { stdout, stderr, stdin: new PassThrough(), isTTY: false },
-    ...(signal ? { signal } : {}),
-  });
-  return { code, stdout: out, stderr: err };
+function cli(args: string[], key = WRITE, signal?: AbortSignal): Promise<Run> {
+  return runCliCaptured([...args, '--url', server.url, '--api-key', key], server.config.dataDir, signal);
 }
 
 async function join(user: string, room: string, name?: string): Promise<{ client: TestClient; peer: string }> {

@@ -1,6 +1,6 @@
-import { PassThrough, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run-cli.js';
+import { runCliCaptured } from '../helpers/run-cli.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { TestClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -27,14 +27,8 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli({ argv: [...args, '--data-dir', server.config.dataDir], env: {}, cwd: server.config.dataDir, version: 't', io: { stdout, stderr, stdin: new PassThrough(), isTTY: false } });
-  return { code, out, err };
+  const run = await runCliCaptured([...args, '--data-dir', server.config.dataDir], server.config.dataDir);
+  return { code: run.code, out: run.stdout, err: run.stderr };
 }
 
 async function signIn(username: string, password: string): Promise<{ status: number; token?: string }> {

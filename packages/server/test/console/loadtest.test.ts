@@ -1,6 +1,5 @@
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run-cli.js';
+import { runCliCaptured, type CliRun } from '../helpers/run-cli.js';
 import type { LoadReport } from '../../src/loadtest/load-run.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
@@ -13,21 +12,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function loadtest(s: TestServer, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli({
-    argv: ['loadtest', '--url', s.url, '--api-key', KEY, ...args],
-    env: {},
-    cwd: s.config.dataDir,
-    version: 'test',
-    io: { stdout, stderr, stdin: new PassThrough(), isTTY: false },
-  });
-  return { code, stdout: out, stderr: err };
+function loadtest(s: TestServer, args: string[]): Promise<CliRun> {
+  return runCliCaptured(['loadtest', '--url', s.url, '--api-key', KEY, ...args], s.config.dataDir);
 }
 
 const keys = { controlApi: { keys: [{ id: 'load', key: KEY, scope: 'read-write' as const }] } };

@@ -61,14 +61,7 @@ describe.each([
 
     // Only Epic's URL settings: the page finds the signalling server on its own host and port.
     const player = await open(`${server.url}/player.html?StreamerId=PageStreamer&AutoConnect=true&AutoPlayVideo=true&StartVideoMuted=true`);
-    await player.waitForFunction(
-      () => {
-        const video = document.querySelector('video');
-        return video !== null && video.getVideoPlaybackQuality().totalVideoFrames > 0;
-      },
-      null,
-      { timeout: 30_000 },
-    );
+    await videoPlays(player);
     const { players, layerPreferences } = await streamerState(streamer);
     expect(players).toEqual([expect.stringMatching(/^Player\d+$/)]);
     expect(layerPreferences[0]).toEqual({ type: 'layerPreference', spatialLayer: 0, temporalLayer: 0, playerId: players[0] });
@@ -102,14 +95,19 @@ describe('the served player page with player authentication', () => {
     const token = await server.token('viewer', [{ room: 'ps:*', join: true }]);
     const ss = `${server.url.replace(/^http/, 'ws')}/?token=${token}`;
     await player.goto(`${server.url}/player.html?StreamerId=Guarded&AutoConnect=true&StartVideoMuted=true&ss=${encodeURIComponent(ss)}`);
-    await player.waitForFunction(
-      () => {
-        const video = document.querySelector('video');
-        return video !== null && video.getVideoPlaybackQuality().totalVideoFrames > 0;
-      },
-      null,
-      { timeout: 30_000 },
-    );
+    await videoPlays(player);
     expect((await streamerState(streamer)).players).toHaveLength(1);
   });
 });
+
+/** Waits until the page's video has shown at least one frame of the stream. */
+async function videoPlays(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const video = document.querySelector('video');
+      return video !== null && video.getVideoPlaybackQuality().totalVideoFrames > 0;
+    },
+    null,
+    { timeout: 30_000 },
+  );
+}

@@ -1,15 +1,9 @@
+import type { DeadLetter as OutboxDeadLetter } from '../../webhooks/outbox.js';
 import type { Command } from '../command.js';
 import { JSON_OPTION, SERVER_OPTIONS, controlClient, printResult, shortTime } from './console-options.js';
 
-interface DeadLetter {
-  id: string;
-  type: string;
-  room: string;
-  seq: number;
-  createdAt: number;
-  attempts: number;
-  lastError: string | null;
-}
+/** A dead letter as the control API lists it (the event body is not shown). */
+type DeadLetter = Omit<OutboxDeadLetter, 'event'>;
 
 export const deadLettersCommand: Command = {
   name: 'webhooks dead-letters',
