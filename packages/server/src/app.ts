@@ -24,6 +24,7 @@ import { Rooms } from './rooms/rooms.js';
 import { SessionRegistry } from './sessions/session-registry.js';
 import { createRedisClusterNode, type ClusterNode } from './cluster/cluster-node.js';
 import { ClusterRooms } from './cluster/cluster-rooms.js';
+import { LocalMembership, type RoomMembership } from './rooms/room-membership.js';
 import { SessionHandover } from './cluster/session-handover.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
@@ -115,7 +116,8 @@ export async function createHeliograph(config: Config, options: HeliographOption
     ? new ClusterRooms({ node: cluster, rooms, clock, logger, defaults: config.rooms, requestTimeoutMs: config.cluster.requestTimeoutMs, metrics })
     : undefined;
   cluster?.registerMetrics(metrics);
-  const business = createBusinessIntegration({ config, db, rooms, signer, clock, ids, logger, metrics, cluster });
+  const membership: RoomMembership = clusterRooms ?? new LocalMembership(rooms);
+  const business = createBusinessIntegration({ config, db, rooms, catalog: membership.catalog, signer, clock, ids, logger, metrics, cluster });
   const operator: OperatorConsole = new OperatorConsole({
     nodeId: cluster?.nodeId ?? ids('ND'),
     clock,
@@ -135,8 +137,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   });
   const handlers = createHandlers({
     rooms,
-    cluster: clusterRooms,
-    remote: clusterRooms,
+    membership,
     clock,
     iceServers: business.iceServers,
     roomService: business.roomService,
@@ -227,7 +228,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
       signup: config.auth.signup,
     });
   }
-  registerLobbyRoutes(http, { verifier, rooms });
+  registerLobbyRoutes(http, { verifier, catalog: membership.catalog });
   if (config.metrics.enabled) {
     registerMetricsRoutes(http, metrics, {
       connections: () => gateway.connectionCount,

@@ -9,6 +9,7 @@ import { registerControlApi, type ControlApiDeps } from './control-api/index.js'
 import { IceRefresher } from './ice/ice-refresher.js';
 import { IceServerIssuer } from './ice/turn-credentials.js';
 import { RoomServiceClient } from './room-service/room-service-client.js';
+import type { RoomCatalog } from './rooms/room-catalog.js';
 import type { Rooms } from './rooms/rooms.js';
 import type { Clock } from './shared/clock.js';
 import type { IdGenerator } from './shared/ids.js';
@@ -24,6 +25,8 @@ export interface BusinessIntegrationDeps {
   config: Config;
   db: Database;
   rooms: Rooms;
+  /** Rooms and peers on every node, for the control API. */
+  catalog: RoomCatalog;
   signer: TokenSigner;
   clock: Clock;
   ids: IdGenerator;
@@ -53,7 +56,7 @@ export interface BusinessIntegration {
 
 /** Builds the business integration from the configuration. */
 export function createBusinessIntegration(deps: BusinessIntegrationDeps): BusinessIntegration {
-  const { config, db, rooms, signer, clock, ids, logger, metrics, cluster } = deps;
+  const { config, db, rooms, catalog, signer, clock, ids, logger, metrics, cluster } = deps;
   const { turn, roomService: rs, webhooks: wh } = config;
 
   const issuer = new IceServerIssuer({
@@ -96,7 +99,7 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
     webhooks,
     apiKeys,
     registerRoutes(http, console = {}) {
-      registerControlApi(http, { keys: apiKeys, rooms, signer, webhooks, version: '1.0.0', ...console });
+      registerControlApi(http, { keys: apiKeys, rooms, catalog, signer, webhooks, version: '1.0.0', ...console });
     },
     start() {
       if (webhooks && openRooms) {

@@ -1,16 +1,22 @@
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
-import type { Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
 import { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { Room } from '../rooms/room.js';
-import { assertHandedOver, type PeerChanges, type RoomCatalog, type RoomSummary } from '../rooms/room-catalog.js';
+import type { PeerChanges, RoomCatalog, RoomSummary } from '../rooms/room-catalog.js';
 import type { RoomCreateOptions, Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { ClusterNode } from './cluster-node.js';
-import type { ClusterRooms } from './cluster-rooms.js';
+import { homeNode } from './mirrors.js';
 
 /** What a node answers to `peer.update`: the peer's permissions after the change. */
 const checkUpdateReply = Compile(Type.Object({ permissions: PeerPermissions }));
+
+/** How a room is opened on this node: by a join (create if allowed), by the control API (create, or only look). */
+export type OpenMode = 'join' | 'join-or-create' | 'create' | 'observe';
+
+/** Opens a room on this node (`ClusterRooms.open`): subscribed, mirrored, held until released. */
+export type OpenRoom = (roomId: string, mode: OpenMode, create?: RoomCreateOptions) => Promise<Room>;
 
 /**
  * The control API's and the lobby's view in a cluster: rooms come from the directory, a room is
@@ -18,16 +24,16 @@ const checkUpdateReply = Compile(Type.Object({ permissions: PeerPermissions }));
  * timeout), and a peer on another node is kicked, changed or sent to by its own node.
  */
 export class ClusterCatalog implements RoomCatalog {
-  readonly #cluster: ClusterRooms;
+  readonly #open: OpenRoom;
   readonly #node: ClusterNode;
   readonly #rooms: Rooms;
 
   readonly #defaultEmptyTimeoutMs: number;
 
   /** `defaultEmptyTimeoutMs`: shown for rooms the directory has no lifetime for (created by an older version). */
-  constructor(deps: { cluster: ClusterRooms; node: ClusterNode; rooms: Rooms; defaultEmptyTimeoutMs: number }) {
+  constructor(deps: { open: OpenRoom; node: ClusterNode; rooms: Rooms; defaultEmptyTimeoutMs: number }) {
     this.#defaultEmptyTimeoutMs = deps.defaultEmptyTimeoutMs;
-    this.#cluster = deps.cluster;
+    this.#open = deps.open;
     this.#node = deps.node;
     this.#rooms = deps.rooms;
   }
@@ -55,29 +61,31 @@ export class ClusterCatalog implements RoomCatalog {
   }
 
   find(roomId: string): Promise<Room> {
-    return this.#opened(this.#cluster.open(roomId, 'observe'));
+    return this.#opened(this.#open(roomId, 'observe'));
   }
 
   create(roomId: string, options: RoomCreateOptions): Promise<Room> {
-    return this.#opened(this.#cluster.open(roomId, 'create', options));
+    return this.#opened(this.#open(roomId, 'create', options));
   }
 
   async kick(peer: Peer, reason: string): Promise<void> {
-    if (peer.node === undefined) {
+    const node = homeNode(peer);
+    if (node === undefined) {
       this.#rooms.kick(peer, reason);
       return;
     }
-    await this.#node.bus.request(peer.node, { type: 'peer.kick', room: peer.room.id, peerId: peer.id, reason });
+    await this.#node.bus.request(node, { type: 'peer.kick', room: peer.room.id, peerId: peer.id, reason });
   }
 
   async updatePeer(peer: Peer, changes: PeerChanges): Promise<PeerPermissions> {
-    if (peer.node === undefined) {
+    const node = homeNode(peer);
+    if (node === undefined) {
       this.#rooms.updatePeer(peer, changes, true);
       return peer.permissions;
     }
-    const reply = await this.#node.bus.request(peer.node, { type: 'peer.update', room: peer.room.id, peerId: peer.id, changes });
+    const reply = await this.#node.bus.request(node, { type: 'peer.update', room: peer.room.id, peerId: peer.id, changes });
     if (!checkUpdateReply.Check(reply)) {
-      throw new AppError('INTERNAL', `Node ${peer.node} answered peer.update with something else`);
+      throw new AppError('INTERNAL', `Node ${node} answered peer.update with something else`);
     }
     // The holder's peer.updated reaches this node's mirror later; answer with the change now.
     peer.update(changes);
@@ -86,11 +94,7 @@ export class ClusterCatalog implements RoomCatalog {
   }
 
   async sendTo(peer: Peer, type: 'data', dataJson: string): Promise<void> {
-    if (peer.node === undefined) {
-      assertHandedOver(peer.sink.sendEvent(type, dataJson), peer.id);
-      return;
-    }
-    await this.#cluster.deliver(peer, type, dataJson);
+    await peer.relay(type, dataJson);
   }
 
   /** The room, let go again at once: its empty timer runs if no peer of this node is in it. */

@@ -1,6 +1,8 @@
 import { Histogram, type Registry } from 'prom-client';
+import Type from 'typebox';
+import { Compile } from 'typebox/compile';
 import { roomPermissions, type EventType } from '@heliograph/protocol';
-import type { Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
 import { Room, type RoomLink } from '../rooms/room.js';
 import type { JoinRequest, JoinResult, Rooms, RoomsCluster } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
@@ -11,11 +13,11 @@ import type { ClusterNode } from './cluster-node.js';
 import type { MemberRecord } from './directory.js';
 import type { NodeRequest, RoomChannelMessage } from './messages.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
-import { assertHandedOver, type RoomCatalog } from '../rooms/room-catalog.js';
-import type { Delivery } from '../rooms/peer.js';
+import type { RoomCatalog } from '../rooms/room-catalog.js';
+import { ackOf, type RelayAck, type RelayEvent, type RelayTarget, type RemoteSink } from '../rooms/peer-sink.js';
 import { BackgroundWrites } from './background-writes.js';
-import { ClusterCatalog } from './cluster-catalog.js';
-import { applyRoomEvent, mirrorOf } from './mirrors.js';
+import { ClusterCatalog, type OpenMode } from './cluster-catalog.js';
+import { applyRoomEvent, homeNode, mirrorOf } from './mirrors.js';
 
 /** A room event as it goes on the room's channel. */
 export type RoomEventMessage = Extract<RoomChannelMessage, { type: 'room.event' }>;
@@ -32,8 +34,6 @@ export interface MoveHooks {
   arriving(peerId: string): Promise<void> | undefined;
 }
 
-/** How a room is opened on this node: by a join (create if allowed), by the control API (create, or only look). */
-export type OpenMode = 'join' | 'join-or-create' | 'create' | 'observe';
 
 export interface ClusterRoomsOptions {
   node: ClusterNode;
@@ -88,6 +88,7 @@ export class ClusterRooms implements RoomsCluster {
   readonly catalog: RoomCatalog;
   readonly #relays: Histogram<'outcome'> | undefined;
   #moves: MoveHooks | undefined;
+  readonly #sinks = new Map<NodeId, RemoteSink>();
 
   constructor(options: ClusterRoomsOptions) {
     this.#node = options.node;
@@ -97,7 +98,7 @@ export class ClusterRooms implements RoomsCluster {
     this.#writes = new BackgroundWrites(options.logger, 'cluster: a directory update failed');
     this.#rooms.attachCluster(this);
     this.#rooms.events.on('peer.left', ({ room, peer }) => {
-      if (peer.node === undefined) {
+      if (peer.local) {
         this.#removeMember(peer.id, room.id);
       }
     });
@@ -110,7 +111,7 @@ export class ClusterRooms implements RoomsCluster {
           registers: [options.metrics],
         })
       : undefined;
-    this.catalog = new ClusterCatalog({ cluster: this, node: options.node, rooms: options.rooms, defaultEmptyTimeoutMs: options.defaults.emptyTimeoutMs });
+    this.catalog = new ClusterCatalog({ open: (roomId, mode, create) => this.open(roomId, mode, create), node: options.node, rooms: options.rooms, defaultEmptyTimeoutMs: options.defaults.emptyTimeoutMs });
     this.#node.handle('peer.deliver', (m) => this.#deliverHere(m));
     this.#node.handle('peer.kick', (m) => {
       this.#rooms.kick(this.#localPeer(m.room, m.peerId), m.reason);
@@ -295,7 +296,7 @@ export class ClusterRooms implements RoomsCluster {
       room.link = this.#link(roomId);
       for (const m of members) {
         if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(mirrorOf(m.info, m.nodeId, room, m.permissions), 'local');
+          room.add(mirrorOf(m.info, this.sinkOf(m.nodeId), room, m.permissions), 'local');
         }
       }
       for (const { message, from } of sub.backlog ?? []) {
@@ -323,7 +324,7 @@ export class ClusterRooms implements RoomsCluster {
   /** A peer of this node in that room, or PEER_NOT_FOUND. */
   #localPeer(roomId: string, peerId: string): Peer {
     const peer = this.#rooms.get(roomId)?.peers.get(peerId);
-    if (!peer || peer.node !== undefined) {
+    if (!peer || !peer.local) {
       throw new AppError('PEER_NOT_FOUND', `Peer "${peerId}" has gone`);
     }
     return peer;
@@ -401,7 +402,7 @@ export class ClusterRooms implements RoomsCluster {
       this.#rooms.closeRoom(room, message.reason, false);
       return;
     }
-    applyRoomEvent(this.#rooms, room, message, from, (peerId) => {
+    applyRoomEvent(this.#rooms, room, message, this.sinkOf(from), (peerId) => {
       const joining = this.#joining.get(peerId);
       if (joining) {
         joining.superseded = true;
@@ -411,24 +412,29 @@ export class ClusterRooms implements RoomsCluster {
 
   // Relays.
 
-  /**
-   * Hands `signal` or `data` to a peer on another node; resolves once it is on its connection. A
-   * peer that moved waits for the relays still on their way to its old node (`Peer.earlierRoute`).
-   */
-  async deliver(target: Peer, event: 'signal' | 'data', dataJson: string): Promise<{ queued?: true }> {
-    if (target.earlierRoute) {
-      await target.earlierRoute;
+  /** The sink of every member of node `nodeId`: one per node, shared by its mirrors. */
+  sinkOf(nodeId: NodeId): RemoteSink {
+    let sink = this.#sinks.get(nodeId);
+    if (!sink) {
+      sink = {
+        node: nodeId,
+        sendEvent: () => 'elsewhere',
+        detached: () => undefined,
+        relay: (peer, event, dataJson) => this.#relay(peer, nodeId, event, dataJson),
+      };
+      this.#sinks.set(nodeId, sink);
     }
-    const node = target.node;
-    if (node === undefined) {
-      return queuedAck(target.sink.sendEvent(event, dataJson), target.id); // it moved here
-    }
+    return sink;
+  }
+
+  /** A relay to a member on node `node`: a `peer.deliver` request, answered once its connection has it. */
+  async #relay(target: RelayTarget, node: NodeId, event: RelayEvent, dataJson: string): Promise<RelayAck> {
     const started = this.#opts.clock.now();
     let outcome = 'ok';
     target.routeStarted();
     try {
       const message: NodeRequest = { type: 'peer.deliver', room: target.room.id, to: target.id, event, data: dataJson };
-      return (await this.#node.bus.request(node, message, this.#opts.requestTimeoutMs)) as { queued?: true };
+      return readRelayAck(await this.#node.bus.request(node, message, this.#opts.requestTimeoutMs), node);
     } catch (err) {
       outcome = err instanceof AppError ? err.code : 'INTERNAL';
       throw err;
@@ -443,16 +449,17 @@ export class ClusterRooms implements RoomsCluster {
    * it is in place; one that moved away is reached through its new node (once: a forwarded relay
    * is not forwarded again).
    */
-  async #deliverHere(m: Extract<NodeRequest, { type: 'peer.deliver' }>): Promise<{ queued?: true }> {
+  async #deliverHere(m: Extract<NodeRequest, { type: 'peer.deliver' }>): Promise<RelayAck> {
     const arriving = this.#moves?.arriving(m.to);
     if (arriving) {
       await arriving;
     }
     const peer = this.#rooms.get(m.room)?.peers.get(m.to);
-    if (peer?.node !== undefined && !m.forwarded) {
-      return (await this.#node.bus.request(peer.node, { ...m, forwarded: true }, this.#opts.requestTimeoutMs)) as { queued?: true };
+    const node = peer && homeNode(peer);
+    if (node !== undefined && !m.forwarded) {
+      return readRelayAck(await this.#node.bus.request(node, { ...m, forwarded: true }, this.#opts.requestTimeoutMs), node);
     }
-    return queuedAck(this.#localPeer(m.room, m.to).sink.sendEvent(m.event, m.data), m.to);
+    return ackOf(this.#localPeer(m.room, m.to).sink.sendEvent(m.event, m.data), m.to);
   }
 
   // Failures.
@@ -463,9 +470,10 @@ export class ClusterRooms implements RoomsCluster {
       void this.#restoreSelf();
       return;
     }
+    this.#sinks.delete(nodeId);
     for (const room of this.#rooms.list()) {
       for (const peer of [...room.peers.values()]) {
-        if (peer.node === nodeId) {
+        if (homeNode(peer) === nodeId) {
           this.#rooms.detach(peer, 'node_lost', undefined, 'local');
         }
       }
@@ -491,7 +499,7 @@ export class ClusterRooms implements RoomsCluster {
         local ?? new Room(roomId, record?.createdAt ?? 0, { maxPeers: record?.maxPeers ?? 0, emptyTimeoutMs: 0, metadata: record?.metadata ?? {} });
       for (const m of lost) {
         if (m.info) {
-          this.#rooms.events.emit('peer.left', { room, peer: mirrorOf(m.info, m.nodeId, room, m.permissions), reason: 'node_lost' });
+          this.#rooms.events.emit('peer.left', { room, peer: mirrorOf(m.info, this.sinkOf(m.nodeId), room, m.permissions), reason: 'node_lost' });
         }
       }
       // A room this node holds ends by its own empty timer; one nobody holds would never end.
@@ -512,7 +520,7 @@ export class ClusterRooms implements RoomsCluster {
       const { members } = await this.#node.directory.restore();
       for (const m of members) {
         const peer = this.#rooms.get(m.roomId)?.peers.get(m.peerId);
-        if (peer && peer.node === undefined) {
+        if (peer?.local) {
           // Another node took its place meanwhile (a newer session of the user, a full room).
           this.#rooms.detach(peer, 'replaced', 'the cluster lost track of this session');
         }
@@ -562,7 +570,7 @@ export class ClusterRooms implements RoomsCluster {
       }
       for (const m of members) {
         if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(mirrorOf(m.info, m.nodeId, room, m.permissions), 'local');
+          room.add(mirrorOf(m.info, this.sinkOf(m.nodeId), room, m.permissions), 'local');
         }
       }
     }
@@ -572,7 +580,7 @@ export class ClusterRooms implements RoomsCluster {
   #announceLocalMembers(): void {
     for (const room of this.#rooms.list()) {
       for (const peer of room.peers.values()) {
-        if (peer.node === undefined) {
+        if (peer.local) {
           room.link?.publish('peer.joined', `{"peer":${peer.infoJson()}}`, peer.id);
         }
       }
@@ -595,8 +603,12 @@ export class ClusterRooms implements RoomsCluster {
   }
 }
 
-/** The answer to a relay handed to a peer of this node: `queued` while it reconnects. */
-function queuedAck(delivery: Delivery, peerId: string): { queued?: true } {
-  assertHandedOver(delivery, peerId);
-  return delivery === 'queued' ? { queued: true } : {};
+const checkRelayAck = Compile(Type.Object({ queued: Type.Optional(Type.Literal(true)) }));
+
+/** Another node's answer to `peer.deliver`, checked like any message between nodes. */
+function readRelayAck(reply: unknown, node: NodeId): RelayAck {
+  if (!checkRelayAck.Check(reply)) {
+    throw new AppError('INTERNAL', `Node ${node} answered peer.deliver with something else`);
+  }
+  return reply.queued ? { queued: true } : {};
 }

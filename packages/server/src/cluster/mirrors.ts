@@ -1,15 +1,22 @@
 import type { PeerInfo } from '@heliograph/protocol';
 import { readEventData } from './event-data.js';
-import { Peer, REMOTE_SINK } from '../rooms/peer.js';
+import { Peer } from '../rooms/room.js';
+import { isRemote, type RemoteSink } from '../rooms/peer-sink.js';
+import type { NodeId } from './bus.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { Room } from '../rooms/room.js';
 import type { Rooms } from '../rooms/rooms.js';
-import type { NodeId } from './bus.js';
 import type { RoomChannelMessage } from './messages.js';
 
-/** This node's stand-in for a member on another node: reached through that node, never directly. */
-export function mirrorOf(info: PeerInfo, nodeId: NodeId, room: Room, permissions: PeerPermissions | undefined): Peer {
-  return new Peer(info.id, info.userId, room, REMOTE_SINK, info.joinedAt, info.name, info.metadata, permissions, nodeId);
+/** The node whose connection holds `peer`; undefined when it is this one. */
+export function homeNode(peer: Peer): NodeId | undefined {
+  const { sink } = peer;
+  return isRemote(sink) ? sink.node : undefined;
+}
+
+/** This node's stand-in for a member on another node: reached through that node (`sink`), never directly. */
+export function mirrorOf(info: PeerInfo, sink: RemoteSink, room: Room, permissions: PeerPermissions | undefined): Peer {
+  return new Peer(info.id, info.userId, room, sink, info.joinedAt, info.name, info.metadata, permissions);
 }
 
 /**
@@ -22,7 +29,8 @@ export function applyRoomEvent(
   rooms: Rooms,
   room: Room,
   message: Extract<RoomChannelMessage, { type: 'room.event' }>,
-  from: NodeId,
+  /** The sink of the publishing node's members. */
+  from: RemoteSink,
   /** Told of a `peer.left` for a peer this node does not hold (yet): one whose join is under way may be meant. */
   unknownLeft: (peerId: string) => void = () => undefined,
 ): boolean {
@@ -78,7 +86,7 @@ export function applyRoomEvent(
   }
   // A peer arriving on the publisher by a hand-over already has it from there.
   for (const peer of room.peers.values()) {
-    if (peer.node === undefined && peer.id !== except && !skip.includes(peer.id)) {
+    if (peer.id !== except && !skip.includes(peer.id)) {
       peer.sink.sendEvent(event, data);
     }
   }

@@ -1,6 +1,8 @@
 import { CLOSE_CODES, type EventType, type RequestData } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
-import { REMOTE_SINK, type Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
+import { NO_SINK } from '../rooms/peer-sink.js';
+import { homeNode } from './mirrors.js';
 import type { Room } from '../rooms/room.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { ClientSession, HandoverState, SessionForward } from '../sessions/client-session.js';
@@ -213,7 +215,7 @@ export class SessionHandover implements MoveHooks {
     if (!peer || room.peers.get(peer.id) !== peer) {
       return;
     }
-    room.relocate(peer, undefined, session);
+    room.relocate(peer, session);
     this.#o.node.directory.adoptMember({
       roomId: room.id,
       peerId: peer.id,
@@ -318,8 +320,9 @@ export class SessionHandover implements MoveHooks {
       return;
     }
     const peer = room.peers.get(peerId);
-    if (peer && peer.node !== undefined && peer.node !== to) {
-      room.relocate(peer, to, REMOTE_SINK);
+    const node = peer && homeNode(peer);
+    if (peer && node !== undefined && node !== to) {
+      room.relocate(peer, this.#o.cluster.sinkOf(to));
     }
   }
 
@@ -327,7 +330,7 @@ export class SessionHandover implements MoveHooks {
   #leaveAbandoned(room: Room, peerId: string): void {
     const peer = room.peers.get(peerId);
     if (peer) {
-      room.relocate(peer, undefined, REMOTE_SINK);
+      room.relocate(peer, NO_SINK);
       this.#o.rooms.leave(peer, 'resume_expired');
     }
   }
@@ -390,7 +393,7 @@ export class SessionHandover implements MoveHooks {
     if (room.peers.get(peerId) !== peer) {
       return; // it left meanwhile; its peer.left told everyone
     }
-    room.relocate(peer, to, REMOTE_SINK);
+    room.relocate(peer, this.#o.cluster.sinkOf(to));
     this.#o.cluster.publishMove(room.id, { type: 'peer.moved', peerId, to, forwarded: departure.forwarded }, false);
     const member = { roomId: room.id, peerId, userId: peer.userId, nodeId: to, info: peer.info(), permissions: peer.permissions };
     this.#o.node.directory.moveMember(member, this.#o.node.nodeId).catch((err: unknown) => {

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { TokenSigner } from '../auth/token-signer.js';
+import type { RoomCatalog } from '../rooms/room-catalog.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
 import { apiKeyHook, auditHook, type ApiKeys, type ConsoleSessions } from './api-keys.js';
@@ -14,6 +15,8 @@ export interface ControlApiDeps {
   /** The configured and stored API keys. */
   keys: ApiKeys;
   rooms: Rooms;
+  /** Rooms and peers on every node (`RoomMembership.catalog`). */
+  catalog: RoomCatalog;
   signer: TokenSigner;
   webhooks: Webhooks | undefined;
   version: string;
@@ -65,8 +68,8 @@ export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): 
       async (api) => {
         api.addHook('onRequest', apiKeyHook(keys, deps.sessions));
         api.addHook('onResponse', auditHook);
-        registerRoomRoutes(api, deps.rooms);
-        registerPeerRoutes(api, deps.rooms);
+        registerRoomRoutes(api, deps.rooms, deps.catalog);
+        registerPeerRoutes(api, deps.catalog);
         registerTokenRoutes(api, deps.signer);
         registerDeadLetterRoutes(api, deps.webhooks);
         deps.extraRoutes?.(api);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
-import type { Rooms } from '../rooms/rooms.js';
+import type { RoomCatalog } from '../rooms/room-catalog.js';
 import { AppError } from '../shared/app-error.js';
 import { findPeer, findRoom, serverDataJson } from './control-context.js';
 import {
@@ -22,17 +22,17 @@ const tags = ['peers'];
 const notFound = { 404: ErrorResponse };
 
 /** Peers of a room: list, get, update (name, metadata, permissions), kick, send data to one. */
-export function registerPeerRoutes(api: FastifyInstance, rooms: Rooms): void {
+export function registerPeerRoutes(api: FastifyInstance, catalog: RoomCatalog): void {
   api.get<{ Params: Static<typeof RoomParams> }>(
     '/rooms/:roomId/peers',
     { schema: { tags, summary: 'List the peers of a room', params: RoomParams, response: { 200: PeerList, ...notFound, ...ERROR_RESPONSES } } },
-    async (request) => ({ peers: [...(await findRoom(rooms, request.params.roomId)).peers.values()].map(peerResource) }),
+    async (request) => ({ peers: [...(await findRoom(catalog, request.params.roomId)).peers.values()].map(peerResource) }),
   );
 
   api.get<{ Params: Params }>(
     '/rooms/:roomId/peers/:peerId',
     { schema: { tags, summary: 'Get a peer', params: PeerParams, response: { 200: PeerResource, ...notFound, ...ERROR_RESPONSES } } },
-    async (request) => peerResource(await findPeer(rooms, request.params.roomId, request.params.peerId)),
+    async (request) => peerResource(await findPeer(catalog, request.params.roomId, request.params.peerId)),
   );
 
   api.patch<{ Params: Params; Body: UpdatePeerBody }>(
@@ -47,8 +47,8 @@ export function registerPeerRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request) => {
-      const peer = await findPeer(rooms, request.params.roomId, request.params.peerId);
-      const permissions = await rooms.catalog.updatePeer(peer, request.body);
+      const peer = await findPeer(catalog, request.params.roomId, request.params.peerId);
+      const permissions = await catalog.updatePeer(peer, request.body);
       return { ...peer.info(), permissions: { ...permissions } };
     },
   );
@@ -65,8 +65,8 @@ export function registerPeerRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request, reply) => {
-      const peer = await findPeer(rooms, request.params.roomId, request.params.peerId);
-      await rooms.catalog.kick(peer, request.body.reason ?? 'removed by the backend');
+      const peer = await findPeer(catalog, request.params.roomId, request.params.peerId);
+      await catalog.kick(peer, request.body.reason ?? 'removed by the backend');
       return reply.status(204).send();
     },
   );
@@ -83,8 +83,8 @@ export function registerPeerRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request) => {
-      const peer = await findPeer(rooms, request.params.roomId, request.params.peerId);
-      await rooms.catalog.sendTo(peer, 'data', serverDataJson(request.body.payload));
+      const peer = await findPeer(catalog, request.params.roomId, request.params.peerId);
+      await catalog.sendTo(peer, 'data', serverDataJson(request.body.payload));
       return { recipients: 1 };
     },
   );

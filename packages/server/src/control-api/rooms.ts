@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
+import type { RoomCatalog } from '../rooms/room-catalog.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import { findRoom, serverDataJson } from './control-context.js';
@@ -24,13 +25,13 @@ type Params = Static<typeof RoomParams>;
 const tags = ['rooms'];
 
 /** Rooms: create, list (paged by id), get, update metadata, close, and send data to everyone in one. */
-export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
+export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms, catalog: RoomCatalog): void {
   api.get<{ Querystring: Static<typeof Paging> }>(
     '/rooms',
     { schema: { tags, summary: 'List live rooms, ordered by id', querystring: Paging, response: { 200: RoomPage, ...ERROR_RESPONSES } } },
     async (request): Promise<RoomPage> => {
       const { limit = 50, cursor } = request.query;
-      const sorted = (await rooms.catalog.list())
+      const sorted = (await catalog.list())
         .filter((room) => cursor === undefined || room.id > cursor)
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const page = sorted.slice(0, limit);
@@ -51,7 +52,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
     },
     async (request, reply) => {
       const { id, ...options } = request.body;
-      const room = await rooms.catalog.create(id, options);
+      const room = await catalog.create(id, options);
       return reply.status(201).send(roomResource(room));
     },
   );
@@ -59,7 +60,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
   api.get<{ Params: Params }>(
     '/rooms/:roomId',
     { schema: { tags, summary: 'Get a room', params: RoomParams, response: { 200: RoomResource, 404: ErrorResponse, ...ERROR_RESPONSES } } },
-    async (request) => roomResource(await findRoom(rooms, request.params.roomId)),
+    async (request) => roomResource(await findRoom(catalog, request.params.roomId)),
   );
 
   api.patch<{ Params: Params; Body: UpdateRoomBody }>(
@@ -74,7 +75,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request) => {
-      const room = await findRoom(rooms, request.params.roomId);
+      const room = await findRoom(catalog, request.params.roomId);
       rooms.updateRoom(room, request.body.metadata);
       return roomResource(room);
     },
@@ -92,7 +93,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request, reply) => {
-      rooms.closeRoom(await findRoom(rooms, request.params.roomId), request.query.reason ?? 'closed by the backend');
+      rooms.closeRoom(await findRoom(catalog, request.params.roomId), request.query.reason ?? 'closed by the backend');
       return reply.status(204).send();
     },
   );
@@ -109,7 +110,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
       },
     },
     async (request) => {
-      const room = await findRoom(rooms, request.params.roomId);
+      const room = await findRoom(catalog, request.params.roomId);
       const json = serverDataJson(request.body.payload);
       const to = request.body.to;
       if (!to) {
@@ -122,7 +123,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms): void {
         }
         return peer;
       });
-      const sent = await Promise.all(peers.map((peer) => rooms.catalog.sendTo(peer, 'data', json).then(() => true, () => false)));
+      const sent = await Promise.all(peers.map((peer) => catalog.sendTo(peer, 'data', json).then(() => true, () => false)));
       return { recipients: sent.filter(Boolean).length };
     },
   );

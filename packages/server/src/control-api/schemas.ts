@@ -1,7 +1,7 @@
 import { DisplayName, Metadata, PeerId, PeerInfo, RoomId } from '@heliograph/protocol';
 import Type, { type Static } from 'typebox';
 import { PeerPermissions, PeerPermissionsPatch } from '../rooms/peer-permissions.js';
-import type { Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
 import type { RoomSummary } from '../rooms/room-catalog.js';
 import type { Room } from '../rooms/room.js';
 

@@ -1,7 +1,8 @@
 import type { RequestData, RequestResult, RequestType } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
 import { AppError } from '../shared/app-error.js';
-import type { Peer, PeerSink } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
+import type { PeerSink } from '../rooms/peer-sink.js';
 
 /** What a handler knows of the connection that sent the request. */
 export interface Session {

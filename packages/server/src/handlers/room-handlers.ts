@@ -4,6 +4,7 @@ import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import { ALL_PERMISSIONS, withPermissions } from '../rooms/peer-permissions.js';
 import { AppError } from '../shared/app-error.js';
 import type { JoinRequest, JoinResult, Rooms } from '../rooms/rooms.js';
+import type { RoomMembership } from '../rooms/room-membership.js';
 import { requirePeer, type Handler, type Session } from './handler.js';
 
 /** The room service as the join handler sees it: one question, one answer (or UNAVAILABLE). */
@@ -11,16 +12,10 @@ export interface RoomServiceGate {
   check(request: RoomServiceRequest): Promise<RoomServiceReply>;
 }
 
-/** Joins across a cluster (cluster/cluster-rooms.ts): the directory decides, so it is async. */
-export interface ClusterJoin {
-  join(req: JoinRequest, cancelled: () => boolean): Promise<JoinResult>;
-  exists(roomId: string): Promise<boolean>;
-}
-
 export interface RoomHandlerDeps {
   rooms: Rooms;
-  /** Set in cluster mode: joins go through the cluster's directory. */
-  cluster?: ClusterJoin | undefined;
+  /** Who decides a join: this node, or in a cluster the directory (asynchronously). */
+  membership: RoomMembership;
   /** The ICE servers for a user's session; a function so that TURN credentials are minted per connection. */
   iceServers: (userId: string) => IceServer[];
   /** When set, every join (and every room creation by a join) is asked of the business room service first. */
@@ -36,7 +31,7 @@ interface Admission {
   createAsked: boolean;
 }
 
-export function roomHandlers({ rooms, cluster, iceServers, roomService }: RoomHandlerDeps) {
+export function roomHandlers({ rooms, membership, iceServers, roomService }: RoomHandlerDeps) {
   /** Connections with a `room.join` waiting for the room service. */
   const pending = new WeakSet<Session>();
 
@@ -62,10 +57,8 @@ export function roomHandlers({ rooms, cluster, iceServers, roomService }: RoomHa
       permissions: admission?.permissions,
       createAllowed: admission ? admission.createAsked : undefined,
     };
-    if (!cluster) {
-      return joined(session, rooms.join(request));
-    }
-    return cluster.join(request, () => session.closing === true).then((result) => joined(session, result));
+    const result = membership.join(request, () => session.closing === true);
+    return result instanceof Promise ? result.then((done) => joined(session, done)) : joined(session, result);
   };
 
   /** Asks the room service about this join (and the room's creation when the join would create it). */
@@ -93,15 +86,16 @@ export function roomHandlers({ rooms, cluster, iceServers, roomService }: RoomHa
     if (session.peer) {
       throw new AppError('ALREADY_IN_ROOM', `Already in room "${session.peer.room.id}"`);
     }
-    if (!roomService && !cluster) {
-      return commit(session, data);
-    }
     if (pending.has(session)) {
       throw new AppError('CONFLICT', 'A room.join is already in progress on this connection');
     }
     if (!roomService) {
+      const result = commit(session, data);
+      if (!(result instanceof Promise)) {
+        return result;
+      }
       pending.add(session);
-      return Promise.resolve(commit(session, data)).finally(() => pending.delete(session));
+      return result.finally(() => pending.delete(session));
     }
     // What the token cannot do is refused here, without bothering the room service.
     const may = roomPermissions(session.identity.grants, data.room);
@@ -109,7 +103,7 @@ export function roomHandlers({ rooms, cluster, iceServers, roomService }: RoomHa
       throw new AppError('FORBIDDEN', `The token does not grant joining room "${data.room}"`);
     }
     pending.add(session);
-    return Promise.resolve(cluster ? cluster.exists(data.room) : rooms.get(data.room) !== undefined)
+    return Promise.resolve(membership.exists(data.room))
       .then((exists) => {
         if (!exists && !may.create) {
           throw new AppError('ROOM_NOT_FOUND', `Room "${data.room}" does not exist`);

@@ -1,4 +1,4 @@
-import type { Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
 import type { RoomEvents } from '../rooms/room-events.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { IceServerIssuer } from './turn-credentials.js';

@@ -5,7 +5,8 @@ import { FakeClock } from '../shared/fake-clock.js';
 import { sequentialIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import type { Session } from '../handlers/handler.js';
-import { Peer, REMOTE_SINK } from '../rooms/peer.js';
+import { Peer } from '../rooms/room.js';
+import { NO_SINK } from '../rooms/peer-sink.js';
 import { Room } from '../rooms/room.js';
 import { Inspector, INSPECTOR_LIMITS } from './inspector.js';
 import type { InspectRecord } from './records.js';
@@ -84,8 +85,8 @@ describe('Inspector: server events', () => {
     await inspector.watch({ room: 'r' }, (record) => records.push(record));
     const session = (roomId: string): Session => {
       const room = new Room(roomId, 0, { maxPeers: 10, emptyTimeoutMs: 0, metadata: {} });
-      const peer = new Peer('PR_1', 'alice', room, REMOTE_SINK, 0, undefined, {});
-      return { identity: { userId: 'alice', grants: [], expiresAt: 0 }, peer, sink: REMOTE_SINK, acknowledge: () => undefined };
+      const peer = new Peer('PR_1', 'alice', room, NO_SINK, 0, undefined, {});
+      return { identity: { userId: 'alice', grants: [], expiresAt: 0 }, peer, sink: NO_SINK, acknowledge: () => undefined };
     };
     inspector.observeEvent(session('r'), 'peer.joined', '{"peer":{"id":"PR_2","userId":"bob","metadata":{},"joinedAt":0}}');
     inspector.observeEvent(session('r'), 'ice.servers', '{"iceServers":[{"urls":"turn:x","username":"u","credential":"pw"}]}');

@@ -7,7 +7,7 @@ import type { Logger } from '../shared/logger.js';
 import { TokenBucket } from '../transport/token-bucket.js';
 import { eventRecord, psRecord, recipientOf, recordsFor, type Answered, type InspectRecord, type InspectTarget } from './records.js';
 import type { Session } from '../handlers/handler.js';
-import type { Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
 import type { EventType } from '@heliograph/protocol';
 
 /** The bounds of capture on one node. */

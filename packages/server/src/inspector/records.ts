@@ -1,6 +1,6 @@
 import type { Request } from '@heliograph/protocol';
 import type { Session } from '../handlers/handler.js';
-import type { Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
 import { redact } from './redact.js';
 
 /** What an operator watches: every signalling message of one room, or of one peer. */

@@ -1,7 +1,7 @@
 import type { PsOutbound } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';
-import type { Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
 import type { PsSocket } from './ps-socket.js';
 
 /**

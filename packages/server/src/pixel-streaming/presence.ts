@@ -1,5 +1,5 @@
 import type { LeaveReason } from '@heliograph/protocol';
-import type { Delivery, PeerSink } from '../rooms/peer.js';
+import type { Delivery, PeerSink } from '../rooms/peer-sink.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { Logger } from '../shared/logger.js';
 import type { PsPlayer, PsStreamer } from './endpoints.js';

@@ -1,4 +1,4 @@
-import type { Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
 import { PS_CLOSE_CODES, PS_PROTOCOL_VERSION, PS_STREAMER_ID_PATTERN, roomPermissions, type PsRole } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';

@@ -1,6 +1,6 @@
 import type { RoomInfo } from '@heliograph/protocol';
 import { AppError } from '../shared/app-error.js';
-import type { Delivery, Peer } from './peer.js';
+import type { Peer } from './room.js';
 import type { PeerPermissionsPatch } from './peer-permissions.js';
 import type { Room } from './room.js';
 import type { RoomCreateOptions, Rooms } from './rooms.js';
@@ -66,16 +66,6 @@ export class LocalRoomCatalog implements RoomCatalog {
   }
 
   async sendTo(peer: Peer, type: 'data', dataJson: string): Promise<void> {
-    assertHandedOver(peer.sink.sendEvent(type, dataJson), peer.id);
-  }
-}
-
-/** Turns a failed hand-off into the error the caller gets. */
-export function assertHandedOver(delivery: Delivery, peerId: string): void {
-  if (delivery === 'overloaded') {
-    throw new AppError('PEER_OVERLOADED', `Peer "${peerId}" could not keep up and was disconnected`);
-  }
-  if (delivery === 'gone') {
-    throw new AppError('PEER_NOT_FOUND', `Peer "${peerId}" has gone`);
+    await peer.relay(type, dataJson);
   }
 }

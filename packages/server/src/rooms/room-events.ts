@@ -1,6 +1,6 @@
 import type { LeaveReason } from '@heliograph/protocol';
 import type { Logger } from '../shared/logger.js';
-import type { Peer } from './peer.js';
+import type { Peer } from './room.js';
 import type { Room } from './room.js';
 
 /**

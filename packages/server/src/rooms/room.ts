@@ -1,6 +1,6 @@
-import type { EventType, LeaveReason, RoomInfo } from '@heliograph/protocol';
-import type { Delivery, Peer, PeerSink } from './peer.js';
-import type { PeerPermissions } from './peer-permissions.js';
+import type { EventType, LeaveReason, PeerInfo, RoomInfo } from '@heliograph/protocol';
+import { ackOf, isRemote, nodeOf, type PeerSink, type RelayAck, type RelayEvent } from './peer-sink.js';
+import { ALL_PERMISSIONS, type PeerPermissions } from './peer-permissions.js';
 
 export interface RoomOptions {
   maxPeers: number;
@@ -28,7 +28,8 @@ export type BroadcastScope = 'cluster' | 'local';
 
 /**
  * An isolated group of peers. Holds no timers and does no I/O beyond its peers' sinks and its
- * link. In a cluster it also holds mirrors of the members on other nodes (`peer.node` set).
+ * link. In a cluster it also holds the members on other nodes, whose sinks lead to their node:
+ * the room treats every member alike and only counts which ones keep it alive here.
  */
 export class Room {
   readonly peers = new Map<string, Peer>();
@@ -69,25 +70,20 @@ export class Room {
     this.broadcast('peer.joined', `{"peer":${peer.infoJson()}}`, peer.id, scope, peer.permissions);
     this.peers.set(peer.id, peer);
     this.byUser.set(peer.userId, peer);
-    if (peer.node !== undefined) {
-      this.#remote++;
-    }
+    this.#remote += peer.local ? 0 : 1;
   }
 
   /**
-   * A session hand-over moved `peer` between nodes: `node` is where it is now (undefined: this
-   * one, reached through `sink`). Nobody is told; the hand-over tells whom it must.
+   * A session hand-over moved `peer` between nodes: `sink` is where it is reached now. Nobody is
+   * told; the hand-over tells whom it must.
    */
-  relocate(peer: Peer, node: string | undefined, sink: PeerSink): void {
+  relocate(peer: Peer, sink: PeerSink): void {
     if (this.peers.get(peer.id) !== peer) {
       return;
     }
-    this.#remote += (node !== undefined ? 1 : 0) - (peer.node !== undefined ? 1 : 0);
-    if (peer.node !== node) {
-      peer.rerouted();
-    }
-    peer.node = node;
-    peer.sink = sink;
+    const wasLocal = peer.local;
+    peer.reroute(sink);
+    this.#remote += (wasLocal ? 1 : 0) - (peer.local ? 1 : 0);
   }
 
   /** Removes the peer and tells the others why. False when it was not here. */
@@ -96,9 +92,7 @@ export class Room {
       return false;
     }
     this.peers.delete(peer.id);
-    if (peer.node !== undefined) {
-      this.#remote--;
-    }
+    this.#remote -= peer.local ? 0 : 1;
     if (this.byUser.get(peer.userId) === peer) {
       this.byUser.delete(peer.userId);
     }
@@ -107,26 +101,150 @@ export class Room {
   }
 
   /**
-   * Sends one event to every member but `exceptId`: this node's directly, the others' through
-   * the link. Returns how many took it (members on other nodes count once handed to the bus,
-   * not at all while it is down).
+   * Sends one event to every member but `exceptId`, each through its sink; those on other nodes
+   * (`elsewhere`) get it through one publication on the link. Returns how many took it (members
+   * on other nodes count once handed to the bus, not at all while it is down).
    */
   broadcast(type: EventType, dataJson: string, exceptId?: string, scope: BroadcastScope = 'cluster', permissions?: PeerPermissions): number {
     let delivered = 0;
+    let elsewhere = 0;
     for (const peer of this.peers.values()) {
-      if (peer.node === undefined && peer.id !== exceptId && handedOver(peer.sink.sendEvent(type, dataJson))) {
+      if (peer.id === exceptId) {
+        continue;
+      }
+      const delivery = peer.sink.sendEvent(type, dataJson);
+      if (delivery === 'ok' || delivery === 'queued') {
         delivered++;
+      } else if (delivery === 'elsewhere') {
+        elsewhere++;
       }
     }
     if (scope === 'cluster' && this.link && this.link.publish(type, dataJson, exceptId, permissions)) {
-      const except = exceptId === undefined ? undefined : this.peers.get(exceptId);
-      delivered += this.#remote - (except?.node !== undefined ? 1 : 0);
+      delivered += elsewhere;
     }
     return delivered;
   }
 }
 
-/** Handed to the peer's connection, or kept for it while it reconnects. */
-function handedOver(delivery: Delivery): boolean {
-  return delivery === 'ok' || delivery === 'queued';
+/** One participant of one room. */
+export class Peer {
+  name: string | undefined;
+  metadata: Record<string, unknown>;
+  /** What this peer may do in the room (room service, control API); all allowed by default. */
+  permissions: PeerPermissions;
+  #infoJson: string | undefined;
+  #sink: PeerSink;
+
+  constructor(
+    readonly id: string,
+    readonly userId: string,
+    readonly room: Room,
+    /** Changes only when a session hand-over moves the peer between nodes (`Room.relocate`). */
+    sink: PeerSink,
+    readonly joinedAt: number,
+    name: string | undefined,
+    metadata: Record<string, unknown>,
+    permissions: PeerPermissions = ALL_PERMISSIONS,
+  ) {
+    this.#sink = sink;
+    this.name = name;
+    this.metadata = metadata;
+    this.permissions = { ...permissions };
+  }
+
+  /** Where this peer's events and relays go. */
+  get sink(): PeerSink {
+    return this.#sink;
+  }
+
+  /** Whether this peer's connection is on this node. */
+  get local(): boolean {
+    return !isRemote(this.#sink);
+  }
+
+  /**
+   * Hands a signal or data to this one peer: to its connection at once when it is on this node,
+   * else to its node. A relay that finds earlier ones still on their way to the node the peer
+   * left (`earlierRoute`) waits for them, so per-pair order holds across a hand-over. Throws
+   * PEER_NOT_FOUND / PEER_OVERLOADED when the connection could not take it.
+   */
+  relay(event: RelayEvent, dataJson: string): RelayAck | Promise<RelayAck> {
+    if (this.earlierRoute) {
+      return this.earlierRoute.then(() => this.relay(event, dataJson));
+    }
+    const sink = this.#sink;
+    return isRemote(sink) ? sink.relay(this, event, dataJson) : ackOf(sink.sendEvent(event, dataJson), this.id);
+  }
+
+  /**
+   * Points the peer at a new sink (a session hand-over moved it between nodes). Relays on their
+   * way to the node it left must land before any other.
+   */
+  reroute(sink: PeerSink): void {
+    if (nodeOf(this.#sink) !== nodeOf(sink)) {
+      this.#rerouted();
+    }
+    this.#sink = sink;
+  }
+
+  /**
+   * Relays to this peer still on their way to the node that held it before a hand-over moved it:
+   * a relay by the new route waits for them, so that per-pair order holds across the move.
+   */
+  earlierRoute: Promise<void> | undefined;
+  /** Relays to this peer's node not yet answered (cluster mode). */
+  #inflight = 0;
+  #drained: (() => void) | undefined;
+
+  /** A relay to this peer's node was sent. */
+  routeStarted(): void {
+    this.#inflight++;
+  }
+
+  /** A relay to this peer's node was answered (or failed). */
+  routeSettled(): void {
+    if (--this.#inflight === 0 && this.#drained) {
+      const drained = this.#drained;
+      this.#drained = undefined;
+      this.earlierRoute = undefined;
+      drained();
+    }
+  }
+
+  #rerouted(): void {
+    if (this.#inflight > 0 && !this.earlierRoute) {
+      this.earlierRoute = new Promise((resolve) => (this.#drained = resolve));
+    }
+  }
+
+  info(): PeerInfo {
+    return peerInfo(this.id, this.userId, this.joinedAt, this.name, this.metadata);
+  }
+
+  /** `info()` serialised, cached until the next `update()`. */
+  infoJson(): string {
+    this.#infoJson ??= JSON.stringify(this.info());
+    return this.#infoJson;
+  }
+
+  /**
+   * Changes the name or metadata. The new info is serialised before anything is assigned, so a
+   * value that will not serialise throws and changes nothing.
+   */
+  update(changes: { name?: string | undefined; metadata?: Record<string, unknown> | undefined }): void {
+    const name = changes.name ?? this.name;
+    const metadata = changes.metadata ?? this.metadata;
+    const json = JSON.stringify(peerInfo(this.id, this.userId, this.joinedAt, name, metadata));
+    this.name = name;
+    this.metadata = metadata;
+    this.#infoJson = json;
+  }
+}
+
+function peerInfo(id: string, userId: string, joinedAt: number, name: string | undefined, metadata: Record<string, unknown>): PeerInfo {
+  const info: PeerInfo = { id, userId, metadata, joinedAt };
+  if (name !== undefined) {
+    info.name = name;
+  }
+  return info;
 }

@@ -4,10 +4,10 @@ import { AppError } from '../shared/app-error.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
-import { Peer, type PeerSink } from './peer.js';
+import { Peer } from './room.js';
+import type { PeerSink } from './peer-sink.js';
 import { ALL_PERMISSIONS, type PeerPermissions, type PeerPermissionsPatch } from './peer-permissions.js';
 import { Room, type BroadcastScope } from './room.js';
-import { LocalRoomCatalog, type RoomCatalog } from './room-catalog.js';
 import { RoomEvents, type RoomFinishReason } from './room-events.js';
 
 /** Options of a new room; unset ones take the node's defaults. */
@@ -49,8 +49,6 @@ export interface RoomsCluster {
   closed(room: Room, reason: string): void;
   /** The room's metadata changed here. */
   updated(room: Room): void;
-  /** The cluster's rooms, for the control API and the lobby. */
-  readonly catalog: RoomCatalog;
 }
 
 export interface RoomsOptions {
@@ -67,7 +65,6 @@ export class Rooms {
   readonly #emptyTimers = new Map<Room, TimerHandle>();
   readonly #opts: RoomsOptions;
   #cluster: RoomsCluster | undefined;
-  readonly #localCatalog = new LocalRoomCatalog(this);
   #closed = false;
   /** Rooms started and finished, peers joined, left and updated: for webhooks and other observers. */
   readonly events: RoomEvents;
@@ -75,11 +72,6 @@ export class Rooms {
   constructor(options: RoomsOptions) {
     this.#opts = options;
     this.events = new RoomEvents(options.logger);
-  }
-
-  /** Where the HTTP APIs find rooms: this node's, or in a cluster every node's. */
-  get catalog(): RoomCatalog {
-    return this.#cluster?.catalog ?? this.#localCatalog;
   }
 
   /** Turns cluster mode on (once, at start-up). */
@@ -237,8 +229,8 @@ export class Rooms {
   }
 
   /**
-   * Removes a peer without it asking: a local one gets `detached` (room.kicked, session.replaced…)
-   * and the others `peer.left`. A mirror's own node detaches it when it hears the `peer.left`.
+   * Removes a peer without it asking: it gets `detached` (room.kicked, session.replaced…) and the
+   * others `peer.left`. A member on another node is detached there when its node hears the `peer.left`.
    * `scope: 'local'` applies a removal another node already announced.
    */
   detach(peer: Peer, reason: LeaveReason, detail?: string, scope: BroadcastScope = 'cluster'): void {
@@ -246,8 +238,9 @@ export class Rooms {
     if (!room.remove(peer, reason, scope)) {
       return;
     }
-    if (peer.node === undefined) {
-      peer.sink.detached(reason, detail);
+    peer.sink.detached(reason, detail);
+    // A member on another node is reported by its own node, once for the cluster.
+    if (peer.local) {
       this.events.emit('peer.left', { room, peer, reason });
     }
     this.release(room);
@@ -265,8 +258,8 @@ export class Rooms {
     this.#rooms.delete(room.id);
     for (const peer of [...room.peers.values()]) {
       room.peers.delete(peer.id);
-      if (peer.node === undefined) {
-        peer.sink.detached('room_closed', reason);
+      peer.sink.detached('room_closed', reason);
+      if (peer.local) {
         this.events.emit('peer.left', { room, peer, reason: 'room_closed' });
       }
     }

@@ -1,4 +1,4 @@
-import type { Peer } from '../rooms/peer.js';
+import type { Peer } from '../rooms/room.js';
 import type { RoomEvents } from '../rooms/room-events.js';
 import type { OpenRooms } from './open-rooms.js';
 import type { Webhooks } from './webhooks.js';

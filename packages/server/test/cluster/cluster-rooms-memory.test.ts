@@ -6,7 +6,7 @@ import { createMemoryBus, MemoryHub, type MemoryTransport } from '../../src/clus
 import { isNodeMessage } from '../../src/cluster/message-schemas.js';
 import { MemoryDirectory, MemoryDirectoryState } from '../../src/cluster/memory-directory.js';
 import type { NodeMessage } from '../../src/cluster/messages.js';
-import type { PeerSink } from '../../src/rooms/peer.js';
+import type { PeerSink } from '../../src/rooms/peer-sink.js';
 import { Rooms } from '../../src/rooms/rooms.js';
 import { AppError } from '../../src/shared/app-error.js';
 import { FakeClock } from '../../src/shared/fake-clock.js';
@@ -168,7 +168,7 @@ describe('cluster rooms on fake time', () => {
     expect((await a.node.directory.members('r')).map((m) => m.peerId).sort()).toEqual([alice.peer.id, bob.peer.id].sort());
     expect(bob.sink.detachedWith).toEqual([]);
     // Relays work both ways again.
-    await b.cluster.deliver(b.rooms.get('r')!.peers.get(alice.peer.id)!, 'signal', '{"from":"x","signal":1}');
+    await b.rooms.get('r')!.peers.get(alice.peer.id)!.relay('signal', '{"from":"x","signal":1}');
     expect(alice.sink.of('signal')).toEqual([{ from: 'x', signal: 1 }]);
   });
 
@@ -272,7 +272,7 @@ describe('cluster rooms on fake time', () => {
     const bob = await join(b, 'bob', 'r');
     b.transport.crash();
     const mirror = a.rooms.get('r')!.peers.get(bob.peer.id)!;
-    const relay = a.cluster.deliver(mirror, 'signal', '{}');
+    const relay = Promise.resolve(mirror.relay('signal', '{}'));
     const outcome = relay.then(
       () => 'delivered',
       (err: { code?: string }) => err.code,
