@@ -115,9 +115,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
     ? new ClusterRooms({ node: cluster, rooms, clock, logger, defaults: config.rooms, requestTimeoutMs: config.cluster.requestTimeoutMs, metrics })
     : undefined;
   cluster?.registerMetrics(metrics);
-  const business = createBusinessIntegration({ config, db, rooms, signer, clock, ids, logger, metrics, cluster });
+  const nodeId = cluster?.nodeId ?? ids('ND');
+  const business = createBusinessIntegration({ config, db, rooms, signer, clock, ids, logger, metrics, cluster, nodeId });
   const operator: OperatorConsole = new OperatorConsole({
-    nodeId: cluster?.nodeId ?? ids('ND'),
+    nodeId,
     clock,
     ids,
     logger,

@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { TokenSigner } from '../auth/token-signer.js';
 import type { Rooms } from '../rooms/rooms.js';
-import type { Webhooks } from '../webhooks/webhooks.js';
+import type { ClusterDeadLetters } from '../webhooks/cluster-dead-letters.js';
 import { apiKeyHook, auditHook, type ApiKeys, type ConsoleSessions } from './api-keys.js';
 import { registerDeadLetterRoutes } from './dead-letters.js';
 import { registerPeerRoutes } from './peers.js';
@@ -15,7 +15,8 @@ export interface ControlApiDeps {
   keys: ApiKeys;
   rooms: Rooms;
   signer: TokenSigner;
-  webhooks: Webhooks | undefined;
+  /** The webhook dead letters of every node (none when webhooks are off). */
+  deadLetters: ClusterDeadLetters;
   version: string;
   /** Console sign-ins of admin accounts, accepted like read-write keys. */
   sessions?: ConsoleSessions | undefined;
@@ -52,7 +53,7 @@ export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): 
           { name: 'rooms', description: 'Live rooms of this node' },
           { name: 'peers', description: 'Peers in a room' },
           { name: 'tokens', description: 'Join tokens' },
-          { name: 'webhooks', description: 'Webhook events that could not be delivered' },
+          { name: 'webhooks', description: 'Webhook events that could not be delivered, on every node of the cluster' },
           { name: 'console', description: 'The operator console: figures of the node or cluster, and the live signalling inspector' },
         ],
       },
@@ -68,7 +69,7 @@ export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): 
         registerRoomRoutes(api, deps.rooms);
         registerPeerRoutes(api, deps.rooms);
         registerTokenRoutes(api, deps.signer);
-        registerDeadLetterRoutes(api, deps.webhooks);
+        registerDeadLetterRoutes(api, deps.deadLetters);
         deps.extraRoutes?.(api);
       },
       { prefix: '/v1' },
