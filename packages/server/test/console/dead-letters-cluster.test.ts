@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClusterNode, type ClusterNode } from '../../src/cluster/cluster-node.js';
 import { systemClock } from '../../src/shared/clock.js';
@@ -22,6 +23,16 @@ let backend: TestBackend;
 let a: TestServer;
 let b: TestServer;
 let client: TestClient | undefined;
+/** Node B's log lines at info (the audit lines among them). */
+const logLines: Array<Record<string, unknown>> = [];
+const sink = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      logLines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    done();
+  },
+});
 
 interface Listed {
   deadLetters: Array<{ id: string; type: string; node: string; attempts: number }>;
@@ -60,7 +71,7 @@ describe.skipIf(!hasRedis)('webhook dead letters in a cluster', () => {
       webhooks: { url: backend.webhookUrl, secret: HOOK_SECRET, initialBackoffMs: 10, maxBackoffMs: 20, maxAttempts: 2 },
     };
     a = await startServer(settings);
-    b = await startServer(settings);
+    b = await startServer(settings, { logger: createLogger('info', sink) });
     await eventually(() => (b.app.cluster?.bus.nodes().length ?? 0) === 2, 10_000, 'B sees both nodes');
     // Two events of a room on A (room.started, peer.joined): two dead letters in A's outbox.
     client = await TestClient.open(a.wsUrl, await a.token('ada'));
@@ -142,6 +153,14 @@ describe.skipIf(!hasRedis)('webhook dead letters in a cluster', () => {
     await backend.start();
     const redelivered = await call(b, 'POST', `/v1/webhooks/dead-letters/${first?.id}/redeliver`);
     expect(redelivered).toEqual({ status: 202, body: { id: first?.id, node: nodeIdOf(a) } });
+    // The node that was called writes the audit line, as for every change.
+    await eventually(() => logLines.some((l) => l.audit === true && l.status === 202), 5000, 'the audit line');
+    expect(logLines.find((l) => l.audit === true && l.status === 202)).toMatchObject({
+      apiKey: 'ops',
+      method: 'POST',
+      route: '/v1/webhooks/dead-letters/:eventId/redeliver',
+      params: { eventId: first?.id },
+    });
     await until(() => backend.events.some((e) => e.id === first?.id), 10_000, 'the redelivery');
     expect(backend.events.find((e) => e.id === first?.id)).toMatchObject({ type: 'room.started', room: 'hooks' });
     // Named by its node, as the dashboard does; through the CLI.
