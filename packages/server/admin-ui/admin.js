@@ -90,11 +90,14 @@ async function refreshLists() {
     }),
   );
   if (selectedRoom) await openRoom(selectedRoom, false).catch(() => ($('room-panel').hidden = true));
-  const { deadLetters } = await api('GET', '/v1/webhooks/dead-letters?limit=50');
+  // Every node's dead letters; a node that did not answer in time is named rather than hidden.
+  const { deadLetters, unreachable } = await api('GET', '/v1/webhooks/dead-letters?limit=50');
+  $('dead-letters-unreachable').textContent = unreachable.length ? `No answer from node ${unreachable.join(', ')}: its dead letters are not listed.` : '';
   $('dead-letters').tBodies[0].replaceChildren(
-    ...deadLetters.map((d) =>
-      row([d.id, d.type, d.room || '–', d.attempts, d.lastError, button('Redeliver', () => act(() => api('POST', `/v1/webhooks/dead-letters/${encodeURIComponent(d.id)}/redeliver`)))]),
-    ),
+    ...deadLetters.map((d) => {
+      const path = `/v1/webhooks/dead-letters/${encodeURIComponent(d.id)}/redeliver?node=${encodeURIComponent(d.node)}`;
+      return row([d.id, d.type, d.room || '–', d.node, d.attempts, d.lastError, button('Redeliver', () => act(() => api('POST', path)))]);
+    }),
   );
 }
 

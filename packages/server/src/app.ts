@@ -117,9 +117,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
     : undefined;
   cluster?.registerMetrics(metrics);
   const membership: RoomMembership = clusterRooms ?? new LocalMembership(rooms);
-  const business = createBusinessIntegration({ config, db, rooms, catalog: membership.catalog, signer, clock, ids, logger, metrics, cluster });
+  const nodeId = cluster?.nodeId ?? ids('ND');
+  const business = createBusinessIntegration({ config, db, rooms, catalog: membership.catalog, signer, clock, ids, logger, metrics, cluster, nodeId });
   const operator: OperatorConsole = new OperatorConsole({
-    nodeId: cluster?.nodeId ?? ids('ND'),
+    nodeId,
     clock,
     ids,
     logger,

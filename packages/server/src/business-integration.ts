@@ -16,6 +16,7 @@ import type { IdGenerator } from './shared/ids.js';
 import type { Logger } from './shared/logger.js';
 import type { Database } from './storage/database.js';
 import type { ClusterNode } from './cluster/cluster-node.js';
+import { ClusterDeadLetters } from './webhooks/cluster-dead-letters.js';
 import { Outbox } from './webhooks/outbox.js';
 import { OpenRooms } from './webhooks/open-rooms.js';
 import { publishRoomEvents } from './webhooks/room-webhooks.js';
@@ -34,6 +35,8 @@ export interface BusinessIntegrationDeps {
   metrics: Registry;
   /** In a cluster: webhook events of a room are numbered in one sequence shared by the nodes. */
   cluster?: ClusterNode | undefined;
+  /** This node's id (in a cluster, the cluster's): the `node` of its dead letters. */
+  nodeId: string;
 }
 
 /** How the node works with the business backend: ICE servers, the room service, webhooks, the control API. */
@@ -56,7 +59,7 @@ export interface BusinessIntegration {
 
 /** Builds the business integration from the configuration. */
 export function createBusinessIntegration(deps: BusinessIntegrationDeps): BusinessIntegration {
-  const { config, db, rooms, catalog, signer, clock, ids, logger, metrics, cluster } = deps;
+  const { config, db, rooms, catalog, signer, clock, ids, logger, metrics, cluster, nodeId } = deps;
   const { turn, roomService: rs, webhooks: wh } = config;
 
   const issuer = new IceServerIssuer({
@@ -90,6 +93,7 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
     unsubscribe = publishRoomEvents(rooms.events, webhooks, openRooms);
   }
 
+  const deadLetters = new ClusterDeadLetters({ nodeId, webhooks, cluster, timeoutMs: config.cluster.requestTimeoutMs, logger: logger.child({ module: 'webhooks' }) });
   const apiKeys = new ApiKeys(config.controlApi.keys, new ApiKeyStore(db, { clock }));
 
   let closed = false;
@@ -99,7 +103,7 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
     webhooks,
     apiKeys,
     registerRoutes(http, console = {}) {
-      registerControlApi(http, { keys: apiKeys, rooms, catalog, signer, webhooks, version: '1.0.0', ...console });
+      registerControlApi(http, { keys: apiKeys, rooms, catalog, signer, deadLetters, version: '1.0.0', ...console });
     },
     start() {
       if (webhooks && openRooms) {

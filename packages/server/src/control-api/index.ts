@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TokenSigner } from '../auth/token-signer.js';
 import type { RoomCatalog } from '../rooms/room-catalog.js';
 import type { Rooms } from '../rooms/rooms.js';
-import type { Webhooks } from '../webhooks/webhooks.js';
+import type { ClusterDeadLetters } from '../webhooks/cluster-dead-letters.js';
 import { apiKeyHook, auditHook, type ApiKeys, type ConsoleSessions } from './api-keys.js';
 import { registerDeadLetterRoutes } from './dead-letters.js';
 import { registerPeerRoutes } from './peers.js';
@@ -18,7 +18,8 @@ export interface ControlApiDeps {
   /** Rooms and peers on every node (`RoomMembership.catalog`). */
   catalog: RoomCatalog;
   signer: TokenSigner;
-  webhooks: Webhooks | undefined;
+  /** The webhook dead letters of every node (none when webhooks are off). */
+  deadLetters: ClusterDeadLetters;
   version: string;
   /** Console sign-ins of admin accounts, accepted like read-write keys. */
   sessions?: ConsoleSessions | undefined;
@@ -55,7 +56,7 @@ export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): 
           { name: 'rooms', description: 'Live rooms of this node' },
           { name: 'peers', description: 'Peers in a room' },
           { name: 'tokens', description: 'Join tokens' },
-          { name: 'webhooks', description: 'Webhook events that could not be delivered' },
+          { name: 'webhooks', description: 'Webhook events that could not be delivered, on every node of the cluster' },
           { name: 'console', description: 'The operator console: figures of the node or cluster, and the live signalling inspector' },
         ],
       },
@@ -71,7 +72,7 @@ export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): 
         registerRoomRoutes(api, deps.rooms, deps.catalog);
         registerPeerRoutes(api, deps.catalog);
         registerTokenRoutes(api, deps.signer);
-        registerDeadLetterRoutes(api, deps.webhooks);
+        registerDeadLetterRoutes(api, deps.deadLetters);
         deps.extraRoutes?.(api);
       },
       { prefix: '/v1' },

@@ -27,6 +27,11 @@ export interface DeadLetter {
   event: unknown;
 }
 
+/** A dead letter with its place in this node's outbox (what a page's cursor counts from). */
+export interface StoredDeadLetter extends DeadLetter {
+  position: number;
+}
+
 interface Row {
   position: number;
   id: string;
@@ -155,10 +160,11 @@ export class Outbox {
   }
 
   /** Dead letters after `cursor` (an opaque position), oldest first. */
-  deadLetters(limit: number, cursor = 0): { items: DeadLetter[]; nextCursor?: number } {
+  deadLetters(limit: number, cursor = 0): { items: StoredDeadLetter[]; nextCursor?: number } {
     const rows = this.#deadPage.all(cursor, limit + 1);
     const page = rows.slice(0, limit);
     const items = page.map((row) => ({
+      position: row.position,
       id: row.id,
       type: row.type,
       room: row.room,

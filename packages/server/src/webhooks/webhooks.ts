@@ -4,7 +4,7 @@ import { signatureHeaders } from '../shared/hmac-signature.js';
 import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { backoffDelay } from './backoff.js';
-import { UNNUMBERED, type DeadLetter, type Outbox, type OutboxEvent } from './outbox.js';
+import { UNNUMBERED, type Outbox, type StoredDeadLetter, type OutboxEvent } from './outbox.js';
 
 /** Every webhook event type. The `streamer.*` ones come from the Pixel Streaming dialect through `publish()`. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -122,7 +122,7 @@ export class Webhooks {
   }
 
   /** Dead letters, oldest first, for the control API. */
-  deadLetters(limit: number, cursor?: number): { items: DeadLetter[]; nextCursor?: number } {
+  deadLetters(limit: number, cursor?: number): { items: StoredDeadLetter[]; nextCursor?: number } {
     return this.#opts.outbox.deadLetters(limit, cursor);
   }
 

@@ -203,11 +203,14 @@ describe.skipIf(!hasRedis)('operator dashboard', () => {
     await b.client.nextEvent('room.closed');
     await page.waitForSelector('#room-panel', { state: 'hidden' });
 
-    const dead = async () => {
-      const text = await (await fetch(`${nodes[0]!.url}/metrics`)).text();
+    // The list is the cluster's: the first row may be either node's, redelivered by that node.
+    const deadOn = async (node: TestServer) => {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
       return Number(/heliograph_webhook_deliveries_total\{outcome="dead"\} (\d+)/.exec(text)?.[1] ?? 0);
     };
+    const dead = async () => (await deadOn(nodes[0]!)) + (await deadOn(nodes[1]!));
     await page.waitForSelector('#dead-letters tbody tr button', { timeout: 15_000 });
+    expect(nodes.map((n) => n.app.cluster?.nodeId)).toContain(await page.textContent('#dead-letters tbody tr td:nth-child(4)'));
     const before = await dead();
     await page.click('#dead-letters tbody tr button');
     // Redelivered: attempted once more (nobody answers), and dead again.

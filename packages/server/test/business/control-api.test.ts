@@ -183,7 +183,7 @@ describe('control API: tokens', () => {
 
 describe('control API: dead letters without webhooks', () => {
   it('lists none, and there is nothing to redeliver', async () => {
-    expect((await call('GET', '/v1/webhooks/dead-letters', undefined, RO)).body).toEqual({ deadLetters: [] });
+    expect((await call('GET', '/v1/webhooks/dead-letters', undefined, RO)).body).toEqual({ deadLetters: [], unreachable: [] });
     expect((await call('POST', '/v1/webhooks/dead-letters/EV_x/redeliver')).status).toBe(404);
     expect((await call('DELETE', '/v1/webhooks/dead-letters/EV_x')).status).toBe(404);
   });

@@ -128,12 +128,15 @@ describe('operator CLI', () => {
     await join('jo', 'hooks');
     await eventually(async () => JSON.parse((await cli(['webhooks', 'dead-letters', '--json'], READ)).stdout).length >= 2, 10_000, 'dead letters');
     const table = await cli(['webhooks', 'dead-letters'], READ);
-    expect(table.stdout.split('\n')[0]).toMatch(/^EVENT +TYPE +ROOM +CREATED +ATTEMPTS +LAST ERROR$/);
-    const dead = JSON.parse((await cli(['webhooks', 'dead-letters', '--json'], READ)).stdout) as Array<{ id: string; attempts: number }>;
+    expect(table.stdout.split('\n')[0]).toMatch(/^EVENT +TYPE +ROOM +NODE +CREATED +ATTEMPTS +LAST ERROR$/);
+    const dead = JSON.parse((await cli(['webhooks', 'dead-letters', '--json'], READ)).stdout) as Array<{ id: string; attempts: number; node: string }>;
     expect(dead[0]?.attempts).toBe(2);
+    // A single node holds them all: its own id.
+    expect(new Set(dead.map((d) => d.node)).size).toBe(1);
+    expect(table.stdout).toContain(dead[0]?.node);
     const id = dead[0]?.id ?? '';
     expect(table.stdout).toContain(id);
-    expect(await cli(['webhooks', 'redeliver', id])).toMatchObject({ code: 0, stdout: `Queued ${id} for redelivery\n` });
+    expect(await cli(['webhooks', 'redeliver', id])).toMatchObject({ code: 0, stdout: `Queued ${id} for redelivery on node ${dead[0]?.node}\n` });
     expect(await cli(['webhooks', 'redeliver', 'EV_none'])).toMatchObject({ code: 1, stderr: 'heliograph: NOT_FOUND: No dead letter "EV_none"\n' });
   });
 
