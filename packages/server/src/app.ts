@@ -190,6 +190,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
         maxDepth: config.limits.maxDepth,
         errors,
         cluster,
+        clusterRooms,
         admission,
         httpTimeouts: config.http,
         requestLimits: new PsRequestLimits(config.pixelStreaming, clock, clientAddress),
