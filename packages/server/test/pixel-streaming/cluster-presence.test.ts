@@ -103,6 +103,20 @@ describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming presence rooms across tw
     expect((await call(b, 'GET', '/rooms/ps:Gone')).status).toBe(404);
     expect(await a.server.app.cluster!.directory.members('ps:Gone')).toEqual([]);
   });
+
+  it('refuses a player the full presence room has no place for (rooms.maxPeers), also when two subscribe at once', async () => {
+    const [a, b] = await twoNodes({ rooms: { maxPeers: 2 } });
+    const streamer = await h.streamerOn(a, 'Full');
+    const players = [await h.playerOn(a, 'local'), await h.playerOn(b, 'remote')];
+    for (const p of players) {
+      p.send({ type: 'subscribe', streamerId: 'Full' });
+    }
+    await streamer.expectType('playerConnected');
+    const refused = await Promise.race(players.map((p) => p.expectType('subscribeFailed')));
+    expect(refused).toEqual({ type: 'subscribeFailed', message: 'Streamer Full is full. Max players = 1.' });
+    await streamer.expectQuiet();
+    expect((await call(b, 'GET', '/rooms/ps:Full')).body).toMatchObject({ peers: 2, maxPeers: 2 });
+  });
 });
 
 describe.skipIf(!hasRedis)('Pixel Streaming presence joins in flight', () => {

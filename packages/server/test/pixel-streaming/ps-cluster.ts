@@ -17,7 +17,7 @@ export type PsSettings = Partial<Omit<Config['pixelStreaming'], 'auth'>>;
 /** More of each node's config: the control API, room defaults, webhooks, Redis command timeout. */
 export interface NodeSettings {
   controlApi?: { keys: Array<{ id: string; key: string; scope: 'read' | 'read-write' }> };
-  rooms?: { emptyTimeoutMs?: number };
+  rooms?: { emptyTimeoutMs?: number; maxPeers?: number };
   webhooks?: { url?: string; secret?: string };
   redisCommandTimeoutMs?: number;
 }
