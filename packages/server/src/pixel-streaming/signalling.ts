@@ -367,11 +367,11 @@ export class PsSignalling {
     }
     streamer.arriving.add(player);
     return entered
+      .finally(() => streamer.arriving.delete(player))
       .then(
         () => this.#arrived(player, streamer, streamerId),
         (err: unknown) => full(err),
-      )
-      .finally(() => streamer.arriving.delete(player));
+      );
   }
 
   /** After a presence join in a cluster: the subscription is made if both ends are still there. */
