@@ -192,6 +192,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
         maxDepth: config.limits.maxDepth,
         errors,
         cluster,
+        membership,
         admission,
         httpTimeouts: config.http,
         requestLimits: new PsRequestLimits(config.pixelStreaming, clock, clientAddress),

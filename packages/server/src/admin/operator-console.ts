@@ -126,9 +126,7 @@ export class OperatorConsole {
     if (!cluster) {
       return rooms.count;
     }
-    const ids = new Set(await cluster.directory.listRooms());
-    // Rooms that live on this node only (Pixel Streaming's `ps:<id>`) are not in the directory.
-    return ids.size + rooms.list().filter((room) => !room.link && !ids.has(room.id)).length;
+    return (await cluster.directory.listRooms()).length;
   }
 
   registerRoutes(api: FastifyInstance): void {

@@ -42,11 +42,6 @@ export class ClusterCatalog implements RoomCatalog {
     const { directory } = this.#node;
     const ids = await directory.listRooms();
     const records = await Promise.all(ids.map((id) => directory.getRoom(id)));
-    // Rooms that live on this node only (Pixel Streaming presence, `ps:<id>`) are not in the directory.
-    const localOnly = this.#rooms
-      .list()
-      .filter((room) => !room.link && !ids.includes(room.id))
-      .map((room) => ({ ...room.info(), emptyTimeoutMs: room.emptyTimeoutMs, peers: room.size }));
     return records
       .filter((r) => r !== undefined)
       .map((r) => ({
@@ -56,8 +51,7 @@ export class ClusterCatalog implements RoomCatalog {
         createdAt: r.createdAt,
         peers: r.memberCount,
         emptyTimeoutMs: r.emptyTimeoutMs ?? this.#defaultEmptyTimeoutMs,
-      }))
-      .concat(localOnly);
+      }));
   }
 
   find(roomId: string): Promise<Room> {

@@ -217,7 +217,7 @@ export class PsClusterLink implements PsCluster {
 
   // The streamer's side.
 
-  #guestSubscribes(m: SubscribeRequest, from: NodeId): { failed?: string } {
+  #guestSubscribes(m: SubscribeRequest, from: NodeId): { failed?: string } | Promise<{ failed?: string }> {
     const id = m.player.id;
     const stale = this.#guests.get(id);
     if (stale) {
@@ -237,13 +237,19 @@ export class PsClusterLink implements PsCluster {
     const player = new PsPlayer(id, link, m.player.type, guestIdentity(m), this.#opts.clock.now());
     const guest: Guest = { player, link, nodeId: from };
     this.#guests.set(id, guest);
-    const failed = this.#sig.attachRemote(player, m.streamerId);
-    if (failed !== undefined) {
-      this.#guests.delete(id);
+    const attached = this.#sig.attachRemote(player, m.streamerId);
+    const outcome = (failed: string | undefined): { failed?: string } => {
+      if (failed === undefined) {
+        return {};
+      }
+      if (this.#guests.get(id) === guest) {
+        this.#guests.delete(id);
+      }
       link.drop();
       return { failed };
-    }
-    return {};
+    };
+    // In a cluster the guest's presence join may still be on its way (a directory round trip).
+    return attached instanceof Promise ? attached.then(outcome) : outcome(attached);
   }
 
   #ifGuest(playerId: string, from: NodeId, act: (guest: Guest) => void): Record<string, never> {

@@ -40,9 +40,13 @@ export class PsStreamer {
    * sequence, so that streamers list in the order they first identified on any node.
    */
   clusterKey: string | undefined;
+  /** `streamer.connected` was emitted (its first id confirmed): `streamer.disconnected` follows it. */
+  announced = false;
   /** Listed to players (Epic's flag): set by `endpointId`, and for SFUs by `startStreaming`. */
   streaming = false;
   readonly subscribers = new Map<string, PsPlayer>();
+  /** Players whose subscription waits on their presence join (in a cluster): they count against the player limit. */
+  readonly arriving = new Set<PsPlayer>();
   /** Its peer in the presence room `ps:<id>`, once identified. */
   peer: Peer | undefined;
   /** For an SFU: its player side, which subscribes upstream. */

@@ -6,6 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Identity } from '../auth/identity.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
+import type { RoomMembership } from '../rooms/room-membership.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '../shared/clock.js';
@@ -62,6 +63,11 @@ export interface PixelStreamingDeps {
    * every node. Presence rooms live on the streamer's node.
    */
   cluster?: ClusterNode | undefined;
+  /**
+   * Who decides presence joins: this node, or in a cluster the directory, so that every node's
+   * control API and lobby see the presence rooms.
+   */
+  membership: RoomMembership;
   /** The node's admission (socket cap, pending upgrades, upgrade and connection rates), shared with the main port. */
   admission: Admission;
   /** `http.*`, applied to the streamer and SFU ports as to the main port. */
@@ -117,6 +123,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     logger: log,
     maxPlayersPerStreamer: config.maxPlayersPerStreamer,
     onDetached: (who) => who.socket.close(),
+    membership: deps.membership,
   });
   const sig = new PsSignalling({
     config,

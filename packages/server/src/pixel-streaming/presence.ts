@@ -1,6 +1,8 @@
 import type { LeaveReason } from '@heliograph/protocol';
 import type { Delivery, PeerSink } from '../rooms/peer-sink.js';
-import type { Rooms } from '../rooms/rooms.js';
+import type { RoomMembership } from '../rooms/room-membership.js';
+import type { JoinRequest, Rooms } from '../rooms/rooms.js';
+import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { PsPlayer, PsStreamer } from './endpoints.js';
 
@@ -16,49 +18,69 @@ export interface PresenceOptions {
   maxPlayersPerStreamer: number;
   /** The room let go of a dialect peer (control API kick, room closed): close its connection. */
   onDetached: (who: PsStreamer | PsPlayer, reason: LeaveReason) => void;
+  /**
+   * Who decides a join: this node at once, or in a cluster the directory, so that every node sees
+   * the room and its members. Every member lives on the streamer's node (remote players as guests there).
+   */
+  membership: RoomMembership;
 }
+
+type Endpoint = PsStreamer | PsPlayer;
 
 /**
  * Maps the dialect onto the room core: an identified streamer is a peer of room `ps:<id>`, and so
  * is every player or SFU subscribed to it. Heliograph's presence (lobby, control API, webhooks)
  * then sees Pixel Streaming sessions like any room; the dialect never routes through the room.
+ *
+ * On one node a join is synchronous. In a cluster it is a directory round trip: each endpoint's
+ * latest attempt is remembered, and a join that resolves for an endpoint that left, closed or
+ * tried again meanwhile is undone, so that no ghost member stays behind. Presence is best effort:
+ * only a full room refuses a player; a failed join is logged and the dialect carries on.
  */
 export class Presence {
+  readonly #attempts = new WeakMap<Endpoint, object>();
+
   constructor(private readonly opts: PresenceOptions) {}
 
-  /** Puts the streamer (and its subscribers) into the room of its current id, leaving any old one. */
-  enterStreamer(streamer: PsStreamer): void {
+  /** Puts the streamer (then its subscribers) into the room of its current id, leaving any old one. */
+  enterStreamer(streamer: PsStreamer): void | Promise<void> {
     this.leave(streamer);
     const roomId = presenceRoomId(streamer.id);
     const identity = streamer.credential.kind === 'jwt' ? streamer.credential.identity : undefined;
     const max = streamer.type === 'Streamer' ? this.opts.maxPlayersPerStreamer : 0;
+    const req: JoinRequest = {
+      identity: { userId: `ps-${streamer.type.toLowerCase()}:${streamer.id}`, grants: [{ room: roomId, create: true }], expiresAt: Infinity },
+      roomId,
+      name: identity?.name ?? streamer.id,
+      metadata: { pixelStreaming: { role: streamer.type, streamerId: streamer.id, ...(identity ? { user: identity.userId } : {}) } },
+      create: { maxPeers: max > 0 ? max + 1 : undefined, metadata: { pixelStreaming: { streamerId: streamer.id } } },
+      sink: this.#sink(streamer),
+    };
+    const warn = (err: unknown) => this.opts.logger.warn({ err, streamerId: streamer.id }, 'streamer not in presence');
+    let entered: boolean | Promise<boolean>;
     try {
-      streamer.peer = this.opts.rooms.join({
-        identity: { userId: `ps-${streamer.type.toLowerCase()}:${streamer.id}`, grants: [{ room: roomId, create: true }], expiresAt: Infinity },
-        roomId,
-        name: identity?.name ?? streamer.id,
-        metadata: { pixelStreaming: { role: streamer.type, streamerId: streamer.id, ...(identity ? { user: identity.userId } : {}) } },
-        create: { maxPeers: max > 0 ? max + 1 : undefined, metadata: { pixelStreaming: { streamerId: streamer.id } } },
-        sink: this.#sink(streamer),
-      }).peer;
+      entered = this.#enter(streamer, req, () => true);
     } catch (err) {
-      this.opts.logger.warn({ err, streamerId: streamer.id }, 'streamer not in presence');
+      warn(err);
       return;
     }
-    for (const player of streamer.subscribers.values()) {
-      this.leave(player);
-      this.tryEnterPlayer(player, streamer);
+    if (entered instanceof Promise) {
+      return entered.then((ok) => (ok ? this.#bringSubscribers(streamer) : undefined), warn);
     }
+    return this.#bringSubscribers(streamer);
   }
 
-  /** Puts a subscriber into its streamer's room; throws the room's AppError (ROOM_FULL…). */
-  enterPlayer(player: PsPlayer, streamer: PsStreamer): void {
-    if (!streamer.peer) {
-      return; // Unidentified streamers have no room yet; `enterStreamer` brings the players along.
+  /**
+   * Puts a subscriber into its streamer's room. The room's refusal (ROOM_FULL) throws, or in a
+   * cluster rejects; any other failure there is logged and resolves without a peer.
+   */
+  enterPlayer(player: PsPlayer, streamer: PsStreamer): void | Promise<void> {
+    const roomId = streamer.peer?.room.id;
+    if (roomId === undefined) {
+      return; // Unidentified (or still joining) streamers have no room yet; `enterStreamer` brings the players along.
     }
-    const roomId = streamer.peer.room.id;
     const identity = player.identity;
-    player.peer = this.opts.rooms.join({
+    const req: JoinRequest = {
       identity: { userId: `ps-${player.type.toLowerCase()}:${player.id}`, grants: [{ room: roomId, join: true }], expiresAt: Infinity },
       roomId,
       name: identity?.name ?? player.id,
@@ -67,18 +89,35 @@ export class Presence {
         pixelStreaming: { role: player.type, playerId: player.id, ...(identity ? { user: identity.userId } : {}) },
       },
       sink: this.#sink(player),
-    }).peer;
-  }
-
-  tryEnterPlayer(player: PsPlayer, streamer: PsStreamer): void {
-    try {
-      this.enterPlayer(player, streamer);
-    } catch (err) {
-      this.opts.logger.warn({ err, playerId: player.id }, 'player not in presence');
+    };
+    // A rename of the streamer meanwhile moved the room: this join is stale (the streamer's own re-entry brings the player).
+    const entered = this.#enter(player, req, () => streamer.peer?.room.id === roomId);
+    if (entered instanceof Promise) {
+      return entered.then(
+        () => undefined,
+        (err: unknown) => {
+          if (err instanceof AppError && err.code === 'ROOM_FULL') {
+            throw err;
+          }
+          this.opts.logger.warn({ err, playerId: player.id }, 'player not in presence');
+        },
+      );
     }
   }
 
-  leave(who: PsStreamer | PsPlayer, reason: LeaveReason = 'left'): void {
+  /** `enterPlayer` where a refusal only means the player is not in presence. */
+  tryEnterPlayer(player: PsPlayer, streamer: PsStreamer): void | Promise<void> {
+    const warn = (err: unknown) => this.opts.logger.warn({ err, playerId: player.id }, 'player not in presence');
+    try {
+      return this.enterPlayer(player, streamer)?.catch(warn);
+    } catch (err) {
+      warn(err);
+    }
+  }
+
+  /** Leaves the room; a join still on its way for `who` is undone when it lands. */
+  leave(who: Endpoint, reason: LeaveReason = 'left'): void {
+    this.#attempts.delete(who);
     const peer = who.peer;
     who.peer = undefined;
     if (peer) {
@@ -86,7 +125,57 @@ export class Presence {
     }
   }
 
-  #sink(who: PsStreamer | PsPlayer): PeerSink {
+  /**
+   * Joins `who`: at once on one node (true, or throws), else through the directory; resolves
+   * true when `who.peer` was set, false when the attempt went stale on the way (left, closed,
+   * tried again, or `valid()` no longer holds) and its peer, if any, was taken out again.
+   */
+  #enter(who: Endpoint, req: JoinRequest, valid: () => boolean): boolean | Promise<boolean> {
+    const attempt = {};
+    this.#attempts.set(who, attempt);
+    const current = () => this.#attempts.get(who) === attempt && !who.socket.closed && valid();
+    const joined = this.opts.membership.join(req, () => !current());
+    if (!(joined instanceof Promise)) {
+      this.#attempts.delete(who);
+      who.peer = joined.peer;
+      return true;
+    }
+    return joined.then(
+      ({ peer }) => {
+        if (!current()) {
+          this.opts.rooms.leave(peer, 'left');
+          return false;
+        }
+        this.#attempts.delete(who);
+        who.peer = peer;
+        return true;
+      },
+      (err: unknown) => {
+        if (!current()) {
+          return false; // Gone or superseded (the cluster's join undid itself): nothing to report.
+        }
+        this.#attempts.delete(who);
+        throw err;
+      },
+    );
+  }
+
+  /** The streamer's room changed: its subscribers follow (best effort, each on its own). */
+  #bringSubscribers(streamer: PsStreamer): void | Promise<void> {
+    const entering: Array<Promise<void>> = [];
+    for (const player of streamer.subscribers.values()) {
+      this.leave(player);
+      const entered = this.tryEnterPlayer(player, streamer);
+      if (entered) {
+        entering.push(entered);
+      }
+    }
+    if (entering.length > 0) {
+      return Promise.all(entering).then(() => undefined);
+    }
+  }
+
+  #sink(who: Endpoint): PeerSink {
     return {
       // Native room events (peer.joined…) mean nothing to Epic's peers; only presence matters.
       sendEvent: (): Delivery => (who.socket.closed ? 'gone' : 'ok'),

@@ -71,6 +71,9 @@ export interface PsCluster {
   unsubscribe(player: PsPlayer, upstream: RemoteStreamer): void;
 }
 
+/** What subscribing a player to a streamer of this node came to: the `subscribeFailed` message, if any. */
+export type Attached = string | undefined | Promise<string | undefined>;
+
 /** Where a streamer stands in the cluster's registration order (its claim key is a sequence number). */
 function orderOf(key: string | undefined): number {
   const n = Number(key);
@@ -163,7 +166,7 @@ export class PsSignalling {
         committed = this.streamers.freeId(wanted, streamer);
       }
     }
-    this.#commit(streamer, committed);
+    return this.#commit(streamer, committed);
   }
 
   async #identifyInCluster(streamer: PsStreamer, wanted: string, cluster: PsCluster): Promise<void> {
@@ -194,7 +197,7 @@ export class PsSignalling {
       this.streamers.rename(clash, this.streamers.freeId(PLACEHOLDER_STREAMER_ID, clash, committed));
     }
     const previous = streamer.identified ? streamer.id : undefined;
-    this.#commit(streamer, committed);
+    await this.#commit(streamer, committed);
     if (previous !== undefined && previous !== committed && streamer.clusterKey !== undefined) {
       cluster.release(previous, streamer.clusterKey);
     }
@@ -207,8 +210,11 @@ export class PsSignalling {
     this.#streamerGone(streamer);
   }
 
-  /** Gives a streamer its id: subscribers hear of a rename, presence follows, then the confirmation. */
-  #commit(streamer: PsStreamer, committed: string): void {
+  /**
+   * Gives a streamer its id: subscribers hear of a rename, presence follows, then the
+   * confirmation. In a cluster presence is a directory round trip, awaited before the confirmation.
+   */
+  #commit(streamer: PsStreamer, committed: string): void | Promise<void> {
     const previousId = streamer.id;
     const renamed = previousId !== committed;
     this.streamers.rename(streamer, committed);
@@ -221,11 +227,18 @@ export class PsSignalling {
     }
     const first = !streamer.identified;
     streamer.identified = true;
-    if (renamed || first) {
-      this.opts.presence.enterStreamer(streamer);
+    const entered = renamed || first ? this.opts.presence.enterStreamer(streamer) : undefined;
+    const confirm = () => this.#confirm(streamer, committed, first, renamed, previousId);
+    return entered ? entered.then(confirm) : confirm();
+  }
+
+  #confirm(streamer: PsStreamer, committed: string, first: boolean, renamed: boolean, previousId: string): void {
+    if (!this.streamers.has(streamer) || streamer.id !== committed) {
+      return; // It left (or was renamed again) while presence was on its way.
     }
     streamer.socket.send({ type: 'endpointIdConfirm', committedId: committed });
     if (first) {
+      streamer.announced = true;
       this.opts.events.emit('streamer.connected', this.#eventInfo(streamer));
     } else if (renamed) {
       this.opts.events.emit('streamer.renamed', { ...this.#eventInfo(streamer), previousId });
@@ -305,11 +318,12 @@ export class PsSignalling {
       return this.#subscribeRemote(player, streamerId, this.#cluster);
     }
     const failed = this.#attach(player, streamer, streamerId);
-    return failed === undefined || this.#fail(player, streamerId, failed);
+    const outcome = (message: string | undefined) => message === undefined || this.#fail(player, streamerId, message);
+    return failed instanceof Promise ? failed.then(outcome) : outcome(failed);
   }
 
   /** On a streamer's node: subscribes a player of another node; the `subscribeFailed` message if that failed. */
-  attachRemote(player: PsPlayer, streamerId: string): string | undefined {
+  attachRemote(player: PsPlayer, streamerId: string): Attached {
     return this.#attach(player, this.streamers.get(streamerId), streamerId);
   }
 
@@ -321,8 +335,11 @@ export class PsSignalling {
     return false;
   }
 
-  /** Subscribes `player` to a streamer of this node; the failure message, if any. */
-  #attach(player: PsPlayer, streamer: PsStreamer | undefined, streamerId: string): string | undefined {
+  /**
+   * Subscribes `player` to a streamer of this node; the failure message, if any. In a cluster the
+   * player's presence join comes first (the room may refuse it), so the answer may be a promise.
+   */
+  #attach(player: PsPlayer, streamer: PsStreamer | undefined, streamerId: string): Attached {
     if (!streamer || streamer === player.sfuStreamer) {
       return `Streamer ${streamerId} does not exist.`;
     }
@@ -332,15 +349,41 @@ export class PsSignalling {
     this.unsubscribe(player);
     const max = this.opts.config.maxPlayersPerStreamer;
     // SFUs exist to fan out: neither they nor their subscribers are held to the player limit.
-    if (player.type === 'Player' && streamer.type === 'Streamer' && max > 0 && streamer.subscribers.size >= max) {
+    if (player.type === 'Player' && streamer.type === 'Streamer' && max > 0 && streamer.subscribers.size + streamer.arriving.size >= max) {
       return `Streamer ${streamerId} is full. Max players = ${max}.`;
     }
+    const full = (err: unknown) => {
+      const maxPeers = err instanceof AppError && err.code === 'ROOM_FULL' ? streamer.peer?.room.maxPeers : undefined;
+      return `Streamer ${streamerId} is full. Max players = ${maxPeers === undefined ? max : maxPeers - 1}.`;
+    };
+    let entered: void | Promise<void>;
     try {
-      this.opts.presence.enterPlayer(player, streamer);
+      entered = this.opts.presence.enterPlayer(player, streamer);
     } catch (err) {
-      const limit = err instanceof AppError && err.code === 'ROOM_FULL' ? streamer.peer!.room.maxPeers - 1 : max;
-      return `Streamer ${streamerId} is full. Max players = ${limit}.`;
+      return full(err);
     }
+    if (!entered) {
+      return this.#attached(player, streamer);
+    }
+    streamer.arriving.add(player);
+    return entered
+      .finally(() => streamer.arriving.delete(player))
+      .then(
+        () => this.#arrived(player, streamer, streamerId),
+        (err: unknown) => full(err),
+      );
+  }
+
+  /** After a presence join in a cluster: the subscription is made if both ends are still there. */
+  #arrived(player: PsPlayer, streamer: PsStreamer, streamerId: string): string | undefined {
+    if (player.socket.closed || !this.streamers.has(streamer) || streamer.id !== streamerId) {
+      this.opts.presence.leave(player);
+      return `Streamer ${streamerId} does not exist.`;
+    }
+    return this.#attached(player, streamer);
+  }
+
+  #attached(player: PsPlayer, streamer: PsStreamer): undefined {
     streamer.subscribers.set(player.id, player);
     player.subscribedTo = streamer;
     // Epic's key order on the wire: type, dataChannel, sfu, playerId.
@@ -505,7 +548,7 @@ export class PsSignalling {
     }
     this.dropSubscribers(streamer);
     this.opts.presence.leave(streamer, 'disconnected');
-    if (streamer.identified) {
+    if (streamer.announced) {
       const reason = this.#disconnectReasons.get(streamer) ?? 'closed';
       this.opts.events.emit('streamer.disconnected', { ...this.#eventInfo(streamer), reason });
     }

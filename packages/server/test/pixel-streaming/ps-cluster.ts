@@ -14,6 +14,14 @@ export interface PsNode {
 
 export type PsSettings = Partial<Omit<Config['pixelStreaming'], 'auth'>>;
 
+/** More of each node's config: the control API, room defaults, webhooks, Redis command timeout. */
+export interface NodeSettings {
+  controlApi?: { keys: Array<{ id: string; key: string; scope: 'read' | 'read-write' }> };
+  rooms?: { emptyTimeoutMs?: number; maxPeers?: number };
+  webhooks?: { url?: string; secret?: string };
+  redisCommandTimeoutMs?: number;
+}
+
 /**
  * Nodes of one cluster in this process on a real redis-server, with raw WebSocket peers; each
  * `twoNodes()` gets a key prefix of its own. `cleanup()` after each test.
@@ -29,13 +37,14 @@ export class PsClusterHarness {
     private readonly links: { linkSecret?: string; linkHost?: string } = {},
   ) {}
 
-  async twoNodes(ps: PsSettings = {}): Promise<[PsNode, PsNode]> {
-    const redisConfig = { url: this.redis().url, prefix: `ps${++this.#prefix}`, commandTimeoutMs: 500 };
+  async twoNodes(ps: PsSettings = {}, more: NodeSettings = {}): Promise<[PsNode, PsNode]> {
+    const { redisCommandTimeoutMs, ...config } = more;
+    const redisConfig = { url: this.redis().url, prefix: `ps${++this.#prefix}`, commandTimeoutMs: redisCommandTimeoutMs ?? 500 };
     const cluster = { heartbeatIntervalMs: 100, heartbeatTtlMs: 600, requestTimeoutMs: 1_000, ...this.links };
     const pixelStreaming = { enabled: true, streamerPort: 0, sfuPort: 0, ...ps };
     const started: PsNode[] = [];
     for (let i = 0; i < 2; i++) {
-      const server = await startServer({ redis: redisConfig, cluster, pixelStreaming });
+      const server = await startServer({ redis: redisConfig, cluster, pixelStreaming, ...config });
       const ports = server.app.pixelStreaming!.ports;
       const base = server.url.replace(/^http/, 'ws');
       const host = base.replace(/:\d+$/, '');
