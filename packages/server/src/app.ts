@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
+import { systemClock, type Clock } from '@heliograph/common';
 import { AccountStore } from './auth/accounts.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { TokenSigner } from './auth/token-signer.js';
@@ -25,7 +26,6 @@ import { SessionRegistry } from './sessions/session-registry.js';
 import { createRedisClusterNode, type ClusterNode } from './cluster/cluster-node.js';
 import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { SessionHandover } from './cluster/session-handover.js';
-import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
 import { ErrorReporter } from './shared/error-reporter.js';
 import { createLogger, redactUrlCredentials, type Logger } from './shared/logger.js';
