@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     alias: {
-      // Tests run against the protocol's source, so a change there needs no rebuild first.
+      // Tests run against the protocol's and common's source, so a change there needs no rebuild first.
+      '@heliograph/common': fileURLToPath(new URL('./packages/common/src/index.ts', import.meta.url)),
       '@heliograph/protocol': fileURLToPath(new URL('./packages/protocol/src/index.ts', import.meta.url)),
     },
   },

@@ -1,4 +1,4 @@
-import type { ClientClock } from './clock.js';
+import type { Clock, TimerHandle } from '@heliograph/common';
 
 /**
  * Paces `session.ack`: at most one per `intervalMs`, and only when events arrived since the last
@@ -7,11 +7,11 @@ import type { ClientClock } from './clock.js';
 export class AckPacer {
   #last = 0;
   #acked = 0;
-  #timer: unknown;
+  #timer: TimerHandle | undefined;
 
   /** `send` acks `seq` and says whether it could (false while the connection is not open). */
   constructor(
-    private readonly clock: ClientClock,
+    private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly send: (seq: number) => boolean,
   ) {}

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '@heliograph/common';
 import { HeliographClient, type ConnectionState, type StateDetail } from './client.js';
-import { FakeClientClock } from './test-support/fake-clock.js';
 import { FakeWebSocket } from './test-support/fake-websocket.js';
 
 /**
@@ -21,7 +21,7 @@ beforeEach(() => {
 
 /** A client connected to a server that offers resume (`S1`), in room `r` as `PR_1`. */
 async function joined(options: Partial<ConstructorParameters<typeof HeliographClient>[0]> = {}) {
-  const clock = new FakeClientClock();
+  const clock = new FakeClock(0);
   const client = new HeliographClient({
     url: 'ws://server/ws',
     token: 't0ken',
@@ -52,7 +52,7 @@ async function joined(options: Partial<ConstructorParameters<typeof HeliographCl
 }
 
 /** Waits out the reconnect delay; the next connection is accepted with `fresh` credentials. */
-async function reconnect(clock: FakeClientClock, fresh = S2): Promise<FakeWebSocket> {
+async function reconnect(clock: FakeClock, fresh = S2): Promise<FakeWebSocket> {
   clock.advance(100);
   await flush();
   last().accept('u1', fresh);
@@ -117,7 +117,7 @@ describe('HeliographClient session resume', () => {
   });
 
   it('never shows the resume secret to listeners', async () => {
-    const clock = new FakeClientClock();
+    const clock = new FakeClock(0);
     const client = new HeliographClient({ url: 'ws://server/ws', token: 't', WebSocket: FakeWebSocket, clock });
     const seen: unknown[] = [];
     client.on('session.ready', (r) => seen.push(r));
@@ -278,7 +278,7 @@ describe('HeliographClient session.ack', () => {
   });
 
   it('does not ack when the server offers no resume', async () => {
-    const clock = new FakeClientClock();
+    const clock = new FakeClock(0);
     const client = new HeliographClient({ url: 'ws://server/ws', token: 't', WebSocket: FakeWebSocket, clock });
     const connected = client.connect();
     await flush();

@@ -1,12 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '@heliograph/common';
 import { HeliographClient, type ConnectionState } from './client.js';
-import { FakeClientClock } from './test-support/fake-clock.js';
 import { FakeWebSocket } from './test-support/fake-websocket.js';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
 function makeClient(options: Partial<ConstructorParameters<typeof HeliographClient>[0]> = {}) {
-  const clock = new FakeClientClock();
+  const clock = new FakeClock(0);
   const client = new HeliographClient({
     url: 'ws://server/ws',
     token: 't0ken',
@@ -23,7 +23,7 @@ function makeClient(options: Partial<ConstructorParameters<typeof HeliographClie
 const last = () => FakeWebSocket.instances[FakeWebSocket.instances.length - 1]!;
 
 /** The server goes away (1001); the client reconnects to a server that accepts it. */
-async function reconnected(clock: FakeClientClock): Promise<void> {
+async function reconnected(clock: FakeClock): Promise<void> {
   last().serverClose(1001);
   clock.advance(10_000);
   await flush();

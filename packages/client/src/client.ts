@@ -8,12 +8,20 @@ import type {
   RequestResult,
   RequestType,
 } from '@heliograph/protocol';
+import { Emitter, RequestTracker, type Clock, type TimerHandle } from '@heliograph/common';
 import { AckPacer } from './ack-pacer.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
-import { realClock, type ClientClock } from './clock.js';
-import { Emitter } from './emitter.js';
+import { realClock } from './clock.js';
 import { HeliographError } from './errors.js';
-import { RequestTracker } from './request-tracker.js';
+
+/**
+ * A request in flight, as sent: re-sent with the same id after a session resume (the server
+ * recognises the id and answers it once, so an id is never reused: the tracker's never are).
+ */
+interface SentRequest {
+  type: RequestType;
+  frame: string;
+}
 
 /** Refusals of a rejoin that may pass by themselves (a node's Redis blip, load). */
 const TRANSIENT_JOIN_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'TIMEOUT', 'RATE_LIMITED']);
@@ -57,7 +65,7 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** Reconnect settings, or `false` to turn reconnecting off. */
   reconnect?: Partial<ReconnectOptions> | false;
-  clock?: ClientClock;
+  clock?: Clock;
   random?: () => number;
 }
 
@@ -148,17 +156,17 @@ interface ResumeAttempt {
 export class HeliographClient extends Emitter<ClientEvents> {
   readonly #opts: ClientOptions;
   readonly #reconnect: ReconnectOptions;
-  readonly #clock: ClientClock;
-  readonly #tracker: RequestTracker;
+  readonly #clock: Clock;
+  readonly #tracker: RequestTracker<SentRequest>;
   #ws: WebSocketLike | undefined;
   #state: ConnectionState = 'idle';
   #attempt = 0;
   /** When the current connection got `session.ready`. */
   #readyAt: number | undefined;
   #unauthorizedInARow = 0;
-  #retryTimer: unknown;
-  #rejoinTimer: unknown;
-  #drainTimer: unknown;
+  #retryTimer: TimerHandle | undefined;
+  #rejoinTimer: TimerHandle | undefined;
+  #drainTimer: TimerHandle | undefined;
   #room: RoomJoin | undefined;
   #peerId: string | undefined;
   #userId: string | undefined;
@@ -172,14 +180,17 @@ export class HeliographClient extends Emitter<ClientEvents> {
   #resuming: ResumeAttempt | undefined;
   /** Events still to come in a resume's replay, and the resume's answer. */
   #replay: { left: number; result: ResumeResult } | undefined;
-  #windowTimer: unknown;
+  #windowTimer: TimerHandle | undefined;
   readonly #acks: AckPacer;
 
   constructor(options: ClientOptions) {
     super();
     this.#opts = options;
     this.#clock = options.clock ?? realClock;
-    this.#tracker = new RequestTracker(this.#clock);
+    this.#tracker = new RequestTracker<SentRequest>({
+      clock: this.#clock,
+      timeoutError: (sent, timeoutMs) => new HeliographError({ code: 'TIMEOUT', message: `${sent.type} got no answer within ${timeoutMs} ms` }),
+    });
     this.#acks = new AckPacer(this.#clock, ACK_INTERVAL_MS, (seq) => this.#ack(seq));
     this.#reconnect = options.reconnect === false ? { ...DEFAULT_RECONNECT, enabled: false } : { ...DEFAULT_RECONNECT, ...options.reconnect };
   }
@@ -234,8 +245,8 @@ export class HeliographClient extends Emitter<ClientEvents> {
   }
 
   #send<K extends RequestType>(ws: WebSocketLike, type: K, data: RequestData<K>, timeoutMs: number): { id: number; result: Promise<unknown> } {
-    const started = this.#tracker.start(timeoutMs, type, (id) => JSON.stringify({ id, type, data }));
-    ws.send(started.frame);
+    const started = this.#tracker.open(timeoutMs, (id) => ({ type, frame: JSON.stringify({ id, type, data }) }));
+    ws.send(started.meta.frame);
     return started;
   }
 
@@ -314,7 +325,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
       } else if (frame.ok) {
         this.#tracker.resolve(frame.id, frame.data);
       } else if (frame.error) {
-        this.#tracker.reject(frame.id, frame.error);
+        this.#tracker.reject(frame.id, new HeliographError(frame.error));
       }
     } else if (frame.error) {
       this.emit('warning', frame.error);
@@ -409,7 +420,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
     }
     if ('error' in answer) {
       const error = answer.error ?? { code: 'INTERNAL', message: 'malformed answer' };
-      this.#tracker.reject(attempt.id, error);
+      this.#tracker.reject(attempt.id, new HeliographError(error));
       this.#loseSession(`the session was lost (${error.code}: ${error.message})`);
       this.#newSession(attempt.fresh.credentials, attempt.fresh.seq, attempt.fresh.ready);
       return;
@@ -428,7 +439,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
       this.#session.credentials = result.resume;
     }
     // Requests in flight at the drop, with their ids: the server answers each exactly once.
-    for (const frame of this.#tracker.frames()) {
+    for (const { frame } of this.#tracker.metas()) {
       ws.send(frame);
     }
     this.#setState('open', { resumed: true });
@@ -444,7 +455,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
     this.#clock.clearTimeout(this.#windowTimer);
     this.#session = undefined;
     this.#peerId = undefined;
-    this.#tracker.failAll({ code: 'UNAVAILABLE', message });
+    this.#tracker.rejectAll(new HeliographError({ code: 'UNAVAILABLE', message }));
   }
 
   /** Acks processed events (paced by `AckPacer`), so that the server can forget them. */
@@ -525,7 +536,7 @@ export class HeliographClient extends Emitter<ClientEvents> {
     const attempt = this.#resuming;
     this.#resuming = undefined;
     if (attempt) {
-      this.#tracker.reject(attempt.id, { code: 'UNAVAILABLE', message: 'connection lost' });
+      this.#tracker.reject(attempt.id, new HeliographError({ code: 'UNAVAILABLE', message: 'connection lost' }));
     }
     if (this.#carried) {
       // A connection that was still resuming never took the session over: it waits on.

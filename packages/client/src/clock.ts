@@ -1,12 +1,10 @@
-/** Time for the SDK, injected so that tests of timeouts and backoff use fake time. */
-export interface ClientClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { hostClock, type Clock } from '@heliograph/common';
 
-export const realClock: ClientClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+/** Time for the SDK (`ClientOptions.clock`), injected so that tests of timeouts and backoff use fake time. */
+export type ClientClock = Clock;
+
+/**
+ * The real clock. Its timers keep a Node process alive, unlike the server's: a script whose
+ * client waits to reconnect must not exit meanwhile.
+ */
+export const realClock: Clock = hostClock({ keepAlive: true });

@@ -13,7 +13,7 @@ export {
   type WebSocketLike,
 } from './client.js';
 export { realClock, type ClientClock } from './clock.js';
-export { Emitter } from './emitter.js';
+// The shared primitives the SDK is built on, for code that extends it.
+export { Emitter, RequestTracker, type Clock, type EventArgs, type RequestTrackerOptions, type TimerHandle } from '@heliograph/common';
 export { HeliographError } from './errors.js';
-export { RequestTracker } from './request-tracker.js';
 export type { ErrorCode, EventData, EventType, PeerInfo, RequestData, RequestResult, RequestType, RoomInfo } from '@heliograph/protocol';

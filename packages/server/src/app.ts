@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
+import { systemClock, type Clock } from '@heliograph/common';
 import { AccountStore } from './auth/accounts.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { TokenSigner } from './auth/token-signer.js';
@@ -26,7 +27,6 @@ import { createRedisClusterNode, type ClusterNode } from './cluster/cluster-node
 import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { LocalMembership, type RoomMembership } from './rooms/room-membership.js';
 import { SessionHandover } from './cluster/session-handover.js';
-import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
 import { ErrorReporter } from './shared/error-reporter.js';
 import { createLogger, redactUrlCredentials, type Logger } from './shared/logger.js';

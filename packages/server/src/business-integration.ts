@@ -1,6 +1,7 @@
 import type { IceServer } from '@heliograph/protocol';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
+import type { Clock } from '@heliograph/common';
 import type { TokenSigner } from './auth/token-signer.js';
 import type { Config } from './config/schema.js';
 import { ApiKeyStore } from './control-api/api-key-store.js';
@@ -11,7 +12,6 @@ import { IceServerIssuer } from './ice/turn-credentials.js';
 import { RoomServiceClient } from './room-service/room-service-client.js';
 import type { RoomCatalog } from './rooms/room-catalog.js';
 import type { Rooms } from './rooms/rooms.js';
-import type { Clock } from './shared/clock.js';
 import type { IdGenerator } from './shared/ids.js';
 import type { Logger } from './shared/logger.js';
 import type { Database } from './storage/database.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../src/shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { TestClient } from './helpers/client.js';
 import { startServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../src/shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { TestClient } from './helpers/client.js';
 import { NO_RATE_LIMITS, startServer, type TestServer } from './helpers/server.js';
 

@@ -1,6 +1,6 @@
 import type { Response } from '@heliograph/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../src/shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { TestClient } from './helpers/client.js';
 import { startServer, type TestServer } from './helpers/server.js';
 

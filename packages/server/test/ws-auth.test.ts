@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../src/shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { createLogger } from '../src/shared/logger.js';
 import { TestClient } from './helpers/client.js';
 import { startServer, TEST_SECRET, type TestServer } from './helpers/server.js';

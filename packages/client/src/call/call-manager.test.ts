@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { EventData, EventType, PeerInfo, RequestData, RequestType } from '@heliograph/protocol';
+import { Emitter } from '@heliograph/common';
 import type { StateDetail } from '../client.js';
-import { Emitter } from '../emitter.js';
 import { HeliographError } from '../errors.js';
 import { FakePeerConnection, FakeStream, FakeTrack } from '../test-support/fake-peer-connection.js';
 import { CallManager, type CallSignalling } from './call-manager.js';

@@ -1,6 +1,6 @@
 import type { EventData, PeerInfo } from '@heliograph/protocol';
+import { Emitter } from '@heliograph/common';
 import type { ConnectionState, HeliographClient, StateDetail } from '../client.js';
-import { Emitter } from '../emitter.js';
 import { PeerCall, type CallSignal } from './peer-call.js';
 
 export type CallEvents = {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { AccountStore } from '../auth/accounts.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 import { statement, type Database } from '../storage/database.js';
 import type { ApiCaller } from '../control-api/api-keys.js';
 

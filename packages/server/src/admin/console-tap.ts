@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Request } from '@heliograph/protocol';
 import type { Session } from '../handlers/handler.js';
 import type { Inspector } from '../inspector/inspector.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 import type { RequestTap } from '../transport/request-tap.js';
 import type { RequestMetrics } from './request-metrics.js';
 

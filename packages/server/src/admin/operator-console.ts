@@ -6,7 +6,7 @@ import { Compile } from 'typebox/compile';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import { Inspector } from '../inspector/inspector.js';
 import type { Rooms } from '../rooms/rooms.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { ConsoleTap } from './console-tap.js';

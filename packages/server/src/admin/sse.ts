@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 
 /** One open Server-Sent Events response. */
 export interface SseStream {

@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { ClusterNode } from '../cluster/cluster-node.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Clock, TimerHandle } from '@heliograph/common';
 import { NodeStats } from './node-stats.js';
 
 /** How often a node samples its own figures, and how many samples it keeps (five minutes). */

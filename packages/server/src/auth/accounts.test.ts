@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { openDatabase, statement, type Database } from '../storage/database.js';
 import { AccountStore } from './accounts.js';
 

@@ -1,5 +1,5 @@
+import { systemClock, type Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import { systemClock, type Clock } from '../shared/clock.js';
 import { statement, type Database } from '../storage/database.js';
 import { hashPassword, verifyDummyPassword, verifyPassword } from './password.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import { FakeClock } from '../shared/fake-clock.js';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 
 function setup(overrides: Partial<LoginThrottleOptions> = {}) {

@@ -1,6 +1,6 @@
+import type { Clock } from '@heliograph/common';
 import { KeyedRateLimiter } from '../transport/keyed-rate-limiter.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
 
 export interface LoginThrottleOptions {
   clock: Clock;

@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { TokenSigner } from './token-signer.js';
 
 const secret = 'unit-test-secret-0123456789abcdefghijklmnop';

@@ -1,7 +1,7 @@
 import type { RoomGrant } from '@heliograph/protocol';
 import { SignJWT } from 'jose';
+import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
 import { claimsProblem, DEFAULT_MAX_TOKEN_TTL_SECONDS } from './token-verifier.js';
 
 export interface MintOptions {

@@ -9,8 +9,8 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { Compile } from 'typebox/compile';
+import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
 import { redactUrl, type Logger } from '../shared/logger.js';
 import type { Identity } from './identity.js';
 

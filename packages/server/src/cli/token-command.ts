@@ -1,5 +1,5 @@
+import { systemClock } from '@heliograph/common';
 import { TokenSigner } from '../auth/token-signer.js';
-import { systemClock } from '../shared/clock.js';
 import { isInMemory } from '../storage/data-dir.js';
 import { loadOrCreateSecret } from '../storage/secret.js';
 import { CliError, USAGE_EXIT, optionalString, requireString, type Command, type CommandContext } from './command.js';

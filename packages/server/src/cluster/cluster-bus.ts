@@ -1,5 +1,5 @@
+import { EventHub, type Clock, type TimerHandle } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { StartupError } from '../shared/startup-error.js';
 import {
@@ -54,10 +54,10 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   readonly #timing: BusTiming;
   readonly #prefix: string;
   readonly #pending: PendingRequests;
-  readonly #handlers = new Map<string, Set<MessageHandler<M>>>();
+  /** The handlers of each subscribed channel, by name. */
+  readonly #channels: EventHub<Record<string, [M, NodeId]>>;
   readonly #responder: Responder<M>;
-  readonly #lostHandlers: Array<(nodeId: NodeId) => void> = [];
-  readonly #connHandlers: Array<(connected: boolean) => void> = [];
+  readonly #events: EventHub<{ lost: [NodeId]; connection: [boolean] }>;
   readonly #members: Membership;
   #beating = false;
   #timer: TimerHandle | undefined;
@@ -85,6 +85,8 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#log = options.logger;
     this.#timing = { ...DEFAULT_BUS_TIMING, ...options.timing };
     this.#prefix = options.prefix ?? 'hg';
+    this.#channels = new EventHub((err, channel) => this.#log.error({ err, channel }, 'cluster: a message handler threw'));
+    this.#events = new EventHub((err, event) => this.#log.error({ err }, `cluster: a ${event === 'lost' ? 'node-lost' : 'connection'} handler threw`));
     this.#pending = new PendingRequests(options.clock);
     this.#members = new Membership(options.clock, this.#timing.heartbeatTtlMs, options.nodeId);
     this.#outbox = new Outbox((channel, payload) => this.#t.publish(channel, payload));
@@ -139,20 +141,17 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
 
   async subscribe(channel: string, handler: MessageHandler<M>): Promise<() => Promise<void>> {
     this.#assertOpen();
-    let set = this.#handlers.get(channel);
-    if (!set) {
+    if (this.#channels.listenerCount(channel) === 0) {
       await this.#t.subscribe(this.#channel(channel));
-      // Another subscribe() may have created the set while this one awaited.
-      set = this.#handlers.get(channel) ?? new Set();
-      this.#handlers.set(channel, set);
     }
-    set.add(handler);
+    this.#channels.on(channel, handler);
     return async () => {
-      const current = this.#handlers.get(channel);
-      if (!current?.delete(handler) || current.size > 0) {
-        return;
+      const before = this.#channels.listenerCount(channel);
+      this.#channels.off(channel, handler);
+      const left = this.#channels.listenerCount(channel);
+      if (left === before || left > 0) {
+        return; // unsubscribed already, or other handlers still listen
       }
-      this.#handlers.delete(channel);
       if (this.connected) {
         await this.#t.unsubscribe(this.#channel(channel)).catch(() => undefined);
       }
@@ -203,11 +202,11 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   }
 
   onNodeLost(handler: (nodeId: NodeId) => void): void {
-    this.#lostHandlers.push(handler);
+    this.#events.on('lost', handler);
   }
 
   onConnectionChange(handler: (connected: boolean) => void): void {
-    this.#connHandlers.push(handler);
+    this.#events.on('connection', handler);
   }
 
   async close(): Promise<void> {
@@ -275,14 +274,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
   }
 
   #deliver(channel: string, message: M, from: NodeId): void {
-    const name = channel.slice(this.#prefix.length + 3);
-    for (const handler of this.#handlers.get(name) ?? []) {
-      try {
-        handler(message, from);
-      } catch (err) {
-        this.#log.error({ err, channel: name }, 'cluster: a message handler threw');
-      }
-    }
+    this.#channels.emit(channel.slice(this.#prefix.length + 3), message, from);
   }
 
   /** A request to this very node: no transport (our own frames are dropped), same semantics. */
@@ -314,14 +306,14 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     // Replies published while we are away are lost: fail now instead of at the timeout.
     this.#pending.failAll(new AppError('UNAVAILABLE', 'The cluster bus lost its connection'));
     if (was) {
-      this.#emitConnection(false);
+      this.#events.emit('connection', false);
     }
   }
 
   /** After a reconnect: the inbox and every channel with handlers, a heartbeat, then `connected`. */
   async #restore(): Promise<void> {
     try {
-      for (const channel of [this.#inbox(this.nodeId), ...[...this.#handlers.keys()].map((c) => this.#channel(c))]) {
+      for (const channel of [this.#inbox(this.nodeId), ...this.#channels.eventNames().map((c) => this.#channel(c))]) {
         await this.#t.subscribe(channel);
       }
     } catch (err) {
@@ -335,19 +327,10 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#restored = true;
     // The registry may have lost every node: give them one TTL to beat again before judging.
     this.#members.graceFromNow();
-    this.#emitConnection(true);
+    this.#events.emit('connection', true);
     await this.#beat();
   }
 
-  #emitConnection(up: boolean): void {
-    for (const h of this.#connHandlers) {
-      try {
-        h(up);
-      } catch (err) {
-        this.#log.error({ err }, 'cluster: a connection handler threw');
-      }
-    }
-  }
 
   async #beat(): Promise<void> {
     if (this.#beating || this.#closed) {
@@ -364,12 +347,12 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
         this.#links?.forget(id);
         this.#responder.forget(id);
         this.#pending.failNode(id, new AppError('UNAVAILABLE', `Node ${id} was lost`));
-        this.#emitLost(id);
+        this.#events.emit('lost', id);
       }
       this.#links?.update(new Map(Object.entries(result.addresses ?? {}).filter(([id]) => this.#members.has(id))));
       if (evicted) {
         this.#log.warn({ nodeId: this.nodeId }, 'cluster: this node had been dropped from the registry');
-        this.#emitLost(this.nodeId);
+        this.#events.emit('lost', this.nodeId);
       }
     } catch (err) {
       // Unreachable registry: nobody can be judged lost; heartbeats resume when it returns.
@@ -380,15 +363,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     }
   }
 
-  #emitLost(nodeId: NodeId): void {
-    for (const h of this.#lostHandlers) {
-      try {
-        h(nodeId);
-      } catch (err) {
-        this.#log.error({ err }, 'cluster: a node-lost handler threw');
-      }
-    }
-  }
 }
 
 /** Any transport failure as an AppError: UNAVAILABLE unless it already is one. */

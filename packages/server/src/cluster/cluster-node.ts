@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
+import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Bus, BusTiming, NodeId } from './bus.js';
 import type { ClusterDirectory } from './directory.js';

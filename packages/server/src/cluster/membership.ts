@@ -1,4 +1,4 @@
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 import type { NodeId } from './bus.js';
 import type { HeartbeatResult } from './transport.js';
 

@@ -1,5 +1,5 @@
+import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { BusTiming, ClusterMessage, NodeId } from './bus.js';
 import { ClusterBus } from './cluster-bus.js';

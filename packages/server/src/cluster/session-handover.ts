@@ -1,4 +1,5 @@
 import { CLOSE_CODES, type EventType, type RequestData } from '@heliograph/protocol';
+import type { Clock, TimerHandle } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import type { Peer } from '../rooms/room.js';
 import { NO_SINK } from '../rooms/peer-sink.js';
@@ -8,7 +9,6 @@ import type { Rooms } from '../rooms/rooms.js';
 import type { ClientSession, HandoverState, SessionForward } from '../sessions/client-session.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
 import type { ClusterNode } from './cluster-node.js';

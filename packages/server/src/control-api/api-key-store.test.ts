@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { openDatabase, statement } from '../storage/database.js';
 import { ApiKeyStore } from './api-key-store.js';
 import { apiKeyDigest } from './api-keys.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../shared/app-error.js';
-import { systemClock, type Clock } from '../shared/clock.js';
+import { systemClock, type Clock } from '@heliograph/common';
 import { statement, type Database } from '../storage/database.js';
 import { apiKeyDigest, type ApiKeyScope, type KeyDigest } from './api-keys.js';
 

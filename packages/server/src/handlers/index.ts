@@ -3,7 +3,7 @@ import { peerHandlers } from './peer-handlers.js';
 import { relayHandlers } from './relay-handlers.js';
 import { roomHandlers, type RoomHandlerDeps } from './room-handlers.js';
 import { sessionHandlers } from './session-handlers.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 
 export type { Handler, HandlerMap, Session } from './handler.js';
 

@@ -1,6 +1,6 @@
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 import { requirePeer, type Handler } from './handler.js';
 
 export function peerHandlers({ clock, rooms }: { clock: Clock; rooms: Rooms }) {

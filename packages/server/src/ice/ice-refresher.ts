@@ -1,6 +1,6 @@
+import type { Clock, TimerHandle } from '@heliograph/common';
 import type { Peer } from '../rooms/room.js';
 import type { RoomEvents } from '../rooms/room-events.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { IceServerIssuer } from './turn-credentials.js';
 
 /** Fresh credentials are sent once this share of their lifetime has passed. */

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { IceServerIssuer, mintTurnCredential } from './turn-credentials.js';
 
 describe('TURN REST credentials', () => {

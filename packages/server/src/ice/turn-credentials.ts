@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { IceServer } from '@heliograph/protocol';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 
 /**
  * A TURN REST API credential, the form coturn checks with `use-auth-secret`: the username is

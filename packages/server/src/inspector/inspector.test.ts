@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '@heliograph/common';
 import { createMemoryBus, MemoryHub } from '../cluster/memory-bus.js';
 import type { NodeMessage } from '../cluster/messages.js';
-import { FakeClock } from '../shared/fake-clock.js';
 import { sequentialIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import type { Session } from '../handlers/handler.js';

@@ -1,7 +1,7 @@
+import type { Clock, TimerHandle } from '@heliograph/common';
 import type { Bus } from '../cluster/bus.js';
 import type { NodeMessage } from '../cluster/messages.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { TokenBucket } from '../transport/token-bucket.js';

@@ -1,3 +1,4 @@
+import type { Clock } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import { BackgroundWrites } from '../cluster/background-writes.js';
 import type { NodeId } from '../cluster/bus.js';
@@ -5,7 +6,6 @@ import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { DuplicateStreamerPolicy, StreamerRecord } from '../cluster/directory.js';
 import type { PsNodeMessage } from '../cluster/messages.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { PsPlayer, PsStreamer, RemoteStreamer } from './endpoints.js';
 import { presenceRoomId } from './presence.js';

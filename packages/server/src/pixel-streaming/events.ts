@@ -1,3 +1,4 @@
+import { EventHub, type PayloadEvents } from '@heliograph/common';
 import type { Logger } from '../shared/logger.js';
 
 /** What business systems hear about streamers (webhooks subscribe here). */
@@ -18,32 +19,12 @@ export interface PixelStreamingEventMap {
   'streamer.renamed': StreamerEventInfo & { previousId: string };
 }
 
-export type PixelStreamingEventType = keyof PixelStreamingEventMap;
-
 /**
- * A typed emitter for the dialect's business events. Listeners run synchronously; one that
- * throws is logged and cannot break signalling or the other listeners.
+ * The dialect's business events. Listeners run synchronously; one that throws is logged and
+ * cannot break signalling or the other listeners.
  */
-export class PixelStreamingEvents {
-  readonly #listeners = new Map<PixelStreamingEventType, Set<(event: never) => void>>();
-
-  constructor(private readonly logger: Logger) {}
-
-  /** Subscribes; returns the function that unsubscribes. */
-  on<K extends PixelStreamingEventType>(type: K, listener: (event: PixelStreamingEventMap[K]) => void): () => void {
-    const set = this.#listeners.get(type) ?? new Set();
-    this.#listeners.set(type, set);
-    set.add(listener);
-    return () => set.delete(listener);
-  }
-
-  emit<K extends PixelStreamingEventType>(type: K, event: PixelStreamingEventMap[K]): void {
-    for (const listener of this.#listeners.get(type) ?? []) {
-      try {
-        (listener as (event: PixelStreamingEventMap[K]) => void)(event);
-      } catch (err) {
-        this.logger.error({ err, event: type, streamerId: event.streamerId }, 'pixel streaming event listener failed');
-      }
-    }
+export class PixelStreamingEvents extends EventHub<PayloadEvents<PixelStreamingEventMap>> {
+  constructor(logger: Logger) {
+    super((err, event, [payload]) => logger.error({ err, event, streamerId: payload.streamerId }, 'pixel streaming event listener failed'));
   }
 }

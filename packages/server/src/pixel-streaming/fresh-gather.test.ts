@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { FreshGather } from './fresh-gather.js';
 
 /** A gather whose runs the test finishes by hand. */

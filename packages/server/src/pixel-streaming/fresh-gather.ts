@@ -1,4 +1,4 @@
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 
 /**
  * Runs an expensive gather (asking every node of the cluster) for many callers at once, so that

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Clock, TimerHandle } from '@heliograph/common';
 import type { Logger } from '../shared/logger.js';
 import type { PsSignalling } from './signalling.js';
 

@@ -1,6 +1,6 @@
 import type { IceServer, PsRole } from '@heliograph/protocol';
+import type { Clock } from '@heliograph/common';
 import { IceServerIssuer } from '../ice/turn-credentials.js';
-import type { Clock } from '../shared/clock.js';
 
 export interface PeerOptionsSettings {
   /** `pixelStreaming.peerConnectionOptions`, sent as configured when set. */

@@ -1,6 +1,6 @@
 import { PS_CLOSE_CODES, decodePsMessage, type PsDecodeProblem, type PsInbound, type PsOutbound, type PsRole } from '@heliograph/protocol';
 import type { WebSocket } from 'ws';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
 import type { RequestQuota } from '../transport/request-limits.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
+import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
 import type { PixelStreamingConfig } from './config.js';
 import { pickStreamer, playerCount } from './matchmaking.js';
 import type { ServiceViewSource, StreamerView } from './service-view.js';

@@ -1,6 +1,6 @@
+import type { Clock } from '@heliograph/common';
 import type { NodeId } from '../cluster/bus.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
-import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { PsPlayer, PsStreamer } from './endpoints.js';
 import { FreshGather } from './fresh-gather.js';

@@ -4,7 +4,7 @@ import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';
 import type { StreamerRecord } from '../cluster/directory.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 import type { Logger } from '../shared/logger.js';
 import type { PixelStreamingConfig } from './config.js';
 import { PsPlayer, PsStreamer, RemoteStreamer, type StreamerCredential } from './endpoints.js';

@@ -1,3 +1,4 @@
+import { EventHub, type PayloadEvents } from '@heliograph/common';
 import type { LeaveReason } from '@heliograph/protocol';
 import type { Logger } from '../shared/logger.js';
 import type { Peer } from './room.js';
@@ -22,40 +23,13 @@ export interface RoomEventMap {
 
 /** `node_lost`: in a cluster, the room's last members were on a node that died (reported by a survivor). */
 export type RoomFinishReason = 'closed' | 'empty' | 'shutdown' | 'node_lost';
-export type RoomEventType = keyof RoomEventMap;
-export type RoomEventListener<K extends RoomEventType> = (event: RoomEventMap[K]) => void;
 
 /**
- * A small typed emitter. A listener that throws is logged and does not stop the others or the
- * room change that emitted: the rooms never fail because an observer did.
+ * The rooms' events. A listener that throws is logged and does not stop the others or the room
+ * change that emitted: the rooms never fail because an observer did.
  */
-export class RoomEvents {
-  readonly #listeners = new Map<RoomEventType, Set<(event: never) => void>>();
-
-  constructor(private readonly logger: Logger) {}
-
-  /** Subscribes; returns the function that unsubscribes. */
-  on<K extends RoomEventType>(type: K, listener: RoomEventListener<K>): () => void {
-    let set = this.#listeners.get(type);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(type, set);
-    }
-    set.add(listener);
-    return () => set.delete(listener);
-  }
-
-  emit<K extends RoomEventType>(type: K, event: RoomEventMap[K]): void {
-    const set = this.#listeners.get(type);
-    if (!set) {
-      return;
-    }
-    for (const listener of set) {
-      try {
-        (listener as RoomEventListener<K>)(event);
-      } catch (err) {
-        this.logger.error({ err, event: type, room: event.room.id }, 'room event listener failed');
-      }
-    }
+export class RoomEvents extends EventHub<PayloadEvents<RoomEventMap>> {
+  constructor(logger: Logger) {
+    super((err, event, [payload]) => logger.error({ err, event, room: payload.room.id }, 'room event listener failed'));
   }
 }

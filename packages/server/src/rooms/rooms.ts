@@ -1,7 +1,7 @@
 import { roomPermissions, type LeaveReason, type PeerInfo } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Clock, TimerHandle } from '@heliograph/common';
 import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { Peer } from './room.js';

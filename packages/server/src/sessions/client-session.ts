@@ -1,11 +1,11 @@
 import { CLOSE_CODES, encodeEvent, type EventType, type LeaveReason, type RequestId } from '@heliograph/protocol';
+import type { Clock, TimerHandle } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import type { Session } from '../handlers/index.js';
 import type { Peer } from '../rooms/room.js';
 import type { Delivery, PeerSink } from '../rooms/peer-sink.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
 import { EventLog, type LoggedEvent } from './event-log.js';
 
 /** The socket side of a session: one `Connection`, replaced by another on a resume. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import { Rooms } from '../rooms/rooms.js';
-import { FakeClock } from '../shared/fake-clock.js';
 import { sequentialIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import type { SessionLink } from './client-session.js';

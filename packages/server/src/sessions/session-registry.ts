@@ -1,10 +1,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RequestData } from '@heliograph/protocol';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Clock } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
 import type { IdGenerator } from '../shared/ids.js';
 import { ClientSession, type HandoverState, type SessionHost, type SessionLink } from './client-session.js';
 import type { LoggedEvent } from './event-log.js';

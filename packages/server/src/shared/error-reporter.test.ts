@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '@heliograph/common';
 import { ErrorReporter } from './error-reporter.js';
-import { FakeClock } from './fake-clock.js';
 import { createLogger } from './logger.js';
 
 function capture() {

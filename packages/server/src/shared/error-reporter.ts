@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import type { Clock } from './clock.js';
+import type { Clock } from '@heliograph/common';
 import type { Logger } from './logger.js';
 
 export interface ErrorReporterOptions {

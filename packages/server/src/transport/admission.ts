@@ -1,10 +1,10 @@
+import type { Clock } from '@heliograph/common';
 import { readGauge } from '../shared/read-gauge.js';
 import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Counter, type Registry } from 'prom-client';
 import type { ClientAddress } from '../http/client-address.js';
-import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { addressKey } from './address-key.js';
 import { KeyedRateLimiter } from './keyed-rate-limiter.js';

@@ -13,11 +13,11 @@ import {
   type RequestOf,
 } from '@heliograph/protocol';
 import type { WebSocket } from 'ws';
+import type { Clock } from '@heliograph/common';
 import type { ClientSession, SessionLink } from '../sessions/client-session.js';
 import type { LoggedEvent } from '../sessions/event-log.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
 import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { Logger } from '../shared/logger.js';
 import type { Dispatcher } from './dispatcher.js';

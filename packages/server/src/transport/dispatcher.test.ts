@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '@heliograph/common';
 import type { HandlerMap, Session } from '../handlers/index.js';
 import { AppError } from '../shared/app-error.js';
-import { FakeClock } from '../shared/fake-clock.js';
 import { ErrorReporter } from '../shared/error-reporter.js';
 import { createLogger } from '../shared/logger.js';
 import { Dispatcher } from './dispatcher.js';

@@ -1,7 +1,7 @@
 import { encodeError, encodeOk, type ErrorBody, type Request, type RequestType } from '@heliograph/protocol';
+import type { Clock } from '@heliograph/common';
 import type { Handler, HandlerMap, Session } from '../handlers/index.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
 import type { ErrorReporter } from '../shared/error-reporter.js';
 import type { RequestTap } from './request-tap.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { KeyedRateLimiter } from './keyed-rate-limiter.js';
 
 describe('KeyedRateLimiter', () => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { keyedLimiter, PsRequestLimits, RequestQuota } from './request-limits.js';
 
 describe('RequestQuota', () => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import type { Clock } from '@heliograph/common';
 import type { ClientAddress } from '../http/client-address.js';
-import type { Clock } from '../shared/clock.js';
 import { KeyedRateLimiter, type HeldBucket } from './keyed-rate-limiter.js';
 
 export interface Rate {

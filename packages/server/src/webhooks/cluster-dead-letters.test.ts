@@ -6,7 +6,7 @@ import { MemoryDirectory, MemoryDirectoryState } from '../cluster/memory-directo
 import type { NodeMessage } from '../cluster/messages.js';
 import { isNodeMessage } from '../cluster/message-schemas.js';
 import { AppError } from '../shared/app-error.js';
-import { FakeClock } from '../shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { sequentialIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';
 import { openDatabase, type Database } from '../storage/database.js';

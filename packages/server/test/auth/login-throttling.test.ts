@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '@heliograph/common';
 import type { Config } from '../../src/config/schema.js';
-import { FakeClock } from '../../src/shared/fake-clock.js';
 import { TestClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { TestClient } from '../helpers/client.js';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
 import { PsClient, startPsServer, type PsTestServer } from '../pixel-streaming/ps-client.js';

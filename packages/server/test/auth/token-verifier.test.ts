@@ -2,10 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CompactSign, SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '@heliograph/common';
 import { TokenSigner } from '../../src/auth/token-signer.js';
 import { createTokenVerifier, type TokenVerifierOptions } from '../../src/auth/token-verifier.js';
 import { AppError } from '../../src/shared/app-error.js';
-import { FakeClock } from '../../src/shared/fake-clock.js';
 
 const SECRET = 'verifier-test-secret-0123456789-abcdefghijkl';
 const GRANTS = [{ room: 'lobby', join: true }];

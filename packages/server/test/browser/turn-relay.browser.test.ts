@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { launchChromium, type TestBrowser } from '../helpers/browser.js';
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
 import { haveTool } from '../helpers/require-tool.js';

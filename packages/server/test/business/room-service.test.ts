@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { HOOK_SECRET, TestBackend } from '../helpers/business-backend.js';
 import { TestClient } from '../helpers/client.js';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';

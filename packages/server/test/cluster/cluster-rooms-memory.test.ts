@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventType, LeaveReason } from '@heliograph/protocol';
+import { FakeClock } from '@heliograph/common';
 import { ClusterNode } from '../../src/cluster/cluster-node.js';
 import { ClusterRooms } from '../../src/cluster/cluster-rooms.js';
 import { createMemoryBus, MemoryHub, type MemoryTransport } from '../../src/cluster/memory-bus.js';
@@ -9,7 +10,6 @@ import type { NodeMessage } from '../../src/cluster/messages.js';
 import type { PeerSink } from '../../src/rooms/peer-sink.js';
 import { Rooms } from '../../src/rooms/rooms.js';
 import { AppError } from '../../src/shared/app-error.js';
-import { FakeClock } from '../../src/shared/fake-clock.js';
 import { sequentialIds } from '../../src/shared/ids.js';
 import { createLogger } from '../../src/shared/logger.js';
 

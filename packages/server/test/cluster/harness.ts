@@ -1,5 +1,4 @@
-import { systemClock } from '../../src/shared/clock.js';
-import { FakeClock } from '../../src/shared/fake-clock.js';
+import { FakeClock, systemClock } from '@heliograph/common';
 import { createLogger } from '../../src/shared/logger.js';
 import type { Bus, BusTiming } from '../../src/cluster/bus.js';
 import type { ClusterDirectory } from '../../src/cluster/directory.js';

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '@heliograph/common';
 import { ClusterNode } from '../../src/cluster/cluster-node.js';
 import { createMemoryBus, MemoryHub } from '../../src/cluster/memory-bus.js';
 import { MemoryDirectory, MemoryDirectoryState } from '../../src/cluster/memory-directory.js';
@@ -6,7 +7,6 @@ import { isNodeMessage, NODE_MESSAGE_SCHEMAS } from '../../src/cluster/message-s
 import type { NodeMessage } from '../../src/cluster/messages.js';
 import { createRedisBus } from '../../src/cluster/redis-bus.js';
 import type { Bus } from '../../src/cluster/bus.js';
-import { systemClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { haveTool } from '../helpers/require-tool.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';

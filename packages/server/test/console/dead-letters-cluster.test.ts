@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClusterNode, type ClusterNode } from '../../src/cluster/cluster-node.js';
-import { systemClock } from '../../src/shared/clock.js';
+import { systemClock } from '@heliograph/common';
 import { createLogger } from '../../src/shared/logger.js';
 import { HOOK_SECRET, TestBackend } from '../helpers/business-backend.js';
 import { TestClient } from '../helpers/client.js';

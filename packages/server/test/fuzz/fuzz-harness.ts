@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { Value } from 'typebox/value';
+import { FakeClock } from '@heliograph/common';
 import { Findings } from '../../../../bench/src/fuzz/findings.js';
 import type { FuzzTarget } from '../../../../bench/src/fuzz/surfaces.js';
 import { ConfigSchema } from '../../src/config/schema.js';
-import { FakeClock } from '../../src/shared/fake-clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RoomGrant } from '@heliograph/protocol';
 import { Value } from 'typebox/value';
+import type { Clock } from '@heliograph/common';
 import { createHeliograph, type Heliograph } from '../../src/app.js';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
-import type { Clock } from '../../src/shared/clock.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';

@@ -1,6 +1,6 @@
 import { WebSocket, type ClientOptions } from 'ws';
+import { FakeClock } from '@heliograph/common';
 import type { Heliograph } from '../../src/app.js';
-import { FakeClock } from '../../src/shared/fake-clock.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import type { Config } from '../../src/config/schema.js';
 

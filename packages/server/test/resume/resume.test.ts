@@ -1,6 +1,6 @@
 import type { Event } from '@heliograph/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/shared/fake-clock.js';
+import { FakeClock } from '@heliograph/common';
 import { TestClient } from '../helpers/client.js';
 import { startCutProxy, type CutProxy } from '../helpers/cut-proxy.js';
 import { startServer, type TestServer } from '../helpers/server.js';

@@ -1,6 +1,6 @@
+import { systemClock } from '@heliograph/common';
 import { AdminRoles } from '../../admin/console-admins.js';
 import { AccountStore } from '../../auth/accounts.js';
-import { systemClock } from '../../shared/clock.js';
 import { CliError, USAGE_EXIT, type Command } from '../command.js';
 import { withDatabase } from '../data-dir.js';
 

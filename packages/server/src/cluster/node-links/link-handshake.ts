@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
-import type { Clock } from '../../shared/clock.js';
+import type { Clock } from '@heliograph/common';
 import type { NodeId } from '../bus.js';
 import { encodeJson, FrameReader, Kind, MAX_FRAME_BYTES, type RawFrame } from './link-frames.js';
 

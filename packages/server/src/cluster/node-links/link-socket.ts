@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Clock, TimerHandle } from '../../shared/clock.js';
+import type { Clock, TimerHandle } from '@heliograph/common';
 import type { NodeId } from '../bus.js';
 import { encodeJson, Kind, type FrameReader, type RawFrame } from './link-frames.js';
 

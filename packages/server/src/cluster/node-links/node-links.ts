@@ -1,6 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { Clock, TimerHandle } from '../../shared/clock.js';
+import type { Clock, TimerHandle } from '@heliograph/common';
 import type { Logger } from '../../shared/logger.js';
 import { StartupError } from '../../shared/startup-error.js';
 import type { NodeId } from '../bus.js';

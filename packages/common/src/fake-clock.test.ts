@@ -18,4 +18,13 @@ describe('FakeClock', () => {
     expect(fired).toHaveLength(4);
     expect(clock.pending).toBe(0);
   });
+
+  it('starts at a fixed date by default, and tells the delays of the timers still pending', () => {
+    expect(new FakeClock().now()).toBe(Date.UTC(2026, 0, 1));
+    const clock = new FakeClock(0);
+    clock.setTimeout(() => undefined, 300);
+    clock.setInterval(() => undefined, 100);
+    clock.advance(50);
+    expect(clock.pendingDelays()).toEqual([50, 250]);
+  });
 });

@@ -44,6 +44,11 @@ export class FakeClock implements Clock {
     return this.#timers.size;
   }
 
+  /** When the timers still scheduled fall due, in milliseconds from now, soonest first. */
+  pendingDelays(): number[] {
+    return [...this.#timers.values()].map((t) => t.at - this.#now).sort((a, b) => a - b);
+  }
+
   /** Moves time forward by `ms`, running every timer that falls due, in time order. */
   advance(ms: number): void {
     const target = this.#now + ms;
