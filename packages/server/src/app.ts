@@ -7,6 +7,7 @@ import { TokenSigner } from './auth/token-signer.js';
 import { createTokenVerifier } from './auth/token-verifier.js';
 import type { Config } from './config/schema.js';
 import type { ApiKeys } from './control-api/api-keys.js';
+import { registerConsoleRoutes } from './admin/console-routes.js';
 import { createHandlers } from './handlers/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { clientAddressResolver } from './http/client-address.js';
@@ -240,7 +241,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   }
   // Built-in accounts with the admin role may sign in to the console (one login throttle for both).
   const admins = throttle ? new ConsoleAdmins(new AdminRoles(db, accounts, clock), clock, secret) : undefined;
-  business.registerRoutes(http, { extraRoutes: (api) => operator.registerRoutes(api), sessions: admins });
+  business.registerRoutes(http, { extraRoutes: (api) => registerConsoleRoutes(api, operator), sessions: admins });
   registerAdminPages(http, admins && throttle ? { admins, throttle } : undefined);
   pixelStreaming?.registerRoutes(http);
   if (config.demo.enabled) {

@@ -4,9 +4,11 @@ import { requireWriteScope } from '../control-api/api-keys.js';
 import { ERROR_RESPONSES, ErrorResponse } from '../control-api/schemas.js';
 import type { InspectTarget } from '../inspector/records.js';
 import { AppError } from '../shared/app-error.js';
-import { Overview, type OperatorConsole } from './operator-console.js';
+import type { Clock } from '@heliograph/common';
+import type { Inspector } from '../inspector/inspector.js';
+import { Overview } from './overview.js';
 import { openSse, type SseStream } from './sse.js';
-import { History } from './stats-history.js';
+import { History, type StatsHistory } from './stats-history.js';
 
 const tags = ['console'];
 const StreamQuery = Type.Object(
@@ -24,8 +26,18 @@ const eventStream = { 200: Type.String({ description: 'text/event-stream' }) };
 /** Open figure streams per node: each costs a cluster-wide poll a second. */
 export const MAX_CONSOLE_STREAMS = 32;
 
+/** What the console's routes need of the operator console (`OperatorConsole`). */
+export interface ConsoleRoutesDeps {
+  overview(): Promise<Overview>;
+  readonly history: Pick<StatsHistory, 'all'>;
+  /** The open event streams, ended by the console's close(). */
+  readonly streams: Set<SseStream>;
+  readonly inspector: Inspector;
+  readonly clock: Clock;
+}
+
 /** `/v1/console/overview`, `/v1/console/stream` (figures every second) and `/v1/inspect` (the inspector). */
-export function registerConsoleRoutes(api: FastifyInstance, operator: OperatorConsole): void {
+export function registerConsoleRoutes(api: FastifyInstance, operator: ConsoleRoutesDeps): void {
   api.get(
     '/console/overview',
     { schema: { tags, summary: 'The figures of this node, or of every node of the cluster', response: { 200: Overview, ...ERROR_RESPONSES } } },

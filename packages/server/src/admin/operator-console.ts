@@ -1,7 +1,5 @@
 import { readGauge } from '../shared/read-gauge.js';
-import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import { Inspector } from '../inspector/inspector.js';
@@ -10,27 +8,13 @@ import type { Clock } from '@heliograph/common';
 import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { ConsoleTap } from './console-tap.js';
-import { registerConsoleRoutes } from './console-routes.js';
 import { NodeStats, nodeStats, type NodeStatsSources } from './node-stats.js';
+import type { Overview } from './overview.js';
 import { RequestMetrics } from './request-metrics.js';
 import { StatsHistory } from './stats-history.js';
 import type { SseStream } from './sse.js';
 
 const checkNodeStats = Compile(NodeStats);
-
-/** A node that did not answer for its figures. */
-const Unreachable = Type.Object({ node: Type.String(), state: Type.Literal('unreachable'), error: Type.String() });
-
-/** The figures of this node, or of every node of its cluster. */
-export const Overview = Type.Object({
-  at: Type.Number(),
-  /** The node that answered. */
-  node: Type.String(),
-  cluster: Type.Boolean({ description: 'Whether this node is one of a cluster (redis.url)' }),
-  rooms: Type.Integer({ description: 'Live rooms: in a cluster, of the whole cluster (the directory)' }),
-  nodes: Type.Array(Type.Union([NodeStats, Unreachable])),
-});
-export type Overview = Static<typeof Overview>;
 
 export interface OperatorConsoleDeps {
   nodeId: string;
@@ -127,10 +111,6 @@ export class OperatorConsole {
       return rooms.count;
     }
     return (await cluster.directory.listRooms()).length;
-  }
-
-  registerRoutes(api: FastifyInstance): void {
-    registerConsoleRoutes(api, this);
   }
 
   /** Ends the event streams and every capture. Idempotent. */

@@ -1,5 +1,5 @@
 import { ApiKeyStore } from '../control-api/api-key-store.js';
-import type { ApiKeyScope } from '../control-api/api-keys.js';
+import type { ApiKeyScope } from '../control-api/key-digest.js';
 import type { Config } from '../config/schema.js';
 import { CliError, USAGE_EXIT, optionalString, requireString, table, type Command, type CommandContext } from './command.js';
 import { withDatabase } from './data-dir.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '@heliograph/common';
 import { openDatabase, statement } from '../storage/database.js';
 import { ApiKeyStore } from './api-key-store.js';
-import { apiKeyDigest } from './api-keys.js';
+import { apiKeyDigest } from './key-digest.js';
 
 describe('ApiKeyStore', () => {
   function store(): ApiKeyStore {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '../shared/app-error.js';
 import { systemClock, type Clock } from '@heliograph/common';
 import { statement, type Database } from '../storage/database.js';
-import { apiKeyDigest, type ApiKeyScope, type KeyDigest } from './api-keys.js';
+import { apiKeyDigest, type ApiKeyScope, type KeyDigest } from './key-digest.js';
 
 /** Ids of stored keys: they are typed on command lines and named in logs. */
 export const API_KEY_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../shared/app-error.js';
 import type { ApiKeyStore } from './api-key-store.js';
+import { apiKeyDigest, type ApiKeyScope, type KeyDigest } from './key-digest.js';
 
-export type ApiKeyScope = 'read' | 'read-write';
 
 export interface ApiKeyConfig {
   id: string;
@@ -15,18 +15,6 @@ export interface ApiKeyConfig {
 export interface ApiCaller {
   keyId: string;
   scope: ApiKeyScope;
-}
-
-/** A key as the control API keeps it: its id, its scope and the SHA-256 digest of the key. */
-export interface KeyDigest {
-  keyId: string;
-  scope: ApiKeyScope;
-  digest: Buffer;
-}
-
-/** The SHA-256 digest of a key, as compared and as stored. */
-export function apiKeyDigest(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
 }
 
 /**
