@@ -3,7 +3,7 @@ import { FakeClock } from '@heliograph/common';
 import { HOOK_SECRET, TestBackend } from '../helpers/business-backend.js';
 import { TestClient } from '../helpers/client.js';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
-import { until } from '../helpers/wait.js';
+import { eventually, untilEvent } from '../helpers/wait.js';
 
 let server: TestServer | undefined;
 let backend: TestBackend | undefined;
@@ -17,6 +17,19 @@ afterEach(async () => {
 });
 
 type Decide = ConstructorParameters<typeof TestBackend>[0]['decide'];
+
+/** Room service answers held back until the test releases them (all allow). */
+function heldAnswers() {
+  const held: Array<() => void> = [];
+  let arrived: () => void = () => undefined;
+  return {
+    answer: () => new Promise<{ allow: boolean }>((resolve) => (held.push(() => resolve({ allow: true })), arrived())),
+    /** Resolves once `count` callouts wait for their answer: on their arrival, not on a polling pace. */
+    asked: (count: number) =>
+      untilEvent((listener) => ((arrived = listener), () => (arrived = () => undefined)), () => held.length >= count, 5000, `${count} callouts`),
+    release: () => held.splice(0).forEach((answer) => answer()),
+  };
+}
 
 async function setUp(decide: Decide, roomService: Record<string, unknown> = {}, clock?: FakeClock) {
   backend = await new TestBackend({ jwtSecret: TEST_SECRET, decide }).start();
@@ -126,54 +139,47 @@ describe('room service callout', () => {
   });
 
   it('times out after roomService.timeoutMs (fake time) and refuses; the late answer admits nobody', async () => {
-    let release: (() => void) | undefined;
+    const held = heldAnswers();
     const clock = new FakeClock(Date.now());
-    const { backend, server } = await setUp(
-      () => new Promise((resolve) => (release = () => resolve({ allow: true }))),
-      { timeoutMs: 2000 },
-      clock,
-    );
+    const { server } = await setUp(() => held.answer(), { timeoutMs: 2000 }, clock);
     const ada = await connect(server, 'ada');
     const answer = ada.request('room.join', { room: 'slow' });
-    await until(() => backend.callouts.length === 2, 5000, 'the callouts to arrive');
+    await held.asked(2);
     clock.advance(1999);
     clock.advance(1);
     const res = await answer;
     expect(res).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', message: 'The room service did not answer (timeout)' } });
-    release?.();
+    held.release();
     expect(server.app.rooms.get('slow')).toBeUndefined();
   });
 
   it('refuses a second room.join while one is waiting for the room service', async () => {
-    let release: (() => void) | undefined;
-    const { backend, server } = await setUp((r) =>
-      r.action === 'room.join' ? new Promise((resolve) => (release = () => resolve({ allow: true }))) : { allow: true },
-    );
+    const held = heldAnswers();
+    const { backend, server } = await setUp((r) => (r.action === 'room.join' ? held.answer() : { allow: true }));
     const ada = await connect(server, 'ada');
     const first = ada.request('room.join', { room: 'r1' });
-    await until(() => release !== undefined, 5000, 'the first callout');
+    await held.asked(1);
     expect(await ada.fail('room.join', { room: 'r2' })).toEqual({
       code: 'CONFLICT',
       message: 'A room.join is already in progress on this connection',
     });
-    release?.();
+    held.release();
     expect(await first).toMatchObject({ ok: true, data: { room: { id: 'r1' } } });
     expect(await ada.fail('room.join', { room: 'r2' })).toMatchObject({ code: 'ALREADY_IN_ROOM' });
     expect(backend.callouts.filter((c) => c.room === 'r2')).toEqual([]);
   });
 
   it('a client that goes away while its join is pending never becomes a peer', async () => {
-    let release: (() => void) | undefined;
-    const { server } = await setUp((r) =>
-      r.action === 'room.join' && r.user.id === 'ada' ? new Promise((resolve) => (release = () => resolve({ allow: true }))) : { allow: true },
-    );
+    const held = heldAnswers();
+    const { server } = await setUp((r) => (r.action === 'room.join' && r.user.id === 'ada' ? held.answer() : { allow: true }));
     const ada = await connect(server, 'ada');
     void ada.request('room.join', { room: 'ghost' });
-    await until(() => release !== undefined, 5000, 'the callout');
+    await held.asked(1);
     await ada.close();
-    // Let the server see the close first; the guard is for answers that come after it.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    release?.();
+    // The server must have seen the close first; the guard is for answers that come after it.
+    const connections = () => server.app.metrics.getSingleMetricAsString('heliograph_connections');
+    await eventually(async () => /^heliograph_connections 0$/m.test(await connections()), 5000, 'the server to see the close');
+    held.release();
     const bob = await connect(server, 'bob');
     const joined = await bob.ok('room.join', { room: 'ghost' });
     expect(joined.peers).toEqual([]);

@@ -14,6 +14,7 @@ import { usersAdd, usersList, usersRemove } from '../../src/cli/users-command.js
 import { describeConfig, loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { loadOrCreateSecret } from '../../src/storage/secret.js';
+import { untilPrinted } from '../helpers/wait.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -59,6 +60,8 @@ interface TestIo {
   stdin: PassThrough & { setRawMode: ReturnType<typeof vi.fn> };
   out(): string;
   err(): string;
+  /** Resolves once stdout (`out`) or stderr (`err`) includes `text`, checked on each write. */
+  printed(where: 'out' | 'err', text: string): Promise<void>;
 }
 
 function testIo(options: { input?: string; isTTY?: boolean } = {}): TestIo {
@@ -72,7 +75,8 @@ function testIo(options: { input?: string; isTTY?: boolean } = {}): TestIo {
   if (options.input !== undefined) {
     stdin.end(options.input);
   }
-  return { io: { stdout, stderr, stdin, isTTY: options.isTTY ?? false }, stdin, out: () => out, err: () => err };
+  const printed = (where: 'out' | 'err', text: string) => (where === 'out' ? untilPrinted(stdout, () => out, text) : untilPrinted(stderr, () => err, text));
+  return { io: { stdout, stderr, stdin, isTTY: options.isTTY ?? false }, stdin, out: () => out, err: () => err, printed };
 }
 
 function testConfig(argv: string[] = []): Config {
@@ -85,15 +89,6 @@ function testConfig(argv: string[] = []): Config {
 
 function args(positionals: string[] = [], options: CommandArgs['options'] = {}): CommandArgs {
   return { positionals, options };
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  if (!check()) {
-    throw new Error(`timed out waiting for ${what}`);
-  }
 }
 
 describe('the heliograph process', () => {
@@ -205,7 +200,7 @@ describe('the heliograph process', () => {
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await until(() => stdout.includes('Heliograph serving on'), 'the server to listen');
+    await untilPrinted(child.stdout, () => stdout, 'Heliograph serving on', 15_000);
     const url = /serving on (\S+)"/.exec(stdout)?.[1];
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     child.kill('SIGTERM');
@@ -268,10 +263,10 @@ describe('users commands, in-process', () => {
     const config = testConfig();
     const tty = testIo({ isTTY: true });
     const typing = (async () => {
-      await until(() => tty.err().includes('Password: '), 'the first prompt');
+      await tty.printed('err', 'Password: ');
       tty.stdin.write('s3cret-pass');
       tty.stdin.write('\u007fs\r');
-      await until(() => tty.err().includes('Repeat the password: '), 'the second prompt');
+      await tty.printed('err', 'Repeat the password: ');
       tty.stdin.write('s3cret-pass\r');
     })();
     expect(await usersAdd({ args: args(['grace']), config, io: tty.io })).toBe(0);
@@ -281,16 +276,16 @@ describe('users commands, in-process', () => {
 
     const mismatch = testIo({ isTTY: true });
     const typo = (async () => {
-      await until(() => mismatch.err().includes('Password: '), 'the first prompt');
+      await mismatch.printed('err', 'Password: ');
       mismatch.stdin.write('password-one\r');
-      await until(() => mismatch.err().includes('Repeat'), 'the second prompt');
+      await mismatch.printed('err', 'Repeat');
       mismatch.stdin.write('password-two\r');
     })();
     await expect(usersAdd({ args: args(['heidi']), config, io: mismatch.io })).rejects.toThrow('the passwords do not match');
     await typo;
 
     const cancelled = testIo({ isTTY: true });
-    setTimeout(() => cancelled.stdin.write('\u0003'), 20);
+    void cancelled.printed('err', 'Password: ').then(() => cancelled.stdin.write('\u0003'));
     await expect(usersAdd({ args: args(['ivan']), config, io: cancelled.io })).rejects.toMatchObject({ exitCode: 130 });
   });
 
@@ -370,7 +365,7 @@ describe('runCli, in-process', () => {
     const io = testIo();
     const config = testConfig(['--port', '0', '--log.level', 'info']);
     const served = serve({ args: args(), config, io: io.io, signal: shutdown.signal });
-    await until(() => io.out().includes('Heliograph serving on'), 'the server to listen');
+    await io.printed('out', 'Heliograph serving on');
     shutdown.abort();
     expect(await served).toBe(0);
     expect(io.out()).toContain('"msg":"stopped"');
