@@ -7,7 +7,7 @@ import { runCliCaptured } from '../helpers/run-cli.js';
 import { HOOK_SECRET, TestBackend } from '../helpers/business-backend.js';
 import { TestClient } from '../helpers/client.js';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
-import { eventually, until } from '../helpers/wait.js';
+import { eventually, untilPrinted } from '../helpers/wait.js';
 
 /**
  * The operator commands (`rooms`, `peers`, `send`, `inspect`, `webhooks`) against a live server:
@@ -166,7 +166,7 @@ describe('operator CLI when the server goes', () => {
     stderr.on('data', (c: Buffer) => (err += c.toString()));
     const io = { stdout: new PassThrough(), stderr, stdin: new PassThrough(), isTTY: false };
     const run = runCli({ argv: ['inspect', 'any', '--url', own.url, '--api-key', WRITE], env: {}, cwd: own.config.dataDir, version: 't', io });
-    await until(() => err.includes('Inspecting room any'), 5000, 'the capture to start');
+    await untilPrinted(stderr, () => err, 'Inspecting room any');
     await own.close();
     expect(await run).toBe(1);
     expect(err).toBe('Inspecting room any; Ctrl-C to stop.\nThe server ended the stream.\n');
@@ -183,10 +183,11 @@ function quietIo() {
  */
 async function signalUntil(run: Promise<Run>, send: () => Promise<unknown>): Promise<void> {
   let done = false;
-  void run.then(() => (done = true));
+  const finished = run.then(() => (done = true));
+  // Paced, bounded sends over a real socket: the capture starts on its own time.
   for (let i = 0; i < 100 && !done; i++) {
     await send();
     await new Promise((r) => setTimeout(r, 50));
   }
-  await until(() => done, 5000, 'the inspect command to finish');
+  await finished;
 }

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient, type StreamEvent } from '../../src/cli/console/control-client.js';
+import { FakeClock } from '@heliograph/common';
 import { createLogger } from '../../src/shared/logger.js';
 import { TestClient } from '../helpers/client.js';
 import { NO_RATE_LIMITS, startServer, type TestServer } from '../helpers/server.js';
@@ -157,7 +158,9 @@ describe('operator console API', () => {
 
   it('bounds the records of a capture per second, and says how many it dropped', async () => {
     // A node of its own, without request rates: the flood must reach the inspector.
-    const flooded = await startServer({ limits: NO_RATE_LIMITS, controlApi: { keys: [{ id: 'ops', key: WRITE, scope: 'read-write' }] } });
+    // The inspector's budget runs on the injected clock: its refill is fake time, not a sleep.
+    const clock = new FakeClock(Date.now());
+    const flooded = await startServer({ limits: NO_RATE_LIMITS, controlApi: { keys: [{ id: 'ops', key: WRITE, scope: 'read-write' }] } }, { clock });
     const rw = new ControlClient(flooded.url, WRITE);
     const join = async (user: string) => {
       const client = await TestClient.open(flooded.wsUrl, await flooded.token(user));
@@ -167,14 +170,14 @@ describe('operator console API', () => {
     const b = await join('flood-b');
     const stream = collect(rw, '/v1/inspect?room=flood');
     await waitFor(() => stream.events.some((e) => e.event === 'started'));
-    const started = Date.now();
+    const started = clock.now();
     // 1,000 signals make 3,000 records (request, answer, relayed event): far over the burst of 400.
     await Promise.all(Array.from({ length: 1000 }, (_, n) => a.client.request('signal.send', { to: b.peer, signal: { n } })));
     await a.client.ok('ping', {});
-    await new Promise((r) => setTimeout(r, 1200));
+    clock.advance(1200);
     await a.client.ok('signal.send', { to: b.peer, signal: { last: true } });
     await waitFor(() => stream.events.some((e) => JSON.stringify(e.data).includes('"last":true')));
-    const seconds = (Date.now() - started) / 1000;
+    const seconds = (clock.now() - started) / 1000;
     stream.stop();
     await stream.done;
     const records = stream.events.filter((e) => e.event === 'record').map((e) => e.data as { dropped?: number });

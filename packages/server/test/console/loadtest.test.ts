@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCliCaptured, type CliRun } from '../helpers/run-cli.js';
 import type { LoadReport } from '../../src/loadtest/load-run.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { until } from '../helpers/wait.js';
+import { untilEvent } from '../helpers/wait.js';
 
 /** `heliograph loadtest` against a live server, with a small bounded load. */
 const KEY = 'loadtest-key-0123456789-abcdefghijkl';
@@ -38,7 +38,8 @@ describe('heliograph loadtest', () => {
     expect(report.errors).toEqual({});
     // Everyone left at the end.
     const s = server;
-    await until(() => s.app.rooms.list().every((room) => room.size === 0), 5000, 'the peers to leave');
+    const left = (listener: () => void) => s.app.rooms.events.on('peer.left', listener);
+    await untilEvent(left, () => s.app.rooms.list().every((room) => room.size === 0), 5000, 'the peers to leave');
 
     const table = await loadtest(server, ['--rooms', '1', '--peers-per-room', '2', '--rate', '20', '--seconds', '0.5']);
     expect(table.code).toBe(0);
