@@ -31,6 +31,13 @@ class FakeGate implements RoomServiceGate {
       q.answer(reply(q.request));
     }
   }
+
+  /** Lets the questions of a pending join arrive, allows them all, and resolves with its answer. */
+  async allow<T>(pending: T | Promise<T>): Promise<T> {
+    await settle();
+    this.answerAll(() => ({ allow: true }));
+    return pending;
+  }
 }
 
 function setup(options: { gate?: FakeGate; membership?: (local: LocalMembership) => RoomMembership } = {}) {
@@ -111,15 +118,11 @@ describe('room.join through the room service', () => {
   it('asks only to join a room that exists', async () => {
     const gate = new FakeGate();
     const { join } = setup({ gate });
-    const answer = join(fakeSession('alice'), { room: 'r' });
-    await settle();
-    gate.answerAll(() => ({ allow: true }));
-    await answer;
+    await gate.allow(join(fakeSession('alice'), { room: 'r' }));
     const bob = join(fakeSession('bob'), { room: 'r' });
     await settle();
     expect(gate.actions()).toEqual(['room.join r']);
-    gate.answerAll(() => ({ allow: true }));
-    expect(await bob).toMatchObject({ peer: { userId: 'bob' } });
+    expect(await gate.allow(bob)).toMatchObject({ peer: { userId: 'bob' } });
   });
 
   it('refuses with FORBIDDEN and the service\'s reason, for the join or for the creation', async () => {
@@ -166,10 +169,7 @@ describe('room.join through the room service', () => {
     await settle();
     gate.answerAll(() => ({ allow: false }));
     await expect(first).rejects.toEqual(code('FORBIDDEN'));
-    const second = join(alice, { room: 's' });
-    await settle();
-    gate.answerAll(() => ({ allow: true }));
-    expect(await second).toMatchObject({ room: { id: 's' } });
+    expect(await gate.allow(join(alice, { room: 's' }))).toMatchObject({ room: { id: 's' } });
   });
 
   it('passes on the room service being away, and the connection may try again', async () => {
@@ -182,10 +182,7 @@ describe('room.join through the room service', () => {
       q.fail(new AppError('UNAVAILABLE', 'room service down'));
     }
     await expect(first).rejects.toEqual(code('UNAVAILABLE'));
-    const again = join(alice, { room: 'r' });
-    await settle();
-    gate.answerAll(() => ({ allow: true }));
-    expect(await again).toMatchObject({ room: { id: 'r' } });
+    expect(await gate.allow(join(alice, { room: 'r' }))).toMatchObject({ room: { id: 'r' } });
   });
 
   it('does not create a room it did not ask about: one that vanished meanwhile is ROOM_NOT_FOUND', async () => {
