@@ -192,7 +192,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     };
     if (link && role !== 'streamer') {
       // Players and SFUs wait for a cluster-wide player id before `config`; what they send meanwhile is held.
-      void link.playerId().then(start);
+      void link.ids.playerId().then(start);
     } else {
       start();
     }
@@ -278,7 +278,7 @@ export function createPixelStreaming(deps: PixelStreamingDeps): PixelStreaming {
     async listen() {
       await streamerPort.listen(deps.host, config.streamerPort);
       await sfuPort?.listen(deps.host, config.sfuPort);
-      await link?.start();
+      await link?.ids.start();
       keepalive.start();
       log.info({ streamerPort: streamerPort.port, sfuPort: sfuPort?.port }, 'pixel streaming ports open');
     },

@@ -1,8 +1,6 @@
 import type { Peer } from '../rooms/room.js';
 import { PS_CLOSE_CODES, PS_PROTOCOL_VERSION, PS_STREAMER_ID_PATTERN, roomPermissions, type PsRole } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
-import type { NodeId } from '../cluster/bus.js';
-import type { StreamerRecord } from '../cluster/directory.js';
 import { AppError } from '../shared/app-error.js';
 import type { Clock } from '@heliograph/common';
 import type { Logger } from '../shared/logger.js';
@@ -11,6 +9,7 @@ import { PsPlayer, PsStreamer, RemoteStreamer, type StreamerCredential } from '.
 import type { PixelStreamingEventMap, PixelStreamingEvents } from './events.js';
 import { matchesAny } from './patterns.js';
 import { presenceRoomId, type Presence } from './presence.js';
+import type { PsCluster, StreamerRecord } from './ps-cluster.js';
 import type { PsDropCounters, PsSocket } from './ps-socket.js';
 import { PLACEHOLDER_STREAMER_ID, StreamerRegistry } from './streamer-registry.js';
 
@@ -43,33 +42,6 @@ type DisconnectReason = PixelStreamingEventMap['streamer.disconnected']['reason'
 
 /** WebSocket 1013 (Try Again Later): a streamer whose id the cluster could not record. */
 const TRY_AGAIN_LATER = 1013;
-
-/** What a streamer's claim of an id came to in the cluster. */
-export type ClaimOutcome = { id: string } | { refused: 'in use' | 'unavailable' };
-
-/**
- * What signalling asks of the cluster (`cluster-link.ts`). Without one, the node is a cluster of
- * one and every flow stays synchronous.
- */
-export interface PsCluster {
-  readonly nodeId: NodeId;
-  /** Claims `wanted` in the directory under `duplicateStreamerIds`; a replaced holder is evicted first. */
-  claim(streamer: PsStreamer, wanted: string): Promise<ClaimOutcome>;
-  /** Gives an id back (retried when the cluster is back). */
-  release(id: string, key: string): void;
-  /** The identified streamers of the other nodes; undefined when the directory cannot be read. */
-  remoteStreamers(): Promise<StreamerRecord[] | undefined>;
-  /** Ids of the other nodes' streamers that are not streaming (an SFU after `stopStreaming`); nodes that do not answer are taken as streaming. */
-  stoppedElsewhere(): Promise<Set<string>>;
-  /**
-   * Subscribes a player of this node to a streamer of another: its upstream on success, the
-   * `subscribeFailed` message on failure, undefined when the player or the subscription is
-   * already gone (nothing more to do).
-   */
-  subscribe(player: PsPlayer, streamer: StreamerRecord): Promise<RemoteStreamer | string | undefined>;
-  /** The player left its remote streamer: that streamer's node is told. */
-  unsubscribe(player: PsPlayer, upstream: RemoteStreamer): void;
-}
 
 /** What subscribing a player to a streamer of this node came to: the `subscribeFailed` message, if any. */
 export type Attached = string | undefined | Promise<string | undefined>;
@@ -170,11 +142,11 @@ export class PsSignalling {
   }
 
   async #identifyInCluster(streamer: PsStreamer, wanted: string, cluster: PsCluster): Promise<void> {
-    const outcome = await cluster.claim(streamer, wanted);
+    const outcome = await cluster.ids.claim(streamer, wanted);
     if (!this.streamers.has(streamer)) {
       // It left while the claim was on its way: give the id back.
       if ('id' in outcome && streamer.clusterKey !== undefined) {
-        cluster.release(outcome.id, streamer.clusterKey);
+        cluster.ids.release(outcome.id, streamer.clusterKey);
       }
       return;
     }
@@ -199,7 +171,7 @@ export class PsSignalling {
     const previous = streamer.identified ? streamer.id : undefined;
     await this.#commit(streamer, committed);
     if (previous !== undefined && previous !== committed && streamer.clusterKey !== undefined) {
-      cluster.release(previous, streamer.clusterKey);
+      cluster.ids.release(previous, streamer.clusterKey);
     }
   }
 
@@ -275,7 +247,7 @@ export class PsSignalling {
       player.socket.send({ type: 'streamerList', ids: this.listFor(player) });
       return;
     }
-    return Promise.all([this.#cluster.remoteStreamers(), this.#cluster.stoppedElsewhere()]).then(([remote, stopped]) => {
+    return Promise.all([this.#cluster.ids.remoteStreamers(), this.#cluster.stoppedElsewhere()]).then(([remote, stopped]) => {
       const ids = remote ? this.#clusterListFor(player, remote, stopped) : this.listFor(player);
       player.socket.send({ type: 'streamerList', ids });
     });
@@ -298,7 +270,7 @@ export class PsSignalling {
     const identified = [
       ...local.filter((s) => s.identified).map((s) => ({ id: s.id, order: orderOf(s.clusterKey), identified: true, streaming: s.streaming })),
       // Only its node knows whether an SFU stopped streaming: `stopped` comes from the nodes' views.
-      ...remote.map((r) => ({ id: r.id, order: orderOf(r.peerId), identified: true, streaming: !stopped.has(r.id) })),
+      ...remote.map((r) => ({ id: r.name, order: orderOf(r.key), identified: true, streaming: !stopped.has(r.name) })),
     ].sort((a, b) => a.order - b.order);
     const unidentified = local.filter((s) => !s.identified).map((s) => ({ id: s.id, identified: false, streaming: s.streaming }));
     return [...identified, ...unidentified];
@@ -394,7 +366,7 @@ export class PsSignalling {
   /** The same steps as `#attach`, with the streamer's node doing the ones that need the streamer. */
   async #subscribeRemote(player: PsPlayer, streamerId: string, cluster: PsCluster): Promise<boolean> {
     // An unreadable directory fails like an unknown streamer, at once.
-    const record = (await cluster.remoteStreamers())?.find((r) => r.id === streamerId);
+    const record = (await cluster.ids.remoteStreamers())?.find((r) => r.name === streamerId);
     if (!this.#present(player)) {
       return false;
     }
@@ -451,7 +423,7 @@ export class PsSignalling {
 
   /** The first streamer in the cluster's order (`#clusterOrder`) that the player may use. */
   async #autoSubscribeInCluster(player: PsPlayer, cluster: PsCluster): Promise<boolean> {
-    const remote = await cluster.remoteStreamers();
+    const remote = await cluster.ids.remoteStreamers();
     if (!this.#present(player)) {
       return false;
     }
@@ -540,7 +512,7 @@ export class PsSignalling {
     }
     this.streamers.remove(streamer);
     if (streamer.identified && streamer.clusterKey !== undefined) {
-      this.#cluster?.release(streamer.id, streamer.clusterKey);
+      this.#cluster?.ids.release(streamer.id, streamer.clusterKey);
     }
     if (streamer.sfuPlayer) {
       this.unsubscribe(streamer.sfuPlayer);
