@@ -57,12 +57,7 @@ export class ClusterIds implements PsClusterIds {
   /** Once the node is in the cluster: frees streamer ids held by nodes that are no longer alive. */
   async start(): Promise<void> {
     const alive = new Set(this.#node.bus.nodes());
-    const records = await this.#node.directory.claims(STREAMER_IDS).catch(() => []);
-    for (const r of records) {
-      if (!alive.has(r.nodeId)) {
-        this.#release(r.name, r);
-      }
-    }
+    await this.#releaseHeld((nodeId) => !alive.has(nodeId)).catch(() => undefined);
     await this.#writes.settle();
   }
 
@@ -129,15 +124,15 @@ export class ClusterIds implements PsClusterIds {
 
   /** Every node does this for a lost node; releasing is idempotent. */
   releaseNode(nodeId: NodeId): void {
-    this.#writes.track(
-      this.#node.directory.claims(STREAMER_IDS).then((records) => {
-        for (const r of records) {
-          if (r.nodeId === nodeId) {
-            this.#release(r.name, r);
-          }
-        }
-      }),
-    );
+    this.#writes.track(this.#releaseHeld((holder) => holder === nodeId));
+  }
+
+  async #releaseHeld(by: (nodeId: NodeId) => boolean): Promise<void> {
+    for (const r of await this.#node.directory.claims(STREAMER_IDS)) {
+      if (by(r.nodeId)) {
+        this.#release(r.name, r);
+      }
+    }
   }
 
   /** After the cluster dropped this node: claims its streamer ids again; false when some could not be (the directory is away). */
