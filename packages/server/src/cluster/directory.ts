@@ -61,7 +61,6 @@ export interface AddMemberResult {
 /** What `restore()` could not put back, because another node took it meanwhile. */
 export interface RestoreResult {
   members: MemberRecord[];
-  claims: Array<ClaimRecord & { space: string }>;
 }
 
 /**
@@ -120,8 +119,9 @@ export interface ClusterDirectory {
    */
   nextId(sequence: string, startAfter?: number): Promise<number>;
   /**
-   * Puts back what this node wrote (its rooms, members and claims) after the store lost it
-   * (Redis restarted without persistence). Entries another node took meanwhile are returned.
+   * Puts back what this node wrote (its rooms and members) after the store lost it (Redis
+   * restarted without persistence). Entries another node took meanwhile are returned. Claims are
+   * not: their module claims them again when this node learns it was dropped (`onNodeLost`).
    */
   restore(): Promise<RestoreResult>;
   close(): Promise<void>;

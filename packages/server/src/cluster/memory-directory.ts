@@ -45,7 +45,7 @@ const holds = (r: ClaimOwner | undefined, owner: ClaimOwner): boolean => !!r && 
 export class MemoryDirectory implements ClusterDirectory {
   readonly #s: MemoryDirectoryState;
   /** What this instance wrote and still holds, for restore() (as the Redis directory keeps it). */
-  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>(), claims: new Map<string, SpaceClaim>() };
+  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>() };
 
   constructor(state = new MemoryDirectoryState()) {
     this.#s = state;
@@ -203,7 +203,6 @@ export class MemoryDirectory implements ClusterDirectory {
     }
     const record = { space, name, nodeId: owner.nodeId, key: owner.key };
     this.#s.claims.set(claimKey(space, name), record);
-    this.#mine.claims.set(claimKey(space, name), copy(record));
     return replaced ? { name, replaced } : { name };
   }
 
@@ -212,7 +211,6 @@ export class MemoryDirectory implements ClusterDirectory {
       return false;
     }
     this.#s.claims.delete(claimKey(space, name));
-    this.#mine.claims.delete(claimKey(space, name));
     return true;
   }
 
@@ -231,7 +229,7 @@ export class MemoryDirectory implements ClusterDirectory {
    * partition and `removeNode` ran). What someone else holds meanwhile is returned.
    */
   async restore(): Promise<RestoreResult> {
-    const lost: RestoreResult = { members: [], claims: [] };
+    const lost: RestoreResult = { members: [] };
     const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
     for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
       if (roomsInUse.has(roomId)) {
@@ -244,15 +242,6 @@ export class MemoryDirectory implements ClusterDirectory {
       } catch {
         this.#mine.members.delete(m.peerId);
         lost.members.push(copy(m));
-      }
-    }
-    for (const [k, c] of [...this.#mine.claims]) {
-      const holder = this.#s.claims.get(k);
-      if (!holder) {
-        this.#s.claims.set(k, copy(c));
-      } else if (!holds(holder, c)) {
-        this.#mine.claims.delete(k);
-        lost.claims.push(copy(c));
       }
     }
     return lost;

@@ -28,7 +28,7 @@ export class RedisDirectory implements ClusterDirectory {
   readonly #p: string;
   readonly #log: Logger;
   /** What this node wrote and has not removed: for `restore()`. */
-  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>(), claims: new Map<string, ClaimRecord & { space: string }>() };
+  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>() };
   #closed = false;
   #connected = false;
   /** The key every script declares: on a Cluster it routes the script to the directory's slot. */
@@ -138,15 +138,10 @@ export class RedisDirectory implements ClusterDirectory {
 
   async claim(space: string, name: string, owner: ClaimOwner, policy: ClaimPolicy): Promise<ClaimResult> {
     const [granted, replacedRaw] = (await lua.CLAIM.run(this.#r, this.#keys, [this.#p, space, name, ownerJson(owner), policy])) as [string, string?];
-    this.#mine.claims.set(`${space}\n${granted}`, { space, name: granted, ...owner });
     return replacedRaw === undefined ? { name: granted } : { name: granted, replaced: { name: granted, ...parse<ClaimOwner>(replacedRaw) } };
   }
 
   async release(space: string, name: string, owner: ClaimOwner): Promise<boolean> {
-    const mine = this.#mine.claims.get(`${space}\n${name}`);
-    if (mine?.nodeId === owner.nodeId && mine.key === owner.key) {
-      this.#mine.claims.delete(`${space}\n${name}`);
-    }
     return (await lua.RELEASE.run(this.#r, this.#keys, [this.#p, space, name, ownerJson(owner)])) === 1;
   }
 
@@ -172,7 +167,7 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async restore(): Promise<RestoreResult> {
-    const lost: RestoreResult = { members: [], claims: [] };
+    const lost: RestoreResult = { members: [] };
     const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
     for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
       if (roomsInUse.has(roomId)) {
@@ -186,15 +181,6 @@ export class RedisDirectory implements ClusterDirectory {
         }
         this.#mine.members.delete(m.peerId);
         lost.members.push(m);
-      });
-    }
-    for (const [k, c] of [...this.#mine.claims]) {
-      await lua.CLAIM.run(this.#r, this.#keys, [this.#p, c.space, c.name, ownerJson(c), 'reject']).catch((err: unknown) => {
-        if (!(err instanceof AppError) || err.code !== 'CONFLICT') {
-          throw err;
-        }
-        this.#mine.claims.delete(k);
-        lost.claims.push(c);
       });
     }
     return lost;
