@@ -2,28 +2,18 @@ import type { Peer } from '../rooms/room.js';
 import { PS_CLOSE_CODES, PS_PROTOCOL_VERSION, type PsRole } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '@heliograph/common';
-import type { Logger } from '../shared/logger.js';
-import type { PixelStreamingConfig } from './config.js';
 import { PsPlayer, PsStreamer, RemoteStreamer, type StreamerCredential } from './endpoints.js';
-import type { PixelStreamingEventMap, PixelStreamingEvents } from './events.js';
-import type { Presence } from './presence.js';
+import type { PixelStreamingEventMap } from './events.js';
 import type { PsCluster } from './ps-cluster.js';
 import type { PsDropCounters, PsSocket } from './ps-socket.js';
-import { eventInfo, StreamerIds, type StreamerIdAuthorizer } from './streamer-ids.js';
+import { eventInfo, StreamerIds, type FlowOptions } from './streamer-ids.js';
 import { clusterList, clusterOrder, localList, mayJoin } from './streamer-list.js';
 import { PLACEHOLDER_STREAMER_ID, StreamerRegistry } from './streamer-registry.js';
 
-export interface SignallingOptions {
-  config: PixelStreamingConfig;
-  clock: Clock;
-  logger: Logger;
-  presence: Presence;
-  events: PixelStreamingEvents;
+export interface SignallingOptions extends FlowOptions {
   drops: PsDropCounters;
   /** `config.peerConnectionOptions` for one peer (TURN credentials are minted per peer). */
   peerOptions: (peer: { id: string; role: PsRole }) => Record<string, unknown>;
-  authorizeStreamerId?: StreamerIdAuthorizer | undefined;
   /** Mints player ids on one node: `Player0`, `Player1`… (in a cluster the link takes them from a cluster-wide sequence). */
   playerIds: () => string;
   /** The signalling inspector: told of each message of a socket whose peer is in a presence room. */

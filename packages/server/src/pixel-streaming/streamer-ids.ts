@@ -16,13 +16,17 @@ export type StreamerIdAuthorizer = (
   context: { type: 'Streamer' | 'SFU'; remoteAddress: string; identity: Identity | undefined },
 ) => boolean;
 
-export interface StreamerIdsOptions {
+/** What the dialect's flows share (`SignallingOptions` adds its own). */
+export interface FlowOptions {
   config: PixelStreamingConfig;
   clock: Clock;
   logger: Logger;
   presence: Presence;
   events: PixelStreamingEvents;
   authorizeStreamerId?: StreamerIdAuthorizer | undefined;
+}
+
+export interface StreamerIdsOptions extends FlowOptions {
   streamers: StreamerRegistry<PsStreamer>;
   /** Tears down a streamer whose id another took (`PsSignalling.evict`). */
   evict: (streamer: PsStreamer) => void;
