@@ -32,7 +32,7 @@ import { randomIds, type IdGenerator } from './shared/ids.js';
 import { ErrorReporter } from './shared/error-reporter.js';
 import { createLogger, redactUrlCredentials, type Logger } from './shared/logger.js';
 import { StartupError } from './shared/startup-error.js';
-import { createPixelStreaming, type PixelStreaming } from './pixel-streaming/pixel-streaming.js';
+import { PsGateway, type PixelStreaming } from './pixel-streaming/ps-gateway.js';
 import { openDatabase } from './storage/database.js';
 import { openSigningSecret, type SigningSecret } from './storage/secret.js';
 import { Admission, type AdmissionOptions } from './transport/admission.js';
@@ -173,7 +173,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
   });
 
   const pixelStreaming = config.pixelStreaming.enabled
-    ? createPixelStreaming({
+    ? new PsGateway({
         inspect: (peer, direction, type, message, bytes) => {
           if (inspector.active) {
             inspector.observePs(peer, direction, type, message, bytes);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
-import type { PixelStreaming } from '../pixel-streaming/pixel-streaming.js';
+import type { PixelStreaming } from '../pixel-streaming/ps-gateway.js';
 import { ApiKeyStore } from '../control-api/api-key-store.js';
 import { ApiKeys } from '../control-api/api-keys.js';
 import { openDatabase } from '../storage/database.js';

@@ -16,7 +16,7 @@ type Handler<T extends RequestType> = (message: Extract<NodeMessage, { type: T }
 
 /**
  * This node's membership of a cluster: the bus, the directory, and one request handler per
- * message type (the room core and the Pixel Streaming dialect each register theirs).
+ * message type (the room core's), and one per module (`module.request`: Pixel Streaming, webhooks).
  */
 export class ClusterNode {
   readonly #handlers = new Map<string, (message: NodeMessage, from: NodeId) => unknown>();

@@ -30,26 +30,26 @@ export interface MemberRecord {
   permissions?: PeerPermissions | undefined;
 }
 
-/** What a streamer id is held by. */
-export interface StreamerOwner {
+/** Who holds a claimed name: a node, and that node's own key for the holder. */
+export interface ClaimOwner {
   nodeId: NodeId;
-  peerId: string;
+  key: string;
 }
 
-/** A streamer id and its holder. */
-export interface StreamerRecord extends StreamerOwner {
-  id: string;
+/** A claimed name and its holder. */
+export interface ClaimRecord extends ClaimOwner {
+  name: string;
 }
 
-/** What to do when a streamer asks for an id another holds (the `duplicateStreamerIds` setting). */
-export type DuplicateStreamerPolicy = 'rename' | 'replace' | 'reject';
+/** What to do when a name another owner holds is claimed: take `Name1`, `Name2`…; take it over; or fail. */
+export type ClaimPolicy = 'rename' | 'replace' | 'reject';
 
-/** The outcome of `claimStreamerId`. */
-export interface StreamerClaim {
-  /** The id granted: the one asked for, or `Id1`, `Id2`… under `rename`. */
-  id: string;
-  /** Under `replace`: the holder that lost the id (its node must disconnect it). */
-  replaced?: StreamerRecord | undefined;
+/** The outcome of `claim`. */
+export interface ClaimResult {
+  /** The name granted: the one asked for, or `Name1`, `Name2`… under `rename`. */
+  name: string;
+  /** Under `replace`: the holder that lost the name (its node must let it go). */
+  replaced?: ClaimRecord | undefined;
 }
 
 /** The outcome of `addMember`. */
@@ -61,7 +61,6 @@ export interface AddMemberResult {
 /** What `restore()` could not put back, because another node took it meanwhile. */
 export interface RestoreResult {
   members: MemberRecord[];
-  streamers: StreamerRecord[];
 }
 
 /**
@@ -104,20 +103,25 @@ export interface ClusterDirectory {
   locatePeer(peerId: string): Promise<MemberRecord | undefined>;
   /** Removes every member held by a lost node; returns them (empty if another node did it first). */
   removeNode(nodeId: NodeId): Promise<MemberRecord[]>;
-  /** Claims a Pixel Streaming streamer id under `policy`; `reject` fails with CONFLICT. Re-claiming one's own id keeps it. */
-  claimStreamerId(requested: string, owner: StreamerOwner, policy: DuplicateStreamerPolicy): Promise<StreamerClaim>;
-  /** Releases `id` if `owner` holds it. */
-  releaseStreamerId(id: string, owner: StreamerOwner): Promise<boolean>;
-  streamers(): Promise<StreamerRecord[]>;
   /**
-   * The next number of a cluster-wide sequence: player ids unique in the cluster. A sequence that
+   * Claims a name, unique within `space` across the cluster, under `policy`; `reject` fails with
+   * CONFLICT. Re-claiming one's own name keeps it. (Modules keep their names here, e.g. Pixel
+   * Streaming's streamer ids; the directory does not know what they mean.)
+   */
+  claim(space: string, name: string, owner: ClaimOwner, policy: ClaimPolicy): Promise<ClaimResult>;
+  /** Releases `name` if `owner` holds it. */
+  release(space: string, name: string, owner: ClaimOwner): Promise<boolean>;
+  claims(space: string): Promise<ClaimRecord[]>;
+  /**
+   * The next number of a cluster-wide sequence (ids unique in the cluster). A sequence that
    * does not exist yet (new, or gone with Redis's data) starts after `startAfter` (default 0, so
    * 1, 2, 3…): a caller that passes the time in ms never sees a number repeat after a data loss.
    */
   nextId(sequence: string, startAfter?: number): Promise<number>;
   /**
-   * Puts back what this node wrote (its rooms, members and streamer ids) after the store lost it
-   * (Redis restarted without persistence). Entries another node took meanwhile are returned.
+   * Puts back what this node wrote (its rooms and members) after the store lost it (Redis
+   * restarted without persistence). Entries another node took meanwhile are returned. Claims are
+   * not: their module claims them again when this node learns it was dropped (`onNodeLost`).
    */
   restore(): Promise<RestoreResult>;
   close(): Promise<void>;

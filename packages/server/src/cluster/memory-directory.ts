@@ -2,16 +2,18 @@ import { AppError } from '../shared/app-error.js';
 import type { NodeId } from './bus.js';
 import type {
   AddMemberResult,
+  ClaimOwner,
+  ClaimPolicy,
+  ClaimRecord,
+  ClaimResult,
   ClusterDirectory,
-  DuplicateStreamerPolicy,
   MemberRecord,
   RestoreResult,
   RoomRecord,
   RoomSpec,
-  StreamerClaim,
-  StreamerOwner,
-  StreamerRecord,
 } from './directory.js';
+
+type SpaceClaim = ClaimRecord & { space: string };
 
 interface StoredRoom {
   spec: RoomSpec;
@@ -26,11 +28,14 @@ interface StoredRoom {
 export class MemoryDirectoryState {
   readonly rooms = new Map<string, StoredRoom>();
   readonly peers = new Map<string, MemberRecord>();
-  readonly streamers = new Map<string, StreamerRecord>();
+  /** Claimed names by `claimKey(space, name)`. */
+  readonly claims = new Map<string, SpaceClaim>();
   readonly sequences = new Map<string, number>();
 }
 
 const copy = <T extends object>(v: T): T => structuredClone(v);
+const claimKey = (space: string, name: string) => `${space}\n${name}`;
+const holds = (r: ClaimOwner | undefined, owner: ClaimOwner): boolean => !!r && r.nodeId === owner.nodeId && r.key === owner.key;
 
 /**
  * The directory of a single node (the default) or of in-memory test nodes sharing one state.
@@ -40,7 +45,7 @@ const copy = <T extends object>(v: T): T => structuredClone(v);
 export class MemoryDirectory implements ClusterDirectory {
   readonly #s: MemoryDirectoryState;
   /** What this instance wrote and still holds, for restore() (as the Redis directory keeps it). */
-  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>(), streamers: new Map<string, StreamerRecord>() };
+  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>() };
 
   constructor(state = new MemoryDirectoryState()) {
     this.#s = state;
@@ -176,45 +181,41 @@ export class MemoryDirectory implements ClusterDirectory {
     return gone;
   }
 
-  async claimStreamerId(requested: string, owner: StreamerOwner, policy: DuplicateStreamerPolicy): Promise<StreamerClaim> {
-    const holder = this.#s.streamers.get(requested);
-    const mine = (r: StreamerRecord | undefined): boolean => !!r && r.nodeId === owner.nodeId && r.peerId === owner.peerId;
-    let id = requested;
-    let replaced: StreamerRecord | undefined;
-    if (holder && !mine(holder)) {
+  async claim(space: string, requested: string, owner: ClaimOwner, policy: ClaimPolicy): Promise<ClaimResult> {
+    const holder = this.#s.claims.get(claimKey(space, requested));
+    let name = requested;
+    let replaced: ClaimRecord | undefined;
+    if (holder && !holds(holder, owner)) {
       if (policy === 'reject') {
-        throw new AppError('CONFLICT', `Streamer id "${requested}" is in use`);
+        throw new AppError('CONFLICT', `"${requested}" is in use`);
       }
       if (policy === 'replace') {
-        replaced = holder;
+        replaced = { name, nodeId: holder.nodeId, key: holder.key };
       } else {
         for (let n = 1; ; n++) {
-          const candidate = `${requested}${n}`;
-          const h = this.#s.streamers.get(candidate);
-          if (!h || mine(h)) {
-            id = candidate;
+          const h = this.#s.claims.get(claimKey(space, `${requested}${n}`));
+          if (!h || holds(h, owner)) {
+            name = `${requested}${n}`;
             break;
           }
         }
       }
     }
-    this.#s.streamers.set(id, { id, ...owner });
-    this.#mine.streamers.set(id, { id, ...owner });
-    return replaced ? { id, replaced } : { id };
+    const record = { space, name, nodeId: owner.nodeId, key: owner.key };
+    this.#s.claims.set(claimKey(space, name), record);
+    return replaced ? { name, replaced } : { name };
   }
 
-  async releaseStreamerId(id: string, owner: StreamerOwner): Promise<boolean> {
-    const h = this.#s.streamers.get(id);
-    if (!h || h.nodeId !== owner.nodeId || h.peerId !== owner.peerId) {
+  async release(space: string, name: string, owner: ClaimOwner): Promise<boolean> {
+    if (!holds(this.#s.claims.get(claimKey(space, name)), owner)) {
       return false;
     }
-    this.#s.streamers.delete(id);
-    this.#mine.streamers.delete(id);
+    this.#s.claims.delete(claimKey(space, name));
     return true;
   }
 
-  async streamers(): Promise<StreamerRecord[]> {
-    return [...this.#s.streamers.values()].map(copy);
+  async claims(space: string): Promise<ClaimRecord[]> {
+    return [...this.#s.claims.values()].filter((c) => c.space === space).map(({ name, nodeId, key }) => ({ name, nodeId, key }));
   }
 
   async nextId(sequence: string, startAfter = 0): Promise<number> {
@@ -228,7 +229,7 @@ export class MemoryDirectory implements ClusterDirectory {
    * partition and `removeNode` ran). What someone else holds meanwhile is returned.
    */
   async restore(): Promise<RestoreResult> {
-    const lost: RestoreResult = { members: [], streamers: [] };
+    const lost: RestoreResult = { members: [] };
     const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
     for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
       if (roomsInUse.has(roomId)) {
@@ -241,15 +242,6 @@ export class MemoryDirectory implements ClusterDirectory {
       } catch {
         this.#mine.members.delete(m.peerId);
         lost.members.push(copy(m));
-      }
-    }
-    for (const s of [...this.#mine.streamers.values()]) {
-      const holder = this.#s.streamers.get(s.id);
-      if (!holder) {
-        this.#s.streamers.set(s.id, copy(s));
-      } else if (holder.nodeId !== s.nodeId || holder.peerId !== s.peerId) {
-        this.#mine.streamers.delete(s.id);
-        lost.streamers.push(copy(s));
       }
     }
     return lost;

@@ -63,8 +63,8 @@ export type SessionRequest =
   | { type: 'session.event'; session: string; event: EventType; data: string }
   | { type: 'session.answer'; session: string; id: RequestId; frame: string };
 
-/** Every message of the bus, as one union (the Pixel Streaming dialect adds its own). */
-export type NodeMessage = RoomChannelMessage | NodeRequest | PsNodeMessage | ConsoleMessage | ModuleRequest;
+/** Every message of the bus, as one union (modules such as Pixel Streaming send theirs as `module.request`). */
+export type NodeMessage = RoomChannelMessage | NodeRequest | ConsoleMessage | ModuleRequest;
 
 /**
  * The operator console (`admin/`, `inspector/`):
@@ -81,38 +81,8 @@ export type ConsoleMessage =
   | { type: 'inspect.stop'; capture: string }
   | { type: 'inspect.records'; records: InspectRecord[] };
 
-
 /**
  * A request for a module the cluster core does not know (`ClusterNode.handleModule`): `module`
  * names the handler, `body` is its own JSON, and the reply is whatever that handler returns.
  */
 export type ModuleRequest = { type: 'module.request'; module: string; body: unknown };
-
-/**
- * Pixel Streaming requests between nodes (`pixel-streaming/cluster-link.ts`), all on the
- * receiving node's inbox so that one node's messages to another keep their order:
- * - `ps.subscribe`: a player of the sender subscribes to a streamer of the receiver, which
- *   answers `{}` or `{ failed: <subscribeFailed message> }`;
- * - `ps.unsubscribe`: that player left its streamer (unsubscribed, re-subscribed, closed);
- * - `ps.to-streamer`: a message of that player for its streamer (already stamped with `playerId`);
- * - `ps.to-player`: a message of the streamer's node for that player;
- * - `ps.close`: the streamer's node ended the subscription (kick: `code` 1011; streamer gone: no code);
- * - `ps.replace`: another node took this streamer id under `duplicateStreamerIds: replace`.
- */
-export type PsNodeMessage =
-  | {
-      type: 'ps.subscribe';
-      streamerId: string;
-      player: {
-        id: string;
-        type: 'Player' | 'SFU';
-        remoteAddress: string;
-        /** The player's token, for presence on the streamer's node. */
-        user?: { userId: string; name?: string | undefined; metadata?: Record<string, unknown> | undefined } | undefined;
-      };
-    }
-  | { type: 'ps.unsubscribe'; playerId: string }
-  | { type: 'ps.to-streamer'; playerId: string; message: Record<string, unknown> }
-  | { type: 'ps.to-player'; playerId: string; message: Record<string, unknown> }
-  | { type: 'ps.close'; playerId: string; code?: number | undefined; reason?: string | undefined }
-  | { type: 'ps.replace'; streamerId: string; peerId: string };

@@ -3,15 +3,15 @@ import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
 import type {
   AddMemberResult,
+  ClaimOwner,
+  ClaimPolicy,
+  ClaimRecord,
+  ClaimResult,
   ClusterDirectory,
-  DuplicateStreamerPolicy,
   MemberRecord,
   RestoreResult,
   RoomRecord,
   RoomSpec,
-  StreamerClaim,
-  StreamerOwner,
-  StreamerRecord,
 } from './directory.js';
 import { connectRedis, openRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
 import * as lua from './redis-scripts.js';
@@ -28,7 +28,7 @@ export class RedisDirectory implements ClusterDirectory {
   readonly #p: string;
   readonly #log: Logger;
   /** What this node wrote and has not removed: for `restore()`. */
-  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>(), streamers: new Map<string, StreamerRecord>() };
+  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>() };
   #closed = false;
   #connected = false;
   /** The key every script declares: on a Cluster it routes the script to the directory's slot. */
@@ -136,27 +136,18 @@ export class RedisDirectory implements ClusterDirectory {
     return removed;
   }
 
-  async claimStreamerId(requested: string, owner: StreamerOwner, policy: DuplicateStreamerPolicy): Promise<StreamerClaim> {
-    const [id, replacedRaw] = (await lua.CLAIM_STREAMER.run(this.#r, this.#keys, [this.#p, requested, ownerJson(owner), policy])) as [string, string?];
-    this.#mine.streamers.set(id, { id, ...owner });
-    if (replacedRaw === undefined) {
-      return { id };
-    }
-    const replaced = { id, ...parse<StreamerOwner>(replacedRaw) };
-    return { id, replaced };
+  async claim(space: string, name: string, owner: ClaimOwner, policy: ClaimPolicy): Promise<ClaimResult> {
+    const [granted, replacedRaw] = (await lua.CLAIM.run(this.#r, this.#keys, [this.#p, space, name, ownerJson(owner), policy])) as [string, string?];
+    return replacedRaw === undefined ? { name: granted } : { name: granted, replaced: { name: granted, ...parse<ClaimOwner>(replacedRaw) } };
   }
 
-  async releaseStreamerId(id: string, owner: StreamerOwner): Promise<boolean> {
-    const mine = this.#mine.streamers.get(id);
-    if (mine?.nodeId === owner.nodeId && mine.peerId === owner.peerId) {
-      this.#mine.streamers.delete(id);
-    }
-    return (await lua.RELEASE_STREAMER.run(this.#r, this.#keys, [this.#p, id, ownerJson(owner)])) === 1;
+  async release(space: string, name: string, owner: ClaimOwner): Promise<boolean> {
+    return (await lua.RELEASE.run(this.#r, this.#keys, [this.#p, space, name, ownerJson(owner)])) === 1;
   }
 
-  async streamers(): Promise<StreamerRecord[]> {
-    const all = await redisCall(() => this.#r.hgetall(`${this.#p}:streamers`));
-    return Object.entries(all).map(([id, raw]) => ({ id, ...parse<StreamerOwner>(raw) }));
+  async claims(space: string): Promise<ClaimRecord[]> {
+    const all = await redisCall(() => this.#r.hgetall(`${this.#p}:claims:${space}`));
+    return Object.entries(all).map(([name, raw]) => ({ name, ...parse<ClaimOwner>(raw) }));
   }
 
   nextId(sequence: string, startAfter = 0): Promise<number> {
@@ -176,7 +167,7 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async restore(): Promise<RestoreResult> {
-    const lost: RestoreResult = { members: [], streamers: [] };
+    const lost: RestoreResult = { members: [] };
     const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
     for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
       if (roomsInUse.has(roomId)) {
@@ -190,15 +181,6 @@ export class RedisDirectory implements ClusterDirectory {
         }
         this.#mine.members.delete(m.peerId);
         lost.members.push(m);
-      });
-    }
-    for (const s of [...this.#mine.streamers.values()]) {
-      await lua.CLAIM_STREAMER.run(this.#r, this.#keys, [this.#p, s.id, ownerJson(s), 'reject']).catch((err: unknown) => {
-        if (!(err instanceof AppError) || err.code !== 'CONFLICT') {
-          throw err;
-        }
-        this.#mine.streamers.delete(s.id);
-        lost.streamers.push(s);
       });
     }
     return lost;
@@ -249,6 +231,6 @@ function parse<T>(raw: string): T {
   return JSON.parse(raw) as T;
 }
 
-function ownerJson(o: StreamerOwner): string {
-  return JSON.stringify({ nodeId: o.nodeId, peerId: o.peerId });
+function ownerJson(o: ClaimOwner): string {
+  return JSON.stringify({ nodeId: o.nodeId, key: o.key });
 }

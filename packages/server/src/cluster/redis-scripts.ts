@@ -8,7 +8,7 @@ import { LuaScript } from './redis-connection.js';
  *   P:room:<id>:users       hash userId → peerId (one session per user and room)
  *   P:peer:<peerId>         member JSON (the peer directory)
  *   P:nodepeers:<nodeId>    set of the node's peer ids (to clean up after a lost node)
- *   P:streamers             hash streamer id → owner JSON
+ *   P:claims:<space>        hash name → owner JSON (`claim`; Pixel Streaming's streamer ids: space `streamers`)
  *   P:seq:<name>            counters
  * P is a hash tag (`{hg}`), so on a Redis Cluster every key is in one slot; scripts derive keys
  * inside Lua and declare only KEYS[1] = P:rooms, which routes them to that slot.
@@ -151,27 +151,27 @@ redis.call('DEL', nk)
 return removed
 `);
 
-const STREAMERS = `
-local sk = p .. ':streamers'
-local owner = cjson.decode(ARGV[3])
+const CLAIMS = `
+local sk = p .. ':claims:' .. ARGV[2]
+local owner = cjson.decode(ARGV[4])
 local function mine(j)
   if not j then return false end
   local o = cjson.decode(j)
-  return o.nodeId == owner.nodeId and o.peerId == owner.peerId
+  return o.nodeId == owner.nodeId and o.key == owner.key
 end
 `;
 
-/** ARGV: p, requested id, owner JSON, policy → { id } or { id, replaced owner JSON }; CONFLICT. */
-export const CLAIM_STREAMER = script(
-  STREAMERS +
+/** ARGV: p, space, requested name, owner JSON, policy → { name } or { name, replaced owner JSON }; CONFLICT. */
+export const CLAIM = script(
+  CLAIMS +
     `
-local id = ARGV[2]
+local id = ARGV[3]
 local holder = redis.call('HGET', sk, id)
 local replaced = false
 if holder and not mine(holder) then
-  if ARGV[4] == 'reject' then
-    return redis.error_reply('CONFLICT Streamer id "' .. id .. '" is in use')
-  elseif ARGV[4] == 'replace' then
+  if ARGV[5] == 'reject' then
+    return redis.error_reply('CONFLICT "' .. id .. '" is in use')
+  elseif ARGV[5] == 'replace' then
     replaced = holder
   else
     local n = 1
@@ -183,18 +183,18 @@ if holder and not mine(holder) then
     id = id .. n
   end
 end
-redis.call('HSET', sk, id, ARGV[3])
+redis.call('HSET', sk, id, ARGV[4])
 if replaced then return { id, replaced } end
 return { id }
 `,
 );
 
-/** ARGV: p, id, owner JSON → 1 if released. */
-export const RELEASE_STREAMER = script(
-  STREAMERS +
+/** ARGV: p, space, name, owner JSON → 1 if released. */
+export const RELEASE = script(
+  CLAIMS +
     `
-if mine(redis.call('HGET', sk, ARGV[2])) then
-  redis.call('HDEL', sk, ARGV[2])
+if mine(redis.call('HGET', sk, ARGV[3])) then
+  redis.call('HDEL', sk, ARGV[3])
   return 1
 end
 return 0

@@ -1,32 +1,20 @@
-import type { Clock } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
-import { BackgroundWrites } from '../cluster/background-writes.js';
 import type { NodeId } from '../cluster/bus.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
-import type { DuplicateStreamerPolicy, StreamerRecord } from '../cluster/directory.js';
-import type { PsNodeMessage } from '../cluster/messages.js';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
+import { ClusterIds, type ClusterIdsOptions } from './cluster-ids.js';
 import { PsPlayer, PsStreamer, RemoteStreamer } from './endpoints.js';
+import { isPsNodeMessage, PS_MODULE, type PsNodeMessage } from './node-messages.js';
 import { presenceRoomId } from './presence.js';
+import type { PsCluster, StreamerRecord } from './ps-cluster.js';
 import { ForwardingLink } from './remote-links.js';
 import type { NodeView } from './service-view.js';
-import type { ClaimOutcome, PsCluster, PsSignalling } from './signalling.js';
 
-export interface PsClusterLinkOptions {
-  node: ClusterNode;
-  sig: PsSignalling;
-  clock: Clock;
-  logger: Logger;
-  /** `pixelStreaming.duplicateStreamerIds`, applied by the directory across the cluster. */
-  policy: DuplicateStreamerPolicy;
+export interface PsClusterLinkOptions extends ClusterIdsOptions {
   /** The other nodes' own views (`service-view.ts`), for their streamers' streaming flags. */
   otherNodes: () => Promise<NodeView[]>;
 }
-
-/** Cluster-wide sequences: player ids (players and SFUs share one, as in Wilbur) and streamer order. */
-const PLAYER_SEQUENCE = 'ps-player';
-const STREAMER_SEQUENCE = 'ps-streamer';
 
 type SubscribeRequest = Extract<PsNodeMessage, { type: 'ps.subscribe' }>;
 
@@ -44,129 +32,61 @@ interface Upstream {
 }
 
 /**
- * The dialect across the nodes of a cluster. Streamer ids are claimed in the directory and player
- * ids come from a cluster-wide sequence. A player subscribing to a streamer of another node asks
- * that node (`ps.subscribe`), which adds a guest player whose link forwards to the player's node;
- * from then on each side's messages travel as requests to the other's inbox, in order.
+ * The dialect across the nodes of a cluster; its ids are `ClusterIds`' (`cluster-ids.ts`). A
+ * player subscribing to a streamer of another node asks that node (`ps.subscribe`), which adds a
+ * guest player whose link forwards to the player's node; from then on each side's messages
+ * travel as `module.request`s to the other's inbox, in order.
  */
 export class PsClusterLink implements PsCluster {
+  readonly ids: ClusterIds;
   readonly #node: ClusterNode;
-  readonly #sig: PsSignalling;
   readonly #opts: PsClusterLinkOptions;
   readonly #log: Logger;
   /** On a streamer's node: players of other nodes, by player id. */
   readonly #guests = new Map<string, Guest>();
   /** On a player's node: the remote streamer of each player, by player id. */
   readonly #upstreams = new Map<string, Upstream>();
-  /** Streamer ids (→ claim key) whose release failed: retried when Redis is back. */
-  readonly #unreleased = new Map<string, string>();
-  readonly #writes: BackgroundWrites;
-  #fallbackIds = 0;
   /** Counts evictions of this node: a newer one supersedes the claims still retried for an older one. */
   #rejoins = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: PsClusterLinkOptions) {
+    this.ids = new ClusterIds(options);
     this.#node = options.node;
-    this.#sig = options.sig;
     this.#opts = options;
     this.#log = options.logger;
-    this.#writes = new BackgroundWrites(options.logger, 'pixel streaming: a cluster directory update failed');
-    const node = options.node;
-    node.handle('ps.subscribe', (m, from) => this.#guestSubscribes(m, from));
-    node.handle('ps.unsubscribe', (m, from) => this.#ifGuest(m.playerId, from, (guest) => this.#dropGuest(guest)));
-    node.handle('ps.to-streamer', (m, from) => this.#ifGuest(m.playerId, from, (guest) => this.#toStreamer(guest, m.message)));
-    node.handle('ps.to-player', (m, from) => this.#ifUpstream(m.playerId, from, (up) => this.#toPlayer(up, m.message)));
-    node.handle('ps.close', (m, from) => this.#ifUpstream(m.playerId, from, (up) => this.#endUpstream(up, m.code, m.reason)));
-    node.handle('ps.replace', (m) => {
-      const holder = this.#localStreamer(m.peerId);
-      if (holder?.id === m.streamerId) {
-        this.#sig.evict(holder);
+    options.node.handleModule(PS_MODULE, (m, from) => {
+      if (!isPsNodeMessage(m)) {
+        throw new AppError('BAD_REQUEST', 'not a Pixel Streaming node message');
       }
-      return {};
+      return this.#answer(m, from);
     });
-    node.bus.onNodeLost((nodeId) => this.#nodeLost(nodeId));
-    node.bus.onConnectionChange((up) => {
-      if (up) {
-        this.#retryReleases();
-      }
-    });
+    options.node.bus.onNodeLost((nodeId) => this.#nodeLost(nodeId));
     options.sig.attachCluster(this);
   }
 
-  get nodeId(): NodeId {
-    return this.#node.nodeId;
-  }
-
-  /** Once the node is in the cluster: frees streamer ids held by nodes that are no longer alive. */
-  async start(): Promise<void> {
-    const alive = new Set(this.#node.bus.nodes());
-    const records = await this.#node.directory.streamers().catch(() => []);
-    for (const r of records) {
-      if (!alive.has(r.nodeId)) {
-        this.#release(r.id, r);
-      }
-    }
-    await this.#writes.settle();
-  }
-
-  /**
-   * A player id unique in the cluster, `Player<n>`. While the directory cannot be reached,
-   * `Player-<node id>-<n>`: still unique, so players of this node's streamers carry on.
-   */
-  async playerId(): Promise<string> {
-    for (;;) {
-      let id: string;
-      try {
-        // Started after the time in ms, so that a Redis that lost its data never hands out an id again.
-        id = `Player${await this.#node.directory.nextId(PLAYER_SEQUENCE, this.#opts.clock.now())}`;
-      } catch (err) {
-        this.#log.warn({ err }, 'pixel streaming: no cluster player id; using a node-scoped one');
-        id = `Player-${this.nodeId}-${this.#fallbackIds++}`;
-      }
-      // A sequence restarted by a Redis that lost its data must not reuse an id held here.
-      if (!this.#sig.players.has(id)) {
-        return id;
-      }
+  #answer(m: PsNodeMessage, from: NodeId): unknown {
+    switch (m.type) {
+      case 'ps.subscribe':
+        return this.#guestSubscribes(m, from);
+      case 'ps.unsubscribe':
+        return this.#ifGuest(m.playerId, from, (guest) => this.#dropGuest(guest));
+      case 'ps.to-streamer':
+        return this.#ifGuest(m.playerId, from, (guest) => this.#toStreamer(guest, m.message));
+      case 'ps.to-player':
+        return this.#ifUpstream(m.playerId, from, (up) => this.#toPlayer(up, m.message));
+      case 'ps.close':
+        return this.#ifUpstream(m.playerId, from, (up) => this.#endUpstream(up, m.code, m.reason));
+      case 'ps.replace':
+        return this.ids.replaced(m);
     }
   }
 
   // PsCluster: what signalling asks.
 
-  async claim(streamer: PsStreamer, wanted: string): Promise<ClaimOutcome> {
-    const { directory } = this.#node;
-    try {
-      streamer.clusterKey ??= String(await directory.nextId(STREAMER_SEQUENCE, this.#opts.clock.now()));
-      const { id, replaced } = await directory.claimStreamerId(wanted, { nodeId: this.nodeId, peerId: streamer.clusterKey }, this.#opts.policy);
-      if (replaced) {
-        await this.#evict(replaced);
-      }
-      return { id };
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'CONFLICT') {
-        return { refused: 'in use' };
-      }
-      this.#log.warn({ err, streamerId: wanted }, 'pixel streaming: could not claim a streamer id');
-      return { refused: 'unavailable' };
-    }
-  }
-
-  release(id: string, key: string): void {
-    this.#release(id, { nodeId: this.nodeId, peerId: key });
-  }
-
   async stoppedElsewhere(): Promise<Set<string>> {
     const views = await this.#opts.otherNodes();
     return new Set(views.flatMap((v) => v.streamers.filter((s) => s.identified && !s.streaming).map((s) => s.streamerId)));
-  }
-
-  async remoteStreamers(): Promise<StreamerRecord[] | undefined> {
-    try {
-      return (await this.#node.directory.streamers()).filter((r) => r.nodeId !== this.nodeId);
-    } catch (err) {
-      this.#log.warn({ err }, 'pixel streaming: cannot read the cluster streamer list');
-      return undefined;
-    }
   }
 
   async subscribe(player: PsPlayer, record: StreamerRecord): Promise<RemoteStreamer | string | undefined> {
@@ -174,19 +94,19 @@ export class PsClusterLink implements PsCluster {
       forward: (message) => this.#request(record.nodeId, { type: 'ps.to-streamer', playerId: player.id, message }),
       closed: () => undefined,
     });
-    const entry: Upstream = { player, upstream: new RemoteStreamer(record.id, record.nodeId, link) };
+    const entry: Upstream = { player, upstream: new RemoteStreamer(record.name, record.nodeId, link) };
     // Registered before asking, so that what the streamer's node sends right away reaches the player.
     this.#upstreams.set(player.id, entry);
     let reply: unknown;
     try {
-      reply = await this.#node.bus.request(record.nodeId, { type: 'ps.subscribe', streamerId: record.id, player: describe(player) });
+      reply = await this.#send(record.nodeId, { type: 'ps.subscribe', streamerId: record.name, player: describe(player) });
     } catch (err) {
-      this.#log.debug({ err, playerId: player.id, streamerId: record.id }, 'pixel streaming: remote subscribe failed');
+      this.#log.debug({ err, playerId: player.id, streamerId: record.name }, 'pixel streaming: remote subscribe failed');
       if (this.#forgetUpstream(entry)) {
         // A timeout may hide a subscription that was made: undo it (a no-op if there is none).
         this.#request(record.nodeId, { type: 'ps.unsubscribe', playerId: player.id });
       }
-      return `Streamer ${record.id} does not exist.`;
+      return `Streamer ${record.name} does not exist.`;
     }
     if (this.#upstreams.get(player.id) !== entry) {
       return undefined; // The streamer's node ended it before its answer was read, or was lost.
@@ -211,7 +131,7 @@ export class PsClusterLink implements PsCluster {
 
   /** Waits for the directory writes under way (id releases). Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#writes.settle();
+    this.#closing ??= this.ids.close();
     return this.#closing;
   }
 
@@ -231,13 +151,13 @@ export class PsClusterLink implements PsCluster {
           this.#guests.delete(id);
         }
         this.#request(from, { type: 'ps.close', playerId: id, code, reason });
-        this.#sig.unsubscribe(player);
+        this.#opts.sig.unsubscribe(player);
       },
     });
     const player = new PsPlayer(id, link, m.player.type, guestIdentity(m), this.#opts.clock.now());
     const guest: Guest = { player, link, nodeId: from };
     this.#guests.set(id, guest);
-    const attached = this.#sig.attachRemote(player, m.streamerId);
+    const attached = this.#opts.sig.attachRemote(player, m.streamerId);
     const outcome = (failed: string | undefined): { failed?: string } => {
       if (failed === undefined) {
         return {};
@@ -257,7 +177,7 @@ export class PsClusterLink implements PsCluster {
     if (guest?.nodeId === from) {
       act(guest);
     } else {
-      this.#sig.opts.drops.unroutable++;
+      this.#opts.sig.opts.drops.unroutable++;
     }
     return {};
   }
@@ -268,7 +188,7 @@ export class PsClusterLink implements PsCluster {
       this.#guests.delete(guest.player.id);
     }
     guest.link.drop();
-    this.#sig.unsubscribe(guest.player);
+    this.#opts.sig.unsubscribe(guest.player);
   }
 
   #toStreamer(guest: Guest, message: Record<string, unknown>): void {
@@ -276,26 +196,8 @@ export class PsClusterLink implements PsCluster {
     if (streamer instanceof PsStreamer) {
       streamer.socket.send(message);
     } else {
-      this.#sig.opts.drops.unroutable++;
+      this.#opts.sig.opts.drops.unroutable++;
     }
-  }
-
-  async #evict(replaced: StreamerRecord): Promise<void> {
-    if (replaced.nodeId === this.nodeId) {
-      const holder = this.#localStreamer(replaced.peerId);
-      if (holder) {
-        this.#sig.evict(holder);
-      }
-      return;
-    }
-    // Waited for, so that the old holder is gone before the new one is confirmed (as on one node).
-    await this.#node.bus.request(replaced.nodeId, { type: 'ps.replace', streamerId: replaced.id, peerId: replaced.peerId }).catch((err: unknown) => {
-      this.#log.warn({ err, streamerId: replaced.id }, 'pixel streaming: could not tell a node its streamer was replaced');
-    });
-  }
-
-  #localStreamer(key: string): PsStreamer | undefined {
-    return this.#sig.streamers.list().find((s) => s.clusterKey === key);
   }
 
   // The player's side.
@@ -318,7 +220,7 @@ export class PsClusterLink implements PsCluster {
   /** The streamer's node ended the subscription, or was lost: as when a local streamer leaves (or kicks). */
   #endUpstream(entry: Upstream, code?: number, reason?: string): void {
     this.#forgetUpstream(entry);
-    this.#sig.endRemote(entry.player, entry.upstream, code, reason);
+    this.#opts.sig.endRemote(entry.player, entry.upstream, code, reason);
   }
 
   /** False when it was already forgotten. */
@@ -334,7 +236,7 @@ export class PsClusterLink implements PsCluster {
   // Failures.
 
   #nodeLost(nodeId: NodeId): void {
-    if (nodeId === this.nodeId) {
+    if (nodeId === this.#node.nodeId) {
       this.#rejoin().catch((err: unknown) => this.#log.warn({ err }, 'pixel streaming: could not rejoin the cluster'));
       return;
     }
@@ -348,16 +250,7 @@ export class PsClusterLink implements PsCluster {
         this.#endUpstream(entry);
       }
     }
-    // Every node does this; releasing is idempotent.
-    this.#writes.track(
-      this.#node.directory.streamers().then((records) => {
-        for (const r of records) {
-          if (r.nodeId === nodeId) {
-            this.#release(r.id, r);
-          }
-        }
-      }),
-    );
+    this.ids.releaseNode(nodeId);
   }
 
   /**
@@ -374,59 +267,25 @@ export class PsClusterLink implements PsCluster {
     for (const entry of [...this.#upstreams.values()]) {
       this.#forgetUpstream(entry);
       this.#request(entry.upstream.nodeId, { type: 'ps.unsubscribe', playerId: entry.player.id });
-      this.#sig.endRemote(entry.player, entry.upstream);
+      this.#opts.sig.endRemote(entry.player, entry.upstream);
     }
     for (let wait = 100; generation === this.#rejoins && this.#closing === undefined; wait = Math.min(wait * 2, 2_000)) {
-      if (await this.#reclaimIds()) {
+      if (await this.ids.reclaim()) {
         return;
       }
       await new Promise<void>((resolve) => this.#opts.clock.setTimeout(resolve, wait));
     }
   }
 
-  /** Claims this node's streamer ids again; false when some could not be (the directory is away). */
-  async #reclaimIds(): Promise<boolean> {
-    let done = true;
-    for (const streamer of this.#sig.streamers.list()) {
-      if (!streamer.identified || streamer.clusterKey === undefined) {
-        continue;
-      }
-      const owner = { nodeId: this.nodeId, peerId: streamer.clusterKey };
-      await this.#node.directory.claimStreamerId(streamer.id, owner, 'reject').catch((err: unknown) => {
-        if (err instanceof AppError && err.code === 'CONFLICT') {
-          this.#sig.evict(streamer);
-        } else {
-          done = false;
-          this.#log.debug({ err, streamerId: streamer.id }, 'pixel streaming: could not claim a streamer id again yet');
-        }
-      });
-    }
-    return done;
-  }
-
-  #release(id: string, owner: { nodeId: NodeId; peerId: string }): void {
-    this.#writes.track(
-      this.#node.directory.releaseStreamerId(id, owner).catch((err: unknown) => {
-        if (owner.nodeId === this.nodeId) {
-          this.#unreleased.set(id, owner.peerId);
-        }
-        throw err;
-      }),
-    );
-  }
-
-  #retryReleases(): void {
-    for (const [id, key] of [...this.#unreleased]) {
-      this.#unreleased.delete(id);
-      this.release(id, key);
-    }
-  }
-
   /** A message for another node, in order after the ones before it; a failure is only logged. */
   #request(to: NodeId, message: PsNodeMessage): void {
-    this.#node.bus.request(to, message).catch((err: unknown) => {
+    this.#send(to, message).catch((err: unknown) => {
       this.#log.debug({ err, to, type: message.type }, 'pixel streaming: a message to another node failed');
     });
+  }
+
+  #send(to: NodeId, message: PsNodeMessage): Promise<unknown> {
+    return this.#node.requestModule(to, PS_MODULE, message);
   }
 }
 

@@ -1,35 +1,19 @@
 import type { Peer } from '../rooms/room.js';
-import { PS_CLOSE_CODES, PS_PROTOCOL_VERSION, PS_STREAMER_ID_PATTERN, roomPermissions, type PsRole } from '@heliograph/protocol';
+import { PS_CLOSE_CODES, PS_PROTOCOL_VERSION, type PsRole } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
-import type { NodeId } from '../cluster/bus.js';
-import type { StreamerRecord } from '../cluster/directory.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock } from '@heliograph/common';
-import type { Logger } from '../shared/logger.js';
-import type { PixelStreamingConfig } from './config.js';
 import { PsPlayer, PsStreamer, RemoteStreamer, type StreamerCredential } from './endpoints.js';
-import type { PixelStreamingEventMap, PixelStreamingEvents } from './events.js';
-import { matchesAny } from './patterns.js';
-import { presenceRoomId, type Presence } from './presence.js';
+import type { PixelStreamingEventMap } from './events.js';
+import type { PsCluster } from './ps-cluster.js';
 import type { PsDropCounters, PsSocket } from './ps-socket.js';
+import { eventInfo, StreamerIds, type FlowOptions } from './streamer-ids.js';
+import { clusterList, clusterOrder, localList, mayJoin } from './streamer-list.js';
 import { PLACEHOLDER_STREAMER_ID, StreamerRegistry } from './streamer-registry.js';
 
-/** The seam for refusing streamer ids (id squatting): return false to close the streamer with 1008. */
-export type StreamerIdAuthorizer = (
-  streamerId: string,
-  context: { type: 'Streamer' | 'SFU'; remoteAddress: string; identity: Identity | undefined },
-) => boolean;
-
-export interface SignallingOptions {
-  config: PixelStreamingConfig;
-  clock: Clock;
-  logger: Logger;
-  presence: Presence;
-  events: PixelStreamingEvents;
+export interface SignallingOptions extends FlowOptions {
   drops: PsDropCounters;
   /** `config.peerConnectionOptions` for one peer (TURN credentials are minted per peer). */
   peerOptions: (peer: { id: string; role: PsRole }) => Record<string, unknown>;
-  authorizeStreamerId?: StreamerIdAuthorizer | undefined;
   /** Mints player ids on one node: `Player0`, `Player1`… (in a cluster the link takes them from a cluster-wide sequence). */
   playerIds: () => string;
   /** The signalling inspector: told of each message of a socket whose peer is in a presence room. */
@@ -41,44 +25,8 @@ export type PsInspect = (peer: Peer | undefined, direction: 'in' | 'out', type: 
 
 type DisconnectReason = PixelStreamingEventMap['streamer.disconnected']['reason'];
 
-/** WebSocket 1013 (Try Again Later): a streamer whose id the cluster could not record. */
-const TRY_AGAIN_LATER = 1013;
-
-/** What a streamer's claim of an id came to in the cluster. */
-export type ClaimOutcome = { id: string } | { refused: 'in use' | 'unavailable' };
-
-/**
- * What signalling asks of the cluster (`cluster-link.ts`). Without one, the node is a cluster of
- * one and every flow stays synchronous.
- */
-export interface PsCluster {
-  readonly nodeId: NodeId;
-  /** Claims `wanted` in the directory under `duplicateStreamerIds`; a replaced holder is evicted first. */
-  claim(streamer: PsStreamer, wanted: string): Promise<ClaimOutcome>;
-  /** Gives an id back (retried when the cluster is back). */
-  release(id: string, key: string): void;
-  /** The identified streamers of the other nodes; undefined when the directory cannot be read. */
-  remoteStreamers(): Promise<StreamerRecord[] | undefined>;
-  /** Ids of the other nodes' streamers that are not streaming (an SFU after `stopStreaming`); nodes that do not answer are taken as streaming. */
-  stoppedElsewhere(): Promise<Set<string>>;
-  /**
-   * Subscribes a player of this node to a streamer of another: its upstream on success, the
-   * `subscribeFailed` message on failure, undefined when the player or the subscription is
-   * already gone (nothing more to do).
-   */
-  subscribe(player: PsPlayer, streamer: StreamerRecord): Promise<RemoteStreamer | string | undefined>;
-  /** The player left its remote streamer: that streamer's node is told. */
-  unsubscribe(player: PsPlayer, upstream: RemoteStreamer): void;
-}
-
 /** What subscribing a player to a streamer of this node came to: the `subscribeFailed` message, if any. */
 export type Attached = string | undefined | Promise<string | undefined>;
-
-/** Where a streamer stands in the cluster's registration order (its claim key is a sequence number). */
-function orderOf(key: string | undefined): number {
-  const n = Number(key);
-  return key !== undefined && Number.isFinite(n) ? n : Number.POSITIVE_INFINITY;
-}
 
 /**
  * The dialect's state and flows: who is registered, who is subscribed to whom, and what each
@@ -88,13 +36,17 @@ export class PsSignalling {
   readonly streamers = new StreamerRegistry<PsStreamer>();
   readonly players = new Map<string, PsPlayer>();
   readonly #disconnectReasons = new WeakMap<PsStreamer, DisconnectReason>();
+  readonly #ids: StreamerIds;
   #cluster: PsCluster | undefined;
 
-  constructor(readonly opts: SignallingOptions) {}
+  constructor(readonly opts: SignallingOptions) {
+    this.#ids = new StreamerIds({ ...opts, streamers: this.streamers, evict: (streamer) => this.evict(streamer) });
+  }
 
   /** Turns cluster mode on (once, before any connection). */
   attachCluster(cluster: PsCluster): void {
     this.#cluster = cluster;
+    this.#ids.attachCluster(cluster.ids);
   }
 
   /**
@@ -138,69 +90,9 @@ export class PsSignalling {
     return { type: 'config' as const, peerConnectionOptions: this.opts.peerOptions({ id, role }), protocolVersion: PS_PROTOCOL_VERSION };
   }
 
-  /**
-   * `endpointId`: authorise, de-duplicate, rename, confirm (§4.6 with Epic's quirks fixed). In a
-   * cluster the id is claimed in the directory first, so the confirmation comes asynchronously.
-   */
+  /** `endpointId` (`streamer-ids.ts`). */
   identify(streamer: PsStreamer, requested: string | undefined): void | Promise<void> {
-    const wanted = requested || PLACEHOLDER_STREAMER_ID;
-    if (!PS_STREAMER_ID_PATTERN.test(wanted) || !this.#mayUse(streamer, wanted)) {
-      this.opts.logger.info({ streamerId: wanted.slice(0, 100), address: streamer.socket.remoteAddress }, 'streamer id refused');
-      streamer.socket.close(PS_CLOSE_CODES.POLICY_VIOLATION, 'streamer id not authorized');
-      return;
-    }
-    if (this.#cluster && !(streamer.identified && wanted === streamer.id)) {
-      return this.#identifyInCluster(streamer, wanted, this.#cluster);
-    }
-    const holder = this.streamers.holder(wanted, streamer);
-    let committed = wanted;
-    if (holder) {
-      const policy = this.opts.config.duplicateStreamerIds;
-      if (policy === 'reject') {
-        streamer.socket.close(PS_CLOSE_CODES.POLICY_VIOLATION, 'streamer id in use');
-        return;
-      }
-      if (policy === 'replace') {
-        this.evict(holder);
-      } else {
-        committed = this.streamers.freeId(wanted, streamer);
-      }
-    }
-    return this.#commit(streamer, committed);
-  }
-
-  async #identifyInCluster(streamer: PsStreamer, wanted: string, cluster: PsCluster): Promise<void> {
-    const outcome = await cluster.claim(streamer, wanted);
-    if (!this.streamers.has(streamer)) {
-      // It left while the claim was on its way: give the id back.
-      if ('id' in outcome && streamer.clusterKey !== undefined) {
-        cluster.release(outcome.id, streamer.clusterKey);
-      }
-      return;
-    }
-    if ('refused' in outcome) {
-      if (outcome.refused === 'in use') {
-        streamer.socket.close(PS_CLOSE_CODES.POLICY_VIOLATION, 'streamer id in use');
-      } else {
-        // Without the directory the id could be taken twice: Unreal reconnects and tries again.
-        streamer.socket.close(TRY_AGAIN_LATER, 'cluster unavailable');
-      }
-      return;
-    }
-    const committed = outcome.id;
-    const clash = this.streamers.holder(committed, streamer);
-    if (clash?.identified) {
-      // The directory gave us an id this node still holds (it had lost its data): the newest wins.
-      this.evict(clash);
-    } else if (clash) {
-      // An unidentified streamer listed under a placeholder that was claimed: it moves aside.
-      this.streamers.rename(clash, this.streamers.freeId(PLACEHOLDER_STREAMER_ID, clash, committed));
-    }
-    const previous = streamer.identified ? streamer.id : undefined;
-    await this.#commit(streamer, committed);
-    if (previous !== undefined && previous !== committed && streamer.clusterKey !== undefined) {
-      cluster.release(previous, streamer.clusterKey);
-    }
+    return this.#ids.identify(streamer, requested);
   }
 
   /** Another connection took this streamer's id (`replace`): closed with 4409 and torn down at once. */
@@ -210,63 +102,9 @@ export class PsSignalling {
     this.#streamerGone(streamer);
   }
 
-  /**
-   * Gives a streamer its id: subscribers hear of a rename, presence follows, then the
-   * confirmation. In a cluster presence is a directory round trip, awaited before the confirmation.
-   */
-  #commit(streamer: PsStreamer, committed: string): void | Promise<void> {
-    const previousId = streamer.id;
-    const renamed = previousId !== committed;
-    this.streamers.rename(streamer, committed);
-    streamer.streaming = true;
-    if (renamed) {
-      // Epic's order: subscribers hear of the rename before the streamer's own confirmation.
-      for (const player of streamer.subscribers.values()) {
-        player.socket.send({ type: 'streamerIdChanged', newID: committed });
-      }
-    }
-    const first = !streamer.identified;
-    streamer.identified = true;
-    const entered = renamed || first ? this.opts.presence.enterStreamer(streamer) : undefined;
-    const confirm = () => this.#confirm(streamer, committed, first, renamed, previousId);
-    return entered ? entered.then(confirm) : confirm();
-  }
-
-  #confirm(streamer: PsStreamer, committed: string, first: boolean, renamed: boolean, previousId: string): void {
-    if (!this.streamers.has(streamer) || streamer.id !== committed) {
-      return; // It left (or was renamed again) while presence was on its way.
-    }
-    streamer.socket.send({ type: 'endpointIdConfirm', committedId: committed });
-    if (first) {
-      streamer.announced = true;
-      this.opts.events.emit('streamer.connected', this.#eventInfo(streamer));
-    } else if (renamed) {
-      this.opts.events.emit('streamer.renamed', { ...this.#eventInfo(streamer), previousId });
-    }
-  }
-
-  #mayUse(streamer: PsStreamer, id: string): boolean {
-    const { allowedStreamerIds } = this.opts.config;
-    if (allowedStreamerIds.length > 0 && !matchesAny(allowedStreamerIds, id)) {
-      return false;
-    }
-    const { credential } = streamer;
-    if (credential.kind === 'jwt' && !roomPermissions(credential.identity.grants, presenceRoomId(id)).create) {
-      return false;
-    }
-    const identity = credential.kind === 'jwt' ? credential.identity : undefined;
-    return this.opts.authorizeStreamerId?.(id, { type: streamer.type, remoteAddress: streamer.socket.remoteAddress, identity }) ?? true;
-  }
-
   /** The ids a player may see on this node: identified, streaming, and (with player auth) granted to it. */
   listFor(player: PsPlayer): string[] {
-    if (player.type === 'SFU') {
-      return this.streamers.list().map((s) => s.id); // Epic lists everything to SFUs, itself included.
-    }
-    return this.streamers
-      .list()
-      .filter((s) => s.streaming && this.#mayJoin(player, s.id))
-      .map((s) => s.id);
+    return localList(player, this.streamers.list());
   }
 
   /** `listStreamers`: answers `streamerList`; in a cluster with every node's streamers. */
@@ -275,37 +113,10 @@ export class PsSignalling {
       player.socket.send({ type: 'streamerList', ids: this.listFor(player) });
       return;
     }
-    return Promise.all([this.#cluster.remoteStreamers(), this.#cluster.stoppedElsewhere()]).then(([remote, stopped]) => {
-      const ids = remote ? this.#clusterListFor(player, remote, stopped) : this.listFor(player);
+    return Promise.all([this.#cluster.ids.remoteStreamers(), this.#cluster.stoppedElsewhere()]).then(([remote, stopped]) => {
+      const ids = remote ? clusterList(player, this.streamers.list(), remote, stopped) : this.listFor(player);
       player.socket.send({ type: 'streamerList', ids });
     });
-  }
-
-  /**
-   * Every node's streamers in the order they first identified anywhere in the cluster, then this
-   * node's unidentified ones; for players only those streaming and granted.
-   */
-  #clusterListFor(player: PsPlayer, remote: StreamerRecord[], stopped: ReadonlySet<string>): string[] {
-    const entries = this.#clusterOrder(remote, stopped);
-    if (player.type === 'SFU') {
-      return entries.map((e) => e.id);
-    }
-    return entries.filter((e) => e.identified && e.streaming && this.#mayJoin(player, e.id)).map((e) => e.id);
-  }
-
-  #clusterOrder(remote: StreamerRecord[], stopped: ReadonlySet<string> = new Set()): Array<{ id: string; identified: boolean; streaming: boolean }> {
-    const local = this.streamers.list();
-    const identified = [
-      ...local.filter((s) => s.identified).map((s) => ({ id: s.id, order: orderOf(s.clusterKey), identified: true, streaming: s.streaming })),
-      // Only its node knows whether an SFU stopped streaming: `stopped` comes from the nodes' views.
-      ...remote.map((r) => ({ id: r.id, order: orderOf(r.peerId), identified: true, streaming: !stopped.has(r.id) })),
-    ].sort((a, b) => a.order - b.order);
-    const unidentified = local.filter((s) => !s.identified).map((s) => ({ id: s.id, identified: false, streaming: s.streaming }));
-    return [...identified, ...unidentified];
-  }
-
-  #mayJoin(player: PsPlayer, streamerId: string): boolean {
-    return !player.identity || roomPermissions(player.identity.grants, presenceRoomId(streamerId)).join;
   }
 
   /**
@@ -343,7 +154,7 @@ export class PsSignalling {
     if (!streamer || streamer === player.sfuStreamer) {
       return `Streamer ${streamerId} does not exist.`;
     }
-    if (!this.#mayJoin(player, streamer.id)) {
+    if (!mayJoin(player, streamer.id)) {
       return `Not authorized to subscribe to streamer ${streamerId}.`;
     }
     this.unsubscribe(player);
@@ -394,14 +205,14 @@ export class PsSignalling {
   /** The same steps as `#attach`, with the streamer's node doing the ones that need the streamer. */
   async #subscribeRemote(player: PsPlayer, streamerId: string, cluster: PsCluster): Promise<boolean> {
     // An unreadable directory fails like an unknown streamer, at once.
-    const record = (await cluster.remoteStreamers())?.find((r) => r.id === streamerId);
+    const record = (await cluster.ids.remoteStreamers())?.find((r) => r.name === streamerId);
     if (!this.#present(player)) {
       return false;
     }
     if (!record) {
       return this.#fail(player, streamerId, `Streamer ${streamerId} does not exist.`);
     }
-    if (!this.#mayJoin(player, streamerId)) {
+    if (!mayJoin(player, streamerId)) {
       return this.#fail(player, streamerId, `Not authorized to subscribe to streamer ${streamerId}.`);
     }
     this.unsubscribe(player);
@@ -445,20 +256,20 @@ export class PsSignalling {
     if (this.#cluster) {
       return this.#autoSubscribeInCluster(player, this.#cluster);
     }
-    const first = this.streamers.list().find((s) => s !== player.sfuStreamer && this.#mayJoin(player, s.id));
+    const first = this.streamers.list().find((s) => s !== player.sfuStreamer && mayJoin(player, s.id));
     return this.#autoSubscribed(player, first !== undefined && this.subscribe(player, first.id) === true);
   }
 
   /** The first streamer in the cluster's order (`#clusterOrder`) that the player may use. */
   async #autoSubscribeInCluster(player: PsPlayer, cluster: PsCluster): Promise<boolean> {
-    const remote = await cluster.remoteStreamers();
+    const remote = await cluster.ids.remoteStreamers();
     if (!this.#present(player)) {
       return false;
     }
     const own = player.sfuStreamer?.id;
     const first = remote
-      ? this.#clusterOrder(remote).find((e) => e.id !== own && this.#mayJoin(player, e.id))?.id
-      : this.streamers.list().find((s) => s !== player.sfuStreamer && this.#mayJoin(player, s.id))?.id;
+      ? clusterOrder(this.streamers.list(), remote).find((e) => e.id !== own && mayJoin(player, e.id))?.id
+      : this.streamers.list().find((s) => s !== player.sfuStreamer && mayJoin(player, s.id))?.id;
     return this.#autoSubscribed(player, first !== undefined && (await this.subscribe(player, first)));
   }
 
@@ -540,7 +351,7 @@ export class PsSignalling {
     }
     this.streamers.remove(streamer);
     if (streamer.identified && streamer.clusterKey !== undefined) {
-      this.#cluster?.release(streamer.id, streamer.clusterKey);
+      this.#cluster?.ids.release(streamer.id, streamer.clusterKey);
     }
     if (streamer.sfuPlayer) {
       this.unsubscribe(streamer.sfuPlayer);
@@ -550,7 +361,7 @@ export class PsSignalling {
     this.opts.presence.leave(streamer, 'disconnected');
     if (streamer.announced) {
       const reason = this.#disconnectReasons.get(streamer) ?? 'closed';
-      this.opts.events.emit('streamer.disconnected', { ...this.#eventInfo(streamer), reason });
+      this.opts.events.emit('streamer.disconnected', { ...eventInfo(streamer, this.opts.clock.now()), reason });
     }
   }
 
@@ -560,9 +371,5 @@ export class PsSignalling {
     }
     this.unsubscribe(player);
     this.players.delete(player.id);
-  }
-
-  #eventInfo(streamer: PsStreamer) {
-    return { streamerId: streamer.id, type: streamer.type, remoteAddress: streamer.socket.remoteAddress, at: this.opts.clock.now() };
   }
 }

@@ -176,7 +176,7 @@ describe('cluster rooms on fake time', () => {
     const a = await startNode('A');
     await a.cluster.catalog.create('lobby', { metadata: { kind: 'waiting' }, emptyTimeoutMs: 120_000 });
     const alice = await join(a, 'alice', 'r');
-    for (const map of [state.rooms, state.peers, state.streamers, state.sequences]) {
+    for (const map of [state.rooms, state.peers, state.claims, state.sequences]) {
       map.clear();
     }
     hub.wipeRegistry();

@@ -89,24 +89,26 @@ export function directoryContract(name: string, make: () => Promise<ClusterHarne
       await expect(d1.addMember(member('a2', 'u1', 'A'))).rejects.toMatchObject({ code: 'ROOM_NOT_FOUND' });
     });
 
-    it('de-duplicates streamer ids across nodes under each policy', async () => {
-      const s1 = { nodeId: 'A', peerId: 'S1' };
-      const s2 = { nodeId: 'B', peerId: 'S2' };
-      const s3 = { nodeId: 'B', peerId: 'S3' };
-      expect(await d1.claimStreamerId('Game', s1, 'rename')).toEqual({ id: 'Game' });
-      expect(await d1.claimStreamerId('Game', s1, 'reject')).toEqual({ id: 'Game' }); // its own id again
-      expect(await d2.claimStreamerId('Game', s2, 'rename')).toEqual({ id: 'Game1' });
-      expect(await d2.claimStreamerId('Game', s3, 'rename')).toEqual({ id: 'Game2' });
-      await expect(d2.claimStreamerId('Game1', s3, 'reject')).rejects.toMatchObject({ code: 'CONFLICT' });
-      expect(await d2.claimStreamerId('Game', s3, 'replace')).toEqual({ id: 'Game', replaced: { id: 'Game', ...s1 } });
-      expect(await d1.releaseStreamerId('Game1', s1)).toBe(false);
-      expect(await d1.releaseStreamerId('Game1', s2)).toBe(true);
-      const all = (await d1.streamers()).sort((x, y) => x.id.localeCompare(y.id));
+    it('de-duplicates claimed names across nodes under each policy, within one space', async () => {
+      const s1 = { nodeId: 'A', key: 'S1' };
+      const s2 = { nodeId: 'B', key: 'S2' };
+      const s3 = { nodeId: 'B', key: 'S3' };
+      expect(await d1.claim('ids', 'Game', s1, 'rename')).toEqual({ name: 'Game' });
+      expect(await d1.claim('ids', 'Game', s1, 'reject')).toEqual({ name: 'Game' }); // its own name again
+      expect(await d2.claim('ids', 'Game', s2, 'rename')).toEqual({ name: 'Game1' });
+      expect(await d2.claim('ids', 'Game', s3, 'rename')).toEqual({ name: 'Game2' });
+      await expect(d2.claim('ids', 'Game1', s3, 'reject')).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(await d2.claim('ids', 'Game', s3, 'replace')).toEqual({ name: 'Game', replaced: { name: 'Game', ...s1 } });
+      expect(await d1.release('ids', 'Game1', s1)).toBe(false);
+      expect(await d1.release('ids', 'Game1', s2)).toBe(true);
+      const all = (await d1.claims('ids')).sort((x, y) => x.name.localeCompare(y.name));
       expect(all).toEqual([
-        { id: 'Game', ...s3 },
-        { id: 'Game2', ...s3 },
+        { name: 'Game', ...s3 },
+        { name: 'Game2', ...s3 },
       ]);
-      expect(await d1.claimStreamerId('Game', s2, 'rename')).toEqual({ id: 'Game1' });
+      expect(await d1.claim('ids', 'Game', s2, 'rename')).toEqual({ name: 'Game1' });
+      expect(await d1.claim('other', 'Game', s1, 'reject')).toEqual({ name: 'Game' }); // another space
+      expect(await d2.claims('other')).toEqual([{ name: 'Game', ...s1 }]);
     });
 
     it('hands out numbers unique in the cluster', async () => {

@@ -21,12 +21,6 @@ const SAMPLES: { [T in NodeMessage['type']]: Extract<NodeMessage, { type: T }> }
   'peer.deliver': { type: 'peer.deliver', room: 'r1', to: 'PR_x', event: 'signal', data: '{"from":"PR_y","signal":{}}', forwarded: true },
   'peer.kick': { type: 'peer.kick', room: 'r1', peerId: 'PR_x', reason: 'bye' },
   'peer.update': { type: 'peer.update', room: 'r1', peerId: 'PR_x', changes: { name: 'n', metadata: { a: 1 }, permissions: { data: false } } },
-  'ps.subscribe': { type: 'ps.subscribe', streamerId: 's1', player: { id: 'p1', type: 'Player', remoteAddress: '10.0.0.1', user: { userId: 'u', name: 'n' } } },
-  'ps.unsubscribe': { type: 'ps.unsubscribe', playerId: 'p1' },
-  'ps.to-streamer': { type: 'ps.to-streamer', playerId: 'p1', message: { type: 'offer' } },
-  'ps.to-player': { type: 'ps.to-player', playerId: 'p1', message: { type: 'answer' } },
-  'ps.close': { type: 'ps.close', playerId: 'p1', code: 1011, reason: 'kicked' },
-  'ps.replace': { type: 'ps.replace', streamerId: 's1', peerId: 'PR_x' },
   'peer.moving': { type: 'peer.moving', peerId: 'PR_x', to: 'ND_b' },
   'peer.moved': { type: 'peer.moved', peerId: 'PR_x', to: 'ND_b', forwarded: 3 },
   'session.claim': { type: 'session.claim', session: 'SS_1.ND_a', secret: 's', userId: 'u', lastSeq: 4 },
@@ -48,7 +42,7 @@ const SAMPLES: { [T in NodeMessage['type']]: Extract<NodeMessage, { type: T }> }
 const FREE_FORM = new Set(['body']);
 
 /** Optional fields of the samples: leaving one out is fine. */
-const OPTIONAL: Record<string, string[]> = { 'room.event': ['except', 'permissions', 'skip'], 'peer.deliver': ['forwarded'], 'ps.close': ['code', 'reason'] };
+const OPTIONAL: Record<string, string[]> = { 'room.event': ['except', 'permissions', 'skip'], 'peer.deliver': ['forwarded'] };
 
 /** Variants of `sample` that are one thing off: a required field missing, or any field of the wrong type. */
 function broken(sample: NodeMessage): unknown[] {
@@ -65,8 +59,8 @@ function broken(sample: NodeMessage): unknown[] {
       continue;
     }
     out.push({ ...rest, [key]: [true] });
-    if (typeof value === 'object' && value !== null && key !== 'message') {
-      // One level down too (not in `message`, a free-form Pixel Streaming object): the first field of a nested object of the wrong type.
+    if (typeof value === 'object' && value !== null) {
+      // One level down too: the first field of a nested object of the wrong type.
       const [inner] = Object.keys(value);
       out.push({ ...rest, [key]: { ...value, [inner!]: [true] } });
     }

@@ -160,7 +160,7 @@ describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming across two nodes over Re
     first.send({ type: 'endpointId', id: 'Lens' });
     await first.expect({ type: 'endpointIdConfirm', committedId: 'Lens' });
     await streamerOn(b, 'Cam', 'Cam');
-    const ids = (await a.server.app.cluster!.directory.streamers()).map((r) => r.id).sort();
+    const ids = (await a.server.app.cluster!.directory.claims('streamers')).map((r) => r.name).sort();
     expect(ids).toEqual(['Cam', 'Cam1', 'Cam2', 'Lens']);
   });
 
@@ -184,8 +184,8 @@ describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming across two nodes over Re
     const again = await playerOn(a);
     again.send({ type: 'subscribe', streamerId: 'Unreal' });
     await fresh.expectType('playerConnected');
-    const records = await a.server.app.cluster!.directory.streamers();
-    expect(records.map((r) => [r.id, r.nodeId])).toEqual([['Unreal', b.server.app.cluster!.nodeId]]);
+    const records = await a.server.app.cluster!.directory.claims('streamers');
+    expect(records.map((r) => [r.name, r.nodeId])).toEqual([['Unreal', b.server.app.cluster!.nodeId]]);
   });
 
   it('gives players and SFUs ids unique across the cluster', async () => {
@@ -291,7 +291,7 @@ describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming across two nodes over Re
     await streamer.expect({ type: 'playerDisconnected', playerId });
     const deadline = Date.now() + 10_000;
     // Both ids back means both nodes have handled their eviction (teardown first, then the claims).
-    const restored = async () => (await a.server.app.cluster!.directory.streamers().catch(() => [])).map((r) => r.id).sort().join();
+    const restored = async () => (await a.server.app.cluster!.directory.claims('streamers').catch(() => [])).map((r) => r.name).sort().join();
     while ((await restored()) !== 'Bee,Kept') {
       expect(Date.now()).toBeLessThan(deadline);
       await new Promise((r) => setTimeout(r, 20));
