@@ -399,8 +399,8 @@ export class HeliographClient extends Emitter<ClientEvents> {
     const data = { session: held.session, secret: held.secret, lastSeq: this.#lastSeq };
     const { id, result } = this.#send(ws, 'session.resume', data, this.#timeoutMs);
     this.#resuming = { id, fresh };
-    result.catch((err: HeliographError) => {
-      if (this.#resuming?.id === id && this.#ws === ws && err.code === 'TIMEOUT') {
+    result.catch((err: unknown) => {
+      if (this.#resuming?.id === id && this.#ws === ws && err instanceof HeliographError && err.code === 'TIMEOUT') {
         // No answer: the connection is most likely dead, so its close frame never arrives and the
         // session still waits. Try again on the next (if it did arrive, that try rejoins).
         this.#resuming = undefined;
