@@ -19,7 +19,8 @@ function positiveNumber(ctx: CommandContext, option: string): number | undefined
 
 /** JSON.stringify gives undefined for an undefined body, whatever its declared type says. */
 function json(value: unknown): string {
-  return (JSON.stringify(value) as string | undefined) ?? '';
+  const text = JSON.stringify(value) as unknown;
+  return typeof text === 'string' ? text : '';
 }
 
 /** What the signal is, in a word: the SDP type, `candidate`, or the request's own type. */
