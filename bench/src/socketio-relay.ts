@@ -16,4 +16,6 @@ http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const address = http.address();
   console.log(JSON.stringify({ listening: typeof address === 'object' && address ? address.port : 0 }));
 });
-process.on('SIGTERM', () => io.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  void io.close(() => process.exit(0));
+});

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { io as ioClient } from 'socket.io-client';
 import { WebSocket } from 'ws';
-import { heliographTarget, type OnSignal, type TargetClient } from '@heliograph/server/loadtest';
+import { heliographTarget, type TargetClient } from '@heliograph/server/loadtest';
 
 export type { AckCount, Conn, OnSignal, TargetClient } from '@heliograph/server/loadtest';
 

@@ -25,7 +25,7 @@ import { psBatch } from './ps-frames.js';
 import { authRequests, controlRequests, type OpenApiDoc } from './rest-requests.js';
 import { NativeSurface, PsSurface, RestSurface, UpgradeSurface, userToken, type FuzzTarget } from './surfaces.js';
 import { upgradeSpec } from './upgrades.js';
-import { httpCall, NativeCanary, probe, PsCanary, sleep } from './well-behaved.js';
+import { httpCall, NativeCanary, probe, PsCanary } from './well-behaved.js';
 
 interface Args {
   frames: number;

@@ -1,5 +1,5 @@
 import { ERROR_CODES, type PsRole } from '@heliograph/protocol';
-import { bump, newStats, type Findings, type SurfaceStats } from './findings.js';
+import { bump, newStats, type Findings } from './findings.js';
 import { pick } from './model.js';
 import { FUZZ_ROOMS, type FrameLimits, type NativeFrameSpec } from './native-frames.js';
 import { NATIVE_ALLOWED_CLOSES, NativeFuzzConnection, PeerPool } from './native-conn.js';

@@ -1,3 +1,6 @@
+/* eslint-disable max-lines -- one state machine (connect, resume, rejoin, drain, close) over private
+   fields that every step reads; splitting it would make those fields public or thread them through
+   helpers. Its types are in client-types.ts. */
 import type {
   CLOSE_CODES,
   ErrorBody,
@@ -10,101 +13,33 @@ import type {
 } from '@heliograph/protocol';
 import { Emitter, RequestTracker, type Clock, type TimerHandle } from '@heliograph/common';
 import { AckPacer } from './ack-pacer.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay } from './backoff.js';
 import { realClock } from './clock.js';
 import { HeliographError } from './errors.js';
+import type {
+  ClientEvents,
+  ClientOptions,
+  ConnectionState,
+  HeldSession,
+  JoinResult,
+  Ready,
+  ReconnectOptions,
+  ResumeAttempt,
+  ResumeCredentials,
+  ResumeResult,
+  RoomJoin,
+  SentRequest,
+  StateDetail,
+  WebSocketFactory,
+  WebSocketLike,
+} from './client-types.js';
 
-/**
- * A request in flight, as sent: re-sent with the same id after a session resume (the server
- * recognises the id and answers it once, so an id is never reused: the tracker's never are).
- */
-interface SentRequest {
-  type: RequestType;
-  frame: string;
-}
+export type { ClientEvents, ClientOptions, ConnectionState, ReconnectOptions, StateDetail, WebSocketFactory, WebSocketLike } from './client-types.js';
 
 /** Refusals of a rejoin that may pass by themselves (a node's Redis blip, load). */
 const TRANSIENT_JOIN_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'TIMEOUT', 'RATE_LIMITED']);
 /** Tries of a rejoin on one connection before `rejoin.failed`. */
 const REJOIN_ATTEMPTS = 5;
-
-export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
-
-/**
- * An event handler property that implementations may type with their own, richer event class
- * (`ws`'s `CloseEvent`, the DOM's): checked bivariantly, as method parameters are.
- */
-type Handler<E> = { bivariant(event: E): void }['bivariant'];
-
-/** What the SDK needs of a WebSocket: the browser's, Node 22's global one, or `ws`. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  onopen: Handler<unknown> | null;
-  onmessage: Handler<{ data: unknown }> | null;
-  onclose: Handler<{ code: number; reason: string }> | null;
-  onerror: Handler<unknown> | null;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-}
-export type WebSocketFactory = new (url: string) => WebSocketLike;
-
-export interface ReconnectOptions extends BackoffOptions {
-  enabled: boolean;
-  /** Give up after this many failed attempts in a row. */
-  maxAttempts: number;
-}
-
-export interface ClientOptions {
-  /** The server's native endpoint, `wss://host/ws`. */
-  url: string;
-  /** A join token, or a function that returns a fresh one for every (re)connection. */
-  token: string | (() => string | Promise<string>);
-  /** WebSocket implementation; defaults to `globalThis.WebSocket`. Pass `ws`'s in Node 20. */
-  WebSocket?: WebSocketFactory;
-  /** Per-request timeout (default 10 s). */
-  requestTimeoutMs?: number;
-  /** Reconnect settings, or `false` to turn reconnecting off. */
-  reconnect?: Partial<ReconnectOptions> | false;
-  clock?: Clock;
-  random?: () => number;
-}
-
-export interface StateDetail {
-  code?: number;
-  reason?: string;
-  attempt?: number;
-  delayMs?: number;
-  /**
-   * On `reconnecting`: the server keeps this client's session for a while, so the next connection
-   * will try to resume it (same peer id and room; calls are kept). False once it cannot be.
-   */
-  resumable?: boolean;
-  /** On `open`: this connection took over the session (resume accepted); its missed events follow, then `resumed`. */
-  resumed?: boolean;
-}
-
-type RoomJoin = RequestData<'room.join'>;
-type JoinResult = RequestResult<'room.join'>;
-type ResumeResult = RequestResult<'session.resume'>;
-type Ready = EventData<'session.ready'>;
-type ResumeCredentials = NonNullable<Ready['resume']>;
-
-export type ClientEvents = { [K in EventType]: [EventData<K>] } & {
-  /** The connection state changed; `detail` has the close code and the next retry. */
-  state: [ConnectionState, StateDetail];
-  /**
-   * After a drop, a new connection resumed the session: same peer id, same room, the events sent
-   * meanwhile were delivered (`replayed` of them, before this event) and requests in flight were
-   * answered. Nothing else is emitted about the drop.
-   */
-  resumed: [ResumeResult];
-  /** After a reconnect that could not resume, the room was joined again (with a new peer id). */
-  rejoined: [JoinResult];
-  /** After a reconnect, joining the room again failed; the client is no longer in a room. */
-  'rejoin.failed': [HeliographError];
-  /** The server answered a frame it could not attribute to a request (should not happen). */
-  warning: [ErrorBody];
-};
 
 const DEFAULT_RECONNECT: ReconnectOptions = {
   enabled: true,
@@ -134,19 +69,6 @@ const UNAUTHORIZED = 4401;
 const RESUMABLE_CLOSE_CODES = new Set([1001, 1005, 1006, 4408]);
 /** `session.ack` at most this often. */
 const ACK_INTERVAL_MS = 1000;
-
-/** The server session this client holds. The secret lives here only: never logged or emitted. */
-interface HeldSession {
-  credentials: ResumeCredentials;
-  /** When its connection dropped, while it waits to be resumed. */
-  droppedAt?: number;
-}
-
-/** A `session.resume` in flight on a new connection, and that connection's own fresh session. */
-interface ResumeAttempt {
-  id: number;
-  fresh: { credentials: ResumeCredentials | undefined; seq: number; ready: Ready };
-}
 
 /**
  * A connection to a Heliograph server: typed requests, each settled by its response, a typed
@@ -399,8 +321,8 @@ export class HeliographClient extends Emitter<ClientEvents> {
     const data = { session: held.session, secret: held.secret, lastSeq: this.#lastSeq };
     const { id, result } = this.#send(ws, 'session.resume', data, this.#timeoutMs);
     this.#resuming = { id, fresh };
-    result.catch((err: HeliographError) => {
-      if (this.#resuming?.id === id && this.#ws === ws && err.code === 'TIMEOUT') {
+    result.catch((err: unknown) => {
+      if (this.#resuming?.id === id && this.#ws === ws && err instanceof HeliographError && err.code === 'TIMEOUT') {
         // No answer: the connection is most likely dead, so its close frame never arrives and the
         // session still waits. Try again on the next (if it did arrive, that try rejoins).
         this.#resuming = undefined;

@@ -61,6 +61,7 @@ export class RequestTracker<Meta = undefined> {
     const id = this.#nextId++;
     const meta = describe(id);
     if (this.#closed) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the reason close() was given, passed on as it is
       return { id, meta, result: Promise.reject(this.#closed.reason) };
     }
     const slot = Math.ceil((this.#clock.now() + timeoutMs) / this.#slotMs);

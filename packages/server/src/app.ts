@@ -1,47 +1,32 @@
-import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { systemClock, type Clock } from '@heliograph/common';
-import { AccountStore } from './auth/accounts.js';
-import { LoginThrottle } from './auth/login-throttle.js';
-import { TokenSigner } from './auth/token-signer.js';
-import { createTokenVerifier } from './auth/token-verifier.js';
+import { createAuth, createClusterNode, createPixelStreamingDialect, nodeLifecycle, routeUpgrades, type NodeStatus } from './app-wiring.js';
+import { createGateway, registerRoutes } from './app-routes.js';
+import type { AccountStore } from './auth/accounts.js';
+import type { TokenSigner } from './auth/token-signer.js';
 import type { Config } from './config/schema.js';
 import type { ApiKeys } from './control-api/api-keys.js';
-import { registerConsoleRoutes } from './admin/console-routes.js';
 import { createHandlers } from './handlers/index.js';
-import { registerAuthRoutes } from './http/auth-routes.js';
 import { clientAddressResolver } from './http/client-address.js';
-import { registerDemoRoutes } from './http/demo-routes.js';
-import { installDepthGuard } from './http/depth-guard.js';
-import { registerHealthRoutes } from './http/health-routes.js';
-import { registerLobbyRoutes } from './http/lobby-routes.js';
-import { registerMetricsRoutes } from './http/metrics-routes.js';
 import { buildHttpServer } from './http/http-server.js';
 import { createBusinessIntegration } from './business-integration.js';
 import { OperatorConsole } from './admin/operator-console.js';
-import { registerAdminPages } from './admin/admin-pages.js';
-import { AdminRoles, ConsoleAdmins } from './admin/console-admins.js';
 import type { Webhooks } from './webhooks/webhooks.js';
 import { Rooms } from './rooms/rooms.js';
 import { SessionRegistry } from './sessions/session-registry.js';
-import { createRedisClusterNode, type ClusterNode } from './cluster/cluster-node.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
 import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { LocalMembership, type RoomMembership } from './rooms/room-membership.js';
 import { SessionHandover } from './cluster/session-handover.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
 import { ErrorReporter } from './shared/error-reporter.js';
-import { createLogger, redactUrlCredentials, type Logger } from './shared/logger.js';
-import { StartupError } from './shared/startup-error.js';
-import { PsGateway, type PixelStreaming } from './pixel-streaming/ps-gateway.js';
-import { openDatabase } from './storage/database.js';
-import { openSigningSecret, type SigningSecret } from './storage/secret.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import type { PixelStreaming } from './pixel-streaming/ps-gateway.js';
+import type { SigningSecret } from './storage/secret.js';
 import { Admission, type AdmissionOptions } from './transport/admission.js';
 import { Dispatcher } from './transport/dispatcher.js';
 import { readOpenFileLimit, socketCap } from './transport/open-file-limit.js';
-import { PsRequestLimits, RequestLimits } from './transport/request-limits.js';
-import { rejectUpgrade } from './transport/upgrade.js';
 import { publishStreamerEvents } from './webhooks/streamer-webhooks.js';
-import { WsGateway } from './transport/ws-gateway.js';
 
 export interface HeliographOptions {
   clock?: Clock;
@@ -89,30 +74,13 @@ export async function createHeliograph(config: Config, options: HeliographOption
   const ids = options.ids ?? randomIds();
   const logger = options.logger ?? createLogger(config.log.level);
 
-  const db = openDatabase(config.dataDir);
-  const accounts = new AccountStore(db);
-  const signing = config.auth.jwtSecret ? { secret: config.auth.jwtSecret, origin: 'configured' as const } : openSigningSecret(config.dataDir);
+  const { db, accounts, signing, signer, verifier } = createAuth(config, clock, logger);
   const { secret } = signing;
-  const { issuer, audience, clockToleranceSeconds, jwksUrl, maxTokenTtlSeconds } = config.auth;
-  const maxTtlSeconds = maxTokenTtlSeconds;
-  const signer = new TokenSigner({ secret, clock, maxTtlSeconds, ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
-  const verifier = createTokenVerifier({ secret, jwksUrl, issuer, audience, clockToleranceSeconds, maxTokenTtlSeconds, clock, logger });
 
   const rooms = new Rooms({ clock, ids, logger, defaults: config.rooms });
   const metrics = new Registry();
   const errors = new ErrorReporter({ logger, clock, metrics });
-  const cluster = config.redis.url
-    ? createRedisClusterNode({
-        nodeId: ids('ND'),
-        redis: { url: config.redis.url, prefix: config.redis.prefix, commandTimeoutMs: config.redis.commandTimeoutMs },
-        timing: config.cluster,
-        clock,
-        logger,
-        links: config.cluster.linkSecret
-          ? { secret: config.cluster.linkSecret, host: config.cluster.linkHost, port: config.cluster.linkPort, advertiseHost: config.cluster.linkAdvertiseHost }
-          : undefined,
-      })
-    : undefined;
+  const cluster = createClusterNode(config, { ids, clock, logger });
   const clusterRooms = cluster
     ? new ClusterRooms({ node: cluster, rooms, clock, logger, defaults: config.rooms, requestTimeoutMs: config.cluster.requestTimeoutMs, metrics })
     : undefined;
@@ -129,7 +97,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     rooms,
     cluster,
     sources: {
-      state: () => state,
+      state: () => status.state,
       connections: (): number => gateway.connectionCount,
       rooms: () => rooms.count,
       peers: () => rooms.list().reduce((n, room) => n + room.localSize, 0),
@@ -137,18 +105,10 @@ export async function createHeliograph(config: Config, options: HeliographOption
       pixelStreaming: () => pixelStreaming && { streamers: pixelStreaming.signalling.streamers.list().length, players: pixelStreaming.signalling.players.size },
     },
   });
-  const handlers = createHandlers({
-    rooms,
-    membership,
-    clock,
-    iceServers: business.iceServers,
-    roomService: business.roomService,
-  });
+  const handlers = createHandlers({ rooms, membership, clock, iceServers: business.iceServers, roomService: business.roomService });
   const clientAddress = clientAddressResolver(config.http.trustProxy);
   const admission = createAdmission(config, { clock, logger, clientAddress });
   admission.registerMetrics(metrics);
-  // Request rates per user and per address: one set per node, so reconnecting refills nothing.
-  const requests = new RequestLimits(config.limits, clock);
   const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs, tap: operator.tap });
   const sessions = new SessionRegistry({ clock, ids, rooms, limits: config.resume, metrics, nodeId: cluster?.nodeId });
   const { inspector } = operator;
@@ -160,128 +120,25 @@ export async function createHeliograph(config: Config, options: HeliographOption
   if (cluster && clusterRooms && config.resume.windowMs > 0) {
     new SessionHandover({ node: cluster, rooms, cluster: clusterRooms, sessions, clock, logger, requestTimeoutMs: config.cluster.requestTimeoutMs });
   }
-  const gateway = new WsGateway({
-    path: '/ws',
-    verifier,
-    dispatcher,
-    sessions,
-    clock,
-    logger,
-    errors,
-    limits: { ...config.limits, requests },
-    ping: config.ping,
-  });
+  const gateway = createGateway(config, { verifier, dispatcher, sessions, clock, logger, errors });
 
   const pixelStreaming = config.pixelStreaming.enabled
-    ? new PsGateway({
-        inspect: (peer, direction, type, message, bytes) => {
-          if (inspector.active) {
-            inspector.observePs(peer, direction, type, message, bytes);
-          }
-        },
-        config: config.pixelStreaming,
-        host: config.host,
-        tls: config.tls,
-        iceServers: config.iceServers,
-        turn: config.turn,
-        rooms,
-        verifier,
-        clock,
-        logger,
-        nativePath: '/ws',
-        maxBufferedBytes: config.limits.maxBufferedBytes,
-        maxDepth: config.limits.maxDepth,
-        errors,
-        cluster,
-        membership,
-        admission,
-        httpTimeouts: config.http,
-        requestLimits: new PsRequestLimits(config.pixelStreaming, clock, clientAddress),
-        playerPageAtRoot: !config.demo.enabled,
-      })
+    ? createPixelStreamingDialect(config, { inspector, rooms, verifier, clock, logger, errors, cluster, membership, admission, clientAddress })
     : undefined;
 
   if (pixelStreaming && business.webhooks) {
     publishStreamerEvents(pixelStreaming.events, business.webhooks);
   }
 
-  let state: 'starting' | 'ready' | 'draining' | 'closing' = 'starting';
+  const status: NodeStatus = { state: 'starting', url: '' };
   const http = buildHttpServer({ logger, errors, tls: config.tls, trustProxy: config.http.trustProxy, timeouts: config.http, admission });
-  installDepthGuard(http, config.limits.maxDepth);
-  registerHealthRoutes(http, () => state === 'ready');
-  let throttle: LoginThrottle | undefined;
-  if (config.auth.accounts) {
-    const a = config.auth;
-    throttle = new LoginThrottle({
-      clock,
-      maxFailuresPerUserAndAddress: a.loginMaxFailuresPerUserAndAddress,
-      backoffMs: a.loginBackoffSeconds * 1000,
-      backoffMaxMs: a.loginBackoffMaxSeconds * 1000,
-      maxFailuresPerAddress: a.loginMaxFailuresPerAddress,
-      slowdownFailuresPerUser: a.loginSlowdownFailuresPerUser,
-      maxSignupsPerAddress: a.signupMaxPerAddress,
-      windowMs: a.loginWindowSeconds * 1000,
-    });
-    registerAuthRoutes(http, {
-      accounts,
-      signer,
-      throttle,
-      tokenTtlSeconds: config.auth.tokenTtlSeconds,
-      loginGrants: config.auth.loginGrants,
-      signup: config.auth.signup,
-    });
-  }
-  registerLobbyRoutes(http, { verifier, catalog: membership.catalog });
-  if (config.metrics.enabled) {
-    registerMetricsRoutes(http, metrics, {
-      connections: () => gateway.connectionCount,
-      rooms: () => rooms.count,
-      peers: () => rooms.list().reduce((n, room) => n + room.localSize, 0),
-    });
-  }
-  // Built-in accounts with the admin role may sign in to the console (one login throttle for both).
-  const admins = throttle ? new ConsoleAdmins(new AdminRoles(db, accounts, clock), clock, secret) : undefined;
-  business.registerRoutes(http, { extraRoutes: (api) => registerConsoleRoutes(api, operator), sessions: admins });
-  registerAdminPages(http, admins && throttle ? { admins, throttle } : undefined);
-  pixelStreaming?.registerRoutes(http);
-  if (config.demo.enabled) {
-    registerDemoRoutes(http);
-  }
-  http.server.on(
-    'upgrade',
-    admission.upgrades((req, socket, head, ticket) => {
-      // Epic's frontend connects to any path on the page's port: everything but /ws is the dialect's.
-      if (!gateway.handleUpgrade(req, socket, head, ticket) && !pixelStreaming?.handleUpgrade(req, socket, head, ticket)) {
-        ticket.release();
-        rejectUpgrade(socket, 404);
-      }
-    }),
-  );
-
-  let url = '';
-  let closing: Promise<void> | undefined;
-  let draining: Promise<void> | undefined;
-  /** Idempotent: frees every port, timer, connection and handle. */
-  function close(): Promise<void> {
-    closing ??= (async () => {
-      state = 'closing';
-      await gateway.close();
-      sessions.close();
-      await pixelStreaming?.close();
-      await operator.close();
-      await http.close();
-      await clusterRooms?.close();
-      await cluster?.close();
-      rooms.close();
-      business.close();
-      db.close();
-    })();
-    return closing;
-  }
+  registerRoutes(http, { config, clock, status, db, accounts, signer, secret, verifier, membership, metrics, gateway, rooms, business, operator, pixelStreaming });
+  routeUpgrades(http, admission, gateway, pixelStreaming);
+  const lifecycle = nodeLifecycle({ config, clock, logger, status, cluster, clusterRooms, operator, http, pixelStreaming, gateway, sessions, rooms, business, db });
 
   return {
     get url() {
-      return url;
+      return status.url;
     },
     signer,
     rooms,
@@ -293,39 +150,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
     secretOrigin: signing.origin,
     accounts,
     apiKeys: business.apiKeys,
-    async listen() {
-      // A node that cannot reach its cluster does not serve: it would split the service in two.
-      await cluster?.start().catch((err: unknown) => {
-        // The link port (cluster.linkPort) says so itself; anything else is Redis out of reach.
-        throw err instanceof StartupError ? err : redisUnreachable(config.redis.url ?? '', err);
-      });
-      await operator.start();
-      await http.listen({ host: config.host, port: config.port });
-      await pixelStreaming?.listen();
-      const address = http.server.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      url = `${config.tls.cert ? 'https' : 'http'}://${host}:${address.port}`;
-      state = 'ready';
-      business.start();
-      logger.info({ url }, `Heliograph serving on ${url}`);
-      return url;
-    },
-    drain(reason = 'shutting down') {
-      draining ??= (async () => {
-        if (state === 'ready') {
-          state = 'draining';
-          const { timeoutMs, reconnectWithinMs } = config.drain;
-          logger.info({ timeoutMs }, 'draining');
-          const deadline = clock.now() + timeoutMs;
-          await gateway.drain(reason, deadline, Math.min(reconnectWithinMs, timeoutMs));
-          // Sessions whose clients left to resume elsewhere wait here to be handed over.
-          await untilDeadline(sessions.whenEmpty(), clock, deadline);
-        }
-        await close();
-      })();
-      return draining;
-    },
-    close,
+    ...lifecycle,
   };
 }
 
@@ -353,24 +178,4 @@ function createAdmission(config: Config, deps: Pick<AdmissionOptions, 'clock' | 
     upgradesPerAddress: { perSecond: limits.upgradesPerSecondPerAddress, burst: limits.upgradeBurstPerAddress },
     connectionsPerUser: { perSecond: limits.connectionsPerSecondPerUser, burst: limits.connectionBurstPerUser },
   });
-}
-
-function redisUnreachable(url: string, err: unknown): StartupError {
-  const why = err instanceof Error ? err.message.replace(/^Redis is unreachable: /, '') : String(err);
-  return new StartupError(
-    'redis.url',
-    `cannot reach Redis at ${redactUrlCredentials(url)} (${why})`,
-    'start Redis there, correct --redis.url, or leave it unset for a one-node service',
-    { cause: err },
-  );
-}
-
-/** Waits for `promise`, but not past `deadline` on `clock`. */
-async function untilDeadline(promise: Promise<void>, clock: Clock, deadline: number): Promise<void> {
-  if (clock.now() >= deadline) {
-    return;
-  }
-  let timer: ReturnType<Clock['setTimeout']> | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, Math.max(0, deadline - clock.now()))))]);
-  clock.clearTimeout(timer);
 }

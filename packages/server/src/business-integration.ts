@@ -42,7 +42,7 @@ export interface BusinessIntegrationDeps {
 /** How the node works with the business backend: ICE servers, the room service, webhooks, the control API. */
 export interface BusinessIntegration {
   /** The ICE servers for one user's connection, TURN credentials minted for it. */
-  iceServers(userId: string): IceServer[];
+  readonly iceServers: (userId: string) => IceServer[];
   /** The room service client, when `roomService.url` is set. */
   readonly roomService: RoomServiceClient | undefined;
   /** The webhooks, when `webhooks.url` is set; other modules publish their own events through it. */

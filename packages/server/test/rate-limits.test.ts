@@ -7,7 +7,12 @@ import { startServer, type TestServer } from './helpers/server.js';
 let server: TestServer;
 const clients: TestClient[] = [];
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => (c.ws.readyState === c.ws.OPEN ? c.close() : undefined)));
+  await Promise.all(
+    clients
+      .splice(0)
+      .filter((c) => c.ws.readyState === c.ws.OPEN)
+      .map((c) => c.close()),
+  );
   await server.close();
 });
 

@@ -115,7 +115,7 @@ function readHeader(token: string): JWSHeaderParameters {
     throw unauthorized('malformed token');
   }
   try {
-    return decodeProtectedHeader(token) as JWSHeaderParameters;
+    return decodeProtectedHeader(token);
   } catch {
     throw unauthorized('malformed token');
   }

@@ -32,7 +32,8 @@ const code = await runCli({
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,
-    isTTY: process.stdin.isTTY === true,
+    // Undefined, not false, when stdin is not a terminal (whatever @types/node says).
+    isTTY: (process.stdin.isTTY as boolean | undefined) === true,
     colors: process.env.NO_COLOR === undefined || process.env.NO_COLOR === '',
   },
 });

@@ -87,6 +87,6 @@ export function startupSummary(config: Config, app: Started): string[] {
     controlApiLine(config, app, base),
     dataLine(config, app.secretOrigin),
     ...[pixelStreamingLine(app, wsBase), playerPageLine(config, app, base)].filter((line): line is string => line !== undefined),
-    ...(cluster ? [`Cluster: node ${app.cluster?.nodeId ?? '?'} joined over Redis at ${redactUrlCredentials(cluster)}`] : []),
+    ...(cluster ? [`Cluster: node ${app.cluster.nodeId} joined over Redis at ${redactUrlCredentials(cluster)}`] : []),
   ];
 }

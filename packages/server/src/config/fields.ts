@@ -52,7 +52,7 @@ const ENV_PREFIX = 'HELIOGRAPH_';
 const BOOLEAN_WORDS = new Set(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']);
 
 function shape(schema: TSchema): SchemaShape {
-  return schema as SchemaShape;
+  return schema;
 }
 
 function isGroup(schema: TSchema): boolean {

@@ -16,6 +16,7 @@ import {
   type ConfigField,
 } from './fields.js';
 import { ConfigSchema, type Config } from './schema.js';
+import { deepFreeze, getDeep, isPlainObject, setDeep } from './object-paths.js';
 
 export { configFlagLength, describeConfig, type ConfigRow } from './fields.js';
 
@@ -344,7 +345,7 @@ function summariseErrors(errors: readonly TLocalizedValidationError[]): { at: st
 
 function summarise(group: readonly TLocalizedValidationError[]): string {
   const branches = group.filter((e) => /\/anyOf\/\d+$/.test(e.schemaPath));
-  const allowed = branches.flatMap((e) => (e.keyword === 'const' ? [(e.params as { allowedValue: unknown }).allowedValue] : []));
+  const allowed = branches.flatMap((e) => (e.keyword === 'const' ? [e.params.allowedValue] : []));
   const types = branches.flatMap((e) => (e.keyword === 'type' ? [(e.params as { type: unknown }).type] : []));
   if (branches.length > 0 && allowed.length === branches.length) {
     return `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
@@ -430,48 +431,8 @@ function resolvePaths(config: Config, cwd: string): Config {
     const keys = path.split('.');
     const value = getDeep(config, keys);
     if (typeof value === 'string' && value !== IN_MEMORY) {
-      setDeep(config as unknown as Record<string, unknown>, keys, resolve(cwd, value));
+      setDeep(config, keys, resolve(cwd, value));
     }
   }
   return config;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function getDeep(value: unknown, keys: readonly string[]): unknown {
-  let current = value;
-  for (const key of keys) {
-    if (!isPlainObject(current)) {
-      return undefined;
-    }
-    current = current[key];
-  }
-  return current;
-}
-
-function setDeep(target: Record<string, unknown>, keys: readonly string[], value: unknown): void {
-  let current = target;
-  for (const key of keys.slice(0, -1)) {
-    const next = current[key];
-    if (isPlainObject(next)) {
-      current = next;
-    } else {
-      const created: Record<string, unknown> = {};
-      current[key] = created;
-      current = created;
-    }
-  }
-  current[keys[keys.length - 1] ?? ''] = value;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) {
-      deepFreeze(child);
-    }
-  }
-  return value;
 }

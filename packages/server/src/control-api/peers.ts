@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { RoomCatalog } from '../rooms/room-catalog.js';
-import { AppError } from '../shared/app-error.js';
 import { findPeer, findRoom, serverDataJson } from './control-context.js';
 import {
   ERROR_RESPONSES,

@@ -62,7 +62,11 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms, catalog: 
     { schema: { tags, summary: 'Get a room', params: RoomParams, response: { 200: RoomResource, 404: ErrorResponse, ...ERROR_RESPONSES } } },
     async (request) => roomResource(await findRoom(catalog, request.params.roomId)),
   );
+  registerRoomChangeRoutes(api, rooms, catalog);
+}
 
+/** The routes that change a live room or reach its peers: metadata, close, data. */
+function registerRoomChangeRoutes(api: FastifyInstance, rooms: Rooms, catalog: RoomCatalog): void {
   api.patch<{ Params: Params; Body: UpdateRoomBody }>(
     '/rooms/:roomId',
     {

@@ -31,6 +31,27 @@ interface Admission {
   createAsked: boolean;
 }
 
+/** Asks the room service about this join (and the room's creation when the join would create it). */
+async function admit(session: Session, data: RequestData<'room.join'>, gate: RoomServiceGate, creates: boolean): Promise<Admission> {
+  const user = { id: session.identity.userId, name: data.name ?? session.identity.name };
+  const [created, joined] = await Promise.all([
+    creates ? gate.check({ action: 'room.create', user, room: data.room, metadata: data.create?.metadata ?? {} }) : undefined,
+    gate.check({ action: 'room.join', user, room: data.room, metadata: data.metadata ?? {} }),
+  ]);
+  if (created && !created.allow) {
+    throw new AppError('FORBIDDEN', created.reason ?? `The room service refused to create room "${data.room}"`);
+  }
+  if (!joined.allow) {
+    throw new AppError('FORBIDDEN', joined.reason ?? `The room service refused entry to room "${data.room}"`);
+  }
+  return {
+    permissions: withPermissions(ALL_PERMISSIONS, joined.permissions),
+    peerMetadata: joined.metadata,
+    roomMetadata: created?.metadata,
+    createAsked: creates,
+  };
+}
+
 export function roomHandlers({ rooms, membership, iceServers, roomService }: RoomHandlerDeps) {
   /** Connections with a `room.join` waiting for the room service. */
   const pending = new WeakSet<Session>();
@@ -59,27 +80,6 @@ export function roomHandlers({ rooms, membership, iceServers, roomService }: Roo
     };
     const result = membership.join(request, () => session.closing === true);
     return result instanceof Promise ? result.then((done) => joined(session, done)) : joined(session, result);
-  };
-
-  /** Asks the room service about this join (and the room's creation when the join would create it). */
-  const admit = async (session: Session, data: RequestData<'room.join'>, gate: RoomServiceGate, creates: boolean): Promise<Admission> => {
-    const user = { id: session.identity.userId, name: data.name ?? session.identity.name };
-    const [created, joined] = await Promise.all([
-      creates ? gate.check({ action: 'room.create', user, room: data.room, metadata: data.create?.metadata ?? {} }) : undefined,
-      gate.check({ action: 'room.join', user, room: data.room, metadata: data.metadata ?? {} }),
-    ]);
-    if (created && !created.allow) {
-      throw new AppError('FORBIDDEN', created.reason ?? `The room service refused to create room "${data.room}"`);
-    }
-    if (!joined.allow) {
-      throw new AppError('FORBIDDEN', joined.reason ?? `The room service refused entry to room "${data.room}"`);
-    }
-    return {
-      permissions: withPermissions(ALL_PERMISSIONS, joined.permissions),
-      peerMetadata: joined.metadata,
-      roomMetadata: created?.metadata,
-      createAsked: creates,
-    };
   };
 
   const join: Handler<'room.join'> = (session, data) => {

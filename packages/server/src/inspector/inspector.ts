@@ -165,7 +165,7 @@ export class Inspector {
         this.#captures.delete(id);
         clock.clearInterval(renew);
         await bus.publish(CHANNEL, { type: 'inspect.stop', capture: id }).catch(() => undefined);
-        await unsubscribe?.().catch(() => undefined);
+        await unsubscribe().catch(() => undefined);
       },
     };
   }

@@ -153,6 +153,7 @@ export class RoomServiceClient {
         this.#slots.release();
       }
     } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the timer's callback, which TypeScript's narrowing cannot see
       if (timedOut) {
         throw new CalloutFailed('timeout', `no answer within ${timeoutMs} ms`);
       }

@@ -122,6 +122,7 @@ export class ClientSession implements Session, PeerSink {
     }
     if (this.#log) {
       this.#keep(seq, type, dataJson);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- #keep may set it; TypeScript's narrowing does not see that
       if (this.#overflowed) {
         return 'gone';
       }
@@ -197,6 +198,7 @@ export class ClientSession implements Session, PeerSink {
    * What to do with a request on a resumed socket: `undefined` to handle it, or the answer it
    * already got before the resume (`pending` while that one is still being worked on).
    */
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- 'pending' documents the one string that is not an answer
   duplicate(id: RequestId): string | 'pending' | undefined {
     const known = this.#answers.get(id);
     if (!known || known.epoch >= this.#epoch) {

@@ -49,7 +49,11 @@ export function createLogger(level: string, destination?: DestinationStream, opt
  */
 function prettyDestination(destination: DestinationStream, colorize: boolean): DestinationStream {
   const format = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
-  return { write: (line: string) => void destination.write(format(line)) };
+  return {
+    write: (line: string) => {
+      destination.write(format(line));
+    },
+  };
 }
 
 /** Removes the value of every query parameter named like a secret from a request URL. */

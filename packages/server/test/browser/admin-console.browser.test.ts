@@ -11,7 +11,6 @@ import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { haveTool } from '../helpers/require-tool.js';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
 import { HOOK_SECRET, TestBackend } from '../helpers/business-backend.js';
-import { until } from '../helpers/wait.js';
 import { ARTEFACTS, createOrJoin, expectVideoFrom, newUser } from './demo-pages.js';
 
 /**

@@ -247,7 +247,7 @@ describe('--data-dir :memory:', () => {
     const { token } = (await login.json()) as { token: string };
     const client = await TestClient.open(`${url.replace('http', 'ws')}/ws`, token);
     expect((await client.ok('room.join', { room: 'scratch' })).peer).toMatchObject({ userId: 'mem' });
-    client.close();
+    await client.close();
     await stop(run);
     expect(readdirSync(dir)).toEqual([]);
   });

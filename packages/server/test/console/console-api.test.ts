@@ -65,8 +65,8 @@ describe('operator console API', () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/heliograph_request_errors_total\{code="PEER_NOT_FOUND"\} 1/);
     expect(metrics).toMatch(/heliograph_signal_relay_seconds_count 1/);
-    a.client.close();
-    b.client.close();
+    await a.client.close();
+    await b.client.close();
   });
 
   it("keeps the node's figures of the last minutes, a sample every two seconds", async () => {
@@ -115,8 +115,8 @@ describe('operator console API', () => {
     expect(records.find((r) => r.kind === 'answer' && r.type === 'signal.send')).toMatchObject({ direction: 'out', ms: expect.any(Number) });
     expect(text).toContain('"answer"');
     expect(text).toContain('typ host');
-    a.client.close();
-    b.client.close();
+    await a.client.close();
+    await b.client.close();
     // Capture is off again once the stream closed.
     await waitFor(async () => (await rw.get<{ nodes: Array<{ inspectorCaptures: number }> }>('/v1/console/overview')).nodes[0]?.inspectorCaptures === 0);
   });
@@ -141,7 +141,7 @@ describe('operator console API', () => {
       'answer:{}',
     ]);
     for (const x of [a, b, c]) {
-      x.client.close();
+      await x.client.close();
     }
   });
 
@@ -228,6 +228,6 @@ describe('operator console API', () => {
       ]),
     );
     expect(JSON.stringify(logLines)).not.toContain(WRITE);
-    a.client.close();
+    await a.client.close();
   });
 });

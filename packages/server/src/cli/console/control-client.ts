@@ -29,7 +29,7 @@ export class ControlClient {
   }
 
   delete(path: string): Promise<void> {
-    return this.call<void>('DELETE', path);
+    return this.call<undefined>('DELETE', path);
   }
 
   /** The parsed JSON of a call (undefined for 204), or a CliError naming the code and message. */
@@ -58,7 +58,7 @@ export class ControlClient {
     try {
       const reader = res.body.getReader();
       for (let read = await reader.read(); !read.done; read = await reader.read()) {
-        buffered += decoder.decode(read.value, { stream: true });
+        buffered += decoder.decode(read.value as Uint8Array, { stream: true });
         let end: number;
         while ((end = buffered.indexOf('\n\n')) >= 0) {
           const block = buffered.slice(0, end);

@@ -17,9 +17,15 @@ function positiveNumber(ctx: CommandContext, option: string): number | undefined
   return n;
 }
 
+/** JSON.stringify gives undefined for an undefined body, whatever its declared type says. */
+function json(value: unknown): string {
+  const text = JSON.stringify(value) as unknown;
+  return typeof text === 'string' ? text : '';
+}
+
 /** What the signal is, in a word: the SDP type, `candidate`, or the request's own type. */
 function gist(record: InspectRecord): string {
-  const text = JSON.stringify(record.body) ?? '';
+  const text = json(record.body);
   const sdpType = /"type":"(offer|answer|pranswer|rollback)"/.exec(text)?.[1];
   if (sdpType) {
     return sdpType;
@@ -31,13 +37,13 @@ function gist(record: InspectRecord): string {
 export function formatRecord(record: InspectRecord): string {
   const time = new Date(record.at).toISOString().slice(11, 23);
   const arrow = record.direction === 'in' ? '→' : '←';
-  const who = record.kind === 'event' ? `to ${record.peer ?? '?'}` : `${record.peer ?? record.user ?? '?'}`;
+  const who = record.kind === 'event' ? `to ${record.peer ?? '?'}` : record.peer ?? record.user ?? '?';
   const timing = record.ms === undefined ? '' : ` ${record.ms} ms`;
   const outcome = record.error ? ` ${record.error}` : '';
   const dropped = record.dropped ? ` (${record.dropped} dropped before this)` : '';
   const head = `${time} ${record.node} ${arrow} ${record.direction.padEnd(3)} ${record.kind.padEnd(7)} ${record.type} ${record.id === undefined ? '' : `#${record.id} `}${who} ${record.bytes} B${timing}${outcome} ${gist(record)}${dropped}`;
   const body = JSON.stringify(record.body, (key, value: unknown) => (key === 'sdp' ? '<sdp below>' : value));
-  const sdp = /"sdp":"((?:[^"\\]|\\.)*)"/.exec(JSON.stringify(record.body) ?? '')?.[1];
+  const sdp = /"sdp":"((?:[^"\\]|\\.)*)"/.exec(json(record.body))?.[1];
   const sdpLines = sdp ? (JSON.parse(`"${sdp}"`) as string).split(/\r?\n/).filter(Boolean).map((line) => `      ${line}`) : [];
   return [head.replace(/ +$/, ''), `    ${body}`, ...sdpLines].join('\n');
 }
