@@ -13,7 +13,7 @@ import {
   type RequestHandler,
 } from './bus.js';
 import { decodeFrames, type Frame, type WireFrame } from './frames.js';
-import { LinkRouter, type Reply } from './node-links/link-router.js';
+import { LinkRouter } from './node-links/link-router.js';
 import type { OutgoingMessage } from './node-links/link-frames.js';
 import type { NodeLinks } from './node-links/node-links.js';
 import { Membership } from './membership.js';
@@ -339,6 +339,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#beating = true;
     try {
       const result = await this.#t.heartbeat(this.nodeId, this.#timing.heartbeatTtlMs, this.#links?.address);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run during the await
       if (this.#closed) {
         return;
       }

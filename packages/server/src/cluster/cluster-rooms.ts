@@ -1,8 +1,5 @@
-import { Histogram, type Registry } from 'prom-client';
-import Type from 'typebox';
-import { Compile } from 'typebox/compile';
+import type { Registry } from 'prom-client';
 import { roomPermissions, type EventType } from '@heliograph/protocol';
-import type { Peer } from '../rooms/room.js';
 import { Room, type RoomLink } from '../rooms/room.js';
 import type { JoinRequest, JoinResult, Rooms, RoomsCluster } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
@@ -11,13 +8,15 @@ import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
 import type { ClusterNode } from './cluster-node.js';
 import type { MemberRecord } from './directory.js';
-import type { NodeRequest, RoomChannelMessage } from './messages.js';
+import type { RoomChannelMessage } from './messages.js';
+import { reportLost } from './lost-members.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { RoomCatalog } from '../rooms/room-catalog.js';
-import { ackOf, type RelayAck, type RelayEvent, type RelayTarget, type RemoteSink } from '../rooms/peer-sink.js';
 import { BackgroundWrites } from './background-writes.js';
 import { ClusterCatalog, type OpenMode } from './cluster-catalog.js';
 import { applyRoomEvent, homeNode, mirrorOf } from './mirrors.js';
+import { RemotePeers } from './remote-peers.js';
+import type { RemoteSink } from '../rooms/peer-sink.js';
 
 /** A room event as it goes on the room's channel. */
 export type RoomEventMessage = Extract<RoomChannelMessage, { type: 'room.event' }>;
@@ -86,9 +85,8 @@ export class ClusterRooms implements RoomsCluster {
   #closed = false;
   #restoreRetry: TimerHandle | undefined;
   readonly catalog: RoomCatalog;
-  readonly #relays: Histogram<'outcome'> | undefined;
+  readonly #remote: RemotePeers;
   #moves: MoveHooks | undefined;
-  readonly #sinks = new Map<NodeId, RemoteSink>();
 
   constructor(options: ClusterRoomsOptions) {
     this.#node = options.node;
@@ -102,26 +100,8 @@ export class ClusterRooms implements RoomsCluster {
         this.#removeMember(peer.id, room.id);
       }
     });
-    this.#relays = options.metrics
-      ? new Histogram({
-          name: 'heliograph_cluster_relay_seconds',
-          help: 'Relays to peers on other nodes, from the request to the other node until its answer, by outcome (ok or the error code)',
-          labelNames: ['outcome'],
-          buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
-          registers: [options.metrics],
-        })
-      : undefined;
     this.catalog = new ClusterCatalog({ open: (roomId, mode, create) => this.open(roomId, mode, create), node: options.node, rooms: options.rooms, defaultEmptyTimeoutMs: options.defaults.emptyTimeoutMs });
-    this.#node.handle('peer.deliver', (m) => this.#deliverHere(m));
-    this.#node.handle('peer.kick', (m) => {
-      this.#rooms.kick(this.#localPeer(m.room, m.peerId), m.reason);
-      return {};
-    });
-    this.#node.handle('peer.update', (m) => {
-      const peer = this.#localPeer(m.room, m.peerId);
-      this.#rooms.updatePeer(peer, m.changes, true);
-      return { permissions: peer.permissions };
-    });
+    this.#remote = new RemotePeers({ ...options, arriving: (peerId) => this.#moves?.arriving(peerId) });
     this.#node.bus.onNodeLost((nodeId) => this.#nodeLost(nodeId));
     this.#node.bus.onConnectionChange((up) => {
       if (up) {
@@ -132,6 +112,11 @@ export class ClusterRooms implements RoomsCluster {
 
   get nodeId(): NodeId {
     return this.#node.nodeId;
+  }
+
+  /** The sink of node `nodeId`'s members: a relay to one of them is a request to that node. */
+  sinkOf(nodeId: NodeId): RemoteSink {
+    return this.#remote.sinkOf(nodeId);
   }
 
   /** Session hand-overs between nodes (once, at start-up). */
@@ -296,7 +281,7 @@ export class ClusterRooms implements RoomsCluster {
       room.link = this.#link(roomId);
       for (const m of members) {
         if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(mirrorOf(m.info, this.sinkOf(m.nodeId), room, m.permissions), 'local');
+          room.add(mirrorOf(m.info, this.#remote.sinkOf(m.nodeId), room, m.permissions), 'local');
         }
       }
       for (const { message, from } of sub.backlog ?? []) {
@@ -319,15 +304,6 @@ export class ClusterRooms implements RoomsCluster {
       // Not mirrored here yet: its node still hears the room's channel.
       room.link?.publish('peer.left', `{"peerId":${JSON.stringify(old.peerId)},"reason":"replaced"}`, undefined);
     }
-  }
-
-  /** A peer of this node in that room, or PEER_NOT_FOUND. */
-  #localPeer(roomId: string, peerId: string): Peer {
-    const peer = this.#rooms.get(roomId)?.peers.get(peerId);
-    if (!peer || !peer.local) {
-      throw new AppError('PEER_NOT_FOUND', `Peer "${peerId}" has gone`);
-    }
-    return peer;
   }
 
   // The room's channel.
@@ -402,64 +378,12 @@ export class ClusterRooms implements RoomsCluster {
       this.#rooms.closeRoom(room, message.reason, false);
       return;
     }
-    applyRoomEvent(this.#rooms, room, message, this.sinkOf(from), (peerId) => {
+    applyRoomEvent(this.#rooms, room, message, this.#remote.sinkOf(from), (peerId) => {
       const joining = this.#joining.get(peerId);
       if (joining) {
         joining.superseded = true;
       }
     });
-  }
-
-  // Relays.
-
-  /** The sink of every member of node `nodeId`: one per node, shared by its mirrors. */
-  sinkOf(nodeId: NodeId): RemoteSink {
-    let sink = this.#sinks.get(nodeId);
-    if (!sink) {
-      sink = {
-        node: nodeId,
-        sendEvent: () => 'elsewhere',
-        detached: () => undefined,
-        relay: (peer, event, dataJson) => this.#relay(peer, nodeId, event, dataJson),
-      };
-      this.#sinks.set(nodeId, sink);
-    }
-    return sink;
-  }
-
-  /** A relay to a member on node `node`: a `peer.deliver` request, answered once its connection has it. */
-  async #relay(target: RelayTarget, node: NodeId, event: RelayEvent, dataJson: string): Promise<RelayAck> {
-    const started = this.#opts.clock.now();
-    let outcome = 'ok';
-    target.routeStarted();
-    try {
-      const message: NodeRequest = { type: 'peer.deliver', room: target.room.id, to: target.id, event, data: dataJson };
-      return readRelayAck(await this.#node.bus.request(node, message, this.#opts.requestTimeoutMs), node);
-    } catch (err) {
-      outcome = err instanceof AppError ? err.code : 'INTERNAL';
-      throw err;
-    } finally {
-      target.routeSettled();
-      this.#relays?.observe({ outcome }, (this.#opts.clock.now() - started) / 1000);
-    }
-  }
-
-  /**
-   * A relay from another node to a peer of this one. A peer arriving by a hand-over gets it once
-   * it is in place; one that moved away is reached through its new node (once: a forwarded relay
-   * is not forwarded again).
-   */
-  async #deliverHere(m: Extract<NodeRequest, { type: 'peer.deliver' }>): Promise<RelayAck> {
-    const arriving = this.#moves?.arriving(m.to);
-    if (arriving) {
-      await arriving;
-    }
-    const peer = this.#rooms.get(m.room)?.peers.get(m.to);
-    const node = peer && homeNode(peer);
-    if (node !== undefined && !m.forwarded) {
-      return readRelayAck(await this.#node.bus.request(node, { ...m, forwarded: true }, this.#opts.requestTimeoutMs), node);
-    }
-    return ackOf(this.#localPeer(m.room, m.to).sink.sendEvent(m.event, m.data), m.to);
   }
 
   // Failures.
@@ -470,7 +394,7 @@ export class ClusterRooms implements RoomsCluster {
       void this.#restoreSelf();
       return;
     }
-    this.#sinks.delete(nodeId);
+    this.#remote.forget(nodeId);
     for (const room of this.#rooms.list()) {
       for (const peer of [...room.peers.values()]) {
         if (homeNode(peer) === nodeId) {
@@ -478,35 +402,7 @@ export class ClusterRooms implements RoomsCluster {
         }
       }
     }
-    this.#writes.track(this.#node.directory.removeNode(nodeId).then((members) => this.#reportLost(members)));
-  }
-
-  /**
-   * This node was the first to clean up after a lost node (`removeNode` gives its members to one
-   * caller only): observers — the webhooks — hear `peer.left` (`node_lost`) for each of them, and
-   * `room.finished` (`node_lost`) for a room they left empty that no node holds any more.
-   */
-  async #reportLost(members: MemberRecord[]): Promise<void> {
-    const byRoom = new Map<string, MemberRecord[]>();
-    for (const m of members) {
-      byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m]);
-    }
-    const { directory } = this.#node;
-    for (const [roomId, lost] of byRoom) {
-      const record = await directory.getRoom(roomId).catch(() => undefined);
-      const local = this.#rooms.get(roomId);
-      const room =
-        local ?? new Room(roomId, record?.createdAt ?? 0, { maxPeers: record?.maxPeers ?? 0, emptyTimeoutMs: 0, metadata: record?.metadata ?? {} });
-      for (const m of lost) {
-        if (m.info) {
-          this.#rooms.events.emit('peer.left', { room, peer: mirrorOf(m.info, this.sinkOf(m.nodeId), room, m.permissions), reason: 'node_lost' });
-        }
-      }
-      // A room this node holds ends by its own empty timer; one nobody holds would never end.
-      if (!local && record?.memberCount === 0 && (await directory.deleteRoom(roomId, { onlyIfEmpty: true })).deleted) {
-        this.#rooms.finish(room, 'node_lost');
-      }
-    }
+    this.#writes.track(this.#node.directory.removeNode(nodeId).then((members) => reportLost(members, { directory: this.#node.directory, rooms: this.#rooms, sinkOf: (node) => this.#remote.sinkOf(node) })));
   }
 
   /**
@@ -570,7 +466,7 @@ export class ClusterRooms implements RoomsCluster {
       }
       for (const m of members) {
         if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(mirrorOf(m.info, this.sinkOf(m.nodeId), room, m.permissions), 'local');
+          room.add(mirrorOf(m.info, this.#remote.sinkOf(m.nodeId), room, m.permissions), 'local');
         }
       }
     }
@@ -601,14 +497,4 @@ export class ClusterRooms implements RoomsCluster {
       throw new AppError('UNAVAILABLE', 'The cluster is unreachable (Redis); try again shortly');
     }
   }
-}
-
-const checkRelayAck = Compile(Type.Object({ queued: Type.Optional(Type.Literal(true)) }));
-
-/** Another node's answer to `peer.deliver`, checked like any message between nodes. */
-function readRelayAck(reply: unknown, node: NodeId): RelayAck {
-  if (!checkRelayAck.Check(reply)) {
-    throw new AppError('INTERNAL', `Node ${node} answered peer.deliver with something else`);
-  }
-  return reply.queued ? { queued: true } : {};
 }

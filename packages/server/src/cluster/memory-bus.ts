@@ -56,7 +56,7 @@ export class MemoryHub {
     }
   }
 
-  heartbeat(nodeId: NodeId, ttlMs: number, address?: string | undefined): HeartbeatResult {
+  heartbeat(nodeId: NodeId, ttlMs: number, address?: string  ): HeartbeatResult {
     const now = this.clock.now();
     for (const [id, until] of this.#expiries) {
       if (until <= now) {
@@ -150,7 +150,7 @@ export class MemoryTransport implements BusTransport {
     this.#hub.unsubscribe(channel, this);
   }
 
-  async heartbeat(nodeId: NodeId, ttlMs: number, address?: string | undefined): Promise<HeartbeatResult> {
+  async heartbeat(nodeId: NodeId, ttlMs: number, address?: string  ): Promise<HeartbeatResult> {
     this.#check();
     return this.#hub.heartbeat(nodeId, ttlMs, address);
   }

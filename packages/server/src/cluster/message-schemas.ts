@@ -101,5 +101,5 @@ export function hasNodeMessageSchema(type: string): boolean {
 // value of the type, and the schema names every field of the type.
 type Same<S, T> = [S] extends [T] ? ([keyof T] extends [keyof S] ? ([keyof S] extends [keyof T] ? true : false) : false) : false;
 type Agrees = { [T in NodeMessage['type']]: Same<Static<(typeof SCHEMAS)[T]>, Extract<NodeMessage, { type: T }>> };
-const agrees: { [T in NodeMessage['type']]: true } = {} as Agrees;
-void agrees;
+type AllAgree = Agrees extends { [T in NodeMessage['type']]: true } ? true : false;
+const _agrees: AllAgree = true;

@@ -98,7 +98,7 @@ export class RedisTransport implements BusTransport {
     await redisCall(() => (this.#sharded ? this.#sub.sunsubscribe(channel) : this.#sub.unsubscribe(channel)));
   }
 
-  async heartbeat(nodeId: NodeId, ttlMs: number, address?: string | undefined): Promise<HeartbeatResult> {
+  async heartbeat(nodeId: NodeId, ttlMs: number, address?: string  ): Promise<HeartbeatResult> {
     const reply = await HEARTBEAT.run(this.#pub, [this.#registry, this.#addresses], [nodeId, ttlMs, address ?? '']);
     return readHeartbeat(reply);
   }
@@ -137,7 +137,7 @@ export class RedisTransport implements BusTransport {
 /** The script's reply, checked: what Redis returns is read as strings and numbers, not cast. */
 function readHeartbeat(reply: unknown): HeartbeatResult {
   const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-  const [present, members, flat] = Array.isArray(reply) ? reply : [];
+  const [present, members, flat] = (Array.isArray(reply) ? reply : []) as unknown[];
   const list = strings(flat);
   const addresses: Record<NodeId, string> = {};
   for (let i = 0; i + 1 < list.length; i += 2) {

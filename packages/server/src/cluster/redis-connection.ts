@@ -142,8 +142,9 @@ export function redisError(err: unknown): AppError {
   if (err instanceof AppError) {
     return err;
   }
-  const e = err as { name?: string; message?: string };
-  if (e?.name === 'ReplyError' && typeof e.message === 'string') {
+  // Whatever was thrown: ioredis throws Errors, but a script or a proxy may give anything.
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; message?: unknown };
+  if (e.name === 'ReplyError' && typeof e.message === 'string') {
     const [code, ...rest] = e.message.split(' ');
     if (isErrorCode(code)) {
       return new AppError(code, rest.join(' ') || undefined);
@@ -153,7 +154,7 @@ export function redisError(err: unknown): AppError {
     }
     return new AppError('INTERNAL', `Redis replied: ${e.message}`);
   }
-  return new AppError('UNAVAILABLE', `Redis is unavailable: ${e?.message ?? String(err)}`);
+  return new AppError('UNAVAILABLE', `Redis is unavailable: ${typeof e.message === 'string' ? e.message : String(err)}`);
 }
 
 /** Runs `fn`, turning any Redis failure into an AppError. */
@@ -180,7 +181,7 @@ export class LuaScript {
       try {
         return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
       } catch (err) {
-        if ((err as Error).message?.startsWith('NOSCRIPT')) {
+        if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
           return redis.eval(this.#source, keys.length, ...keys, ...args);
         }
         throw err;

@@ -16,7 +16,8 @@ import type {
 import { connectRedis, openRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
 import * as lua from './redis-scripts.js';
 
-type RawRecord = [string, string, string, number, string | null] | null;
+/** As the script returns it; read with Number() and JSON.parse, never trusted as typed. */
+type RawRecord = [unknown, string, unknown, unknown, unknown] | null;
 
 /**
  * The cluster directory in Redis. Check-then-write operations are Lua scripts (atomic on the
@@ -227,6 +228,8 @@ function toRoom(roomId: string, raw: RawRecord): RoomRecord | undefined {
   return room;
 }
 
+// Records in Redis are written only by this module (and its scripts), from typed values.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names what it stored
 function parse<T>(raw: string): T {
   return JSON.parse(raw) as T;
 }

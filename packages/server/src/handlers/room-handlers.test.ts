@@ -54,7 +54,7 @@ describe('room.join without a room service', () => {
   it('joins synchronously and answers with the peer, the room, the others and the ICE servers', () => {
     const { join, iceFor, rooms } = setup();
     const alice = fakeSession('alice');
-    join(alice, { room: 'r', name: 'Alice' });
+    void join(alice, { room: 'r', name: 'Alice' });
     const bob = fakeSession('bob');
     const answer = join(bob, { room: 'r', metadata: { k: 1 } });
     expect(answer).not.toBeInstanceOf(Promise);
@@ -66,7 +66,7 @@ describe('room.join without a room service', () => {
   it('refuses a second join on the same connection with ALREADY_IN_ROOM', () => {
     const { join } = setup();
     const alice = fakeSession('alice');
-    join(alice, { room: 'r' });
+    void join(alice, { room: 'r' });
     expect(() => join(alice, { room: 's' })).toThrow(code('ALREADY_IN_ROOM'));
   });
 
@@ -205,8 +205,8 @@ describe('room.leave', () => {
     const { join, handlers } = setup();
     const alice = fakeSession('alice');
     const bob = fakeSession('bob');
-    join(alice, { room: 'r' });
-    join(bob, { room: 'r' });
+    void join(alice, { room: 'r' });
+    void join(bob, { room: 'r' });
     const peerId = bob.peer!.id;
     expect(handlers['room.leave'](bob, {})).toEqual({});
     expect(bob.peer).toBeUndefined();

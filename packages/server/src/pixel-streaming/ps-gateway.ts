@@ -252,6 +252,7 @@ export class PsGateway {
       ticket.release();
       socket.off('error', onError);
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run while the token was checked
     if (this.#closed || socket.destroyed) {
       socket.destroy();
       return;

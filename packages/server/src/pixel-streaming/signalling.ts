@@ -174,7 +174,7 @@ export class PsSignalling {
       return full(err);
     }
     if (!entered) {
-      return this.#attached(player, streamer);
+      this.#attached(player, streamer); return;
     }
     streamer.arriving.add(player);
     return entered
@@ -191,7 +191,8 @@ export class PsSignalling {
       this.opts.presence.leave(player);
       return `Streamer ${streamerId} does not exist.`;
     }
-    return this.#attached(player, streamer);
+    this.#attached(player, streamer);
+    return undefined;
   }
 
   #attached(player: PsPlayer, streamer: PsStreamer): undefined {

@@ -135,7 +135,10 @@ export class StreamerIds {
     streamer.identified = true;
     const entered = renamed || first ? this.opts.presence.enterStreamer(streamer) : undefined;
     const confirm = () => this.#confirm(streamer, committed, first, renamed, previousId);
-    return entered ? entered.then(confirm) : confirm();
+    if (entered) {
+      return entered.then(confirm);
+    }
+    confirm();
   }
 
   #confirm(streamer: PsStreamer, committed: string, first: boolean, renamed: boolean, previousId: string): void {

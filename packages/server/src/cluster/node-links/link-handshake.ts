@@ -65,7 +65,10 @@ function parse(frame: RawFrame | undefined, kind: number): unknown {
  * Runs `steps` over the socket's frames, one frame at a time, until one returns a result.
  * Rejects (and the caller destroys the socket) on a bad frame, a close or the timeout.
  */
-function converse(socket: Socket, o: HandshakeOptions, step: (frame: RawFrame) => NodeId | 'more' | undefined): Promise<Authenticated> {
+/** A handshake step's answer: wait for the next frame (a node id is a string, so it is a symbol). */
+const MORE = Symbol('more');
+
+function converse(socket: Socket, o: HandshakeOptions, step: (frame: RawFrame) => NodeId | typeof MORE | undefined): Promise<Authenticated> {
   const reader = new FrameReader(HANDSHAKE_MAX_BYTES);
   return new Promise<Authenticated>((resolve, reject) => {
     const timer = o.clock.setTimeout(() => fail('handshake timed out'), o.timeoutMs);
@@ -82,17 +85,17 @@ function converse(socket: Socket, o: HandshakeOptions, step: (frame: RawFrame) =
     const onData = (chunk: Buffer) => {
       const frames = reader.push(chunk);
       if (!frames) {
-        return fail('oversized handshake frame');
+        fail('oversized handshake frame'); return;
       }
       for (let i = 0; i < frames.length; i++) {
         const outcome = step(frames[i]!);
         if (outcome === undefined) {
-          return fail('handshake refused');
+          fail('handshake refused'); return;
         }
-        if (outcome !== 'more') {
+        if (outcome !== MORE) {
           done();
           reader.maxBytes = MAX_FRAME_BYTES;
-          return resolve({ peer: outcome, reader, early: frames.slice(i + 1) });
+          resolve({ peer: outcome, reader, early: frames.slice(i + 1) }); return;
         }
       }
     };
@@ -127,7 +130,7 @@ export function dialHandshake(socket: Socket, o: HandshakeOptions, expected: Nod
       }
       helloSeen = true;
       socket.write(encodeJson(Kind.AUTH, { node: o.self, nonce, mac: mac(o.secret, `auth|${o.self}|${expected}|${hello.nonce}`) }));
-      return 'more';
+      return MORE;
     }
     const welcome = parse(frame, Kind.WELCOME);
     return isWelcome.Check(welcome) && sameMac(welcome.mac, mac(o.secret, `welcome|${expected}|${o.self}|${nonce}`)) ? expected : undefined;
