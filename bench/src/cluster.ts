@@ -86,7 +86,10 @@ export async function linked(nodes: RunningServer[], others: number): Promise<vo
   const deadline = Date.now() + 15_000;
   for (const node of nodes) {
     for (;;) {
-      const text = await fetch(`http://127.0.0.1:${node.port}/metrics`).then((r) => r.text(), () => '');
+      const text = await fetch(`http://127.0.0.1:${node.port}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
       if (Number(/^heliograph_cluster_links (\d+)/m.exec(text)?.[1] ?? -1) >= others) {
         break;
       }
@@ -103,11 +106,12 @@ export async function startCluster(secret: string): Promise<BenchCluster> {
   const started: RunningServer[] = [];
   let closing: Promise<void> | undefined;
   // Nodes before Redis: a node whose Redis vanished first would log reconnect attempts meanwhile.
-  const close = () => (closing ??= (async () => {
-    for (const server of [...started].reverse()) {
-      await server.close();
-    }
-  })());
+  const close = () =>
+    (closing ??= (async () => {
+      for (const server of [...started].reverse()) {
+        await server.close();
+      }
+    })());
   const keep = (server: RunningServer) => {
     started.push(server);
     return server;

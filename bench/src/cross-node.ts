@@ -58,8 +58,7 @@ async function measure(placement: Placement, scenario: string, args: Record<stri
 }
 
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number.NaN);
-const isCdf = (value: unknown): value is Array<[number, number]> =>
-  Array.isArray(value) && value.every((point) => Array.isArray(point) && point.length === 2);
+const isCdf = (value: unknown): value is Array<[number, number]> => Array.isArray(value) && value.every((point) => Array.isArray(point) && point.length === 2);
 
 async function throughput(s: CrossNodeSettings, secret: string, out: CrossNodeResult, log: (text: string) => void): Promise<void> {
   const scenario = 'cross-node relay throughput';

@@ -169,10 +169,13 @@ if (!run) {
   console.error(`unknown scenario ${scenario}`);
   process.exit(2);
 }
-const hardStop = setTimeout(() => {
-  console.error('generator: hard time limit reached');
-  process.exit(3);
-}, num('hardLimitSeconds', 120) * 1000);
+const hardStop = setTimeout(
+  () => {
+    console.error('generator: hard time limit reached');
+    process.exit(3);
+  },
+  num('hardLimitSeconds', 120) * 1000,
+);
 const result = await run();
 clearTimeout(hardStop);
 console.log(JSON.stringify({ result }));

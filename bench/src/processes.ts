@@ -70,31 +70,35 @@ export function stopChild(child: ChildProcess, cleanup: () => void = () => undef
  */
 export async function startHeliograph(secret: string, core = 0, extra: string[] = []): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'heliograph-bench-'));
-  const child = pinned(core, [
-    process.execPath,
-    serverCli,
-    'serve',
-    '--port=0',
-    `--data-dir=${dataDir}`,
-    '--log.level=info',
-    '--demo.enabled=false',
-    // The bench measures relaying, not abuse protection: rate limits and caps out of the way.
-    '--limits.messages-per-second=10000000',
-    '--limits.message-burst=10000000',
-    '--limits.user-messages-per-second=10000000',
-    '--limits.user-message-burst=10000000',
-    '--limits.address-messages-per-second=10000000',
-    '--limits.address-message-burst=10000000',
-    '--limits.max-connections=20000',
-    // Every generated client comes from 127.0.0.1: no per-address admission limits either.
-    '--limits.upgrades-per-second-per-address=1000000',
-    '--limits.upgrade-burst-per-address=1000000',
-    '--limits.max-pending-upgrades-per-address=100000',
-    '--limits.max-pending-upgrades=100000',
-    '--limits.max-buffered-bytes=16777216',
-    '--rooms.max-peers=1000',
-    ...extra,
-  ], { HELIOGRAPH_AUTH_JWT_SECRET: secret });
+  const child = pinned(
+    core,
+    [
+      process.execPath,
+      serverCli,
+      'serve',
+      '--port=0',
+      `--data-dir=${dataDir}`,
+      '--log.level=info',
+      '--demo.enabled=false',
+      // The bench measures relaying, not abuse protection: rate limits and caps out of the way.
+      '--limits.messages-per-second=10000000',
+      '--limits.message-burst=10000000',
+      '--limits.user-messages-per-second=10000000',
+      '--limits.user-message-burst=10000000',
+      '--limits.address-messages-per-second=10000000',
+      '--limits.address-message-burst=10000000',
+      '--limits.max-connections=20000',
+      // Every generated client comes from 127.0.0.1: no per-address admission limits either.
+      '--limits.upgrades-per-second-per-address=1000000',
+      '--limits.upgrade-burst-per-address=1000000',
+      '--limits.max-pending-upgrades-per-address=100000',
+      '--limits.max-pending-upgrades=100000',
+      '--limits.max-buffered-bytes=16777216',
+      '--rooms.max-peers=1000',
+      ...extra,
+    ],
+    { HELIOGRAPH_AUTH_JWT_SECRET: secret },
+  );
   const removeData = () => rmSync(dataDir, { recursive: true, force: true });
   try {
     const match = await waitFor(child, /serving on http:\/\/127\.0\.0\.1:(\d+)/, 'heliograph');
@@ -146,6 +150,8 @@ export function runGenerator(
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => (code === 0 && result !== undefined ? resolve(result) : reject(new Error(`${target} ${scenario} generator failed (${code}): ${stderr}`))));
+    child.once('exit', (code) =>
+      code === 0 && result !== undefined ? resolve(result) : reject(new Error(`${target} ${scenario} generator failed (${code}): ${stderr}`)),
+    );
   });
 }

@@ -52,14 +52,21 @@ export function renderChart(series: Record<string, Record<string, Array<[number,
     const all = Object.values(byTarget).flat();
     const maxMs = Math.max(1, ...all.map(([ms]) => ms));
     const minMs = Math.max(0.01, Math.min(...all.map(([ms]) => ms)));
-    const x = (q: number) => pad + ((-Math.log10(1 - q)) / 4) * (width - 2 * pad);
+    const x = (q: number) => pad + (-Math.log10(1 - q) / 4) * (width - 2 * pad);
     const y = (ms: number) => height - pad - ((Math.log10(ms) - Math.log10(minMs)) / (Math.log10(maxMs) - Math.log10(minMs) || 1)) * (height - 2 * pad);
     const paths = Object.entries(byTarget).map(([target, cdf]) => {
-      const d = cdf.filter(([ms]) => ms > 0).map(([ms, q], i) => `${i ? 'L' : 'M'}${x(q).toFixed(1)},${y(ms).toFixed(1)}`).join(' ');
+      const d = cdf
+        .filter(([ms]) => ms > 0)
+        .map(([ms, q], i) => `${i ? 'L' : 'M'}${x(q).toFixed(1)},${y(ms).toFixed(1)}`)
+        .join(' ');
       return `<path d="${d}" fill="none" stroke="${COLOURS[target] ?? '#fff'}" stroke-width="2"><title>${target}</title></path>`;
     });
-    const ticks = [0.5, 0.9, 0.99, 0.999, 0.9999].map((q) => `<text x="${x(q)}" y="${height - pad + 18}" fill="#8b98a5" font-size="11" text-anchor="middle">p${(q * 100).toString()}</text>`);
-    const msTicks = [minMs, Math.sqrt(minMs * maxMs), maxMs].map((ms) => `<text x="${pad - 6}" y="${y(ms) + 4}" fill="#8b98a5" font-size="11" text-anchor="end">${ms.toFixed(2)}</text>`);
+    const ticks = [0.5, 0.9, 0.99, 0.999, 0.9999].map(
+      (q) => `<text x="${x(q)}" y="${height - pad + 18}" fill="#8b98a5" font-size="11" text-anchor="middle">p${(q * 100).toString()}</text>`,
+    );
+    const msTicks = [minMs, Math.sqrt(minMs * maxMs), maxMs].map(
+      (ms) => `<text x="${pad - 6}" y="${y(ms) + 4}" fill="#8b98a5" font-size="11" text-anchor="end">${ms.toFixed(2)}</text>`,
+    );
     const legend = Object.keys(byTarget).map((t, i) => `<text x="${pad + 10 + i * 110}" y="20" fill="${COLOURS[t] ?? '#fff'}" font-size="13">■ ${t}</text>`);
     return `<h2>${title}</h2><svg width="${width}" height="${height}" style="background:#182028">${legend.join('')}${paths.join('')}${ticks.join('')}${msTicks.join('')}<text x="${pad}" y="${height - 8}" fill="#8b98a5" font-size="11">percentile →   (y: one-way latency, ms, log scale)</text></svg>`;
   });

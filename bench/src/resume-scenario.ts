@@ -21,7 +21,11 @@ type Frame = { id?: number | string; ok?: boolean; type?: string; seq?: number; 
 type Creds = { session: string; secret: string };
 
 const SIGNAL = JSON.stringify({
-  candidate: { candidate: 'candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 192.168.1.5 rport 46154 generation 0', sdpMid: '0', sdpMLineIndex: 0 },
+  candidate: {
+    candidate: 'candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 192.168.1.5 rport 46154 generation 0',
+    sdpMid: '0',
+    sdpMLineIndex: 0,
+  },
 });
 
 /** A raw native-protocol connection: frames in order, requests answered by id. */

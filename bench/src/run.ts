@@ -153,7 +153,8 @@ let scaleOutText: string | undefined;
 if (wanted('scale-out')) {
   const result = await scaleOut(quick ? { seconds: 1.5, warmupMs: 500 } : { seconds: 5, warmupMs: 1000 }, secret, log);
   raw.scaleOut = 'skipped' in result ? result : { ...result, table: undefined };
-  scaleOutText = 'skipped' in result ? `scale-out: skipped: ${result.skipped}` : `Scale-out (acked msg/s over all generators; CPU as a share of one core)\n${result.table}`;
+  scaleOutText =
+    'skipped' in result ? `scale-out: skipped: ${result.skipped}` : `Scale-out (acked msg/s over all generators; CPU as a share of one core)\n${result.table}`;
 }
 
 const seconds = (Date.now() - started) / 1000;
@@ -161,7 +162,9 @@ if (rows.length > 0) {
   console.log(renderTable(rows));
 }
 if (clusterRows.length > 0) {
-  console.log(`${rows.length > 0 ? '\n' : ''}Heliograph as two nodes over Redis (both nodes and Redis where the single server runs): receivers on the senders' node (same-node) or on the other node (cross-node)`);
+  console.log(
+    `${rows.length > 0 ? '\n' : ''}Heliograph as two nodes over Redis (both nodes and Redis where the single server runs): receivers on the senders' node (same-node) or on the other node (cross-node)`,
+  );
   console.log(renderTable(clusterRows, 'cross-node', 'cross'));
 }
 if (scaleOutText) {
@@ -172,6 +175,9 @@ console.log(`total ${seconds.toFixed(1)} s`);
 const dir = fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-writeFileSync(`${dir}bench-${stamp}.json`, JSON.stringify({ quick, withPeers, pinning, node: process.version, seconds, rows: [...rows, ...clusterRows], raw }, null, 2));
+writeFileSync(
+  `${dir}bench-${stamp}.json`,
+  JSON.stringify({ quick, withPeers, pinning, node: process.version, seconds, rows: [...rows, ...clusterRows], raw }, null, 2),
+);
 writeFileSync(`${dir}latency-${stamp}.html`, renderChart(latencies));
 console.log(`results: bench/results/bench-${stamp}.json, chart: bench/results/latency-${stamp}.html`);

@@ -34,9 +34,7 @@ interface Measured {
   redisCpu: number | undefined;
 }
 
-export type ScaleOutResult =
-  | { skipped: string }
-  | { standalone: Measured; clusters: Record<string, Measured>; generatorsPerNode: number; table: string };
+export type ScaleOutResult = { skipped: string } | { standalone: Measured; clusters: Record<string, Measured>; generatorsPerNode: number; table: string };
 
 /**
  * `BENCH_SCALE_OUT_FORCE=1` runs the scenario on any machine, every core number taken modulo the
@@ -64,7 +62,14 @@ export function scaleOutSkipReason(cores = cpus().length): string | undefined {
  * to node `receiverOf(i)`. CPU is read between the first generator's start mark and the first
  * end mark, when every generator is in its measured window.
  */
-async function drive(nodes: RunningServer[], receiverOf: (i: number) => number, perNode: number, s: ScaleOutSettings, secret: string, redis?: RunningServer): Promise<Measured> {
+async function drive(
+  nodes: RunningServer[],
+  receiverOf: (i: number) => number,
+  perNode: number,
+  s: ScaleOutSettings,
+  secret: string,
+  redis?: RunningServer,
+): Promise<Measured> {
   const genCores = Math.max(1, cpus().length - FIRST_GENERATOR_CORE);
   const pids = [...nodes.map((n) => n.pid), ...(redis ? [redis.pid] : [])];
   let started: { at: number; cpu: number[] } | undefined;
@@ -73,14 +78,29 @@ async function drive(nodes: RunningServer[], receiverOf: (i: number) => number, 
   const runs = nodes.flatMap((node, i) =>
     Array.from({ length: perNode }, (_, g) => {
       const slot = i * perNode + g;
-      const args = { pairs: PAIRS_PER_GENERATOR, window: 32, seconds: s.seconds, warmupMs: s.warmupMs, offset: slot * 1_000, receiverPort: nodes[receiverOf(i)]!.port };
-      return runGenerator('heliograph', node.port, 'throughput', args, secret, (mark) => {
-        if (mark === 'start' && !started) {
-          started = snapshot();
-        } else if (mark === 'end' && !ended) {
-          ended = snapshot();
-        }
-      }, core(FIRST_GENERATOR_CORE + (slot % genCores))) as Promise<Record<string, number>>;
+      const args = {
+        pairs: PAIRS_PER_GENERATOR,
+        window: 32,
+        seconds: s.seconds,
+        warmupMs: s.warmupMs,
+        offset: slot * 1_000,
+        receiverPort: nodes[receiverOf(i)]!.port,
+      };
+      return runGenerator(
+        'heliograph',
+        node.port,
+        'throughput',
+        args,
+        secret,
+        (mark) => {
+          if (mark === 'start' && !started) {
+            started = snapshot();
+          } else if (mark === 'end' && !ended) {
+            ended = snapshot();
+          }
+        },
+        core(FIRST_GENERATOR_CORE + (slot % genCores)),
+      ) as Promise<Record<string, number>>;
     }),
   );
   const results = await Promise.all(runs);
@@ -130,7 +150,9 @@ const int = (x: number) => (Number.isNaN(x) ? '—' : Math.round(x).toLocaleStri
 
 function render(base: Measured, clusters: Record<string, Measured>): string {
   const lines = [
-    ...(forced ? [`FORCED on ${cpus().length} cores (BENCH_SCALE_OUT_FORCE=1): processes share cores; these figures check the scenario, they measure nothing`] : []),
+    ...(forced
+      ? [`FORCED on ${cpus().length} cores (BENCH_SCALE_OUT_FORCE=1): processes share cores; these figures check the scenario, they measure nothing`]
+      : []),
     `standalone node (no Redis): ${int(base.ackedPerSecond)} acked msg/s, CPU ${pct(base.nodeCpu[0])}`,
     '| nodes | pairs | acked msg/s | ÷ (nodes × standalone) | CPU per node | Redis CPU | failed acks |',
     '|---:|---|---:|---:|---|---:|---:|',
@@ -138,7 +160,9 @@ function render(base: Measured, clusters: Record<string, Measured>): string {
   for (const [key, m] of Object.entries(clusters)) {
     const [count, placement] = key.split(' ') as [string, string];
     const ratio = m.ackedPerSecond / (Number(count) * base.ackedPerSecond);
-    lines.push(`| ${count} | ${placement} | ${int(m.ackedPerSecond)} | ${ratio.toFixed(2)} | ${m.nodeCpu.map(pct).join(' ')} | ${pct(m.redisCpu)} | ${m.failedAcks} |`);
+    lines.push(
+      `| ${count} | ${placement} | ${int(m.ackedPerSecond)} | ${ratio.toFixed(2)} | ${m.nodeCpu.map(pct).join(' ')} | ${pct(m.redisCpu)} | ${m.failedAcks} |`,
+    );
   }
   const one = clusters['1 local'];
   if (one) {

@@ -21,7 +21,11 @@ function heliograph(port: number, secret: string): TargetClient {
   return heliographTarget({
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     token: (name) =>
-      new SignJWT({ grants: [{ room: '*', join: true, create: true }] }).setProtectedHeader({ alg: 'HS256' }).setSubject(name).setExpirationTime('1h').sign(key),
+      new SignJWT({ grants: [{ room: '*', join: true, create: true }] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(name)
+        .setExpirationTime('1h')
+        .sign(key),
   });
 }
 

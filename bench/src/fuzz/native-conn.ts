@@ -188,7 +188,11 @@ export class NativeFuzzConnection {
       const { code } = this.closed;
       bump(stats.closes, code);
       if (!NATIVE_ALLOWED_CLOSES.has(code)) {
-        findings.add('native', `${label}: closed with ${code} (${this.closed.reason}), not an allowed close code`, closing?.frame ?? this.#anyOutstandingFrame());
+        findings.add(
+          'native',
+          `${label}: closed with ${code} (${this.closed.reason}), not an allowed close code`,
+          closing?.frame ?? this.#anyOutstandingFrame(),
+        );
       }
       stats.excused += this.#outstanding;
     } else if (closing) {
@@ -197,7 +201,11 @@ export class NativeFuzzConnection {
     if (this.#outstanding > 0 && !this.closed) {
       stats.unanswered += this.#outstanding;
       const keys = [...this.#expected].filter(([, n]) => n > 0).map(([k]) => k);
-      findings.add('native', `${label}: ${this.#outstanding} frame(s) unanswered after ${this.opts.answerTimeoutMs} ms (ids ${keys.slice(0, 5).join(', ')})`, this.#anyOutstandingFrame());
+      findings.add(
+        'native',
+        `${label}: ${this.#outstanding} frame(s) unanswered after ${this.opts.answerTimeoutMs} ms (ids ${keys.slice(0, 5).join(', ')})`,
+        this.#anyOutstandingFrame(),
+      );
     }
     this.#expected.clear();
     this.#sent.clear();

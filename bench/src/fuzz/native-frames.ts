@@ -48,7 +48,22 @@ const requestId: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: fc.constant(new Ref('id', 0)), weight: 12 },
   {
     arbitrary: fc.oneof(
-      fc.constantFrom(0, 1.5, -1, '', 'x'.repeat(64), 'x'.repeat(65), null, true, [], new Obj([]), new Raw('-0'), new Raw('9007199254740993'), new Raw('1e3'), new Raw('1e400')),
+      fc.constantFrom(
+        0,
+        1.5,
+        -1,
+        '',
+        'x'.repeat(64),
+        'x'.repeat(65),
+        null,
+        true,
+        [],
+        new Obj([]),
+        new Raw('-0'),
+        new Raw('9007199254740993'),
+        new Raw('1e3'),
+        new Raw('1e400'),
+      ),
       trickyString,
       hugeNumber,
     ),
@@ -70,7 +85,11 @@ function requestOf(type: RequestType): fc.Arbitrary<Obj> {
   return fc
     .tuple(requestId, data, fc.constantFrom('normal', 'normal', 'normal', 'normal', 'normal', 'normal', 'noData', 'reordered', 'extra'), nastyValue)
     .map(([id, body, layout, extra]) => {
-      const entries: Array<readonly [string, unknown]> = [['id', id], ['type', type], ['data', body]];
+      const entries: Array<readonly [string, unknown]> = [
+        ['id', id],
+        ['type', type],
+        ['data', body],
+      ];
       switch (layout) {
         case 'noData':
           return new Obj(entries.slice(0, 2));
@@ -85,18 +104,41 @@ function requestOf(type: RequestType): fc.Arbitrary<Obj> {
 }
 
 /** A request with the right envelope and a type from the protocol, its data almost valid. */
-export const nativeRequest: fc.Arbitrary<Obj> = fc.oneof(
-  ...REQUEST_TYPES.map((type) => ({ arbitrary: requestOf(type), weight: typeWeights[type] ?? 2 })),
-  {
-    // Any envelope field can be wrong: type, data, and what sits beside them.
-    arbitrary: fc.tuple(requestId, requestType, nastyValue).map(([id, type, data]) => new Obj([['id', id], ['type', type], ['data', data]])),
-    weight: 3,
-  },
-);
+export const nativeRequest: fc.Arbitrary<Obj> = fc.oneof(...REQUEST_TYPES.map((type) => ({ arbitrary: requestOf(type), weight: typeWeights[type] ?? 2 })), {
+  // Any envelope field can be wrong: type, data, and what sits beside them.
+  arbitrary: fc.tuple(requestId, requestType, nastyValue).map(
+    ([id, type, data]) =>
+      new Obj([
+        ['id', id],
+        ['type', type],
+        ['data', data],
+      ]),
+  ),
+  weight: 3,
+});
 
 /** Text that is not a request at all. */
 const garbageText: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('', ' ', '{', '}', '[]', 'null', '42', '"x"', 'true', '{}', '{"id":1', '{"id":1,"type":"ping"', '{"id":1,"type":"ping","data":{}}x', '\u0000', '{"id":null}', '{"id":[1]}', '{"id":1}{"id":2}', '\ufeff{"id":1,"type":"ping"}'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '{',
+    '}',
+    '[]',
+    'null',
+    '42',
+    '"x"',
+    'true',
+    '{}',
+    '{"id":1',
+    '{"id":1,"type":"ping"',
+    '{"id":1,"type":"ping","data":{}}x',
+    '\u0000',
+    '{"id":null}',
+    '{"id":[1]}',
+    '{"id":1}{"id":2}',
+    '\ufeff{"id":1,"type":"ping"}',
+  ),
   fc.string({ unit: 'binary', maxLength: 64 }),
   deepValue.map((r) => r.text),
   hugeNumber.map((r) => r.text),
@@ -104,18 +146,32 @@ const garbageText: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Bytes that are not UTF-8: a stray byte, an overlong NUL, an encoded surrogate, a cut sequence. */
-const badUtf8Bytes = fc.constantFrom([0xff], [0xfe], [0x80], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80]);
+const badUtf8Bytes = fc.constantFrom(
+  [0xff],
+  [0xfe],
+  [0x80],
+  [0xc0, 0x80],
+  [0xed, 0xa0, 0x80],
+  [0xf8, 0x88, 0x80, 0x80, 0x80],
+  [0xe2, 0x82],
+  [0xf4, 0x90, 0x80, 0x80],
+);
 
 export function nativeFrame(limits: FrameLimits): fc.Arbitrary<NativeFrameSpec> {
   const sizes = fc.constantFrom(limits.maxFrameBytes - 16, limits.maxFrameBytes, limits.maxFrameBytes + 1, 1_000_000, limits.hardFrameBytes + 1);
   return fc.oneof(
     { arbitrary: nativeRequest.map((body) => ({ kind: 'request' as const, body })), weight: 80 },
     { arbitrary: garbageText.map((text) => ({ kind: 'text' as const, text })), weight: 6 },
-    { arbitrary: fc.tuple(nativeRequest, fc.double({ min: 0, max: 1, noNaN: true })).map(([body, keep]) => ({ kind: 'truncated' as const, body, keep })), weight: 2 },
+    {
+      arbitrary: fc.tuple(nativeRequest, fc.double({ min: 0, max: 1, noNaN: true })).map(([body, keep]) => ({ kind: 'truncated' as const, body, keep })),
+      weight: 2,
+    },
     { arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ kind: 'binary' as const, bytes })), weight: 2 },
     { arbitrary: nativeRequest.map((body) => ({ kind: 'binaryRequest' as const, body })), weight: 1 },
     {
-      arbitrary: fc.tuple(nativeRequest, fc.double({ min: 0, max: 1, noNaN: true }), badUtf8Bytes).map(([body, at, bytes]) => ({ kind: 'badUtf8' as const, body, at, bytes })),
+      arbitrary: fc
+        .tuple(nativeRequest, fc.double({ min: 0, max: 1, noNaN: true }), badUtf8Bytes)
+        .map(([body, at, bytes]) => ({ kind: 'badUtf8' as const, body, at, bytes })),
       weight: 1,
     },
     { arbitrary: fc.tuple(nativeRequest, sizes, fc.boolean()).map(([body, size, padFirst]) => ({ kind: 'sized' as const, body, size, padFirst })), weight: 1 },
@@ -171,7 +227,11 @@ export function padded(body: unknown, size: number, padFirst: boolean, resolve: 
 /** A well-formed `room.join` into one of the fuzz rooms, so that what follows meets a room. */
 const joinFirst: fc.Arbitrary<NativeFrameSpec> = validFor(REQUESTS['room.join'].data as JsonSchema, nativeHook).map((data) => ({
   kind: 'request' as const,
-  body: new Obj([['id', new Ref('id', 0)], ['type', 'room.join'], ['data', data]]),
+  body: new Obj([
+    ['id', new Ref('id', 0)],
+    ['type', 'room.join'],
+    ['data', data],
+  ]),
 }));
 
 /**
@@ -182,14 +242,28 @@ const resumeFirst: fc.Arbitrary<NativeFrameSpec> = fc
   .oneof({ arbitrary: fc.constant<unknown>(new Ref('lastSeq', 0)), weight: 4 }, { arbitrary: fc.constantFrom<unknown>(0, 1, 2, 1e6, -1), weight: 1 })
   .map((lastSeq) => ({
     kind: 'request' as const,
-    body: new Obj([['id', new Ref('id', 0)], ['type', 'session.resume'], ['data', new Obj([['session', new Ref('session', 0)], ['secret', new Ref('secret', 0)], ['lastSeq', lastSeq]])]]),
+    body: new Obj([
+      ['id', new Ref('id', 0)],
+      ['type', 'session.resume'],
+      [
+        'data',
+        new Obj([
+          ['session', new Ref('session', 0)],
+          ['secret', new Ref('secret', 0)],
+          ['lastSeq', lastSeq],
+        ]),
+      ],
+    ]),
   }));
 
 /** What one connection sends before waiting for its answers: often a join or a resume, then 6 to 24 frames. */
 export function nativeBatch(limits: FrameLimits): fc.Arbitrary<NativeFrameSpec[]> {
   const first = fc.oneof({ arbitrary: joinFirst, weight: 3 }, { arbitrary: resumeFirst, weight: 1 });
   const rewind = fc.oneof({ arbitrary: fc.constant(0), weight: 1 }, { arbitrary: fc.constantFrom(1, 2, 5, -1), weight: 1 });
-  const cut = sometimes(rewind.map((n): NativeFrameSpec => ({ kind: 'drop', rewind: n })), 6);
+  const cut = sometimes(
+    rewind.map((n): NativeFrameSpec => ({ kind: 'drop', rewind: n })),
+    6,
+  );
   return fc
     .tuple(fc.option(first, { freq: 2, nil: undefined }), fc.array(nativeFrame(limits), { minLength: 6, maxLength: 24 }), cut)
     .map(([head, frames, drop]) => [...(head ? [head] : []), ...frames, ...(drop ? [drop] : [])]);

@@ -112,7 +112,11 @@ export class PsFuzzConnection {
     if (this.closed) {
       bump(stats.closes, this.closed.code);
       if (!psCloseAllowed(role, this.closed.code)) {
-        findings.add('pixel-streaming', `${label}: closed with ${this.closed.code} (${this.closed.reason}), not a documented close for a ${role}`, closing?.frame ?? last);
+        findings.add(
+          'pixel-streaming',
+          `${label}: closed with ${this.closed.code} (${this.closed.reason}), not a documented close for a ${role}`,
+          closing?.frame ?? last,
+        );
       }
       if (this.#barrier !== undefined) {
         stats.excused++;

@@ -36,7 +36,12 @@ const ALL_TYPES = Object.keys(PS_INBOUND) as PsInboundType[];
 /** A message of `type`: the type first, then fields almost as the schema wants (unknown ones pass through). */
 function messageOf(type: PsInboundType): fc.Arbitrary<Obj> {
   return nearFor(PS_INBOUND[type] as JsonSchema, psHook).map((fields) =>
-    fields instanceof Obj ? new Obj([['type', type], ...fields.entries]) : new Obj([['type', type], ['value', fields]]),
+    fields instanceof Obj
+      ? new Obj([['type', type], ...fields.entries])
+      : new Obj([
+          ['type', type],
+          ['value', fields],
+        ]),
   );
 }
 
@@ -48,14 +53,20 @@ export function psMessage(role: PsRole): fc.Arbitrary<Obj> {
     { arbitrary: fc.oneof(...accepted.map(messageOf)), weight: 12 },
     { arbitrary: fc.oneof(...others.map(messageOf)), weight: 1 },
     {
-      arbitrary: fc.tuple(fc.oneof(trickyString, nastyValue, fc.constantFrom('__proto__', 'constructor', 'Offer', 'offer ')), nastyValue).map(([type, v]) => new Obj([['type', type], ['x', v]])),
+      arbitrary: fc.tuple(fc.oneof(trickyString, nastyValue, fc.constantFrom('__proto__', 'constructor', 'Offer', 'offer ')), nastyValue).map(
+        ([type, v]) =>
+          new Obj([
+            ['type', type],
+            ['x', v],
+          ]),
+      ),
       weight: 1,
     },
     // Relayed messages carry unknown fields along: make them deep.
     {
-      arbitrary: fc.tuple(fc.constantFrom(...accepted), deepValue).chain(([type, deep]) =>
-        messageOf(type).map((m) => new Obj([...m.entries, ['extra', deep]])),
-      ),
+      arbitrary: fc
+        .tuple(fc.constantFrom(...accepted), deepValue)
+        .chain(([type, deep]) => messageOf(type).map((m) => new Obj([...m.entries, ['extra', deep]]))),
       weight: 2,
     },
   );
@@ -77,7 +88,9 @@ export function psFrame(role: PsRole, maxMessageBytes: number): fc.Arbitrary<PsF
     { arbitrary: garbageText.map((text) => ({ kind: 'text' as const, text })), weight: 6 },
     { arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ kind: 'binary' as const, bytes })), weight: 2 },
     {
-      arbitrary: fc.tuple(message, fc.double({ min: 0, max: 1, noNaN: true }), badUtf8Bytes).map(([body, at, bytes]) => ({ kind: 'badUtf8' as const, body, at, bytes })),
+      arbitrary: fc
+        .tuple(message, fc.double({ min: 0, max: 1, noNaN: true }), badUtf8Bytes)
+        .map(([body, at, bytes]) => ({ kind: 'badUtf8' as const, body, at, bytes })),
       weight: 1,
     },
     {
@@ -109,8 +122,20 @@ export function encodePs(spec: PsFrameSpec, resolve: Resolver): WireFrame {
 function settle(role: PsRole): fc.Arbitrary<PsFrameSpec> {
   const body =
     role === 'player'
-      ? fc.nat(50).map((i) => new Obj([['type', 'subscribe'], ['streamerId', new Ref('streamer', i)]]))
-      : fc.constantFrom('fuzz-streamer', 'fuzz-streamer-2').map((id) => new Obj([['type', 'endpointId'], ['id', id]]));
+      ? fc.nat(50).map(
+          (i) =>
+            new Obj([
+              ['type', 'subscribe'],
+              ['streamerId', new Ref('streamer', i)],
+            ]),
+        )
+      : fc.constantFrom('fuzz-streamer', 'fuzz-streamer-2').map(
+          (id) =>
+            new Obj([
+              ['type', 'endpointId'],
+              ['id', id],
+            ]),
+        );
   return body.map((b) => ({ kind: 'message' as const, body: b, binary: false }));
 }
 

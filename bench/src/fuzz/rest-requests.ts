@@ -35,7 +35,10 @@ export const restHook: FieldHook = (key, schema) => {
   }
   if (key === 'peerId' || key === 'to') {
     const peer = fc.nat(50).map((i) => new Ref('peer', i));
-    return fc.oneof({ arbitrary: schema.type === 'array' ? fc.array(peer, { minLength: 1, maxLength: 3 }) : peer, weight: 5 }, { arbitrary: validFor(schema), weight: 1 });
+    return fc.oneof(
+      { arbitrary: schema.type === 'array' ? fc.array(peer, { minLength: 1, maxLength: 3 }) : peer, weight: 5 },
+      { arbitrary: validFor(schema), weight: 1 },
+    );
   }
   return undefined;
 };
@@ -45,7 +48,18 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 const contentType = fc.oneof(
   { arbitrary: fc.constant('application/json'), weight: 12 },
   {
-    arbitrary: fc.constantFrom(undefined, 'application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'application/merge-patch+json', '*/*', ''),
+    arbitrary: fc.constantFrom(
+      undefined,
+      'application/json; charset=utf-8',
+      'application/json; charset=latin1',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/jsonx',
+      'application/merge-patch+json',
+      '*/*',
+      '',
+    ),
     weight: 2,
   },
 );
@@ -54,16 +68,25 @@ const caller: fc.Arbitrary<Caller> = fc.oneof(
   { arbitrary: fc.constant<Caller>('rw'), weight: 12 },
   { arbitrary: fc.constantFrom<Caller>('ro', 'none', 'unknownKey'), weight: 2 },
   { arbitrary: tokenSpec.map((token): Caller => ({ token })), weight: 1 },
-  { arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'Basic Zm9vOmJhcg==', 'bearer x y', `Bearer ${'k'.repeat(9000)}`, 'Bearer \u00ff\u00fe').map((header): Caller => ({ header })), weight: 1 },
+  {
+    arbitrary: fc
+      .constantFrom('Bearer', 'Bearer ', 'Basic Zm9vOmJhcg==', 'bearer x y', `Bearer ${'k'.repeat(9000)}`, 'Bearer \u00ff\u00fe')
+      .map((header): Caller => ({ header })),
+    weight: 1,
+  },
 );
 
 /** Bodies other than near-valid JSON: not JSON, not UTF-8, deep, over the body limit. */
 const oddBody = fc.oneof(
-  fc.constantFrom('', '{', 'null', '[]', '"x"', '{"a":1}{', '\u0000', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}').map((t) => ({ kind: 'json' as const, value: new Raw(t) })),
+  fc
+    .constantFrom('', '{', 'null', '[]', '"x"', '{"a":1}{', '\u0000', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}')
+    .map((t) => ({ kind: 'json' as const, value: new Raw(t) })),
   deepValue.map((value) => ({ kind: 'json' as const, value })),
   nastyValue.map((value) => ({ kind: 'json' as const, value })),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ kind: 'bytes' as const, bytes })),
-  fc.constantFrom(new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), new Uint8Array([0x22, 0xed, 0xa0, 0x80, 0x22])).map((bytes) => ({ kind: 'bytes' as const, bytes })),
+  fc
+    .constantFrom(new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), new Uint8Array([0x22, 0xed, 0xa0, 0x80, 0x22]))
+    .map((bytes) => ({ kind: 'bytes' as const, bytes })),
   fc.constantFrom(70_000, 1_000_000).map((size) => ({ kind: 'sized' as const, size })),
 );
 
@@ -85,7 +108,14 @@ function operationRequests(path: string, method: string, op: OpenApiOp): fc.Arbi
       }),
   );
   const query = fc.tuple(
-    ...params.filter((p) => p.in === 'query').map((p) => fc.option(queryValue(p.schema).map((v) => [p.name, v] as const), { nil: undefined })),
+    ...params
+      .filter((p) => p.in === 'query')
+      .map((p) =>
+        fc.option(
+          queryValue(p.schema).map((v) => [p.name, v] as const),
+          { nil: undefined },
+        ),
+      ),
     sometimes(fc.tuple(fc.oneof(trickyString, fc.constantFrom('limit', 'x', '__proto__')), nastyValue), 6),
   );
   const schema = op.requestBody?.content?.['application/json']?.schema;
@@ -93,7 +123,14 @@ function operationRequests(path: string, method: string, op: OpenApiOp): fc.Arbi
     ? fc.oneof({ arbitrary: nearFor(schema, restHook).map((value) => ({ kind: 'json' as const, value })), weight: 8 }, { arbitrary: oddBody, weight: 1 })
     : sometimes(oddBody, 8);
   return fc
-    .tuple(segments, query, body, caller, contentType, fc.oneof({ arbitrary: fc.constant(method.toUpperCase()), weight: 15 }, { arbitrary: fc.constantFrom(...METHODS), weight: 1 }))
+    .tuple(
+      segments,
+      query,
+      body,
+      caller,
+      contentType,
+      fc.oneof({ arbitrary: fc.constant(method.toUpperCase()), weight: 15 }, { arbitrary: fc.constantFrom(...METHODS), weight: 1 }),
+    )
     .map(([segs, q, b, who, type, m]) => ({
       method: m,
       segments: segs,
@@ -110,7 +147,26 @@ function operationRequests(path: string, method: string, op: OpenApiOp): fc.Arbi
 const oddPaths: fc.Arbitrary<RestSpec> = fc
   .tuple(
     fc.oneof(
-      fc.constantFrom(['v1'], ['v1', ''], ['v1', 'rooms', ''], ['v1', 'rooms', '..', 'tokens'], ['v1', 'rooms', '%zz'], ['v1', 'rooms', '%00'], ['v1', 'rooms', 'a%2Fb'], ['', 'v1', 'rooms'], ['v1', 'ROOMS'], ['v1', 'rooms', 'x', 'peers', '%F0%9F%98%80'], ['v1', 'rooms', 'x'.repeat(5000)], ['v1', 'openapi.json'], ['v1', 'docs'], ['healthz'], ['readyz'], ['metrics'], ['api', 'status'], ['api', 'streamers', '%zz']),
+      fc.constantFrom(
+        ['v1'],
+        ['v1', ''],
+        ['v1', 'rooms', ''],
+        ['v1', 'rooms', '..', 'tokens'],
+        ['v1', 'rooms', '%zz'],
+        ['v1', 'rooms', '%00'],
+        ['v1', 'rooms', 'a%2Fb'],
+        ['', 'v1', 'rooms'],
+        ['v1', 'ROOMS'],
+        ['v1', 'rooms', 'x', 'peers', '%F0%9F%98%80'],
+        ['v1', 'rooms', 'x'.repeat(5000)],
+        ['v1', 'openapi.json'],
+        ['v1', 'docs'],
+        ['healthz'],
+        ['readyz'],
+        ['metrics'],
+        ['api', 'status'],
+        ['api', 'streamers', '%zz'],
+      ),
       fc.array(fc.oneof(trickyString, fc.constantFrom('v1', 'rooms', 'peers', 'kick', 'data', 'tokens', 'auth', 'lobby')), { maxLength: 5 }),
     ),
     fc.constantFrom(...METHODS),
@@ -120,11 +176,20 @@ const oddPaths: fc.Arbitrary<RestSpec> = fc
 
 /** The hidden auth routes (not in the OpenAPI document): LoginBody and SignupBody of src/http/auth-routes.ts. */
 const AUTH_BODIES: Record<string, JsonSchema> = {
-  login: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 1024 } }, additionalProperties: false },
+  login: {
+    type: 'object',
+    required: ['username', 'password'],
+    properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+    additionalProperties: false,
+  },
   signup: {
     type: 'object',
     required: ['username', 'password'],
-    properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 1024 }, displayName: { type: 'string', minLength: 1, maxLength: 128 } },
+    properties: {
+      username: { type: 'string', minLength: 1, maxLength: 64 },
+      password: { type: 'string', minLength: 1, maxLength: 1024 },
+      displayName: { type: 'string', minLength: 1, maxLength: 128 },
+    },
     additionalProperties: false,
   },
 };
@@ -142,15 +207,23 @@ const authHook: FieldHook = (key) => {
 /** POST /v1/auth/login and /v1/auth/signup, and GET /v1/lobby/rooms with every kind of token. */
 export const authRequests: fc.Arbitrary<RestSpec> = fc.oneof(
   ...(['login', 'signup'] as const).map((route) =>
-    fc.tuple(fc.oneof({ arbitrary: nearFor(AUTH_BODIES[route]!, authHook).map((value) => ({ kind: 'json' as const, value })), weight: 6 }, { arbitrary: oddBody, weight: 1 }), contentType).map(([body, type]) => ({
-      method: 'POST',
-      segments: ['v1', 'auth', route],
-      rawSegments: false,
-      query: [],
-      caller: 'none' as Caller,
-      contentType: type,
-      body,
-    })),
+    fc
+      .tuple(
+        fc.oneof(
+          { arbitrary: nearFor(AUTH_BODIES[route]!, authHook).map((value) => ({ kind: 'json' as const, value })), weight: 6 },
+          { arbitrary: oddBody, weight: 1 },
+        ),
+        contentType,
+      )
+      .map(([body, type]) => ({
+        method: 'POST',
+        segments: ['v1', 'auth', route],
+        rawSegments: false,
+        query: [],
+        caller: 'none' as Caller,
+        contentType: type,
+        body,
+      })),
   ),
   fc.tuple(tokenSpec, fc.constantFrom('GET', 'GET', 'GET', 'HEAD', 'POST')).map(([token, method]) => ({
     method,
@@ -229,4 +302,3 @@ export function renderRequest(spec: RestSpec, ctx: RestContext): RenderedRequest
 function sendableHeader(text: string): string {
   return text.replace(/[^\t\u0020-\u007e\u0080-\u00ff]/g, '?');
 }
-

@@ -54,7 +54,14 @@ const ANSWER_TIMEOUT_MS = 15_000;
 const RW_KEY = randomBytes(24).toString('base64url');
 const RO_KEY = randomBytes(24).toString('base64url');
 const SECRET = randomBytes(32).toString('base64url');
-const UNLIMITED = { messagesPerSecond: 1e9, messageBurst: 1e9, userMessagesPerSecond: 1e9, userMessageBurst: 1e9, addressMessagesPerSecond: 1e9, addressMessageBurst: 1e9 };
+const UNLIMITED = {
+  messagesPerSecond: 1e9,
+  messageBurst: 1e9,
+  userMessagesPerSecond: 1e9,
+  userMessageBurst: 1e9,
+  addressMessagesPerSecond: 1e9,
+  addressMessageBurst: 1e9,
+};
 
 /** Shares of the frame budget: the native protocol, the dialect, REST, upgrades. */
 const SHARES = { native: 0.6, ps: 0.3, rest: 0.08, upgrades: 0.02 };
@@ -84,7 +91,12 @@ function startNode(findings: Findings): Promise<Node> {
       auth: { jwtSecret: SECRET },
       limits: { ...UNLIMITED, upgradesPerSecondPerAddress: 1e9, upgradeBurstPerAddress: 1e9, connectionsPerSecondPerUser: 1e9, connectionBurstPerUser: 1e9 },
       drain: { timeoutMs: 0 },
-      controlApi: { keys: [{ id: 'fuzz-rw', key: RW_KEY, scope: 'read-write' }, { id: 'fuzz-ro', key: RO_KEY, scope: 'read' }] },
+      controlApi: {
+        keys: [
+          { id: 'fuzz-rw', key: RW_KEY, scope: 'read-write' },
+          { id: 'fuzz-ro', key: RO_KEY, scope: 'read' },
+        ],
+      },
       pixelStreaming: { enabled: true, streamerPort: 0, sfuPort: 0, ...UNLIMITED },
     }),
   );
@@ -164,7 +176,10 @@ function seeded<T>(arb: fc.Arbitrary<T>, seed: number, stream: number): () => T 
 }
 
 function line(name: string, s: SurfaceStats): string {
-  const closes = Object.entries(s.closes).map(([code, n]) => `${code}×${n}`).join(' ') || 'none';
+  const closes =
+    Object.entries(s.closes)
+      .map(([code, n]) => `${code}×${n}`)
+      .join(' ') || 'none';
   const outcomes = Object.entries(s.outcomes)
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `${k} ${n}`)
@@ -193,10 +208,28 @@ async function main(): Promise<void> {
   const opts = { findings, answerTimeoutMs: ANSWER_TIMEOUT_MS };
   const doc = JSON.parse((await httpCall(node.httpUrl, { method: 'GET', path: '/v1/openapi.json' }, ANSWER_TIMEOUT_MS)).body.toString()) as OpenApiDoc;
   const signup = JSON.stringify({ username: 'fuzzer', password: 'correct horse battery' });
-  await httpCall(node.httpUrl, { method: 'POST', path: '/v1/auth/signup', headers: { 'content-type': 'application/json' }, body: Buffer.from(signup) }, ANSWER_TIMEOUT_MS);
+  await httpCall(
+    node.httpUrl,
+    { method: 'POST', path: '/v1/auth/signup', headers: { 'content-type': 'application/json' }, body: Buffer.from(signup) },
+    ANSWER_TIMEOUT_MS,
+  );
 
-  const nativeCanary = new NativeCanary({ wsUrl: target.wsUrl, tokens: [userToken(target, 'canary-a'), userToken(target, 'canary-b')], room: 'canary', findings, timeoutMs: ANSWER_TIMEOUT_MS, pauseMs: 20 });
-  const psCanary = new PsCanary({ streamerUrl: target.ps!.streamerUrl, playerUrl: target.ps!.playerUrl, streamerId: 'canary-streamer', findings, timeoutMs: ANSWER_TIMEOUT_MS, pauseMs: 20 });
+  const nativeCanary = new NativeCanary({
+    wsUrl: target.wsUrl,
+    tokens: [userToken(target, 'canary-a'), userToken(target, 'canary-b')],
+    room: 'canary',
+    findings,
+    timeoutMs: ANSWER_TIMEOUT_MS,
+    pauseMs: 20,
+  });
+  const psCanary = new PsCanary({
+    streamerUrl: target.ps!.streamerUrl,
+    playerUrl: target.ps!.playerUrl,
+    streamerId: 'canary-streamer',
+    findings,
+    timeoutMs: ANSWER_TIMEOUT_MS,
+    pauseMs: 20,
+  });
   await nativeCanary.start();
   await psCanary.start();
 
@@ -208,7 +241,11 @@ async function main(): Promise<void> {
   const roles: PsRole[] = ['player', 'player', 'streamer', 'sfu'];
   const nextNative = seeded(fc.array(nativeBatch(target.limits), { minLength: args.connections, maxLength: args.connections }), args.seed, 1);
   const nextPs = seeded(fc.tuple(...roles.map((role) => psBatch(role, 1_048_576).map((frames) => ({ role, frames })))), args.seed, 2);
-  const nextRest = seeded(fc.tuple(fc.array(controlRequests(doc), { minLength: 16, maxLength: 16 }), fc.array(authRequests, { minLength: 4, maxLength: 4 })), args.seed, 3);
+  const nextRest = seeded(
+    fc.tuple(fc.array(controlRequests(doc), { minLength: 16, maxLength: 16 }), fc.array(authRequests, { minLength: 4, maxLength: 4 })),
+    args.seed,
+    3,
+  );
   const nextUpgrades = seeded(fc.array(upgradeSpec, { minLength: 4, maxLength: 4 }), args.seed, 4);
 
   const started = Date.now();
@@ -222,10 +259,14 @@ async function main(): Promise<void> {
   };
   const progress = setInterval(() => {
     const s = (Date.now() - started) / 1000;
-    console.log(`  ${Math.round(s)} s: ${sent()} frames, ${Math.round(sent() / s)} frames/s, ${findings.count} findings, canary rounds ${nativeCanary.rounds} native / ${psCanary.rounds} dialect`);
+    console.log(
+      `  ${Math.round(s)} s: ${sent()} frames, ${Math.round(sent() / s)} frames/s, ${findings.count} findings, canary rounds ${nativeCanary.rounds} native / ${psCanary.rounds} dialect`,
+    );
   }, 10_000);
   const prober = setInterval(() => {
-    void probe(target.httpUrl, target.wsUrl, userToken(target, 'prober'), `probe-${Date.now()}`, ANSWER_TIMEOUT_MS).then((down) => down && findings.add('liveness', down));
+    void probe(target.httpUrl, target.wsUrl, userToken(target, 'prober'), `probe-${Date.now()}`, ANSWER_TIMEOUT_MS).then(
+      (down) => down && findings.add('liveness', down),
+    );
   }, 10_000);
   await Promise.all([
     loop(args.frames * SHARES.native, native.stats, () => native.round(nextNative())),
@@ -252,7 +293,9 @@ async function main(): Promise<void> {
 
   const total = sent();
   const unanswered = native.stats.unanswered + ps.stats.unanswered + rest.stats.unanswered + upgrades.stats.unanswered;
-  console.log(`\nheliograph fuzz: seed ${args.seed}: ${total} frames in ${seconds.toFixed(1)} s, ${Math.round(total / seconds)} frames/s; unanswered ${unanswered}; findings ${findings.count}`);
+  console.log(
+    `\nheliograph fuzz: seed ${args.seed}: ${total} frames in ${seconds.toFixed(1)} s, ${Math.round(total / seconds)} frames/s; unanswered ${unanswered}; findings ${findings.count}`,
+  );
   console.log(line('native /ws', native.stats));
   console.log(line('pixel streaming', ps.stats));
   console.log(line('REST (control, auth)', rest.stats));

@@ -13,7 +13,10 @@ describe('values built from the wire schemas', () => {
     '%s: validFor passes the schema, nearFor mostly does and sometimes does not',
     (_name, spec) => {
       const check = Compile(spec.data);
-      fc.assert(fc.property(validFor(spec.data as JsonSchema), (v) => check.Check(parsed(v))), { seed: 1, numRuns: 200 });
+      fc.assert(
+        fc.property(validFor(spec.data as JsonSchema), (v) => check.Check(parsed(v))),
+        { seed: 1, numRuns: 200 },
+      );
       const near = fc.sample(nearFor(spec.data as JsonSchema), { seed: 1, numRuns: 400 }).map((v) => check.Check(parsed(v)));
       const passing = near.filter(Boolean).length;
       expect(passing).toBeGreaterThan(near.length * 0.3);

@@ -51,13 +51,19 @@ export function validFor(schema: JsonSchema, hook: FieldHook = noHook): fc.Arbit
     case 'integer':
       return fc.integer({ min: schema.minimum ?? -1_000_000, max: schema.maximum ?? 1_000_000 });
     case 'number':
-      return fc.oneof(fc.integer({ min: 0, max: 2_000_000_000_000 }), fc.double({ noNaN: true, noDefaultInfinity: true, min: schema.minimum ?? -1e12, max: schema.maximum ?? 1e12 }));
+      return fc.oneof(
+        fc.integer({ min: 0, max: 2_000_000_000_000 }),
+        fc.double({ noNaN: true, noDefaultInfinity: true, min: schema.minimum ?? -1e12, max: schema.maximum ?? 1e12 }),
+      );
     case 'boolean':
       return fc.boolean();
     case 'null':
       return fc.constant(null);
     case 'array':
-      return fc.array(validFor(schema.items ?? {}, hook), { minLength: schema.minItems ?? 0, maxLength: Math.max(schema.minItems ?? 0, Math.min(schema.maxItems ?? 4, 4)) });
+      return fc.array(validFor(schema.items ?? {}, hook), {
+        minLength: schema.minItems ?? 0,
+        maxLength: Math.max(schema.minItems ?? 0, Math.min(schema.maxItems ?? 4, 4)),
+      });
     default:
       return payloadValue;
   }
@@ -72,11 +78,7 @@ export function nearFor(schema: JsonSchema, hook: FieldHook = noHook): fc.Arbitr
   if (schema.type === 'object' && !schema.anyOf) {
     return objectOf(schema, hook, 'near');
   }
-  return fc.oneof(
-    { arbitrary: validFor(schema, hook), weight: 6 },
-    { arbitrary: boundaryFor(schema), weight: 2 },
-    { arbitrary: nastyValue, weight: 2 },
-  );
+  return fc.oneof({ arbitrary: validFor(schema, hook), weight: 6 }, { arbitrary: boundaryFor(schema), weight: 2 }, { arbitrary: nastyValue, weight: 2 });
 }
 
 /** Values just outside what a field allows. */
@@ -93,10 +95,7 @@ export function boundaryFor(schema: JsonSchema): fc.Arbitrary<unknown> {
     }
     case 'integer':
     case 'number':
-      return fc.oneof(
-        fc.constantFrom((schema.minimum ?? 0) - 1, (schema.maximum ?? 0) + 1, 0.5, -1, '1', null, true),
-        hugeNumber,
-      );
+      return fc.oneof(fc.constantFrom((schema.minimum ?? 0) - 1, (schema.maximum ?? 0) + 1, 0.5, -1, '1', null, true), hugeNumber);
     case 'boolean':
       return fc.constantFrom('true', 1, 0, null, new Obj([]));
     case 'array':
@@ -129,7 +128,10 @@ function objectOf(schema: JsonSchema, hook: FieldHook, mode: 'valid' | 'near'): 
     ...props.map(([key, s]) =>
       required.has(key)
         ? fieldArb(key, s).map((v) => [key, v] as const)
-        : fc.option(fieldArb(key, s).map((v) => [key, v] as const), { freq: 2, nil: undefined }),
+        : fc.option(
+            fieldArb(key, s).map((v) => [key, v] as const),
+            { freq: 2, nil: undefined },
+          ),
     ),
   );
   let valid = fields.map((entries) => entries.filter((e): e is readonly [string, unknown] => e !== undefined));
@@ -143,17 +145,21 @@ function objectOf(schema: JsonSchema, hook: FieldHook, mode: 'valid' | 'near'): 
   }
   const mutations: Array<fc.Arbitrary<unknown>> = [
     // Something unknown alongside: refused by strict schemas, carried along by the dialect's.
-    fc.tuple(valid, fc.oneof(trickyString, prototypeKey, fc.constantFrom('extra', 'type', 'id', 'data')), nastyValue).map(([e, k, v]) => new Obj([...e, [k, v]])),
+    fc
+      .tuple(valid, fc.oneof(trickyString, prototypeKey, fc.constantFrom('extra', 'type', 'id', 'data')), nastyValue)
+      .map(([e, k, v]) => new Obj([...e, [k, v]])),
     // A key twice: JSON.parse keeps the last one.
     fc.tuple(valid, nastyValue).map(([e, v]) => new Obj([...e, [e[0]?.[0] ?? props[0]?.[0] ?? 'dup', v]])),
   ];
   if (props.length > 0) {
     // One field a near miss, the others as they should be.
-    const oneOff = fc.constantFrom(...props).chain(([key, s]) =>
-      fc
-        .tuple(valid, s.type === 'object' ? objectOf(s, hook, 'near') : fc.oneof(boundaryFor(s), nastyValue))
-        .map(([e, v]) => new Obj([...e.filter(([k]) => k !== key), [key, v]])),
-    );
+    const oneOff = fc
+      .constantFrom(...props)
+      .chain(([key, s]) =>
+        fc
+          .tuple(valid, s.type === 'object' ? objectOf(s, hook, 'near') : fc.oneof(boundaryFor(s), nastyValue))
+          .map(([e, v]) => new Obj([...e.filter(([k]) => k !== key), [key, v]])),
+      );
     mutations.push(oneOff, oneOff);
   }
   if (required.size > 0) {

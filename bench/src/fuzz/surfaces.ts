@@ -230,7 +230,13 @@ export class RestSurface {
     const problem = restProblem(req.method, req.path, res);
     if (problem) {
       findings.add('rest', problem, shown);
-    } else if (res.status === 401 && req.path === '/v1/lobby/rooms' && typeof spec.caller === 'object' && 'token' in spec.caller && mustAccept(spec.caller.token)) {
+    } else if (
+      res.status === 401 &&
+      req.path === '/v1/lobby/rooms' &&
+      typeof spec.caller === 'object' &&
+      'token' in spec.caller &&
+      mustAccept(spec.caller.token)
+    ) {
       findings.add('rest', 'a valid token was refused', shown);
     }
   }
@@ -254,7 +260,9 @@ export function restProblem(method: string, path: string, res: { status: number;
     // Documentation pages, metrics and the console's event streams are not JSON; everything else of the API is.
     if (!isJson) {
       const streams = /^\/v1\/(console\/stream|inspect)\b/.test(path) && type.startsWith('text/event-stream');
-      return streams || /^\/(v1\/docs|metrics|$)/.test(path) || !path.startsWith('/v1') ? undefined : `answered ${res.status} with ${type || 'no content type'}`;
+      return streams || /^\/(v1\/docs|metrics|$)/.test(path) || !path.startsWith('/v1')
+        ? undefined
+        : `answered ${res.status} with ${type || 'no content type'}`;
     }
     try {
       JSON.parse(res.body.toString('utf8'));

@@ -30,10 +30,27 @@ export function sign(headerJson: string, payloadJson: string, secret: string): s
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
 
-const HS256 = new Obj([['alg', 'HS256'], ['typ', 'JWT']]);
+const HS256 = new Obj([
+  ['alg', 'HS256'],
+  ['typ', 'JWT'],
+]);
 
 function goodClaims(sub: string, nowSeconds: number): Obj {
-  return new Obj([['sub', sub], ['grants', [new Obj([['room', '*'], ['join', true], ['create', true]])]], ['exp', nowSeconds + 3600], ['iat', nowSeconds]]);
+  return new Obj([
+    ['sub', sub],
+    [
+      'grants',
+      [
+        new Obj([
+          ['room', '*'],
+          ['join', true],
+          ['create', true],
+        ]),
+      ],
+    ],
+    ['exp', nowSeconds + 3600],
+    ['iat', nowSeconds],
+  ]);
 }
 
 /** Turns a spec into the token string; `now` is the node's clock in milliseconds. */
@@ -61,31 +78,74 @@ const claims: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: nearFor(TokenClaims as unknown as JsonSchema), weight: 4 },
   {
     arbitrary: fc.tuple(deepValue, fc.constantFrom('metadata', 'grants', 'name', 'sub', 'exp', 'aud')).map(
-      ([deep, key]) => new Obj([['sub', 'deep'], ['grants', []], ['exp', new Raw('1e12')], [key, deep]]),
+      ([deep, key]) =>
+        new Obj([
+          ['sub', 'deep'],
+          ['grants', []],
+          ['exp', new Raw('1e12')],
+          [key, deep],
+        ]),
     ),
     weight: 1,
   },
-  { arbitrary: fc.tuple(prototypeObject, nastyValue).map(([proto, v]) => new Obj([...proto.entries, ['sub', 'p'], ['grants', []], ['exp', 4e9], ['x', v]])), weight: 1 },
-  { arbitrary: fc.constantFrom(new Obj([['sub', 'old'], ['grants', []], ['exp', 1]]), new Obj([['sub', 'late'], ['grants', []], ['exp', 4e9], ['nbf', 4e9]])), weight: 1 },
+  {
+    arbitrary: fc.tuple(prototypeObject, nastyValue).map(([proto, v]) => new Obj([...proto.entries, ['sub', 'p'], ['grants', []], ['exp', 4e9], ['x', v]])),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.constantFrom(
+      new Obj([
+        ['sub', 'old'],
+        ['grants', []],
+        ['exp', 1],
+      ]),
+      new Obj([
+        ['sub', 'late'],
+        ['grants', []],
+        ['exp', 4e9],
+        ['nbf', 4e9],
+      ]),
+    ),
+    weight: 1,
+  },
 );
 
 const header: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(
     new Obj([['alg', 'none']]),
-    new Obj([['alg', 'none'], ['typ', 'JWT']]),
+    new Obj([
+      ['alg', 'none'],
+      ['typ', 'JWT'],
+    ]),
     new Obj([['alg', 'HS512']]),
-    new Obj([['alg', 'RS256'], ['kid', 'x']]),
+    new Obj([
+      ['alg', 'RS256'],
+      ['kid', 'x'],
+    ]),
     new Obj([['alg', 'ES256']]),
     new Obj([['alg', 'EdDSA']]),
-    new Obj([['alg', 'HS256'], ['crit', ['exp']]]),
-    new Obj([['alg', 'HS256'], ['b64', false], ['crit', ['b64']]]),
+    new Obj([
+      ['alg', 'HS256'],
+      ['crit', ['exp']],
+    ]),
+    new Obj([
+      ['alg', 'HS256'],
+      ['b64', false],
+      ['crit', ['b64']],
+    ]),
     new Obj([['alg', 'hs256']]),
     new Obj([]),
     'HS256',
     null,
   ),
   fc.tuple(fc.oneof(trickyString, nastyValue)).map(([alg]) => new Obj([['alg', alg]])),
-  deepValue.map((deep) => new Obj([['alg', 'HS256'], ['x', deep]])),
+  deepValue.map(
+    (deep) =>
+      new Obj([
+        ['alg', 'HS256'],
+        ['x', deep],
+      ]),
+  ),
   prototypeObject.map((p) => new Obj([['alg', 'HS256'], ...p.entries])),
 );
 
@@ -98,7 +158,12 @@ const garbage: fc.Arbitrary<string> = fc.oneof(
 
 export const tokenSpec: fc.Arbitrary<TokenSpec> = fc.oneof(
   { arbitrary: fc.constantFrom('fuzz-user', 'u-1', 'ünï', 'a'.repeat(256)).map((sub) => ({ kind: 'valid' as const, sub })), weight: 2 },
-  { arbitrary: fc.tuple(claims, fc.oneof({ arbitrary: fc.constant<unknown>(HS256), weight: 5 }, { arbitrary: header, weight: 1 })).map(([c, h]) => ({ kind: 'claims' as const, claims: c, header: h })), weight: 5 },
+  {
+    arbitrary: fc
+      .tuple(claims, fc.oneof({ arbitrary: fc.constant<unknown>(HS256), weight: 5 }, { arbitrary: header, weight: 1 }))
+      .map(([c, h]) => ({ kind: 'claims' as const, claims: c, header: h })),
+    weight: 5,
+  },
   { arbitrary: fc.constant({ kind: 'wrongKey' as const }), weight: 1 },
   { arbitrary: fc.tuple(header, fc.boolean()).map(([h, signed]) => ({ kind: 'header' as const, header: h, signed })), weight: 2 },
   { arbitrary: garbage.map((text) => ({ kind: 'garbage' as const, text })), weight: 2 },

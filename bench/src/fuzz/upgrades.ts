@@ -45,7 +45,15 @@ export const upgradeSpec: fc.Arbitrary<UpgradeSpec> = fc.oneof(
         targets,
         fc.constantFrom('13', '13', '8', '', 'x'),
         fc.constantFrom<string | undefined>('dGhlIHNhbXBsZSBub25jZQ==', 'dGhlIHNhbXBsZSBub25jZQ==', undefined, '', 'short'),
-        fc.subarray(['Host:', 'Sec-WebSocket-Extensions: permessage-deflate', 'Sec-WebSocket-Protocol: a, a', 'Content-Length: 5', 'Transfer-Encoding: chunked', 'Authorization: Bearer x y', 'Origin: null']),
+        fc.subarray([
+          'Host:',
+          'Sec-WebSocket-Extensions: permessage-deflate',
+          'Sec-WebSocket-Protocol: a, a',
+          'Content-Length: 5',
+          'Transfer-Encoding: chunked',
+          'Authorization: Bearer x y',
+          'Origin: null',
+        ]),
       )
       .map(([target, version, key, extra]) => ({ kind: 'raw' as const, target, version, key, extra })),
     weight: 2,

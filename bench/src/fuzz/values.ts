@@ -10,25 +10,39 @@ export function sometimes<T>(arb: fc.Arbitrary<T>, oneIn: number): fc.Arbitrary<
 const DEPTHS = [31, 32, 33, 64, 1_000, 5_000, 7_000, 10_000, 30_000];
 
 /** `depth` levels of arrays, objects, or both, as JSON text. */
-export const deepValue: fc.Arbitrary<Raw> = fc
-  .tuple(fc.constantFrom(...DEPTHS), fc.constantFrom('array', 'object', 'mixed', 'wide'))
-  .map(([depth, shape]) => {
-    switch (shape) {
-      case 'array':
-        return new Raw(`${'['.repeat(depth)}${']'.repeat(depth)}`);
-      case 'object':
-        return new Raw(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
-      case 'mixed':
-        return new Raw(`${'[{"x":'.repeat(depth >> 1)}null${'}]'.repeat(depth >> 1)}`);
-      default:
-        // Deep, with siblings at each level: what a careless recursive walker chokes on last.
-        return new Raw(`${'{"k":0,"v":['.repeat(depth >> 2)}0${']}'.repeat(depth >> 2)}`);
-    }
-  });
+export const deepValue: fc.Arbitrary<Raw> = fc.tuple(fc.constantFrom(...DEPTHS), fc.constantFrom('array', 'object', 'mixed', 'wide')).map(([depth, shape]) => {
+  switch (shape) {
+    case 'array':
+      return new Raw(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+    case 'object':
+      return new Raw(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
+    case 'mixed':
+      return new Raw(`${'[{"x":'.repeat(depth >> 1)}null${'}]'.repeat(depth >> 1)}`);
+    default:
+      // Deep, with siblings at each level: what a careless recursive walker chokes on last.
+      return new Raw(`${'{"k":0,"v":['.repeat(depth >> 2)}0${']}'.repeat(depth >> 2)}`);
+  }
+});
 
 /** Numbers at the edges of JSON and IEEE 754, as text (some only text can carry). */
 export const hugeNumber: fc.Arbitrary<Raw> = fc.oneof(
-  fc.constantFrom('1e308', '-1e308', '1e309', '-1e400', '-0', '0e0', '-0.0', '9007199254740993', '-9007199254740993', '9007199254740992', '5e-324', '1E+2', '0.1e-999').map((t) => new Raw(t)),
+  fc
+    .constantFrom(
+      '1e308',
+      '-1e308',
+      '1e309',
+      '-1e400',
+      '-0',
+      '0e0',
+      '-0.0',
+      '9007199254740993',
+      '-9007199254740993',
+      '9007199254740992',
+      '5e-324',
+      '1E+2',
+      '0.1e-999',
+    )
+    .map((t) => new Raw(t)),
   fc.integer({ min: 20, max: 2_000 }).map((n) => new Raw(`1${'0'.repeat(n)}`)),
   fc.integer({ min: 20, max: 2_000 }).map((n) => new Raw(`0.${'0'.repeat(n)}1`)),
   fc.integer({ min: 20, max: 500 }).map((n) => new Raw(`-${'9'.repeat(n)}.${'9'.repeat(n)}e-${n}`)),
@@ -38,7 +52,28 @@ export const hugeNumber: fc.Arbitrary<Raw> = fc.oneof(
 export const trickyString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 24 }),
   fc.string({ unit: 'grapheme', maxLength: 12 }),
-  fc.constantFrom('', '\u0000', '\u2028\u2029', '\ud800', '\udfff', '\ufeff', '\u202e', '😀', 'a\u0301', '%00', '../..', '${x}', '<script>', 'null', 'undefined', '__proto__', 'constructor', 'prototype', '*', 'ps:*'),
+  fc.constantFrom(
+    '',
+    '\u0000',
+    '\u2028\u2029',
+    '\ud800',
+    '\udfff',
+    '\ufeff',
+    '\u202e',
+    '😀',
+    'a\u0301',
+    '%00',
+    '../..',
+    '${x}',
+    '<script>',
+    'null',
+    'undefined',
+    '__proto__',
+    'constructor',
+    'prototype',
+    '*',
+    'ps:*',
+  ),
 );
 
 /** Strings longer than any field allows. Built at send time from a length, so shrinking stays cheap. */
@@ -59,10 +94,25 @@ export const prototypeKey = fc.constantFrom('__proto__', 'constructor', 'prototy
 
 /** Objects whose keys are `__proto__`, `constructor`, `prototype`, with pollution attempts inside. */
 export const prototypeObject: fc.Arbitrary<Obj> = fc
-  .array(fc.tuple(prototypeKey, fc.oneof(primitive, fc.constant(new Obj([['polluted', true], ['isAdmin', true], ['prototype', new Obj([['polluted', 1]])]])))), {
-    minLength: 1,
-    maxLength: 3,
-  })
+  .array(
+    fc.tuple(
+      prototypeKey,
+      fc.oneof(
+        primitive,
+        fc.constant(
+          new Obj([
+            ['polluted', true],
+            ['isAdmin', true],
+            ['prototype', new Obj([['polluted', 1]])],
+          ]),
+        ),
+      ),
+    ),
+    {
+      minLength: 1,
+      maxLength: 3,
+    },
+  )
   .map((entries) => new Obj(entries));
 
 /** Any value, nasty ones weighted up: what goes where a field has the wrong type. */

@@ -115,9 +115,7 @@ export class NativeCanary {
   #loop: Promise<void> = Promise.resolve();
   #clients: PlainClient[] = [];
 
-  constructor(
-    private readonly opts: { wsUrl: string; tokens: [string, string]; room: string; findings: Findings; timeoutMs: number; pauseMs: number },
-  ) {}
+  constructor(private readonly opts: { wsUrl: string; tokens: [string, string]; room: string; findings: Findings; timeoutMs: number; pauseMs: number }) {}
 
   async start(): Promise<void> {
     const { wsUrl, tokens, room, timeoutMs } = this.opts;
@@ -139,7 +137,11 @@ export class NativeCanary {
         for (const [from, to, toId] of legs) {
           const n = this.rounds;
           await from.ok('signal.send', { to: toId, signal: { canary: n } }, timeoutMs);
-          await to.next((m) => m.type === 'signal' && (m.data as Json).signal !== undefined && ((m.data as Json).signal as Json).canary === n, timeoutMs, 'canary signal');
+          await to.next(
+            (m) => m.type === 'signal' && (m.data as Json).signal !== undefined && ((m.data as Json).signal as Json).canary === n,
+            timeoutMs,
+            'canary signal',
+          );
         }
         this.rounds++;
         await sleep(pauseMs);
@@ -196,9 +198,17 @@ export class PsCanary {
       while (!this.#stopped) {
         const n = `canary-${this.rounds}`;
         player.send({ type: 'iceCandidate', candidate: { candidate: `p ${n}` } });
-        await streamer.next((m) => m.type === 'iceCandidate' && m.playerId === playerId && (m.candidate as Json)?.candidate === `p ${n}`, timeoutMs, 'canary player→streamer');
+        await streamer.next(
+          (m) => m.type === 'iceCandidate' && m.playerId === playerId && (m.candidate as Json)?.candidate === `p ${n}`,
+          timeoutMs,
+          'canary player→streamer',
+        );
         streamer.send({ type: 'iceCandidate', playerId, candidate: { candidate: `s ${n}` } });
-        await player.next((m) => keepalive(m) || (m.type === 'iceCandidate' && (m.candidate as Json)?.candidate === `s ${n}`), timeoutMs, 'canary streamer→player');
+        await player.next(
+          (m) => keepalive(m) || (m.type === 'iceCandidate' && (m.candidate as Json)?.candidate === `s ${n}`),
+          timeoutMs,
+          'canary streamer→player',
+        );
         this.rounds++;
         await sleep(pauseMs);
       }
@@ -225,7 +235,16 @@ export class Sink {
   peerId: string | undefined;
   #client: PlainClient | undefined;
 
-  constructor(private readonly opts: { wsUrl: string; token: () => Promise<string>; room: string; timeoutMs: number; findings: Findings; allowedCloses: ReadonlySet<number> }) {}
+  constructor(
+    private readonly opts: {
+      wsUrl: string;
+      token: () => Promise<string>;
+      room: string;
+      timeoutMs: number;
+      findings: Findings;
+      allowedCloses: ReadonlySet<number>;
+    },
+  ) {}
 
   /** (Re)connects and (re)joins when needed; returns the sink's peer id. */
   async ensure(): Promise<string | undefined> {

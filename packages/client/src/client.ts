@@ -1,16 +1,7 @@
 /* eslint-disable max-lines -- one state machine (connect, resume, rejoin, drain, close) over private
    fields that every step reads; splitting it would make those fields public or thread them through
    helpers. Its types are in client-types.ts. */
-import type {
-  CLOSE_CODES,
-  ErrorBody,
-  ErrorCode,
-  EventData,
-  EventType,
-  RequestData,
-  RequestResult,
-  RequestType,
-} from '@heliograph/protocol';
+import type { CLOSE_CODES, ErrorBody, ErrorCode, EventData, EventType, RequestData, RequestResult, RequestType } from '@heliograph/protocol';
 import { Emitter, RequestTracker, type Clock, type TimerHandle } from '@heliograph/common';
 import { AckPacer } from './ack-pacer.js';
 import { backoffDelay } from './backoff.js';

@@ -80,7 +80,10 @@ export class Emitter<E extends EventMap<E>> {
     if (list.length === 1) {
       this.#listeners.delete(event);
     } else {
-      this.#listeners.set(event, list.filter((_, j) => j !== i));
+      this.#listeners.set(
+        event,
+        list.filter((_, j) => j !== i),
+      );
     }
   }
 

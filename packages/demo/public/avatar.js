@@ -2,7 +2,10 @@
 
 /** Up to two letters for `name`: the first letters of its first two words ("Ada Lovelace" → "AL"). */
 export function initials(name) {
-  const words = String(name ?? '').trim().split(/[\s._@-]+/).filter(Boolean);
+  const words = String(name ?? '')
+    .trim()
+    .split(/[\s._@-]+/)
+    .filter(Boolean);
   if (!words.length) {
     return '?';
   }

@@ -96,48 +96,87 @@ export class RoomCall {
 
   #listen() {
     const c = this.client;
-    const live = (fn) => (...args) => !this.closed && fn(...args);
-    c.on('state', live((state, detail) => this.#onState(state, detail)));
-    c.on('session.replaced', live(() => (this.replaced = true)));
-    c.on('peer.joined', live(({ peer }) => {
-      this.#addPeer(peer);
-      this.#say(t('room.joined', { name: nameOf(peer) }));
-    }));
-    c.on('peer.updated', live(({ peer }) => this.#addPeer(peer)));
-    c.on('peer.left', live(({ peerId, reason }) => {
-      const peer = this.peers.get(peerId);
-      const key = `leave.${reason}`;
-      const why = reason === 'left' ? '' : t(key) === key ? reason : t(key);
-      this.#say(t(why ? 'room.leftBecause' : 'room.left', { name: peer ? nameOf(peer) : t('room.someone'), why }));
-      this.#removePeer(peerId);
-    }));
-    c.on('data', live(({ from, payload }) => {
-      if (payload && typeof payload.chat === 'string') {
-        const peer = this.peers.get(from);
-        this.#chat(peer ? nameOf(peer) : t('room.someone'), payload.chat);
-      }
-    }));
+    const live =
+      (fn) =>
+      (...args) =>
+        !this.closed && fn(...args);
+    c.on(
+      'state',
+      live((state, detail) => this.#onState(state, detail)),
+    );
+    c.on(
+      'session.replaced',
+      live(() => (this.replaced = true)),
+    );
+    c.on(
+      'peer.joined',
+      live(({ peer }) => {
+        this.#addPeer(peer);
+        this.#say(t('room.joined', { name: nameOf(peer) }));
+      }),
+    );
+    c.on(
+      'peer.updated',
+      live(({ peer }) => this.#addPeer(peer)),
+    );
+    c.on(
+      'peer.left',
+      live(({ peerId, reason }) => {
+        const peer = this.peers.get(peerId);
+        const key = `leave.${reason}`;
+        const why = reason === 'left' ? '' : t(key) === key ? reason : t(key);
+        this.#say(t(why ? 'room.leftBecause' : 'room.left', { name: peer ? nameOf(peer) : t('room.someone'), why }));
+        this.#removePeer(peerId);
+      }),
+    );
+    c.on(
+      'data',
+      live(({ from, payload }) => {
+        if (payload && typeof payload.chat === 'string') {
+          const peer = this.peers.get(from);
+          this.#chat(peer ? nameOf(peer) : t('room.someone'), payload.chat);
+        }
+      }),
+    );
     // A resumed session lost nothing: the calls, their media and the tiles are as they were.
-    c.on('resumed', live(() => {
-      this.reconnecting = false;
-      this.#say(t('room.reconnected'));
-    }));
-    c.on('peer.reconnecting', live(({ peerId }) => {
-      const peer = this.peers.get(peerId);
-      if (peer) {
-        this.#say(t('room.peerReconnecting', { name: nameOf(peer) }));
-      }
-    }));
-    c.on('rejoined', live((result) => {
-      this.reconnecting = false;
-      this.#joined(result, true);
-      // The SDK rejoins with the metadata of the first join: say what is on now.
-      this.#announce();
-      this.#say(t('room.reconnected'));
-    }));
-    c.on('rejoin.failed', live((err) => this.#end('lost', t('ended.rejoinFailed', { reason: explain(err) }))));
-    c.on('room.closed', live(() => this.#end('lost', t('ended.roomClosed'))));
-    c.on('room.kicked', live(() => this.#end('lost', t('ended.kicked'))));
+    c.on(
+      'resumed',
+      live(() => {
+        this.reconnecting = false;
+        this.#say(t('room.reconnected'));
+      }),
+    );
+    c.on(
+      'peer.reconnecting',
+      live(({ peerId }) => {
+        const peer = this.peers.get(peerId);
+        if (peer) {
+          this.#say(t('room.peerReconnecting', { name: nameOf(peer) }));
+        }
+      }),
+    );
+    c.on(
+      'rejoined',
+      live((result) => {
+        this.reconnecting = false;
+        this.#joined(result, true);
+        // The SDK rejoins with the metadata of the first join: say what is on now.
+        this.#announce();
+        this.#say(t('room.reconnected'));
+      }),
+    );
+    c.on(
+      'rejoin.failed',
+      live((err) => this.#end('lost', t('ended.rejoinFailed', { reason: explain(err) }))),
+    );
+    c.on(
+      'room.closed',
+      live(() => this.#end('lost', t('ended.roomClosed'))),
+    );
+    c.on(
+      'room.kicked',
+      live(() => this.#end('lost', t('ended.kicked'))),
+    );
 
     this.calls.on('track', (peerId, remote) => {
       if (!this.closed && this.peers.has(peerId)) {

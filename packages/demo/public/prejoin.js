@@ -139,7 +139,14 @@ export class PreJoin {
       });
       if (!list.length) {
         const support = mediaSupport();
-        const why = support === 'insecure' ? 'prejoin.needsHttps' : support === 'unsupported' ? 'prejoin.unavailable' : kind === 'video' ? 'prejoin.noCamera' : 'prejoin.noMic';
+        const why =
+          support === 'insecure'
+            ? 'prejoin.needsHttps'
+            : support === 'unsupported'
+              ? 'prejoin.unavailable'
+              : kind === 'video'
+                ? 'prejoin.noCamera'
+                : 'prejoin.noMic';
         options.push(new Option(t(why), ''));
       }
       select.replaceChildren(...options);
@@ -206,7 +213,13 @@ export class PreJoin {
           this.title = roomTitle(room.id, room.metadata);
           $('prejoin-title').textContent = this.title;
         }
-        $('room-seats').textContent = !room ? t('prejoin.newRoom') : this.#full ? t('prejoin.full', { max: room.maxPeers }) : room.peers ? t('prejoin.inRoom', { people: countPeople(room.peers) }) : t('prejoin.empty');
+        $('room-seats').textContent = !room
+          ? t('prejoin.newRoom')
+          : this.#full
+            ? t('prejoin.full', { max: room.maxPeers })
+            : room.peers
+              ? t('prejoin.inRoom', { people: countPeople(room.peers) })
+              : t('prejoin.empty');
         $('room-seats').dataset.full = String(this.#full);
       } catch {
         // The join itself will say what is wrong.

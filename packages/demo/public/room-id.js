@@ -19,7 +19,9 @@ function tag(text) {
  * rides along as room metadata). Returns undefined for an empty name.
  */
 export function roomIdFor(name) {
-  const title = String(name ?? '').trim().replace(/\s+/g, ' ');
+  const title = String(name ?? '')
+    .trim()
+    .replace(/\s+/g, ' ');
   if (!title) {
     return undefined;
   }

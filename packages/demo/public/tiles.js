@@ -138,7 +138,8 @@ export class VideoGrid {
     }
     if ('connection' in state) {
       // Only the states worth a word: a working call needs no badge.
-      const text = { new: t('tile.connecting'), connecting: t('tile.connecting'), disconnected: t('tile.unstable'), failed: t('tile.failed') }[state.connection] ?? '';
+      const text =
+        { new: t('tile.connecting'), connecting: t('tile.connecting'), disconnected: t('tile.unstable'), failed: t('tile.failed') }[state.connection] ?? '';
       const badge = node.querySelector('.badge.conn');
       badge.textContent = text;
       badge.dataset.state = state.connection;

@@ -63,7 +63,15 @@ describe('grants', () => {
     expect(grantMatches({ room: 'team-*' }, 'tea')).toBe(false);
   });
   it('add up, and create implies join', () => {
-    expect(roomPermissions([{ room: 'a', join: true }, { room: '*', create: true }], 'a')).toEqual({ join: true, create: true });
+    expect(
+      roomPermissions(
+        [
+          { room: 'a', join: true },
+          { room: '*', create: true },
+        ],
+        'a',
+      ),
+    ).toEqual({ join: true, create: true });
     expect(roomPermissions([{ room: 'a', create: true }], 'a')).toEqual({ join: true, create: true });
     expect(roomPermissions([{ room: 'a', join: true }], 'b')).toEqual({ join: false, create: false });
     expect(roomPermissions([{ room: 'a' }], 'a')).toEqual({ join: false, create: false });

@@ -4,17 +4,13 @@ import { ERRORS, type ErrorBody, type ValidationIssue } from './errors.js';
 import { DEFAULT_MAX_DEPTH, tooDeepAt, tooDeepMessage } from './json-depth.js';
 import { REQUESTS, isRequestType, type RequestType } from './requests.js';
 
-export type DecodeResult =
-  | { ok: true; request: Request }
-  | { ok: false; id: RequestId | null; error: ErrorBody };
+export type DecodeResult = { ok: true; request: Request } | { ok: false; id: RequestId | null; error: ErrorBody };
 
 const MAX_ID_LENGTH = 64;
 const MAX_ISSUES = 10;
 
 /** One compiled validator per request type, built once when the module loads. */
-const validators = Object.fromEntries(
-  Object.entries(REQUESTS).map(([type, spec]) => [type, Compile(spec.data)]),
-) as Record<RequestType, Validator>;
+const validators = Object.fromEntries(Object.entries(REQUESTS).map(([type, spec]) => [type, Compile(spec.data)])) as Record<RequestType, Validator>;
 
 function badRequest(id: RequestId | null, message: string, issues?: ValidationIssue[]) {
   const error: ErrorBody = { code: 'BAD_REQUEST', message };
@@ -25,10 +21,7 @@ function badRequest(id: RequestId | null, message: string, issues?: ValidationIs
 }
 
 export function isRequestId(value: unknown): value is RequestId {
-  return (
-    (typeof value === 'number' && Number.isSafeInteger(value)) ||
-    (typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH)
-  );
+  return (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH);
 }
 
 /**

@@ -141,13 +141,12 @@ export const PS_CLOSE_CODES = {
 /** Why an inbound frame was not handed on. Counted; closes the socket only in strict mode. */
 export type PsDecodeProblem = 'parse' | 'unknown_type' | 'invalid';
 
-export type PsDecodeResult =
-  | { ok: true; message: PsInbound }
-  | { ok: false; problem: PsDecodeProblem; detail: string };
+export type PsDecodeResult = { ok: true; message: PsInbound } | { ok: false; problem: PsDecodeProblem; detail: string };
 
-const validators = Object.fromEntries(
-  Object.entries(PS_INBOUND).map(([type, schema]) => [type, Compile(schema as TSchema)]),
-) as Record<PsInboundType, Validator>;
+const validators = Object.fromEntries(Object.entries(PS_INBOUND).map(([type, schema]) => [type, Compile(schema as TSchema)])) as Record<
+  PsInboundType,
+  Validator
+>;
 
 /**
  * Decodes and validates one frame from a `role` peer: the only place inbound dialect JSON is

@@ -26,7 +26,7 @@ async function act(what) {
 }
 
 function sum(nodes, pick) {
-  return nodes.reduce((n, node) => n + (node.state === 'unreachable' ? 0 : pick(node) ?? 0), 0);
+  return nodes.reduce((n, node) => n + (node.state === 'unreachable' ? 0 : (pick(node) ?? 0)), 0);
 }
 
 /** The figures shown, from one overview and the one before it (for the rates). */
@@ -109,7 +109,11 @@ async function openRoom(roomId, scroll = true) {
   $('room-panel').hidden = false;
   $('peers').tBodies[0].replaceChildren(
     ...peers.map((p) => {
-      const kick = button('Kick', () => act(() => api('POST', `${path}/peers/${encodeURIComponent(p.id)}/kick`, { reason: 'removed by an operator' })), 'danger');
+      const kick = button(
+        'Kick',
+        () => act(() => api('POST', `${path}/peers/${encodeURIComponent(p.id)}/kick`, { reason: 'removed by an operator' })),
+        'danger',
+      );
       const watch = button('Inspect', () => inspector.watch('peer', p.id));
       const tr = row([p.id, p.userId, p.name, Object.assign(document.createElement('span'), { className: 'row' })]);
       tr.lastElementChild.firstElementChild.append(kick, watch);
@@ -149,13 +153,17 @@ async function start() {
   await loadHistory().catch(showError);
   live = new AbortController();
   const badge = $('live');
-  stream('/v1/console/stream', (name, data) => {
-    if (name === 'overview') {
-      badge.textContent = 'live';
-      badge.classList.add('on');
-      render(data);
-    }
-  }, live.signal).catch((err) => {
+  stream(
+    '/v1/console/stream',
+    (name, data) => {
+      if (name === 'overview') {
+        badge.textContent = 'live';
+        badge.classList.add('on');
+        render(data);
+      }
+    },
+    live.signal,
+  ).catch((err) => {
     badge.textContent = 'disconnected';
     badge.classList.remove('on');
     showError(err);

@@ -30,8 +30,14 @@ function push(chart, t, values) {
 }
 
 export function createCharts() {
-  const signals = make(document.getElementById('chart-signals'), [{ label: 'signals/s', color: '#2563eb' }, { label: 'errors/s', color: '#b91c1c' }]);
-  const load = make(document.getElementById('chart-load'), [{ label: 'connections', color: '#16a34a' }, { label: 'peers', color: '#9333ea' }]);
+  const signals = make(document.getElementById('chart-signals'), [
+    { label: 'signals/s', color: '#2563eb' },
+    { label: 'errors/s', color: '#b91c1c' },
+  ]);
+  const load = make(document.getElementById('chart-load'), [
+    { label: 'connections', color: '#16a34a' },
+    { label: 'peers', color: '#9333ea' },
+  ]);
   const latency = make(document.getElementById('chart-latency'), [{ label: 'relay p99 ms', color: '#ea580c' }]);
   return {
     add(t, figures) {

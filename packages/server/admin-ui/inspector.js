@@ -47,19 +47,23 @@ export function createInspector(showError) {
     form.querySelector('[type=submit]').disabled = true;
     status.textContent = 'starting…';
     const query = `${kind}=${encodeURIComponent(target)}`;
-    stream(`/v1/inspect?${query}`, (name, data) => {
-      if (name === 'started') {
-        status.textContent = `capturing ${kind} ${target}`;
-        status.dataset.capture = data.capture;
-      } else if (name === 'record') {
-        const time = new Date(data.at).toISOString().slice(11, 23);
-        const who = data.peer ?? data.user;
-        const tr = row([time, data.node, data.direction, data.kind, data.type, who, data.bytes, data.ms, bodyCell(data)], data.direction);
-        tr.dataset.gist = gist(data);
-        tbody.prepend(tr);
-        while (tbody.children.length > MAX_ROWS) tbody.lastElementChild.remove();
-      }
-    }, abort.signal).then(
+    stream(
+      `/v1/inspect?${query}`,
+      (name, data) => {
+        if (name === 'started') {
+          status.textContent = `capturing ${kind} ${target}`;
+          status.dataset.capture = data.capture;
+        } else if (name === 'record') {
+          const time = new Date(data.at).toISOString().slice(11, 23);
+          const who = data.peer ?? data.user;
+          const tr = row([time, data.node, data.direction, data.kind, data.type, who, data.bytes, data.ms, bodyCell(data)], data.direction);
+          tr.dataset.gist = gist(data);
+          tbody.prepend(tr);
+          while (tbody.children.length > MAX_ROWS) tbody.lastElementChild.remove();
+        }
+      },
+      abort.signal,
+    ).then(
       () => {
         status.textContent = 'stopped';
         stop();
@@ -72,9 +76,12 @@ export function createInspector(showError) {
     );
   });
   stopButton.addEventListener('click', stop);
-  return { stop, watch(kind, target) {
-    document.getElementById('inspect-kind').value = kind;
-    document.getElementById('inspect-target').value = target;
-    form.requestSubmit();
-  } };
+  return {
+    stop,
+    watch(kind, target) {
+      document.getElementById('inspect-kind').value = kind;
+      document.getElementById('inspect-target').value = target;
+      form.requestSubmit();
+    },
+  };
 }

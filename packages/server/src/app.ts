@@ -9,7 +9,9 @@ import type { ApiKeys } from './control-api/api-keys.js';
 import { createHandlers } from './handlers/index.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { buildHttpServer } from './http/http-server.js';
-import { createBusinessIntegration } from './business-integration.js';
+import { createBusinessIntegration, type BusinessIntegration } from './business-integration.js';
+import type { TokenVerifier } from './auth/token-verifier.js';
+import type { WsGateway } from './transport/ws-gateway.js';
 import { OperatorConsole } from './admin/operator-console.js';
 import type { Webhooks } from './webhooks/webhooks.js';
 import { Rooms } from './rooms/rooms.js';
@@ -68,7 +70,12 @@ export interface Heliograph {
   readonly apiKeys: ApiKeys;
 }
 
-/** The composition root: builds every component from the configuration and wires them. */
+/**
+ * The composition root: builds every component from the configuration and wires them.
+ * It is longer than 80 lines on purpose: it is the one list of the node's parts, in build order,
+ * each built by a function of its own; splitting it would scatter the order that close() reverses.
+ */
+// eslint-disable-next-line max-lines-per-function -- the one list of the node's parts, in build order (see above)
 export async function createHeliograph(config: Config, options: HeliographOptions = {}): Promise<Heliograph> {
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds();
@@ -105,25 +112,37 @@ export async function createHeliograph(config: Config, options: HeliographOption
       pixelStreaming: () => pixelStreaming && { streamers: pixelStreaming.signalling.streamers.list().length, players: pixelStreaming.signalling.players.size },
     },
   });
-  const handlers = createHandlers({ rooms, membership, clock, iceServers: business.iceServers, roomService: business.roomService });
+  const { sessions, gateway } = createNativeSignalling(config, {
+    rooms,
+    membership,
+    clock,
+    ids,
+    logger,
+    errors,
+    metrics,
+    business,
+    operator,
+    verifier,
+    cluster,
+    clusterRooms,
+  });
+
   const clientAddress = clientAddressResolver(config.http.trustProxy);
   const admission = createAdmission(config, { clock, logger, clientAddress });
   admission.registerMetrics(metrics);
-  const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs, tap: operator.tap });
-  const sessions = new SessionRegistry({ clock, ids, rooms, limits: config.resume, metrics, nodeId: cluster?.nodeId });
-  const { inspector } = operator;
-  sessions.eventTap = (session, type, dataJson) => {
-    if (inspector.active) {
-      inspector.observeEvent(session, type, dataJson);
-    }
-  };
-  if (cluster && clusterRooms && config.resume.windowMs > 0) {
-    new SessionHandover({ node: cluster, rooms, cluster: clusterRooms, sessions, clock, logger, requestTimeoutMs: config.cluster.requestTimeoutMs });
-  }
-  const gateway = createGateway(config, { verifier, dispatcher, sessions, clock, logger, errors });
-
   const pixelStreaming = config.pixelStreaming.enabled
-    ? createPixelStreamingDialect(config, { inspector, rooms, verifier, clock, logger, errors, cluster, membership, admission, clientAddress })
+    ? createPixelStreamingDialect(config, {
+        inspector: operator.inspector,
+        rooms,
+        verifier,
+        clock,
+        logger,
+        errors,
+        cluster,
+        membership,
+        admission,
+        clientAddress,
+      })
     : undefined;
 
   if (pixelStreaming && business.webhooks) {
@@ -132,9 +151,40 @@ export async function createHeliograph(config: Config, options: HeliographOption
 
   const status: NodeStatus = { state: 'starting', url: '' };
   const http = buildHttpServer({ logger, errors, tls: config.tls, trustProxy: config.http.trustProxy, timeouts: config.http, admission });
-  registerRoutes(http, { config, clock, status, db, accounts, signer, secret, verifier, membership, metrics, gateway, rooms, business, operator, pixelStreaming });
+  registerRoutes(http, {
+    config,
+    clock,
+    status,
+    db,
+    accounts,
+    signer,
+    secret,
+    verifier,
+    membership,
+    metrics,
+    gateway,
+    rooms,
+    business,
+    operator,
+    pixelStreaming,
+  });
   routeUpgrades(http, admission, gateway, pixelStreaming);
-  const lifecycle = nodeLifecycle({ config, clock, logger, status, cluster, clusterRooms, operator, http, pixelStreaming, gateway, sessions, rooms, business, db });
+  const lifecycle = nodeLifecycle({
+    config,
+    clock,
+    logger,
+    status,
+    cluster,
+    clusterRooms,
+    operator,
+    http,
+    pixelStreaming,
+    gateway,
+    sessions,
+    rooms,
+    business,
+    db,
+  });
 
   return {
     get url() {
@@ -152,6 +202,39 @@ export async function createHeliograph(config: Config, options: HeliographOption
     apiKeys: business.apiKeys,
     ...lifecycle,
   };
+}
+
+interface NativeSignallingDeps {
+  rooms: Rooms;
+  membership: RoomMembership;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  errors: ErrorReporter;
+  metrics: Registry;
+  business: Pick<BusinessIntegration, 'iceServers' | 'roomService'>;
+  operator: Pick<OperatorConsole, 'tap' | 'inspector'>;
+  verifier: TokenVerifier;
+  cluster: ClusterNode | undefined;
+  clusterRooms: ClusterRooms | undefined;
+}
+
+/** The native protocol: handlers, the dispatcher, the sessions (handed over between nodes in a cluster) and the WebSocket gateway. */
+function createNativeSignalling(config: Config, deps: NativeSignallingDeps): { sessions: SessionRegistry; gateway: WsGateway } {
+  const { rooms, membership, clock, ids, logger, errors, metrics, business, operator, verifier, cluster, clusterRooms } = deps;
+  const handlers = createHandlers({ rooms, membership, clock, iceServers: business.iceServers, roomService: business.roomService });
+  const dispatcher = new Dispatcher({ handlers, clock, errors, requestTimeoutMs: config.limits.requestTimeoutMs, tap: operator.tap });
+  const sessions = new SessionRegistry({ clock, ids, rooms, limits: config.resume, metrics, nodeId: cluster?.nodeId });
+  const { inspector } = operator;
+  sessions.eventTap = (session, type, dataJson) => {
+    if (inspector.active) {
+      inspector.observeEvent(session, type, dataJson);
+    }
+  };
+  if (cluster && clusterRooms && config.resume.windowMs > 0) {
+    new SessionHandover({ node: cluster, rooms, cluster: clusterRooms, sessions, clock, logger, requestTimeoutMs: config.cluster.requestTimeoutMs });
+  }
+  return { sessions, gateway: createGateway(config, { verifier, dispatcher, sessions, clock, logger, errors }) };
 }
 
 /**

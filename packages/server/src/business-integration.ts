@@ -71,7 +71,15 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
 
   const roomService =
     rs.url !== undefined && rs.secret !== undefined
-      ? new RoomServiceClient({ ...rs, url: rs.url, secret: rs.secret, maxDepth: config.limits.maxDepth, clock, logger: logger.child({ module: 'room-service' }), registry: metrics })
+      ? new RoomServiceClient({
+          ...rs,
+          url: rs.url,
+          secret: rs.secret,
+          maxDepth: config.limits.maxDepth,
+          clock,
+          logger: logger.child({ module: 'room-service' }),
+          registry: metrics,
+        })
       : undefined;
 
   let webhooks: Webhooks | undefined;
@@ -93,7 +101,13 @@ export function createBusinessIntegration(deps: BusinessIntegrationDeps): Busine
     unsubscribe = publishRoomEvents(rooms.events, webhooks, openRooms);
   }
 
-  const deadLetters = new ClusterDeadLetters({ nodeId, webhooks, cluster, timeoutMs: config.cluster.requestTimeoutMs, logger: logger.child({ module: 'webhooks' }) });
+  const deadLetters = new ClusterDeadLetters({
+    nodeId,
+    webhooks,
+    cluster,
+    timeoutMs: config.cluster.requestTimeoutMs,
+    logger: logger.child({ module: 'webhooks' }),
+  });
   const apiKeys = new ApiKeys(config.controlApi.keys, new ApiKeyStore(db, { clock }));
 
   let closed = false;

@@ -34,7 +34,13 @@ import { until } from './helpers/wait.js';
  *   spaces any whitespace); the block's EXPECT patterns match; and it printed something.
  */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 const BIN = join(ROOT, 'packages/server/bin/heliograph.mjs');
 const BLOCK_TIMEOUT_MS = 30_000;
 
@@ -73,7 +79,9 @@ const EXPECT: Record<string, RegExp[]> = {
     /Created API key backend \(read-write\)/,
   ],
   'docs/configuration.md: export HELIOGRAPH_HOST=0.0.0.0': [/Built-in accounts are off \(auth\.accounts\)/, /"level":20/],
-  'docs/configuration.md: npx heliograph serve --port 0 --data-dir ./tmp-data --log.level=debug': [/Heliograph serving on[\s\S]*Heliograph serving on[\s\S]*Heliograph serving on/],
+  'docs/configuration.md: npx heliograph serve --port 0 --data-dir ./tmp-data --log.level=debug': [
+    /Heliograph serving on[\s\S]*Heliograph serving on[\s\S]*Heliograph serving on/,
+  ],
   'docs/integration.md: export JWT_SECRET=$(openssl rand -base64 32) HOOK_SECRET=$(openssl rand -base64 32)': [
     /^business backend on http:\/\/127\.0\.0\.1:\d+$/m,
     /Heliograph serving on/,
@@ -294,7 +302,11 @@ beforeAll(async () => {
   }
   dataDir = mkdtempSync(join(tmpdir(), 'heliograph-docs-'));
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HELIOGRAPH_')));
-  live = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log.format', 'json'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  live = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log.format', 'json'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   live.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
   live.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -344,7 +356,10 @@ describe.skipIf(!existsSync('/proc/self/stat'))('docs that run', () => {
         const context = `\n--- block, as run ---\n${script}\n--- output ---\n${ran.output}`;
         expect(ran.problems, context).toEqual([]);
         expect({ code: ran.code, signal: ran.signal }, context).toEqual({ code: 0, signal: null });
-        expect(ran.stderr.split('\n').filter((line) => line.startsWith('heliograph: ')), context).toEqual([]);
+        expect(
+          ran.stderr.split('\n').filter((line) => line.startsWith('heliograph: ')),
+          context,
+        ).toEqual([]);
         expect(ran.output.trim(), context).not.toBe('');
         expect(inOrder(ran.output, arrowPatterns(block.text)), context).toBeUndefined();
         for (const pattern of EXPECT[block.key] ?? []) {

@@ -34,7 +34,12 @@ describe('graceful drain', () => {
     await a.close();
     await b.close();
     await drained;
-    expect(await fetch(`${server.url}/healthz`).then(() => 'up', () => 'down')).toBe('down');
+    expect(
+      await fetch(`${server.url}/healthz`).then(
+        () => 'up',
+        () => 'down',
+      ),
+    ).toBe('down');
   });
 
   it('closes what is left with 1001 at the deadline (fake clock)', async () => {

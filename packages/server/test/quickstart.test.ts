@@ -31,7 +31,10 @@ function run(cmd: string, args: string[], input?: string, env: Record<string, st
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'heliograph-quickstart-'));
-  for (const [user, password] of [['alice', 'alice-password'], ['bob', 'bob-password']] as const) {
+  for (const [user, password] of [
+    ['alice', 'alice-password'],
+    ['bob', 'bob-password'],
+  ] as const) {
     const added = await run('node', [cli, 'users', 'add', user, '--password-stdin'], `${password}\n`);
     expect(added.code, added.stderr).toBe(0);
   }

@@ -33,7 +33,12 @@ describe('POST /v1/auth/signup', () => {
 
   it('rejects bad input with BAD_REQUEST', async () => {
     server = await startServer();
-    for (const body of [{ username: 'x' }, { username: 'bad name', password: 'long-enough' }, { username: 'ok', password: 'short' }, { username: 'ok', password: 'long-enough', extra: 1 }]) {
+    for (const body of [
+      { username: 'x' },
+      { username: 'bad name', password: 'long-enough' },
+      { username: 'ok', password: 'short' },
+      { username: 'ok', password: 'long-enough', extra: 1 },
+    ]) {
       const res = await post('/v1/auth/signup', body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');

@@ -1,8 +1,5 @@
 /** The signals a call exchanges over `signal.send`. */
-export type CallSignal =
-  | { description: RTCSessionDescriptionInit }
-  | { candidate: RTCIceCandidateInit | null }
-  | { bye: true };
+export type CallSignal = { description: RTCSessionDescriptionInit } | { candidate: RTCIceCandidateInit | null } | { bye: true };
 
 export interface PeerCallOptions {
   remotePeerId: string;

@@ -6,7 +6,10 @@
 let counter = 0;
 
 export class FakeTrack {
-  constructor(readonly kind: 'audio' | 'video', readonly id = `track-${++counter}`) {}
+  constructor(
+    readonly kind: 'audio' | 'video',
+    readonly id = `track-${++counter}`,
+  ) {}
 }
 
 export class FakeStream {

@@ -41,7 +41,6 @@ export class AdminRoles {
   list(): string[] {
     return (statement(this.db, 'SELECT username FROM console_admins ORDER BY username').all() as Array<{ username: string }>).map((r) => r.username);
   }
-
 }
 
 /**
@@ -69,7 +68,13 @@ export class ConsoleAdmins {
     }
     const now = Math.floor(this.clock.now() / 1000);
     const exp = now + CONSOLE_SESSION_SECONDS;
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(account.username).setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(exp).sign(this.#key);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(account.username)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(exp)
+      .sign(this.#key);
     return { token, expiresAt: exp * 1000 };
   }
 

@@ -96,10 +96,7 @@ export class OperatorConsole {
     const { cluster, clock, nodeId } = this.#deps;
     const roomCount = await this.#roomCount();
     const others = cluster ? cluster.bus.nodes().filter((id) => id !== nodeId) : [];
-    const nodes = await Promise.all([
-      nodeStats(this.#sources),
-      ...others.map((id) => this.#remoteStats(id)),
-    ]);
+    const nodes = await Promise.all([nodeStats(this.#sources), ...others.map((id) => this.#remoteStats(id))]);
     nodes.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
     return { at: clock.now(), node: nodeId, cluster: cluster !== undefined, rooms: roomCount, nodes };
   }
@@ -127,8 +124,16 @@ export class OperatorConsole {
   #registerGauges(): void {
     const { registry, sources } = this.#deps;
     const gauge = (name: string, help: string, read: () => number) => readGauge(registry, name, help, read);
-    gauge('heliograph_pixel_streaming_streamers', 'Pixel Streaming streamers connected to this node (0 when the dialect is off)', () => sources.pixelStreaming()?.streamers ?? 0);
-    gauge('heliograph_pixel_streaming_players', 'Pixel Streaming players connected to this node (0 when the dialect is off)', () => sources.pixelStreaming()?.players ?? 0);
+    gauge(
+      'heliograph_pixel_streaming_streamers',
+      'Pixel Streaming streamers connected to this node (0 when the dialect is off)',
+      () => sources.pixelStreaming()?.streamers ?? 0,
+    );
+    gauge(
+      'heliograph_pixel_streaming_players',
+      'Pixel Streaming players connected to this node (0 when the dialect is off)',
+      () => sources.pixelStreaming()?.players ?? 0,
+    );
     gauge('heliograph_inspector_captures', 'Signalling inspector captures running on this node (at most 8)', () => this.inspector.captures);
   }
 

@@ -25,9 +25,7 @@ export class StatsHistory {
   readonly #samples: NodeStats[] = [];
   #timer: TimerHandle | undefined;
 
-  constructor(
-    private readonly deps: { nodeId: string; clock: Clock; cluster: ClusterNode | undefined; sample: () => Promise<NodeStats> },
-  ) {
+  constructor(private readonly deps: { nodeId: string; clock: Clock; cluster: ClusterNode | undefined; sample: () => Promise<NodeStats> }) {
     deps.cluster?.handle('console.history', () => this.#samples);
   }
 

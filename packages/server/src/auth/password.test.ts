@@ -18,7 +18,14 @@ describe('password hashing', () => {
 
   it('treats a malformed or hostile stored hash as a mismatch', async () => {
     const hash = await hashPassword('password1');
-    for (const bad of ['', 'plain', hash.replace('scrypt', 'bcrypt'), hash.replace('$16384$', '$1000$'), hash.replace('$16384$', '$1073741824$'), `${hash}$x`]) {
+    for (const bad of [
+      '',
+      'plain',
+      hash.replace('scrypt', 'bcrypt'),
+      hash.replace('$16384$', '$1000$'),
+      hash.replace('$16384$', '$1073741824$'),
+      `${hash}$x`,
+    ]) {
       expect(await verifyPassword('password1', bad)).toBe(false);
     }
   });

@@ -63,8 +63,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /** A hash of a random, forgotten password. Regenerate it when `SCRYPT_PARAMS` change (a test checks). */
-export const DUMMY_HASH =
-  'scrypt$16384$8$1$PORQrf2ipc3jQRKxV6tMGA==$9aRqLG4C9vKHe7dYlteeY5keb6Xh5u0fPmE2rrWKhaVE82p9lqaqVH1GL3v0j/BxrAkI9SSlM+mCb8P+pZ3ecw==';
+export const DUMMY_HASH = 'scrypt$16384$8$1$PORQrf2ipc3jQRKxV6tMGA==$9aRqLG4C9vKHe7dYlteeY5keb6Xh5u0fPmE2rrWKhaVE82p9lqaqVH1GL3v0j/BxrAkI9SSlM+mCb8P+pZ3ecw==';
 
 /**
  * Spends the same time as a real `verifyPassword` and returns false. Called for unknown users so

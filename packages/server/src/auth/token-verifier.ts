@@ -1,13 +1,5 @@
 import { DEFAULT_MAX_DEPTH, TokenClaims, tooDeepAt } from '@heliograph/protocol';
-import {
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JWSHeaderParameters,
-  type FlattenedJWSInput,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWSHeaderParameters, type FlattenedJWSInput, type JWTVerifyGetKey } from 'jose';
 import { Compile } from 'typebox/compile';
 import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
@@ -129,10 +121,7 @@ function readHeader(token: string): JWSHeaderParameters {
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const { clock, logger } = options;
   const secret = options.secret === undefined ? undefined : new TextEncoder().encode(options.secret);
-  const jwksKey =
-    options.jwksUrl === undefined
-      ? undefined
-      : remoteKeys(parseJwksUrl(options.jwksUrl), options.jwksCacheMaxAgeMs ?? 600_000, logger);
+  const jwksKey = options.jwksUrl === undefined ? undefined : remoteKeys(parseJwksUrl(options.jwksUrl), options.jwksCacheMaxAgeMs ?? 600_000, logger);
 
   /** The key for a token's `alg`, and the algorithms that key may verify. */
   function keyFor(alg: string | undefined) {

@@ -8,7 +8,7 @@ const SPECS: Record<string, OptionSpec> = {
 };
 
 describe('parseCommandArgs', () => {
-  it('takes the command\'s own options in every spelling, and positionals in order', () => {
+  it("takes the command's own options in every spelling, and positionals in order", () => {
     expect(parseCommandArgs(['add', '--user', 'ada', '--json', 'more'], SPECS)).toEqual({
       ok: true,
       args: { positionals: ['add', 'more'], options: { user: 'ada', json: true } },

@@ -1,9 +1,7 @@
 import { configFlagLength } from '../config/load.js';
 import type { CommandArgs, OptionSpec } from './command.js';
 
-export type ParsedArgs =
-  | { ok: true; args: CommandArgs; configArgv: string[]; help: boolean }
-  | { ok: false; error: string };
+export type ParsedArgs = { ok: true; args: CommandArgs; configArgv: string[]; help: boolean } | { ok: false; error: string };
 
 /**
  * Splits a command's argv into its own options and positionals, and everything else that looks

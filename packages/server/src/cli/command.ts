@@ -98,10 +98,7 @@ export function table(rows: readonly (readonly string[])[], indent = '  '): stri
 /** The `--help` text of one command. */
 export function commandHelp(command: Command): string {
   const usage = ['heliograph', command.name, ...command.positionals, '[options]'].join(' ');
-  const options: [string, string][] = Object.entries(command.options).map(([name, spec]) => [
-    optionLabel(name, spec),
-    spec.description,
-  ]);
+  const options: [string, string][] = Object.entries(command.options).map(([name, spec]) => [optionLabel(name, spec), spec.description]);
   options.push(['-h, --help', 'Show this help']);
   return [
     `Usage: ${usage}`,

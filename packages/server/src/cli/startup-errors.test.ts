@@ -24,7 +24,10 @@ describe('explainStartupError', () => {
   });
 
   it('explains a privileged port, an address not of this machine and a host that does not resolve', () => {
-    expect(explainStartupError(systemError('EACCES', 'listen', 80), config())).toMatchObject({ setting: 'port', problem: 'not allowed to listen on 127.0.0.1:80' });
+    expect(explainStartupError(systemError('EACCES', 'listen', 80), config())).toMatchObject({
+      setting: 'port',
+      problem: 'not allowed to listen on 127.0.0.1:80',
+    });
     expect(explainStartupError(systemError('EADDRNOTAVAIL', 'bind', 7000), config({ host: '10.9.9.9' }))).toMatchObject({ setting: 'host' });
     expect(explainStartupError(systemError('ENOTFOUND', 'getaddrinfo'), config({ host: 'nowhere.invalid' }))).toMatchObject({
       setting: 'host',
@@ -46,6 +49,8 @@ describe('checkTlsFiles', () => {
   it('does nothing without TLS, and names the certificate file it cannot read', () => {
     expect(() => checkTlsFiles(config())).not.toThrow();
     const missing = config({ tls: { cert: '/nonexistent/cert.pem', key: '/nonexistent/key.pem' } });
-    expect(() => checkTlsFiles(missing)).toThrow(expect.objectContaining({ setting: 'tls.cert', problem: 'cannot read /nonexistent/cert.pem: no such file or directory (ENOENT)' }));
+    expect(() => checkTlsFiles(missing)).toThrow(
+      expect.objectContaining({ setting: 'tls.cert', problem: 'cannot read /nonexistent/cert.pem: no such file or directory (ENOENT)' }),
+    );
   });
 });

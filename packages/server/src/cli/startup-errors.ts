@@ -67,14 +67,21 @@ export function checkTlsFiles(config: Config): void {
   try {
     new X509Certificate(certPem);
   } catch (err) {
-    throw new StartupError('tls.cert', `${cert} holds no PEM certificate (${opensslReason(err)})`, 'set --tls.cert to a PEM certificate (chain)', { cause: err });
+    throw new StartupError('tls.cert', `${cert} holds no PEM certificate (${opensslReason(err)})`, 'set --tls.cert to a PEM certificate (chain)', {
+      cause: err,
+    });
   }
   try {
     createPrivateKey(keyPem);
   } catch (err) {
-    throw new StartupError('tls.key', `${key} holds no usable PEM private key (${opensslReason(err)})`, 'set --tls.key to the unencrypted PEM private key of tls.cert', {
-      cause: err,
-    });
+    throw new StartupError(
+      'tls.key',
+      `${key} holds no usable PEM private key (${opensslReason(err)})`,
+      'set --tls.key to the unencrypted PEM private key of tls.cert',
+      {
+        cause: err,
+      },
+    );
   }
   try {
     createSecureContext({ cert: certPem, key: keyPem });

@@ -30,7 +30,9 @@ const KEY = JSON.stringify([{ id: 'ops', key: 'k'.repeat(32), scope: 'read' }]);
 describe('startupSummary', () => {
   it('tells a newcomer about the defaults: demo, open sign-up, no control API key, a fresh secret', () => {
     const cfg = config([]);
-    expect(startupSummary(cfg, { url: 'http://127.0.0.1:8080', secretOrigin: 'generated', pixelStreaming: undefined, cluster: undefined, apiKeys: keys(cfg) })).toEqual([
+    expect(
+      startupSummary(cfg, { url: 'http://127.0.0.1:8080', secretOrigin: 'generated', pixelStreaming: undefined, cluster: undefined, apiKeys: keys(cfg) }),
+    ).toEqual([
       'WebSocket endpoint: ws://127.0.0.1:8080/ws',
       'Demo app: http://127.0.0.1:8080/ (open it in two browser windows and sign up as two users to try a call)',
       'Sign-up is open: anyone who can reach this server may create an account (POST /v1/auth/signup); close it with --auth.signup false',
@@ -41,7 +43,13 @@ describe('startupSummary', () => {
 
   it('says what is closed, configured or kept, with links a browser can open', () => {
     const cfg = config(['--demo.enabled', 'false', '--auth.signup', 'false', '--control-api.keys', KEY, '--tls.cert', 'c', '--tls.key', 'k']);
-    const lines = startupSummary(cfg, { url: 'https://0.0.0.0:8443', secretOrigin: 'stored', pixelStreaming: undefined, cluster: undefined, apiKeys: keys(cfg) });
+    const lines = startupSummary(cfg, {
+      url: 'https://0.0.0.0:8443',
+      secretOrigin: 'stored',
+      pixelStreaming: undefined,
+      cluster: undefined,
+      apiKeys: keys(cfg),
+    });
     expect(lines).toEqual([
       'WebSocket endpoint: wss://localhost:8443/ws',
       'Sign-up is closed (auth.signup): add accounts with `npx heliograph users add <username>`',
@@ -49,9 +57,9 @@ describe('startupSummary', () => {
       'Data directory: /srv/hg; signing secret from /srv/hg/jwt-secret',
     ]);
     const off = config(['--auth.accounts', 'false']);
-    expect(startupSummary(off, { url: 'http://127.0.0.1:1', secretOrigin: 'configured', pixelStreaming: undefined, cluster: undefined, apiKeys: keys(off) })).toContain(
-      'Built-in accounts are off (auth.accounts): only tokens signed for your backend get in',
-    );
+    expect(
+      startupSummary(off, { url: 'http://127.0.0.1:1', secretOrigin: 'configured', pixelStreaming: undefined, cluster: undefined, apiKeys: keys(off) }),
+    ).toContain('Built-in accounts are off (auth.accounts): only tokens signed for your backend get in');
   });
 
   it('counts the keys of the configuration and of the database', () => {
@@ -60,15 +68,17 @@ describe('startupSummary', () => {
       startupSummary(cfg, { url: 'http://127.0.0.1:1', secretOrigin: 'stored', pixelStreaming: undefined, cluster: undefined, apiKeys }).find((l) =>
         l.startsWith('Control API'),
       );
-    expect(line(keys(cfg, 2))).toBe('Control API at http://127.0.0.1:1/v1 (reference at http://127.0.0.1:1/v1/docs): 1 key configured (controlApi.keys), 2 keys in the database (npx heliograph keys list)');
+    expect(line(keys(cfg, 2))).toBe(
+      'Control API at http://127.0.0.1:1/v1 (reference at http://127.0.0.1:1/v1/docs): 1 key configured (controlApi.keys), 2 keys in the database (npx heliograph keys list)',
+    );
     const none = config([]);
     expect(line(new ApiKeys(none.controlApi.keys, keys(none, 1).stored))).toBe(
       'Control API at http://127.0.0.1:1/v1 (reference at http://127.0.0.1:1/v1/docs): 1 key in the database (npx heliograph keys list)',
     );
     const memory = config(['--data-dir', ':memory:']);
-    expect(startupSummary(memory, { url: 'http://127.0.0.1:1', secretOrigin: 'memory', pixelStreaming: undefined, cluster: undefined, apiKeys: keys(memory) })).toContain(
-      'Control API at http://127.0.0.1:1/v1: no API key yet, so every call is refused; configure one in controlApi.keys',
-    );
+    expect(
+      startupSummary(memory, { url: 'http://127.0.0.1:1', secretOrigin: 'memory', pixelStreaming: undefined, cluster: undefined, apiKeys: keys(memory) }),
+    ).toContain('Control API at http://127.0.0.1:1/v1: no API key yet, so every call is refused; configure one in controlApi.keys');
   });
 
   it('with :memory: says that nothing is kept and tokens die with the process', () => {

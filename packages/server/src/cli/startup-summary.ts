@@ -30,7 +30,9 @@ function controlApiLine(config: Config, app: Started, base: string): string {
   const plural = (n: number) => `${n} key${n === 1 ? '' : 's'}`;
   const sources = [
     ...(configured > 0 ? [`${plural(configured)} configured (controlApi.keys)`] : []),
-    ...(stored > 0 ? [isInMemory(config.dataDir) ? `${plural(stored)} in the in-memory database` : `${plural(stored)} in the database (npx heliograph keys list)`] : []),
+    ...(stored > 0
+      ? [isInMemory(config.dataDir) ? `${plural(stored)} in the in-memory database` : `${plural(stored)} in the database (npx heliograph keys list)`]
+      : []),
   ];
   return `Control API at ${base}/v1 (reference at ${base}/v1/docs): ${sources.join(', ')}`;
 }

@@ -95,12 +95,16 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#responder = new Responder(options.nodeId, this.#isMessage, options.logger);
     this.#links = options.links;
     this.#router = options.links
-      ? new LinkRouter(options.links, {
-          pending: this.#pending,
-          publishing: () => this.#publishing,
-          sendInbox: (to, id, seq, message) => this.#sendInbox(to, id, seq, message),
-          answer: (from, seq, message, reply) => this.#responder.answer(from, seq, message, reply),
-        }, options.logger)
+      ? new LinkRouter(
+          options.links,
+          {
+            pending: this.#pending,
+            publishing: () => this.#publishing,
+            sendInbox: (to, id, seq, message) => this.#sendInbox(to, id, seq, message),
+            answer: (from, seq, message, reply) => this.#responder.answer(from, seq, message, reply),
+          },
+          options.logger,
+        )
       : undefined;
     this.#t.onFrame((channel, raw) => this.#onFrame(channel, raw));
     this.#t.onConnectionChange((up) => this.#onConnectionChange(up));
@@ -260,11 +264,18 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     } else if (frame.k === 'req') {
       const { from, id } = frame;
       this.#responder.answer(from, frame.s, frame.m, (reply) => {
-        const res: Frame<M> = reply.ok ? { k: 'res', from: this.nodeId, id, ok: true, body: reply.body } : { k: 'res', from: this.nodeId, id, ok: false, error: reply.error };
-        this.#outbox.send(this.#inbox(from), JSON.stringify(res), () => undefined, (err: unknown) => {
-          // The requester times out or fails on its own bus loss; nothing else to do here.
-          this.#log.warn({ err, to: from }, 'cluster: could not send a reply');
-        });
+        const res: Frame<M> = reply.ok
+          ? { k: 'res', from: this.nodeId, id, ok: true, body: reply.body }
+          : { k: 'res', from: this.nodeId, id, ok: false, error: reply.error };
+        this.#outbox.send(
+          this.#inbox(from),
+          JSON.stringify(res),
+          () => undefined,
+          (err: unknown) => {
+            // The requester times out or fails on its own bus loss; nothing else to do here.
+            this.#log.warn({ err, to: from }, 'cluster: could not send a reply');
+          },
+        );
       });
     } else if (frame.ok) {
       this.#pending.resolveFrom(frame.from, frame.id, frame.body);
@@ -331,7 +342,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     await this.#beat();
   }
 
-
   async #beat(): Promise<void> {
     if (this.#beating || this.#closed) {
       return;
@@ -363,7 +373,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
       this.#beating = false;
     }
   }
-
 }
 
 /** Any transport failure as an AppError: UNAVAILABLE unless it already is one. */

@@ -16,23 +16,8 @@ import { BackgroundWrites } from './background-writes.js';
 import { ClusterCatalog, type OpenMode } from './cluster-catalog.js';
 import { applyRoomEvent, homeNode, mirrorOf } from './mirrors.js';
 import { RemotePeers } from './remote-peers.js';
+import type { MoveHooks, RoomEventMessage } from './move-hooks.js';
 import type { RemoteSink } from '../rooms/peer-sink.js';
-
-/** A room event as it goes on the room's channel. */
-export type RoomEventMessage = Extract<RoomChannelMessage, { type: 'room.event' }>;
-
-/** What a session hand-over (`session-handover.ts`) needs to hear of the rooms' channels. */
-export interface MoveHooks {
-  /** Whether any peer is arriving here now (only then does a broadcast need `publishing`). */
-  readonly anyArriving: boolean;
-  /** Every message heard on a room's channel, before it is applied; true for the hand-over's own (nothing else to do). */
-  heard(room: Room, message: RoomChannelMessage, from: NodeId): boolean;
-  /** An event this node is about to publish: a peer arriving here by a hand-over gets it here (`skip`). */
-  publishing(room: Room, message: RoomEventMessage): void;
-  /** Resolves once a peer arriving here is in place; undefined when none is arriving. */
-  arriving(peerId: string): Promise<void> | undefined;
-}
-
 
 export interface ClusterRoomsOptions {
   node: ClusterNode;
@@ -100,7 +85,12 @@ export class ClusterRooms implements RoomsCluster {
         this.#removeMember(peer.id, room.id);
       }
     });
-    this.catalog = new ClusterCatalog({ open: (roomId, mode, create) => this.open(roomId, mode, create), node: options.node, rooms: options.rooms, defaultEmptyTimeoutMs: options.defaults.emptyTimeoutMs });
+    this.catalog = new ClusterCatalog({
+      open: (roomId, mode, create) => this.open(roomId, mode, create),
+      node: options.node,
+      rooms: options.rooms,
+      defaultEmptyTimeoutMs: options.defaults.emptyTimeoutMs,
+    });
     this.#remote = new RemotePeers({ ...options, arriving: (peerId) => this.#moves?.arriving(peerId) });
     this.#node.bus.onNodeLost((nodeId) => this.#nodeLost(nodeId));
     this.#node.bus.onConnectionChange((up) => {
@@ -402,7 +392,11 @@ export class ClusterRooms implements RoomsCluster {
         }
       }
     }
-    this.#writes.track(this.#node.directory.removeNode(nodeId).then((members) => reportLost(members, { directory: this.#node.directory, rooms: this.#rooms, sinkOf: (node) => this.#remote.sinkOf(node) })));
+    this.#writes.track(
+      this.#node.directory
+        .removeNode(nodeId)
+        .then((members) => reportLost(members, { directory: this.#node.directory, rooms: this.#rooms, sinkOf: (node) => this.#remote.sinkOf(node) })),
+    );
   }
 
   /**

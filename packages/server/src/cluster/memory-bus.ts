@@ -56,7 +56,7 @@ export class MemoryHub {
     }
   }
 
-  heartbeat(nodeId: NodeId, ttlMs: number, address?: string  ): HeartbeatResult {
+  heartbeat(nodeId: NodeId, ttlMs: number, address?: string): HeartbeatResult {
     const now = this.clock.now();
     for (const [id, until] of this.#expiries) {
       if (until <= now) {
@@ -150,7 +150,7 @@ export class MemoryTransport implements BusTransport {
     this.#hub.unsubscribe(channel, this);
   }
 
-  async heartbeat(nodeId: NodeId, ttlMs: number, address?: string  ): Promise<HeartbeatResult> {
+  async heartbeat(nodeId: NodeId, ttlMs: number, address?: string): Promise<HeartbeatResult> {
     this.#check();
     return this.#hub.heartbeat(nodeId, ttlMs, address);
   }
@@ -194,7 +194,9 @@ export interface MemoryBusOptions<M extends ClusterMessage = ClusterMessage> {
 }
 
 /** A bus whose nodes live in this process: one node (the default) or several sharing a hub in tests. */
-export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(options: MemoryBusOptions<M>): {
+export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(
+  options: MemoryBusOptions<M>,
+): {
   bus: ClusterBus<M>;
   transport: MemoryTransport;
 } {

@@ -32,9 +32,7 @@ export type RoomChannelMessage =
  * - `peer.moved`: the old node stopped forwarding, after `forwarded` forwards; every node now
  *   reaches the peer on `to`.
  */
-export type MoveMessage =
-  | { type: 'peer.moving'; peerId: string; to: NodeId }
-  | { type: 'peer.moved'; peerId: string; to: NodeId; forwarded: number };
+export type MoveMessage = { type: 'peer.moving'; peerId: string; to: NodeId } | { type: 'peer.moved'; peerId: string; to: NodeId; forwarded: number };
 
 /**
  * Requests to one node, answered once it has done them:

@@ -30,7 +30,7 @@ export class Outbox {
   #flush(): void {
     const queue = this.#queue;
     this.#queue = [];
-    for (let i = 0; i < queue.length; ) {
+    for (let i = 0; i < queue.length;) {
       const channel = queue[i]!.channel;
       let end = i + 1;
       while (end < queue.length && queue[end]!.channel === channel) {

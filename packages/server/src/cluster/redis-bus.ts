@@ -61,7 +61,11 @@ export class RedisTransport implements BusTransport {
       r.on('close', () => this.#update());
       // Without a listener an 'error' event would crash the process; the state change is what counts.
       r.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'cluster: redis error'));
-      reviveOnEnd(r, () => !this.#closed && this.#started, () => this.#log.warn('cluster: redis connection ended; reconnecting'));
+      reviveOnEnd(
+        r,
+        () => !this.#closed && this.#started,
+        () => this.#log.warn('cluster: redis connection ended; reconnecting'),
+      );
     }
   }
 
@@ -98,7 +102,7 @@ export class RedisTransport implements BusTransport {
     await redisCall(() => (this.#sharded ? this.#sub.sunsubscribe(channel) : this.#sub.unsubscribe(channel)));
   }
 
-  async heartbeat(nodeId: NodeId, ttlMs: number, address?: string  ): Promise<HeartbeatResult> {
+  async heartbeat(nodeId: NodeId, ttlMs: number, address?: string): Promise<HeartbeatResult> {
     const reply = await HEARTBEAT.run(this.#pub, [this.#registry, this.#addresses], [nodeId, ttlMs, address ?? '']);
     return readHeartbeat(reply);
   }
@@ -169,7 +173,9 @@ export interface RedisBusOptions<M extends ClusterMessage = ClusterMessage> {
 }
 
 /** A bus over Redis pub/sub, with the node registry in a sorted set. */
-export function createRedisBus<M extends ClusterMessage = ClusterMessage>(options: RedisBusOptions<M>): {
+export function createRedisBus<M extends ClusterMessage = ClusterMessage>(
+  options: RedisBusOptions<M>,
+): {
   bus: ClusterBus<M>;
   transport: RedisTransport;
 } {

@@ -11,7 +11,12 @@ describe('parseSentinelUrl', () => {
       ],
       name: 'mymaster',
     });
-    expect(parseSentinelUrl('redis-sentinel://:s%40cret@s1/main/2')).toEqual({ sentinels: [{ host: 's1', port: 26379 }], name: 'main', password: 's@cret', db: 2 });
+    expect(parseSentinelUrl('redis-sentinel://:s%40cret@s1/main/2')).toEqual({
+      sentinels: [{ host: 's1', port: 26379 }],
+      name: 'main',
+      password: 's@cret',
+      db: 2,
+    });
   });
 
   it('leaves other URLs to ioredis and refuses a malformed Sentinel URL', () => {
@@ -42,7 +47,11 @@ describe('redisError', () => {
     expect(redisError(other)).toMatchObject({ code: 'INTERNAL' });
     expect(redisError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toMatchObject({ code: 'UNAVAILABLE' });
     expect(redisError(new Error('Command timed out'))).toMatchObject({ code: 'UNAVAILABLE' });
-    for (const transient of ['CLUSTERDOWN The cluster is down', 'LOADING Redis is loading the dataset in memory', 'READONLY You can\'t write against a read only replica.']) {
+    for (const transient of [
+      'CLUSTERDOWN The cluster is down',
+      'LOADING Redis is loading the dataset in memory',
+      "READONLY You can't write against a read only replica.",
+    ]) {
       expect(redisError(Object.assign(new Error(transient), { name: 'ReplyError' }))).toMatchObject({ code: 'UNAVAILABLE' });
     }
   });

@@ -43,7 +43,11 @@ export class RedisDirectory implements ClusterDirectory {
     this.#keys = [`${this.#p}:rooms`];
     this.#log = logger;
     this.#r.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'cluster: redis directory error'));
-    reviveOnEnd(this.#r, () => this.#connected && !this.#closed, () => this.#log.warn('cluster: redis directory connection ended; reconnecting'));
+    reviveOnEnd(
+      this.#r,
+      () => this.#connected && !this.#closed,
+      () => this.#log.warn('cluster: redis directory connection ended; reconnecting'),
+    );
   }
 
   /** Connects; UNAVAILABLE when Redis cannot be reached. Later outages are survived by reconnecting. */

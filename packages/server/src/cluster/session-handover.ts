@@ -12,7 +12,8 @@ import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
 import type { ClusterNode } from './cluster-node.js';
-import type { ClusterRooms, MoveHooks, RoomEventMessage } from './cluster-rooms.js';
+import type { ClusterRooms } from './cluster-rooms.js';
+import type { MoveHooks, RoomEventMessage } from './move-hooks.js';
 import type { RoomChannelMessage } from './messages.js';
 
 export interface SessionHandoverOptions {

@@ -29,7 +29,7 @@ export interface BusTransport {
    * Drops expired nodes, then registers `nodeId` as alive for `ttlMs` (on the registry's clock),
    * with the address of its direct links when it has them.
    */
-  heartbeat(nodeId: NodeId, ttlMs: number, address?: string  ): Promise<HeartbeatResult>;
+  heartbeat(nodeId: NodeId, ttlMs: number, address?: string): Promise<HeartbeatResult>;
   /** Removes `nodeId` from the registry (graceful leave). */
   leave(nodeId: NodeId): Promise<void>;
   close(): Promise<void>;

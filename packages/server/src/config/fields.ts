@@ -110,9 +110,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = (() => {
 })();
 
 /** Dotted paths of the objects that group settings (`auth`, `limits`…). */
-export const CONFIG_GROUPS: ReadonlySet<string> = new Set(
-  CONFIG_FIELDS.flatMap((f) => f.keys.slice(0, -1).map((_, i) => f.keys.slice(0, i + 1).join('.'))),
-);
+export const CONFIG_GROUPS: ReadonlySet<string> = new Set(CONFIG_FIELDS.flatMap((f) => f.keys.slice(0, -1).map((_, i) => f.keys.slice(0, i + 1).join('.'))));
 
 /** The environment variable that names a file holding a secret's value. */
 export function fileEnv(field: ConfigField): string {
@@ -170,14 +168,10 @@ export function coerce(field: ConfigField, text: string): Coerced {
     case 'string':
       return { ok: true, value: text };
     case 'integer':
-      return /^[+-]?\d+$/.test(text.trim())
-        ? { ok: true, value: Number(text) }
-        : { ok: false, message: `must be an integer${got}` };
+      return /^[+-]?\d+$/.test(text.trim()) ? { ok: true, value: Number(text) } : { ok: false, message: `must be an integer${got}` };
     case 'number': {
       const value = Number(text);
-      return text.trim() !== '' && Number.isFinite(value)
-        ? { ok: true, value }
-        : { ok: false, message: `must be a number${got}` };
+      return text.trim() !== '' && Number.isFinite(value) ? { ok: true, value } : { ok: false, message: `must be a number${got}` };
     }
     case 'boolean':
       return coerceBoolean(text, got);

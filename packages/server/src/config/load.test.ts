@@ -210,34 +210,25 @@ describe('loadConfig', () => {
   });
 
   it('requires tls.cert and tls.key together, and resolves them against cwd', () => {
-    expect(errors({ argv: ['--tls.cert', 'cert.pem'] })).toEqual([
-      'tls.key: is required when tls.cert is set (tls.cert from --tls.cert)',
-    ]);
-    expect(errors({ env: { HELIOGRAPH_TLS_KEY: 'key.pem' } })).toEqual([
-      'tls.cert: is required when tls.key is set (tls.key from HELIOGRAPH_TLS_KEY)',
-    ]);
+    expect(errors({ argv: ['--tls.cert', 'cert.pem'] })).toEqual(['tls.key: is required when tls.cert is set (tls.cert from --tls.cert)']);
+    expect(errors({ env: { HELIOGRAPH_TLS_KEY: 'key.pem' } })).toEqual(['tls.cert: is required when tls.key is set (tls.key from HELIOGRAPH_TLS_KEY)']);
     const config = ok({ argv: ['--tls.cert', 'certs/cert.pem', '--tls.key', '/etc/key.pem'] });
     expect(config.tls).toEqual({ cert: join(cwd, 'certs/cert.pem'), key: '/etc/key.pem' });
   });
 
   it('requires limits.hardFrameBytes >= limits.maxFrameBytes', () => {
     expect(errors({ argv: ['--limits.max-frame-bytes', '2000000'] })).toEqual([
-      'limits.hardFrameBytes: must be >= limits.maxFrameBytes, 1048576 < 2000000 ' +
-        '(default; limits.maxFrameBytes from --limits.max-frame-bytes)',
+      'limits.hardFrameBytes: must be >= limits.maxFrameBytes, 1048576 < 2000000 ' + '(default; limits.maxFrameBytes from --limits.max-frame-bytes)',
     ]);
-    expect(ok({ argv: ['--limits.max-frame-bytes', '4096', '--limits.hard-frame-bytes', '4096'] }).limits.hardFrameBytes).toBe(
-      4096,
-    );
+    expect(ok({ argv: ['--limits.max-frame-bytes', '4096', '--limits.hard-frame-bytes', '4096'] }).limits.hardFrameBytes).toBe(4096);
   });
 
   it('requires auth.tokenTtlSeconds <= auth.maxTokenTtlSeconds', () => {
     expect(errors({ argv: ['--auth.token-ttl-seconds', '172800'] })).toEqual([
-      'auth.tokenTtlSeconds: must be <= auth.maxTokenTtlSeconds, 172800 > 86400 ' +
-        '(from --auth.token-ttl-seconds; auth.maxTokenTtlSeconds default)',
+      'auth.tokenTtlSeconds: must be <= auth.maxTokenTtlSeconds, 172800 > 86400 ' + '(from --auth.token-ttl-seconds; auth.maxTokenTtlSeconds default)',
     ]);
     expect(errors({ env: { HELIOGRAPH_AUTH_MAX_TOKEN_TTL_SECONDS: '600' } })).toEqual([
-      'auth.tokenTtlSeconds: must be <= auth.maxTokenTtlSeconds, 3600 > 600 ' +
-        '(default; auth.maxTokenTtlSeconds from HELIOGRAPH_AUTH_MAX_TOKEN_TTL_SECONDS)',
+      'auth.tokenTtlSeconds: must be <= auth.maxTokenTtlSeconds, 3600 > 600 ' + '(default; auth.maxTokenTtlSeconds from HELIOGRAPH_AUTH_MAX_TOKEN_TTL_SECONDS)',
     ]);
     expect(ok({ argv: ['--auth.token-ttl-seconds', '600', '--auth.max-token-ttl-seconds', '600'] }).auth.maxTokenTtlSeconds).toBe(600);
   });

@@ -118,12 +118,7 @@ function putSecretFile(g: Gathered, field: ConfigField, file: string, source: st
   }
 }
 
-function rejectSecretTwice(
-  g: Gathered,
-  has: (name: string) => boolean,
-  names: (f: ConfigField) => [string, string],
-  where = '',
-): void {
+function rejectSecretTwice(g: Gathered, has: (name: string) => boolean, names: (f: ConfigField) => [string, string], where = ''): void {
   for (const field of SECRETS) {
     const [direct, fromFile] = names(field);
     if (has(direct) && has(fromFile)) {
@@ -150,7 +145,7 @@ const FLAG_ALIASES: ReadonlyMap<string, string> = new Map([['--redis', '--redis.
 /** Reads `--name value`, `--name=value` and bare boolean `--name`s. */
 function tokenizeFlags(argv: readonly string[]): Flags {
   const flags: Flags = { values: new Map(), strays: [] };
-  for (let i = 0; i < argv.length; ) {
+  for (let i = 0; i < argv.length;) {
     const token = argv[i] ?? '';
     if (!token.startsWith('--') || token === '--') {
       flags.strays.push(`unexpected argument ${JSON.stringify(token)}`);
@@ -189,7 +184,11 @@ function readFlags(flags: Flags, g: Gathered): void {
       g.errors.push(unknownName(name, 'flag', ALL_FLAGS));
     }
   }
-  rejectSecretTwice(g, (name) => flags.values.has(name), (f) => [f.flag, fileFlag(f)]);
+  rejectSecretTwice(
+    g,
+    (name) => flags.values.has(name),
+    (f) => [f.flag, fileFlag(f)],
+  );
 }
 
 function readEnv(env: LoadConfigInput['env'], g: Gathered): void {
@@ -223,11 +222,7 @@ interface ConfigFile {
   required: boolean;
 }
 
-function chooseConfigFile(
-  flags: ReadonlyMap<string, string | undefined>,
-  env: LoadConfigInput['env'],
-  g: Gathered,
-): ConfigFile | undefined {
+function chooseConfigFile(flags: ReadonlyMap<string, string | undefined>, env: LoadConfigInput['env'], g: Gathered): ConfigFile | undefined {
   if (flags.has(CONFIG_FLAG)) {
     const label = flags.get(CONFIG_FLAG);
     if (label === undefined || label === '') {

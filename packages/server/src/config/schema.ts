@@ -47,7 +47,7 @@ export const ConfigSchema = Type.Object(
           Type.String({
             minLength: 1,
             description:
-            'Reverse proxies whose `X-Forwarded-For` is believed, comma-separated addresses or CIDRs (`127.0.0.1,10.0.0.0/8`; also `loopback`, `uniquelocal`). Unset: the peer address of the TCP connection is the client address',
+              'Reverse proxies whose `X-Forwarded-For` is believed, comma-separated addresses or CIDRs (`127.0.0.1,10.0.0.0/8`; also `loopback`, `uniquelocal`). Unset: the peer address of the TCP connection is the client address',
           }),
         ),
         headersTimeoutMs: Type.Integer({
@@ -56,7 +56,11 @@ export const ConfigSchema = Type.Object(
           description:
             'A client must send its request headers (with TLS, finish the handshake first) within this, or the socket is closed; also closes sockets that send nothing. At most `requestTimeoutMs`. All ports',
         }),
-        requestTimeoutMs: Type.Integer({ minimum: 1, default: 30_000, description: 'A client must send its whole request, body included, within this, or is closed (with 408 on the main port). All ports' }),
+        requestTimeoutMs: Type.Integer({
+          minimum: 1,
+          default: 30_000,
+          description: 'A client must send its whole request, body included, within this, or is closed (with 408 on the main port). All ports',
+        }),
         keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 5_000, description: 'An idle keep-alive HTTP socket is closed after this long. All ports' }),
         idleTimeoutMs: Type.Integer({
           minimum: 1,
@@ -96,7 +100,11 @@ export const ConfigSchema = Type.Object(
           default: 5,
           description: 'Failed logins for one username from one client address before that pair gets 429 with a backoff (a success resets it)',
         }),
-        loginBackoffSeconds: Type.Integer({ minimum: 1, default: 1, description: 'First backoff of a (username, address) pair; it doubles with each further failure' }),
+        loginBackoffSeconds: Type.Integer({
+          minimum: 1,
+          default: 1,
+          description: 'First backoff of a (username, address) pair; it doubles with each further failure',
+        }),
         loginBackoffMaxSeconds: Type.Integer({ minimum: 1, default: 900, description: 'Longest backoff of a (username, address) pair' }),
         loginMaxFailuresPerAddress: Type.Integer({
           minimum: 1,
@@ -176,7 +184,8 @@ export const ConfigSchema = Type.Object(
         upgradesPerSecondPerAddress: Type.Number({
           exclusiveMinimum: 0,
           default: 50,
-          description: 'WebSocket upgrades a client address (an IPv6 /64) may start per second, sustained, before its token is checked; more get HTTP 429 with `Retry-After`',
+          description:
+            'WebSocket upgrades a client address (an IPv6 /64) may start per second, sustained, before its token is checked; more get HTTP 429 with `Retry-After`',
         }),
         upgradeBurstPerAddress: Type.Integer({ minimum: 1, default: 200, description: 'WebSocket upgrades a client address may start at once' }),
         connectionsPerSecondPerUser: Type.Number({
@@ -185,7 +194,11 @@ export const ConfigSchema = Type.Object(
           description: 'WebSocket connections a user (token `sub`) may open per second, sustained; more are closed with 4429 (Pixel Streaming: HTTP 429)',
         }),
         connectionBurstPerUser: Type.Integer({ minimum: 1, default: 10, description: 'WebSocket connections a user may open at once' }),
-        maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'Bytes buffered for one slow recipient before it is dropped with 4508' }),
+        maxBufferedBytes: Type.Integer({
+          minimum: 1024,
+          default: 1_048_576,
+          description: 'Bytes buffered for one slow recipient before it is dropped with 4508',
+        }),
         requestTimeoutMs: Type.Integer({ minimum: 1, default: 10_000, description: 'A request not answered within this time gets TIMEOUT' }),
       },
       { default: {}, additionalProperties: false },
@@ -199,12 +212,21 @@ export const ConfigSchema = Type.Object(
           description:
             'How long a session outlives its dropped connection: its peer stays in its room (the others see peer.reconnecting), events for it are kept, and the client may resume with session.resume. 0 turns resume off',
         }),
-        maxEvents: Type.Integer({ minimum: 1, default: 1000, description: 'Events kept per session for a resume; a reconnecting session sent more ends with resume_overflow' }),
-        maxBytes: Type.Integer({ minimum: 1024, default: 524_288, description: 'Bytes of events kept per session for a resume; a reconnecting session sent more ends with resume_overflow' }),
+        maxEvents: Type.Integer({
+          minimum: 1,
+          default: 1000,
+          description: 'Events kept per session for a resume; a reconnecting session sent more ends with resume_overflow',
+        }),
+        maxBytes: Type.Integer({
+          minimum: 1024,
+          default: 524_288,
+          description: 'Bytes of events kept per session for a resume; a reconnecting session sent more ends with resume_overflow',
+        }),
         maxTotalBytes: Type.Integer({
           minimum: 1024,
           default: 268_435_456,
-          description: 'Bytes of events kept for resumes by the whole node; past it connected sessions keep less and reconnecting ones end with resume_overflow',
+          description:
+            'Bytes of events kept for resumes by the whole node; past it connected sessions keep less and reconnecting ones end with resume_overflow',
         }),
       },
       { default: {}, additionalProperties: false },
@@ -256,7 +278,7 @@ export const ConfigSchema = Type.Object(
         heartbeatTtlMs: Type.Integer({
           minimum: 150,
           default: 6_000,
-          description: "A node not heard from for this long is lost: its peers leave their rooms with reason `node_lost` (reported within TTL + one interval)",
+          description: 'A node not heard from for this long is lost: its peers leave their rooms with reason `node_lost` (reported within TTL + one interval)',
         }),
         requestTimeoutMs: Type.Integer({
           minimum: 100,
@@ -272,11 +294,17 @@ export const ConfigSchema = Type.Object(
           }),
         ),
         linkHost: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address the direct-link listener binds to (with `cluster.linkSecret`)' }),
-        linkPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0, description: 'Port of the direct-link listener; 0 picks a free one (the address is published through Redis)' }),
+        linkPort: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 0,
+          description: 'Port of the direct-link listener; 0 picks a free one (the address is published through Redis)',
+        }),
         linkAdvertiseHost: Type.Optional(
           Type.String({
             minLength: 1,
-            description: "Host the other nodes dial for this node's links; by default `cluster.linkHost`, or this machine's first external IPv4 address when that is a wildcard",
+            description:
+              "Host the other nodes dial for this node's links; by default `cluster.linkHost`, or this machine's first external IPv4 address when that is a wildcard",
           }),
         ),
       },
@@ -302,9 +330,7 @@ export const ConfigSchema = Type.Object(
           default: [],
           description: 'TURN URLs given to clients with credentials minted per connection from `turn.secret` (coturn `use-auth-secret`)',
         }),
-        secret: Type.Optional(
-          Type.String({ minLength: 16, secret: true, description: "coturn's `static-auth-secret`; required when `turn.urls` is set" }),
-        ),
+        secret: Type.Optional(Type.String({ minLength: 16, secret: true, description: "coturn's `static-auth-secret`; required when `turn.urls` is set" })),
         ttlSeconds: Type.Integer({
           minimum: 10,
           default: 3600,
@@ -337,13 +363,15 @@ export const ConfigSchema = Type.Object(
     roomService: Type.Object(
       {
         url: Type.Optional(Type.String({ description: 'Business room service asked before every join and room creation; unset means no callout' })),
-        secret: Type.Optional(
-          Type.String({ minLength: 16, secret: true, description: 'HMAC-SHA256 key that signs callout requests (and verifies replies)' }),
-        ),
+        secret: Type.Optional(Type.String({ minLength: 16, secret: true, description: 'HMAC-SHA256 key that signs callout requests (and verifies replies)' })),
         timeoutMs: Type.Integer({ minimum: 1, default: 2000, description: 'A callout not answered within this time counts as failed' }),
         maxConcurrent: Type.Integer({ minimum: 1, default: 64, description: 'Callouts in flight at once; more wait their turn within their timeout' }),
         failOpen: Type.Boolean({ default: false, description: 'Allow joins when the room service fails (timeout, 5xx, bad reply); refused by default' }),
-        cacheTtlMs: Type.Integer({ minimum: 0, default: 0, description: 'How long an answer is reused for the same action, user and room; 0 turns the cache off' }),
+        cacheTtlMs: Type.Integer({
+          minimum: 0,
+          default: 0,
+          description: 'How long an answer is reused for the same action, user and room; 0 turns the cache off',
+        }),
         verifyReplies: Type.Boolean({ default: false, description: 'Require replies signed like the requests; unsigned or badly signed ones count as failed' }),
       },
       { default: {}, additionalProperties: false },
@@ -357,7 +385,11 @@ export const ConfigSchema = Type.Object(
         concurrency: Type.Integer({ minimum: 1, default: 8, description: 'Deliveries in flight at once (one per room at a time, to keep each room in order)' }),
         initialBackoffMs: Type.Integer({ minimum: 1, default: 1000, description: 'Delay before the first retry; doubled on each failure' }),
         maxBackoffMs: Type.Integer({ minimum: 1, default: 300_000, description: 'Longest delay between retries' }),
-        maxAttempts: Type.Integer({ minimum: 1, default: 15, description: 'Attempts before an event becomes a dead letter (listed and redeliverable over the control API)' }),
+        maxAttempts: Type.Integer({
+          minimum: 1,
+          default: 15,
+          description: 'Attempts before an event becomes a dead letter (listed and redeliverable over the control API)',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -4,7 +4,6 @@ import { AppError } from '../shared/app-error.js';
 import type { ApiKeyStore } from './api-key-store.js';
 import { apiKeyDigest, type ApiKeyScope, type KeyDigest } from './key-digest.js';
 
-
 export interface ApiKeyConfig {
   id: string;
   key: string;

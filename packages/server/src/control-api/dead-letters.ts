@@ -43,7 +43,7 @@ export function registerDeadLetterRoutes(api: FastifyInstance, deadLetters: Clus
     {
       schema: {
         tags,
-        summary: "List dead letters of every node, oldest first, each with the node that holds it",
+        summary: 'List dead letters of every node, oldest first, each with the node that holds it',
         querystring: PageQuery,
         response: { 200: DeadLetterPage, ...ERROR_RESPONSES },
       },

@@ -50,7 +50,9 @@ export function registerControlApi(app: FastifyInstance, deps: ControlApiDeps): 
             'Every call needs `Authorization: Bearer <API key>`; GET needs a read key, everything else a read-write key. ' +
             'Errors are `{ "error": { "code", "message", "issues"? } }` with the codes of docs/protocol.md.',
         },
-        components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from controlApi.keys or `heliograph keys create`' } } },
+        components: {
+          securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from controlApi.keys or `heliograph keys create`' } },
+        },
         security: [{ apiKey: [] }],
         tags: [
           { name: 'rooms', description: 'Live rooms of this node' },

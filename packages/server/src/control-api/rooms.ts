@@ -31,9 +31,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms, catalog: 
     { schema: { tags, summary: 'List live rooms, ordered by id', querystring: Paging, response: { 200: RoomPage, ...ERROR_RESPONSES } } },
     async (request): Promise<RoomPage> => {
       const { limit = 50, cursor } = request.query;
-      const sorted = (await catalog.list())
-        .filter((room) => cursor === undefined || room.id > cursor)
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const sorted = (await catalog.list()).filter((room) => cursor === undefined || room.id > cursor).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const page = sorted.slice(0, limit);
       const last = page.at(-1);
       return sorted.length > limit && last ? { rooms: page.map(summaryResource), nextCursor: last.id } : { rooms: page.map(summaryResource) };
@@ -127,7 +125,14 @@ function registerRoomChangeRoutes(api: FastifyInstance, rooms: Rooms, catalog: R
         }
         return peer;
       });
-      const sent = await Promise.all(peers.map((peer) => catalog.sendTo(peer, 'data', json).then(() => true, () => false)));
+      const sent = await Promise.all(
+        peers.map((peer) =>
+          catalog.sendTo(peer, 'data', json).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
       return { recipients: sent.filter(Boolean).length };
     },
   );

@@ -8,15 +8,13 @@ import type { Room } from '../rooms/room.js';
 const strict = { additionalProperties: false } as const;
 
 /** The REST error body, the same for every route. */
-export const ErrorResponse = Type.Object(
-  {
-    error: Type.Object({
-      code: Type.String({ description: 'A stable code from docs/protocol.md (UNAUTHORIZED, ROOM_NOT_FOUND, …)' }),
-      message: Type.String(),
-      issues: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-    }),
-  },
-);
+export const ErrorResponse = Type.Object({
+  error: Type.Object({
+    code: Type.String({ description: 'A stable code from docs/protocol.md (UNAUTHORIZED, ROOM_NOT_FOUND, …)' }),
+    message: Type.String(),
+    issues: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+  }),
+});
 
 /** The error responses every authenticated route may give. */
 export const ERROR_RESPONSES = {

@@ -17,10 +17,7 @@ export interface Session {
 }
 
 /** A handler gets a validated, typed request body and returns the response body (or throws AppError). */
-export type Handler<K extends RequestType> = (
-  session: Session,
-  data: RequestData<K>,
-) => RequestResult<K> | Promise<RequestResult<K>>;
+export type Handler<K extends RequestType> = (session: Session, data: RequestData<K>) => RequestResult<K> | Promise<RequestResult<K>>;
 
 export type HandlerMap = { [K in RequestType]: Handler<K> };
 

@@ -17,7 +17,7 @@ describe('peer.update and ping', () => {
     return { clock, handlers, alice, bob };
   }
 
-  it('changes the peer\'s name and metadata, answers with its info and tells the others, not itself', () => {
+  it("changes the peer's name and metadata, answers with its info and tells the others, not itself", () => {
     const { handlers, alice, bob } = setup();
     const before = alice.sink.events.length;
     const answer = handlers['peer.update'](alice, { name: 'Alice', metadata: { mic: false } });
@@ -37,7 +37,7 @@ describe('peer.update and ping', () => {
     expect(alice.peer!.name).toBeUndefined();
   });
 
-  it('answers a ping with the server\'s clock', () => {
+  it("answers a ping with the server's clock", () => {
     const { handlers, clock, alice } = setup();
     clock.advance(1234);
     expect(handlers.ping(alice, {})).toEqual({ serverTime: clock.now() });

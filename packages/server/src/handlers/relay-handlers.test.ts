@@ -82,7 +82,7 @@ describe('data.send', () => {
     expect(bob.sink.events).toEqual([]);
   });
 
-  it('to a member on another node: the ack waits for that node\'s answer', async () => {
+  it("to a member on another node: the ack waits for that node's answer", async () => {
     const { handlers, alice, rooms } = setup();
     const room = rooms.get('r')!;
     const relays: Array<{ data: string; answer: (ack: RelayAck) => void }> = [];

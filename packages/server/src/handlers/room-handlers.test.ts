@@ -125,7 +125,7 @@ describe('room.join through the room service', () => {
     expect(await gate.allow(bob)).toMatchObject({ peer: { userId: 'bob' } });
   });
 
-  it('refuses with FORBIDDEN and the service\'s reason, for the join or for the creation', async () => {
+  it("refuses with FORBIDDEN and the service's reason, for the join or for the creation", async () => {
     const gate = new FakeGate();
     const { join, rooms } = setup({ gate });
     const refusedJoin = join(fakeSession('alice'), { room: 'r' });

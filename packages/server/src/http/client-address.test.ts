@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { clientAddressResolver } from './client-address.js';
 
 const request = (remoteAddress: string | undefined, forwardedFor?: string) =>
-  ({ socket: { remoteAddress }, connection: { remoteAddress }, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} }) as unknown as IncomingMessage;
+  ({
+    socket: { remoteAddress },
+    connection: { remoteAddress },
+    headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+  }) as unknown as IncomingMessage;
 
 describe('clientAddressResolver', () => {
   it('without trusted proxies is the TCP peer, whatever X-Forwarded-For claims', () => {

@@ -13,6 +13,11 @@ export function clientAddressResolver(trustProxy: string | undefined): ClientAdd
   if (!trustProxy) {
     return (req) => req.socket.remoteAddress ?? '';
   }
-  const trust = proxyAddr.compile(trustProxy.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+  const trust = proxyAddr.compile(
+    trustProxy
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
   return (req) => proxyAddr(req, trust);
 }

@@ -27,7 +27,12 @@ export function clientErrorHandler(err: Error & { code?: string; rawPacket?: unk
   if (socket.writable) {
     const [status, code, message] = parserError(err.code);
     const body = JSON.stringify({ error: errorBody(code, message) });
-    const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status]}`, 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close'];
+    const head = [
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+      'Content-Type: application/json; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Connection: close',
+    ];
     // The answer to a HEAD has no body. Node's error carries the chunk it failed on, which shows
     // the method when it starts the request (headers too long for one chunk do not: best effort).
     const isHead = Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';

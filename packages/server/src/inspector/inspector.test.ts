@@ -78,7 +78,7 @@ describe('Inspector across nodes', () => {
 });
 
 describe('Inspector: server events', () => {
-  it('records events sent to a watched room\'s peers, secrets redacted, and nothing for other rooms', async () => {
+  it("records events sent to a watched room's peers, secrets redacted, and nothing for other rooms", async () => {
     const clock = new FakeClock();
     const inspector = new Inspector({ nodeId: 'ND_a', clock, ids: sequentialIds(), logger: createLogger('silent') });
     const records: InspectRecord[] = [];

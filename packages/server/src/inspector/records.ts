@@ -88,8 +88,30 @@ export function recordsFor(a: Answered, node: string, wantsSender: boolean, want
   const out: InspectRecord[] = [];
   if (wantsSender) {
     const requestJson = JSON.stringify(request);
-    out.push({ at: a.at - a.ms, node, direction: 'in', kind: 'request', type: request.type, ...who, id: request.id, bytes: Buffer.byteLength(requestJson), body: redact(request.data) });
-    out.push({ at: a.at, node, direction: 'out', kind: 'answer', type: request.type, ...who, id: request.id, bytes: Buffer.byteLength(a.frame), ms: round(a.ms), error: a.error, body: answerBody(a.frame) });
+    out.push({
+      at: a.at - a.ms,
+      node,
+      direction: 'in',
+      kind: 'request',
+      type: request.type,
+      ...who,
+      id: request.id,
+      bytes: Buffer.byteLength(requestJson),
+      body: redact(request.data),
+    });
+    out.push({
+      at: a.at,
+      node,
+      direction: 'out',
+      kind: 'answer',
+      type: request.type,
+      ...who,
+      id: request.id,
+      bytes: Buffer.byteLength(a.frame),
+      ms: round(a.ms),
+      error: a.error,
+      body: answerBody(a.frame),
+    });
   }
   const to = recipientOf(request);
   const event = wantsRecipient && to !== undefined && a.error === undefined ? relayedEvent(request, peer?.id) : undefined;
@@ -113,7 +135,18 @@ export function eventRecord(session: Session, type: string, dataJson: string, no
   } catch {
     // Every event's data was serialised by this server: not reached.
   }
-  return { at, node, direction: 'out', kind: 'event', type, room: peer?.room.id, peer: peer?.id, user: session.identity.userId, bytes: Buffer.byteLength(dataJson), body };
+  return {
+    at,
+    node,
+    direction: 'out',
+    kind: 'event',
+    type,
+    room: peer?.room.id,
+    peer: peer?.id,
+    user: session.identity.userId,
+    bytes: Buffer.byteLength(dataJson),
+    body,
+  };
 }
 
 /** The record of a Pixel Streaming message read from (`in`) or written to (`out`) `peer`'s socket. */

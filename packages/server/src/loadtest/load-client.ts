@@ -64,7 +64,13 @@ export function heliographTarget(options: HeliographTargetOptions): TargetClient
         ws.once('error', (err) => reject(new JoinError('CONNECT', err.message)));
         ws.once('close', (code, reason) => reject(new JoinError(`CLOSE_${code}`, reason.toString() || `closed with ${code}`)));
         ws.on('message', function first(raw: Buffer) {
-          const frame = JSON.parse(raw.toString()) as { type?: string; id?: number; ok?: boolean; data?: { peer?: { id: string } }; error?: { code: string; message: string } };
+          const frame = JSON.parse(raw.toString()) as {
+            type?: string;
+            id?: number;
+            ok?: boolean;
+            data?: { peer?: { id: string } };
+            error?: { code: string; message: string };
+          };
           if (frame.type === 'session.ready') {
             ws.send(JSON.stringify({ id: 0, type: 'room.join', data: { room } }));
           } else if (frame.id === 0) {

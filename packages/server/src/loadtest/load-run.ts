@@ -68,7 +68,8 @@ function summary(samples: number[]): Percentiles & { p999: number } {
 export function checkLoadOptions(o: Pick<LoadRunOptions, 'rooms' | 'peersPerRoom' | 'rate' | 'seconds'>): string | undefined {
   const L = LOADTEST_LIMITS;
   if (!Number.isInteger(o.rooms) || o.rooms < 1 || o.rooms > L.maxRooms) return `--rooms must be a whole number from 1 to ${L.maxRooms}`;
-  if (!Number.isInteger(o.peersPerRoom) || o.peersPerRoom < 2 || o.peersPerRoom > L.maxPeersPerRoom) return `--peers-per-room must be a whole number from 2 to ${L.maxPeersPerRoom}`;
+  if (!Number.isInteger(o.peersPerRoom) || o.peersPerRoom < 2 || o.peersPerRoom > L.maxPeersPerRoom)
+    return `--peers-per-room must be a whole number from 2 to ${L.maxPeersPerRoom}`;
   if (o.rooms * o.peersPerRoom > L.maxPeers) return `--rooms × --peers-per-room must be at most ${L.maxPeers}`;
   if (!(o.rate >= 0 && o.rate <= L.maxRate)) return `--rate must be from 0 to ${L.maxRate} signals per second`;
   if (!(o.seconds > 0 && o.seconds <= L.maxSeconds)) return `--seconds must be more than 0 and at most ${L.maxSeconds}`;

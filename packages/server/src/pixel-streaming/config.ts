@@ -48,7 +48,11 @@ export const PixelStreamingConfigSchema = Type.Object(
     }),
     maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'Open dialect WebSockets (all three kinds); more are refused with 503' }),
     maxMessageBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'Larger frames close the connection with 1009' }),
-    messagesPerSecond: Type.Number({ exclusiveMinimum: 0, default: 200, description: 'Sustained message rate per connection; messages beyond the burst are dropped and counted' }),
+    messagesPerSecond: Type.Number({
+      exclusiveMinimum: 0,
+      default: 200,
+      description: 'Sustained message rate per connection; messages beyond the burst are dropped and counted',
+    }),
     messageBurst: Type.Integer({ minimum: 1, default: 400, description: 'Messages a connection may send at once (ICE trickles in bursts)' }),
     userMessagesPerSecond: Type.Number({
       exclusiveMinimum: 0,
@@ -111,9 +115,7 @@ export const PixelStreamingConfigSchema = Type.Object(
       Type.String({ minLength: 16, secret: true, description: 'When set, the REST view and matchmaking need `Authorization: Bearer <restToken>`' }),
     ),
     playerPage: PlayerPageSchema,
-    publicUrl: Type.Optional(
-      Type.String({ description: 'Where players connect, as told by matchmaking (`wss://ps.example.com`); default: from the request' }),
-    ),
+    publicUrl: Type.Optional(Type.String({ description: 'Where players connect, as told by matchmaking (`wss://ps.example.com`); default: from the request' })),
   },
   { default: {}, additionalProperties: false },
 );

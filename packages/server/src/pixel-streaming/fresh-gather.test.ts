@@ -41,13 +41,17 @@ describe('FreshGather', () => {
   it('runs at once when idle past the spacing, and goes on after a failed gather', async () => {
     const clock = new FakeClock(0);
     let n = 0;
-    const gate = new FreshGather(async () => {
-      n++;
-      if (n === 1) {
-        throw new Error('a node is away');
-      }
-      return n;
-    }, clock, 100);
+    const gate = new FreshGather(
+      async () => {
+        n++;
+        if (n === 1) {
+          throw new Error('a node is away');
+        }
+        return n;
+      },
+      clock,
+      100,
+    );
     await expect(gate.get()).rejects.toThrow('a node is away');
     clock.advance(150);
     expect(await gate.get()).toBe(2);

@@ -125,7 +125,9 @@ export class PsGateway {
     const node = options.cluster;
     const view = node ? clusterViewSource({ node, local, logger: this.#log, timeoutMs: VIEW_TIMEOUT_MS, clock }) : localViewSource(local);
     this.#view = view;
-    this.#link = node && new PsClusterLink({ node, sig: this.signalling, clock, logger: this.#log, policy: config.duplicateStreamerIds, otherNodes: () => view.otherNodes() });
+    this.#link =
+      node &&
+      new PsClusterLink({ node, sig: this.signalling, clock, logger: this.#log, policy: config.duplicateStreamerIds, otherNodes: () => view.otherNodes() });
     this.#keepalive = new PsKeepalive(this.signalling, {
       clock,
       logger: this.#log,

@@ -100,23 +100,15 @@ export function registerPixelStreamingRoutes(app: FastifyInstance, deps: RestDep
     };
   });
   app.get('/api/streamers', opts({ 200: Type.Array(PsStreamerInfo) }), async () => (await view.view()).streamers.map(streamerInfo));
-  app.get<{ Params: Static<typeof IdParams> }>(
-    '/api/streamers/:id',
-    opts({ 200: PsStreamerInfo, 404: NotFound }, IdParams),
-    async (req, reply) => {
-      const streamer = (await view.view()).streamers.find((s) => s.streamerId === req.params.id);
-      return streamer ? streamerInfo(streamer) : notFound(reply, `No streamer with id ${req.params.id}`);
-    },
-  );
+  app.get<{ Params: Static<typeof IdParams> }>('/api/streamers/:id', opts({ 200: PsStreamerInfo, 404: NotFound }, IdParams), async (req, reply) => {
+    const streamer = (await view.view()).streamers.find((s) => s.streamerId === req.params.id);
+    return streamer ? streamerInfo(streamer) : notFound(reply, `No streamer with id ${req.params.id}`);
+  });
   app.get('/api/players', opts({ 200: Type.Array(PsPlayerInfo) }), async () => (await view.view()).players);
-  app.get<{ Params: Static<typeof IdParams> }>(
-    '/api/players/:id',
-    opts({ 200: PsPlayerInfo, 404: NotFound }, IdParams),
-    async (req, reply) => {
-      const player = (await view.view()).players.find((p) => p.playerId === req.params.id);
-      return player ?? notFound(reply, `No player with id ${req.params.id}`);
-    },
-  );
+  app.get<{ Params: Static<typeof IdParams> }>('/api/players/:id', opts({ 200: PsPlayerInfo, 404: NotFound }, IdParams), async (req, reply) => {
+    const player = (await view.view()).players.find((p) => p.playerId === req.params.id);
+    return player ?? notFound(reply, `No player with id ${req.params.id}`);
+  });
 
   app.get('/api/match', opts({ 200: PsMatch }), async (req) => {
     const streamer = pickStreamer((await view.view()).streamers, config.maxPlayersPerStreamer);
@@ -135,7 +127,11 @@ export function registerPixelStreamingRoutes(app: FastifyInstance, deps: RestDep
     if (!streamer) {
       return { signallingServer: '', error: 'No signalling servers available' };
     }
-    return { signallingServer: publicBase(req, deps).replace(/^wss?:\/\//, '').replace(/\/$/, '') };
+    return {
+      signallingServer: publicBase(req, deps)
+        .replace(/^wss?:\/\//, '')
+        .replace(/\/$/, ''),
+    };
   });
 }
 

@@ -139,10 +139,19 @@ export function clusterViewSource({ node, local, logger, timeoutMs, clock }: Clu
       return undefined;
     }
   };
-  const gate = new FreshGather(async () => {
-    const answers = await Promise.all(node.bus.nodes().filter((id) => id !== node.nodeId).map(ask));
-    return answers.filter((v): v is NodeView => v !== undefined);
-  }, clock, GATHER_SPACING_MS);
+  const gate = new FreshGather(
+    async () => {
+      const answers = await Promise.all(
+        node.bus
+          .nodes()
+          .filter((id) => id !== node.nodeId)
+          .map(ask),
+      );
+      return answers.filter((v): v is NodeView => v !== undefined);
+    },
+    clock,
+    GATHER_SPACING_MS,
+  );
   return {
     async view() {
       const others = await gate.get();

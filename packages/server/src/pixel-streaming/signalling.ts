@@ -174,7 +174,8 @@ export class PsSignalling {
       return full(err);
     }
     if (!entered) {
-      this.#attached(player, streamer); return;
+      this.#attached(player, streamer);
+      return;
     }
     streamer.arriving.add(player);
     return entered

@@ -66,7 +66,7 @@ describe('a peer and its route', () => {
 });
 
 describe('a peer that moves between nodes', () => {
-  it('relocates without a word and keeps the room\'s count of local members right', () => {
+  it("relocates without a word and keeps the room's count of local members right", () => {
     const room = newRoom();
     const mirror = new Peer('p1', 'u1', room, remote('ND_a'), 0, undefined, {});
     room.add(mirror, 'local');

@@ -5,7 +5,7 @@ import { LocalMembership } from './room-membership.js';
 const code = (c: string) => expect.objectContaining({ code: c });
 
 describe('LocalMembership', () => {
-  it('joins synchronously through the node\'s rooms and knows which rooms exist', () => {
+  it("joins synchronously through the node's rooms and knows which rooms exist", () => {
     const { rooms } = roomsOnFakeTime();
     const membership = new LocalMembership(rooms);
     expect(membership.exists('r')).toBe(false);

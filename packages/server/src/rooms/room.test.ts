@@ -28,7 +28,7 @@ describe('Room', () => {
     expect(b!.sink.events.at(-1)).toEqual({ type: 'data', data: { n: 2 } });
   });
 
-  it('publishes on its link only for the cluster scope, with the subject\'s permissions and the one left out', () => {
+  it("publishes on its link only for the cluster scope, with the subject's permissions and the one left out", () => {
     const room = newRoom();
     const published: Array<[EventType, string, string | undefined, PeerPermissions?]> = [];
     room.link = { publish: (...args) => (published.push(args), true) };
@@ -38,7 +38,7 @@ describe('Room', () => {
     expect(published).toEqual([['peer.joined', JSON.stringify({ peer: a.peer.info() }), 'a', { signal: true, data: true, update: true }]]);
   });
 
-  it('keeps byUser pointing at the user\'s current peer, and removes only a member', () => {
+  it("keeps byUser pointing at the user's current peer, and removes only a member", () => {
     const room = newRoom();
     const old = member(room, 'p1', 'alice');
     const current = member(room, 'p2', 'alice');

@@ -26,10 +26,15 @@ describe('Rooms: join and leave', () => {
     expect([rooms.count, rooms.get('r')]).toEqual([1, a.room]);
   });
 
-  it('merges the token\'s metadata under the join\'s', () => {
+  it("merges the token's metadata under the join's", () => {
     const { rooms } = roomsOnFakeTime();
     const sink = new RecordingSink();
-    const { peer } = rooms.join({ identity: identity('alice', undefined, { metadata: { a: 1, b: 1 }, name: 'From token' }), roomId: 'r', sink, metadata: { b: 2 } });
+    const { peer } = rooms.join({
+      identity: identity('alice', undefined, { metadata: { a: 1, b: 1 }, name: 'From token' }),
+      roomId: 'r',
+      sink,
+      metadata: { b: 2 },
+    });
     expect(peer.info()).toMatchObject({ name: 'From token', metadata: { a: 1, b: 2 } });
   });
 
@@ -84,7 +89,7 @@ describe('Rooms: join and leave', () => {
     expect(() => rooms.join({ identity: identity('u', [{ room: 'r', join: true }]), roomId: 'r', sink })).not.toThrow();
   });
 
-  it('takes the creator\'s options, the node\'s maxPeers being the most one may ask for', () => {
+  it("takes the creator's options, the node's maxPeers being the most one may ask for", () => {
     const { rooms } = roomsOnFakeTime();
     const { room } = join(rooms, 'alice', 'r', { create: { maxPeers: 99, emptyTimeoutMs: 5, metadata: { topic: 't' } } });
     expect([room.maxPeers, room.emptyTimeoutMs, room.metadata]).toEqual([4, 5, { topic: 't' }]);
@@ -186,7 +191,7 @@ describe('Rooms: the lifetime of an empty room, on fake time', () => {
   });
 });
 
-describe('Rooms: the backend\'s orders', () => {
+describe("Rooms: the backend's orders", () => {
   it('closeRoom detaches everyone with room_closed, reports each peer and the room once, and tells the cluster', () => {
     const { rooms, clock } = roomsOnFakeTime();
     const closed: string[] = [];
@@ -205,7 +210,7 @@ describe('Rooms: the backend\'s orders', () => {
     expect([rooms.get('r'), a.room.size, a.room.byUser.size, clock.pending]).toEqual([undefined, 0, 0, 0]);
   });
 
-  it('closeRoom on another node\'s order (origin false) reports the peers but not the room, nor tells the cluster', () => {
+  it("closeRoom on another node's order (origin false) reports the peers but not the room, nor tells the cluster", () => {
     const { rooms } = roomsOnFakeTime();
     const closed: string[] = [];
     rooms.attachCluster({ retire: async () => true, closed: (room) => closed.push(room.id), updated: () => undefined });

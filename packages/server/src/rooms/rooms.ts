@@ -185,7 +185,16 @@ export class Rooms {
   newPeer(req: JoinRequest, room: Room): Peer {
     const { identity } = req;
     const metadata = { ...identity.metadata, ...req.metadata };
-    const peer = new Peer(this.#opts.ids('PR'), identity.userId, room, req.sink, this.#opts.clock.now(), req.name ?? identity.name, metadata, req.permissions ?? ALL_PERMISSIONS);
+    const peer = new Peer(
+      this.#opts.ids('PR'),
+      identity.userId,
+      room,
+      req.sink,
+      this.#opts.clock.now(),
+      req.name ?? identity.name,
+      metadata,
+      req.permissions ?? ALL_PERMISSIONS,
+    );
     peer.infoJson(); // Serialised now, before the cluster or the room hold it.
     return peer;
   }

@@ -256,10 +256,7 @@ export class ClientSession implements Session, PeerSink {
   resume(link: SessionLink, lastSeq: number): LoggedEvent[] {
     const replay = this.#ended || this.#overflowed ? null : this.#log?.since(lastSeq);
     if (!replay) {
-      throw new AppError(
-        'SESSION_EXPIRED',
-        this.#ended || this.#overflowed ? 'The session has ended' : `Events after seq ${lastSeq} are no longer all kept`,
-      );
+      throw new AppError('SESSION_EXPIRED', this.#ended || this.#overflowed ? 'The session has ended' : `Events after seq ${lastSeq} are no longer all kept`);
     }
     const previous = this.#link;
     if (previous) {

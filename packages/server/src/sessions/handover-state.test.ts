@@ -11,7 +11,13 @@ import { SessionRegistry } from './session-registry.js';
 function node(nodeId: string) {
   const clock = new FakeClock();
   const rooms = new Rooms({ clock, ids: sequentialIds(), logger: createLogger('silent'), defaults: { maxPeers: 10, emptyTimeoutMs: 1000 } });
-  const sessions = new SessionRegistry({ clock, ids: sequentialIds(), rooms, nodeId, limits: { windowMs: 30_000, maxEvents: 100, maxBytes: 100_000, maxTotalBytes: 1_000_000 } });
+  const sessions = new SessionRegistry({
+    clock,
+    ids: sequentialIds(),
+    rooms,
+    nodeId,
+    limits: { windowMs: 30_000, maxEvents: 100, maxBytes: 100_000, maxTotalBytes: 1_000_000 },
+  });
   return { clock, rooms, sessions };
 }
 

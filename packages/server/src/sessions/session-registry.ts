@@ -132,7 +132,6 @@ export class SessionRegistry implements SessionHost {
     return session;
   }
 
-
   /**
    * Hands session `data.session` to `link` if `identity` owns it and knows its secret; returns it
    * with the events to replay. FORBIDDEN for a wrong secret or user (the same answer for both),

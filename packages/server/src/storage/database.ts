@@ -139,10 +139,7 @@ export function migrate(db: Database, migrations: readonly string[]): void {
       .transaction(() => {
         const version = statement(db, 'PRAGMA user_version').pluck().get() as number;
         if (version > migrations.length) {
-          throw new AppError(
-            'INTERNAL',
-            `database schema version ${version} is newer than this Heliograph (${migrations.length}); upgrade Heliograph`,
-          );
+          throw new AppError('INTERNAL', `database schema version ${version} is newer than this Heliograph (${migrations.length}); upgrade Heliograph`);
         }
         const next = migrations[version];
         if (next === undefined) {

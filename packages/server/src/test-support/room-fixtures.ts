@@ -76,5 +76,12 @@ export interface FakeSession extends Session {
 
 export function fakeSession(userId: string, grants?: RoomGrant[], extra: Partial<Identity> = {}): FakeSession {
   const acked: number[] = [];
-  return { identity: identity(userId, grants, extra), peer: undefined, sink: new RecordingSink(), closing: false, acked, acknowledge: (seq) => acked.push(seq) };
+  return {
+    identity: identity(userId, grants, extra),
+    peer: undefined,
+    sink: new RecordingSink(),
+    closing: false,
+    acked,
+    acknowledge: (seq) => acked.push(seq),
+  };
 }

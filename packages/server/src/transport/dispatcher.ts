@@ -77,7 +77,12 @@ export class Dispatcher {
     let answered = false;
     const timer = clock.setTimeout(() => {
       answered = true;
-      this.#send(encodeError(request.id, new AppError('TIMEOUT', `"${request.type}" took longer than ${requestTimeoutMs} ms`).toBody()), request, reply, 'TIMEOUT');
+      this.#send(
+        encodeError(request.id, new AppError('TIMEOUT', `"${request.type}" took longer than ${requestTimeoutMs} ms`).toBody()),
+        request,
+        reply,
+        'TIMEOUT',
+      );
     }, requestTimeoutMs);
     pending.then(
       (value) => {

@@ -65,6 +65,8 @@ describe('socketCap', () => {
   it('warns when a configured cap is above what the limit allows', () => {
     const { cap, warning } = socketCap({ maxSockets: 5000, openFiles: 1024, connections: native(100) });
     expect(cap).toBe(5000);
-    expect(warning).toMatch(/^open-file limit \(ulimit -n\) is 1024, room for 736 sockets, fewer than limits\.maxSockets \(5000\): past it clients get TCP resets/);
+    expect(warning).toMatch(
+      /^open-file limit \(ulimit -n\) is 1024, room for 736 sockets, fewer than limits\.maxSockets \(5000\): past it clients get TCP resets/,
+    );
   });
 });

@@ -20,20 +20,49 @@ describe('dead letter pages of a cluster', () => {
   it("pages through: the cursor holds each node's last position shown, so nothing repeats or is skipped", () => {
     const first = mergePages([A, B], 3, new Map());
     expect(first.items.map((d) => d.id)).toEqual(['a1', 'b1', 'a2']);
-    expect(first.next).toEqual(new Map([['ND_a', 9], ['ND_b', 2]]));
+    expect(first.next).toEqual(
+      new Map([
+        ['ND_a', 9],
+        ['ND_b', 2],
+      ]),
+    );
     // The next page: each node answers after its own position.
-    const second = mergePages([{ ...A, items: [] }, { ...B, items: [letter('b2', 3, 30)] }], 3, first.next ?? new Map());
+    const second = mergePages(
+      [
+        { ...A, items: [] },
+        { ...B, items: [letter('b2', 3, 30)] },
+      ],
+      3,
+      first.next ?? new Map(),
+    );
     expect(second.items.map((d) => d.id)).toEqual(['b2']);
     expect(second.next).toBeUndefined();
   });
 
   it('has a next cursor when a node says it has more, and keeps the place of a node that did not answer', () => {
-    const { next } = mergePages([{ ...A, more: true }], 5, new Map([['ND_a', 1], ['ND_c', 7], ['ND_gone', 3]]), ['ND_c']);
-    expect(next).toEqual(new Map([['ND_a', 9], ['ND_c', 7]]));
+    const { next } = mergePages(
+      [{ ...A, more: true }],
+      5,
+      new Map([
+        ['ND_a', 1],
+        ['ND_c', 7],
+        ['ND_gone', 3],
+      ]),
+      ['ND_c'],
+    );
+    expect(next).toEqual(
+      new Map([
+        ['ND_a', 9],
+        ['ND_c', 7],
+      ]),
+    );
   });
 
   it('encodes and decodes cursors that match the pattern', () => {
-    const positions = new Map([['ND_x-Y_1', 12], ['ND_b', 0]]);
+    const positions = new Map([
+      ['ND_x-Y_1', 12],
+      ['ND_b', 0],
+    ]);
     const cursor = encodeCursor(positions);
     expect(cursor).toMatch(new RegExp(CURSOR_PATTERN));
     expect(decodeCursor(cursor)).toEqual(positions);

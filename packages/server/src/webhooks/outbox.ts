@@ -95,7 +95,8 @@ export class Outbox {
       `INSERT INTO webhook_room_seq (room, seq) VALUES (?, 1)
        ON CONFLICT (room) DO UPDATE SET seq = seq + 1 RETURNING seq`,
     );
-    this.#insert = statement(db, 
+    this.#insert = statement(
+      db,
       `INSERT INTO webhook_events (id, type, room, room_seq, created_at, body, state, attempts, next_at)
        VALUES (@id, @type, @room, @seq, @createdAt, @body, 'pending', 0, @createdAt)`,
     );
@@ -104,9 +105,7 @@ export class Outbox {
     this.#delete = db.prepare<[number]>(`DELETE FROM webhook_events WHERE position = ?`);
     this.#retry = statement(db, `UPDATE webhook_events SET attempts = @attempts, next_at = @nextAt, last_error = @error WHERE position = @position`);
     this.#kill = statement(db, `UPDATE webhook_events SET state = 'dead', attempts = @attempts, last_error = @error WHERE position = @position`);
-    this.#deadPage = db.prepare<[number, number], Row>(
-      `SELECT * FROM webhook_events WHERE state = 'dead' AND position > ? ORDER BY position LIMIT ?`,
-    );
+    this.#deadPage = db.prepare<[number, number], Row>(`SELECT * FROM webhook_events WHERE state = 'dead' AND position > ? ORDER BY position LIMIT ?`);
     this.#revive = db.prepare<[number, string]>(
       `UPDATE webhook_events SET state = 'pending', attempts = 0, next_at = ?, last_error = NULL WHERE id = ? AND state = 'dead'`,
     );

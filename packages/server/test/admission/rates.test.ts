@@ -16,10 +16,7 @@ const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
 describe('the upgrade rate per client address (before the token is checked)', () => {
   it('stops a bad-token storm with 429 and Retry-After, per address, until the bucket refills', async () => {
     const clock = new FakeClock();
-    server = await startServer(
-      { http: { trustProxy: '127.0.0.1' }, limits: { upgradesPerSecondPerAddress: 0.5, upgradeBurstPerAddress: 3 } },
-      { clock },
-    );
+    server = await startServer({ http: { trustProxy: '127.0.0.1' }, limits: { upgradesPerSecondPerAddress: 0.5, upgradeBurstPerAddress: 3 } }, { clock });
     for (let i = 0; i < 3; i++) {
       expect(await TestClient.refused(server.wsUrl, 'not-a-token', from('10.0.0.1'))).toMatchObject({ code: 4401 });
     }

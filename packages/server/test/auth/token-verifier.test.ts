@@ -187,7 +187,9 @@ describe('HS256 tokens', () => {
     await expect(v.verify(await hs256({ sub: 'u', grants: [], iat: now - 540, exp: now + 60 }))).resolves.toMatchObject({ userId: 'u' });
     // Without iat, only the horizon from now counts.
     await expect(v.verify(await hs256({ sub: 'u', grants: [], exp: now + 60 }))).resolves.toMatchObject({ userId: 'u' });
-    expect(await rejection(v.verify(await hs256({ sub: 'u', grants: [], iat: 'yesterday', exp: now + 60 } as unknown as JWTPayload)))).toBe('invalid claim iat');
+    expect(await rejection(v.verify(await hs256({ sub: 'u', grants: [], iat: 'yesterday', exp: now + 60 } as unknown as JWTPayload)))).toBe(
+      'invalid claim iat',
+    );
   });
 
   it('accepts what TokenSigner mints at the maximum lifetime, over the whole of it', async () => {

@@ -67,7 +67,12 @@ describe.skipIf(!hasRedis)('operator dashboard', () => {
       redis: { url: redis.url },
       webhooks: { url: backend.webhookUrl, secret: HOOK_SECRET, maxAttempts: 1 },
       auth: { signupMaxPerAddress: 20 },
-      controlApi: { keys: [{ id: 'dash-read', key: READ, scope: 'read' as const }, { id: 'dash-ops', key: WRITE, scope: 'read-write' as const }] },
+      controlApi: {
+        keys: [
+          { id: 'dash-read', key: READ, scope: 'read' as const },
+          { id: 'dash-ops', key: WRITE, scope: 'read-write' as const },
+        ],
+      },
     };
     nodes = [await startServer(settings), await startServer(settings)];
     chrome = await launchChromium();

@@ -154,10 +154,13 @@ describe('demo app: a call people would keep open', () => {
     await bob.page.waitForSelector('#toggle-screen[aria-pressed="true"]');
     await alice.page.waitForSelector(`.tile.screen:has(.name:text-is("${bob.name}"))`);
     await expect
-      .poll(async () => {
-        const shown = await shownTrack(alice.page, bob.name);
-        return shown !== undefined && shown.id !== camera!.id && shown.frames > 0;
-      }, { timeout: 20_000, interval: 250 })
+      .poll(
+        async () => {
+          const shown = await shownTrack(alice.page, bob.name);
+          return shown !== undefined && shown.id !== camera!.id && shown.frames > 0;
+        },
+        { timeout: 20_000, interval: 250 },
+      )
       .toBe(true);
     const screen = (await shownTrack(alice.page, bob.name))!;
     await expect.poll(async () => (await shownTrack(dave.page, bob.name))?.frames ?? 0, { timeout: 20_000 }).toBeGreaterThan(0);
@@ -166,10 +169,13 @@ describe('demo app: a call people would keep open', () => {
     await bob.page.click('#toggle-screen');
     await alice.page.waitForSelector(`.tile:not(.screen):has(.name:text-is("${bob.name}"))`);
     await expect
-      .poll(async () => {
-        const shown = await shownTrack(alice.page, bob.name);
-        return shown !== undefined && shown.id !== screen.id && shown.frames > 0;
-      }, { timeout: 20_000, interval: 250 })
+      .poll(
+        async () => {
+          const shown = await shownTrack(alice.page, bob.name);
+          return shown !== undefined && shown.id !== screen.id && shown.frames > 0;
+        },
+        { timeout: 20_000, interval: 250 },
+      )
       .toBe(true);
   });
 

@@ -113,7 +113,13 @@ function joinInPage(page: Page, wsUrl: string, token: string, room: string): Pro
           const pair = all.find((s) => s.id === transport?.selectedCandidatePairId);
           const local = all.find((s) => s.id === pair?.localCandidateId);
           const remoteCandidate = all.find((s) => s.id === pair?.remoteCandidateId);
-          return { state: pair?.state, local: local?.candidateType, remote: remoteCandidate?.candidateType, url: local?.url, relayProtocol: local?.relayProtocol };
+          return {
+            state: pair?.state,
+            local: local?.candidateType,
+            remote: remoteCandidate?.candidateType,
+            url: local?.url,
+            relayProtocol: local?.relayProtocol,
+          };
         },
       };
       return { peerId: joined.data.peer.id as string, iceServers: joined.data.iceServers };

@@ -38,7 +38,7 @@ describe('ICE servers on join', () => {
     expect(ada.events.filter((e) => e.type === 'ice.servers')).toEqual([]);
     clock.advance(1);
     const fresh = await ada.nextEvent('ice.servers');
-    expect(fresh.data.expiresAt).toBe((Date.UTC(2026, 0, 1) + 480_000 + 600_000));
+    expect(fresh.data.expiresAt).toBe(Date.UTC(2026, 0, 1) + 480_000 + 600_000);
     expect(fresh.data.iceServers[1]?.username).toBe(`${Date.UTC(2026, 0, 1) / 1000 + 480 + 600}:ada`);
 
     clock.advance(480_000);

@@ -26,17 +26,19 @@ function heldAnswers() {
     answer: () => new Promise<{ allow: boolean }>((resolve) => (held.push(() => resolve({ allow: true })), arrived())),
     /** Resolves once `count` callouts wait for their answer: on their arrival, not on a polling pace. */
     asked: (count: number) =>
-      untilEvent((listener) => ((arrived = listener), () => (arrived = () => undefined)), () => held.length >= count, 5000, `${count} callouts`),
+      untilEvent(
+        (listener) => ((arrived = listener), () => (arrived = () => undefined)),
+        () => held.length >= count,
+        5000,
+        `${count} callouts`,
+      ),
     release: () => held.splice(0).forEach((answer) => answer()),
   };
 }
 
 async function setUp(decide: Decide, roomService: Record<string, unknown> = {}, clock?: FakeClock) {
   backend = await new TestBackend({ jwtSecret: TEST_SECRET, decide }).start();
-  server = await startServer(
-    { roomService: { url: backend.roomServiceUrl, secret: HOOK_SECRET, ...roomService } },
-    clock ? { clock } : {},
-  );
+  server = await startServer({ roomService: { url: backend.roomServiceUrl, secret: HOOK_SECRET, ...roomService } }, clock ? { clock } : {});
   return { backend, server };
 }
 
@@ -105,9 +107,12 @@ describe('room service callout', () => {
     await server.close();
     await backend?.stop();
 
-    const open = await setUp(() => {
-      throw new Error('database down');
-    }, { failOpen: true });
+    const open = await setUp(
+      () => {
+        throw new Error('database down');
+      },
+      { failOpen: true },
+    );
     const bob = await connect(open.server, 'bob');
     expect((await bob.ok('room.join', { room: 'r' })).peer.userId).toBe('bob');
   });

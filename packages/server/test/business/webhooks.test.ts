@@ -108,9 +108,10 @@ describe('webhooks', () => {
     const { server } = await start({ maxAttempts: 2 });
     await enter(server, 'ada', 'dl');
     const auth = { authorization: `Bearer ${KEY}` };
-    const list = async () => (await (await fetch(`${server.url}/v1/webhooks/dead-letters`, { headers: auth })).json()) as {
-      deadLetters: Array<{ id: string; type: string; seq: number; attempts: number; lastError: string }>;
-    };
+    const list = async () =>
+      (await (await fetch(`${server.url}/v1/webhooks/dead-letters`, { headers: auth })).json()) as {
+        deadLetters: Array<{ id: string; type: string; seq: number; attempts: number; lastError: string }>;
+      };
     await expect.poll(async () => (await list()).deadLetters.length, { timeout: 5000 }).toBe(2);
     const dead = (await list()).deadLetters;
     expect(dead.map((d) => [d.type, d.seq, d.attempts])).toEqual([

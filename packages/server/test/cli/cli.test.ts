@@ -102,7 +102,17 @@ describe('the heliograph process', () => {
     const top = await runBin(['--help']);
     expect(top).toMatchObject({ code: 0, stderr: '' });
     expect(top.stdout).toContain('Usage: heliograph [command] [options]');
-    for (const command of ['serve', 'dev', 'users add <username>', 'users remove <username>', 'users list', 'token', 'keys create', 'keys list', 'keys revoke <id>']) {
+    for (const command of [
+      'serve',
+      'dev',
+      'users add <username>',
+      'users remove <username>',
+      'users list',
+      'token',
+      'keys create',
+      'keys list',
+      'keys revoke <id>',
+    ]) {
       expect(top.stdout).toContain(`heliograph ${command}`);
     }
     expect((await runBin(['-h'])).stdout).toBe(top.stdout);

@@ -172,7 +172,9 @@ describe('a start-up failure is one line naming the setting, exit 1, no stack', 
     expect(await failedStart(['--data-dir', 'a-file/data'])).toBe(
       `heliograph: dataDir: cannot create ${join(dir, 'a-file', 'data')}: a part of the path is not a directory (ENOTDIR); ${fix}`,
     );
-    expect(await failedStart(['--data-dir', 'a-file'])).toBe(`heliograph: dataDir: cannot create ${join(dir, 'a-file')}: a file is in the way (EEXIST); ${fix}`);
+    expect(await failedStart(['--data-dir', 'a-file'])).toBe(
+      `heliograph: dataDir: cannot create ${join(dir, 'a-file')}: a file is in the way (EEXIST); ${fix}`,
+    );
     // The database file cannot be created in it (root ignores directory permissions, so block it with a directory).
     mkdirSync(join(dir, 'blocked', 'heliograph.db'), { recursive: true });
     expect(await failedStart(['--data-dir', 'blocked'])).toBe(
@@ -187,7 +189,9 @@ describe('a start-up failure is one line naming the setting, exit 1, no stack', 
     if (asNobody) {
       chmodSync(dir, 0o755);
     }
-    expect(await failedStart(['--data-dir', 'read-only'], asNobody)).toMatch(/^heliograph: dataDir: cannot write in .*read-only: permission denied \(EACCES\); /);
+    expect(await failedStart(['--data-dir', 'read-only'], asNobody)).toMatch(
+      /^heliograph: dataDir: cannot write in .*read-only: permission denied \(EACCES\); /,
+    );
   });
 
   it('Redis unreachable, without printing the password of its URL', async () => {
@@ -220,13 +224,27 @@ describe('the start-up summary', () => {
     );
     await stop(run);
 
-    const again = spawnCli(['--port', '0', '--data-dir', 'data', '--auth.signup', 'false', '--pixel-streaming.enabled', '--pixel-streaming.streamer-port', '0', '--pixel-streaming.sfu-port', '0']);
+    const again = spawnCli([
+      '--port',
+      '0',
+      '--data-dir',
+      'data',
+      '--auth.signup',
+      'false',
+      '--pixel-streaming.enabled',
+      '--pixel-streaming.streamer-port',
+      '0',
+      '--pixel-streaming.sfu-port',
+      '0',
+    ]);
     const url2 = await started(again, 'Pixel Streaming:');
     const lines = messages(again.out());
     expect(lines).toContain(`Data directory: ${data}; signing secret from ${join(data, 'jwt-secret')}`);
     expect(lines).toContain('Sign-up is closed (auth.signup): add accounts with `npx heliograph users add <username>`');
     expect(lines.find((l) => l.startsWith('Pixel Streaming: '))).toMatch(
-      new RegExp(`^Pixel Streaming: players on ${url2.replace('http', 'ws')} \\(any path but /ws\\), streamers on ws://127\\.0\\.0\\.1:\\d+, SFUs on ws://127\\.0\\.0\\.1:\\d+$`),
+      new RegExp(
+        `^Pixel Streaming: players on ${url2.replace('http', 'ws')} \\(any path but /ws\\), streamers on ws://127\\.0\\.0\\.1:\\d+, SFUs on ws://127\\.0\\.0\\.1:\\d+$`,
+      ),
     );
     await stop(again);
   });
@@ -291,7 +309,12 @@ describe('log format', () => {
     expect(await firstLines([], { isTTY: true, colors: true })).toContain('\u001b[');
 
     const piped = await firstLines([], { isTTY: false });
-    expect(piped.split('\n').filter(Boolean).every((line) => line.startsWith('{'))).toBe(true);
+    expect(
+      piped
+        .split('\n')
+        .filter(Boolean)
+        .every((line) => line.startsWith('{')),
+    ).toBe(true);
 
     expect((await firstLines(['--log.format', 'json'], { isTTY: true })).split('\n')[0]).toMatch(/^\{"level":30,/);
     expect(await firstLines(['--log.format', 'pretty'], { isTTY: false })).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: /);

@@ -69,7 +69,11 @@ describe.skipIf(!hasRedis)('a cluster of node processes: failures', () => {
     await amy.nextEvent('peer.joined', (e) => e.data.peer.id === pb.id);
 
     await cluster.redis.kill();
-    await until(() => logCount(a!, 'cluster: redis disconnected') === 1 && logCount(b!, 'cluster: redis disconnected') === 1, 5_000, 'both nodes to see Redis go');
+    await until(
+      () => logCount(a!, 'cluster: redis disconnected') === 1 && logCount(b!, 'cluster: redis disconnected') === 1,
+      5_000,
+      'both nodes to see Redis go',
+    );
     // UNAVAILABLE, not TIMEOUT: the sender is told at once that the cluster is unreachable.
     expect((await alice.fail('signal.send', { to: pb.id, signal: { n: 1 } })).code).toBe('UNAVAILABLE');
     expect((await bob.fail('signal.send', { to: pa.id, signal: { n: 2 } })).code).toBe('UNAVAILABLE');
@@ -126,7 +130,11 @@ async function membersWrittenBack(cluster: NodeCluster, room: string, count: num
   const directory = new RedisDirectory({ url: cluster.redis.url }, createLogger('silent'));
   cluster.onStop(() => directory.close());
   await directory.connect();
-  await eventually(async () => (await directory.members(room).catch(() => [])).length === count, 15_000, `the nodes to write the ${count} members of ${room} back`);
+  await eventually(
+    async () => (await directory.members(room).catch(() => [])).length === count,
+    15_000,
+    `the nodes to write the ${count} members of ${room} back`,
+  );
 }
 
 /** Redis loses every key, as when it restarts without persistence (the connections stay). */

@@ -123,7 +123,10 @@ export async function within<T>(promise: Promise<T>, timeoutMs: number, what: st
 
 /** How many log lines of `node` carry the message `msg` exactly. */
 export function logCount(node: NodeProcess, msg: string): number {
-  return node.output().split('\n').filter((line) => line.includes(`"msg":${JSON.stringify(msg)}`)).length;
+  return node
+    .output()
+    .split('\n')
+    .filter((line) => line.includes(`"msg":${JSON.stringify(msg)}`)).length;
 }
 
 /** Polls an asynchronous check (a Redis read) until it holds; fails after `timeoutMs`. */

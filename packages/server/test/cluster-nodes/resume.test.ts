@@ -78,84 +78,88 @@ describe.skipIf(!hasRedis)('session resume across nodes (node processes, real re
   it.each([
     ['', []],
     [' (direct links)', LINKS],
-  ])('resumes on another node: the same peer, every event once and in order, while partners on both nodes keep sending%s', async (_name, links) => {
-    const [home, other] = await cluster.start(2, [...NO_RATE_LIMIT, ...links]);
-    if (links.length > 0) {
-      const linked = (n: NodeProcess) => n.output().includes('cluster links: link up');
-      await until(() => linked(home!) && linked(other!), 'both nodes to link');
-    }
-    const { creds, seen, alice, carol, carolId, bob, bobId } = await aliceDropped(home!, other!);
+  ])(
+    'resumes on another node: the same peer, every event once and in order, while partners on both nodes keep sending%s',
+    async (_name, links) => {
+      const [home, other] = await cluster.start(2, [...NO_RATE_LIMIT, ...links]);
+      if (links.length > 0) {
+        const linked = (n: NodeProcess) => n.output().includes('cluster links: link up');
+        await until(() => linked(home!) && linked(other!), 'both nodes to link');
+      }
+      const { creds, seen, alice, carol, carolId, bob, bobId } = await aliceDropped(home!, other!);
 
-    // Meanwhile: queued for alice, from her own node and from the other.
-    expect(await bob.ok('signal.send', { to: alice, signal: { n: 0 } })).toEqual({ queued: true });
-    expect(await carol.ok('signal.send', { to: alice, signal: { n: 0 } })).toEqual({ queued: true });
-    await bob.ok('data.send', { payload: { n: 0 } });
-    await carol.ok('data.send', { payload: { n: 0 } });
+      // Meanwhile: queued for alice, from her own node and from the other.
+      expect(await bob.ok('signal.send', { to: alice, signal: { n: 0 } })).toEqual({ queued: true });
+      expect(await carol.ok('signal.send', { to: alice, signal: { n: 0 } })).toEqual({ queued: true });
+      await bob.ok('data.send', { payload: { n: 0 } });
+      await carol.ok('data.send', { payload: { n: 0 } });
 
-    // Both keep sending while alice comes back on bob's node and takes her session over.
-    const streams = Promise.all([stream(bob, alice, 1, 150, 2), stream(carol, alice, 1, 150, 2)]);
-    await new Promise((r) => setTimeout(r, 40));
-    const alice2 = await cluster.client(other!, 'alice');
-    await alice2.nextEvent('session.ready');
-    const answer = await alice2.request('session.resume', { session: creds.session, secret: creds.secret, lastSeq: seen });
-    if (!answer.ok) {
-      throw new Error(`resume failed: ${answer.error.code} ${answer.error.message}`);
-    }
-    expect(answer.data.peer?.id).toBe(alice);
-    expect(answer.data.room?.id).toBe('r');
-    // New credentials, naming the node that holds the session now.
-    const moved = answer.data.resume as Credentials;
-    expect(moved.session).not.toBe(creds.session);
-    expect(moved.secret).not.toBe(creds.secret);
+      // Both keep sending while alice comes back on bob's node and takes her session over.
+      const streams = Promise.all([stream(bob, alice, 1, 150, 2), stream(carol, alice, 1, 150, 2)]);
+      await new Promise((r) => setTimeout(r, 40));
+      const alice2 = await cluster.client(other!, 'alice');
+      await alice2.nextEvent('session.ready');
+      const answer = await alice2.request('session.resume', { session: creds.session, secret: creds.secret, lastSeq: seen });
+      if (!answer.ok) {
+        throw new Error(`resume failed: ${answer.error.code} ${answer.error.message}`);
+      }
+      expect(answer.data.peer?.id).toBe(alice);
+      expect(answer.data.room?.id).toBe('r');
+      // New credentials, naming the node that holds the session now.
+      const moved = answer.data.resume as Credentials;
+      expect(moved.session).not.toBe(creds.session);
+      expect(moved.secret).not.toBe(creds.secret);
 
-    const acks = await within(streams, 20_000, 'both streams to be acknowledged');
-    expect(acks.filter((ack) => typeof ack !== 'object' || ack === null)).toEqual([]);
-    const all = Array.from({ length: 151 }, (_, n) => n);
-    await until(
-      () => numbers(alice2.log, 'signal', bobId).length >= 151 && numbers(alice2.log, 'signal', carolId).length >= 151,
-      'every signal to reach alice',
-    );
-    await until(
-      () => numbers(alice2.log, 'data', bobId).length >= 151 && numbers(alice2.log, 'data', carolId).length >= 151,
-      'every broadcast to reach alice',
-    );
-    await new Promise((r) => setTimeout(r, 200)); // anything extra (a duplicate) would show now
-    expect(numbers(alice2.log, 'signal', bobId)).toEqual(all);
-    expect(numbers(alice2.log, 'signal', carolId)).toEqual(all);
-    expect(numbers(alice2.log, 'data', bobId)).toEqual(all);
-    expect(numbers(alice2.log, 'data', carolId)).toEqual(all);
-    // One numbering, continued: no gap, no repeat.
-    const seqs = alice2.log.filter((e) => e.type !== 'session.ready').map((e) => e.seq);
-    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seen + 1 + i));
+      const acks = await within(streams, 20_000, 'both streams to be acknowledged');
+      expect(acks.filter((ack) => typeof ack !== 'object' || ack === null)).toEqual([]);
+      const all = Array.from({ length: 151 }, (_, n) => n);
+      await until(
+        () => numbers(alice2.log, 'signal', bobId).length >= 151 && numbers(alice2.log, 'signal', carolId).length >= 151,
+        'every signal to reach alice',
+      );
+      await until(
+        () => numbers(alice2.log, 'data', bobId).length >= 151 && numbers(alice2.log, 'data', carolId).length >= 151,
+        'every broadcast to reach alice',
+      );
+      await new Promise((r) => setTimeout(r, 200)); // anything extra (a duplicate) would show now
+      expect(numbers(alice2.log, 'signal', bobId)).toEqual(all);
+      expect(numbers(alice2.log, 'signal', carolId)).toEqual(all);
+      expect(numbers(alice2.log, 'data', bobId)).toEqual(all);
+      expect(numbers(alice2.log, 'data', carolId)).toEqual(all);
+      // One numbering, continued: no gap, no repeat.
+      const seqs = alice2.log.filter((e) => e.type !== 'session.ready').map((e) => e.seq);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seen + 1 + i));
 
-    // The others saw her reconnect, never leave.
-    await bob.nextEvent('peer.reconnected', (e) => e.data.peerId === alice);
-    await carol.nextEvent('peer.reconnected', (e) => e.data.peerId === alice);
-    for (const client of [bob, carol]) {
-      expect(client.log.filter((e) => e.type === 'peer.left')).toEqual([]);
-    }
+      // The others saw her reconnect, never leave.
+      await bob.nextEvent('peer.reconnected', (e) => e.data.peerId === alice);
+      await carol.nextEvent('peer.reconnected', (e) => e.data.peerId === alice);
+      for (const client of [bob, carol]) {
+        expect(client.log.filter((e) => e.type === 'peer.left')).toEqual([]);
+      }
 
-    // She signals both (bob now on her node, carol on the other), and both reach her.
-    await alice2.ok('signal.send', { to: bobId, signal: { hi: 'bob' } });
-    await alice2.ok('signal.send', { to: carolId, signal: { hi: 'carol' } });
-    expect((await bob.nextEvent('signal', (e) => e.data.from === alice)).data.signal).toEqual({ hi: 'bob' });
-    expect((await carol.nextEvent('signal', (e) => e.data.from === alice)).data.signal).toEqual({ hi: 'carol' });
-    expect(await carol.ok('signal.send', { to: alice, signal: { n: 151 } })).toEqual({});
-    expect(await bob.ok('signal.send', { to: alice, signal: { n: 151 } })).toEqual({});
-    await until(() => numbers(alice2.log, 'signal', carolId).includes(151) && numbers(alice2.log, 'signal', bobId).includes(151), 'live signals');
+      // She signals both (bob now on her node, carol on the other), and both reach her.
+      await alice2.ok('signal.send', { to: bobId, signal: { hi: 'bob' } });
+      await alice2.ok('signal.send', { to: carolId, signal: { hi: 'carol' } });
+      expect((await bob.nextEvent('signal', (e) => e.data.from === alice)).data.signal).toEqual({ hi: 'bob' });
+      expect((await carol.nextEvent('signal', (e) => e.data.from === alice)).data.signal).toEqual({ hi: 'carol' });
+      expect(await carol.ok('signal.send', { to: alice, signal: { n: 151 } })).toEqual({});
+      expect(await bob.ok('signal.send', { to: alice, signal: { n: 151 } })).toEqual({});
+      await until(() => numbers(alice2.log, 'signal', carolId).includes(151) && numbers(alice2.log, 'signal', bobId).includes(151), 'live signals');
 
-    // And the session moves back, with the credentials the move gave.
-    const seen2 = lastSeq(alice2);
-    alice2.ws.terminate();
-    await carol.nextEvent('peer.reconnecting', (e) => e.data.peerId === alice);
-    await carol.ok('signal.send', { to: alice, signal: { n: 152 } });
-    const alice3 = await cluster.client(home!, 'alice');
-    await alice3.nextEvent('session.ready');
-    const back = await alice3.ok('session.resume', { session: moved.session, secret: moved.secret, lastSeq: seen2 });
-    expect(back.peer?.id).toBe(alice);
-    await until(() => numbers(alice3.log, 'signal', carolId).includes(152), 'the signal sent while she was away');
-    expect(numbers(alice3.log, 'signal', carolId)).toEqual([152]);
-  }, 60_000);
+      // And the session moves back, with the credentials the move gave.
+      const seen2 = lastSeq(alice2);
+      alice2.ws.terminate();
+      await carol.nextEvent('peer.reconnecting', (e) => e.data.peerId === alice);
+      await carol.ok('signal.send', { to: alice, signal: { n: 152 } });
+      const alice3 = await cluster.client(home!, 'alice');
+      await alice3.nextEvent('session.ready');
+      const back = await alice3.ok('session.resume', { session: moved.session, secret: moved.secret, lastSeq: seen2 });
+      expect(back.peer?.id).toBe(alice);
+      await until(() => numbers(alice3.log, 'signal', carolId).includes(152), 'the signal sent while she was away');
+      expect(numbers(alice3.log, 'signal', carolId)).toEqual([152]);
+    },
+    60_000,
+  );
 
   it('takes a session over from a node that has not noticed the old connection die (a silent cut)', async () => {
     const [home, other] = await cluster.start(2, NO_RATE_LIMIT);

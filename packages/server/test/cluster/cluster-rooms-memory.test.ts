@@ -133,7 +133,10 @@ describe('cluster rooms on fake time', () => {
     const b = await startNode('B');
     const c = await startNode('C');
     const seen: string[] = [];
-    for (const [name, n] of [['A', a], ['C', c]] as const) {
+    for (const [name, n] of [
+      ['A', a],
+      ['C', c],
+    ] as const) {
       n.rooms.events.on('peer.left', ({ room, peer, reason }) => seen.push(`${name} peer.left ${room.id} ${peer.userId} ${reason}`));
       n.rooms.events.on('room.finished', ({ room, reason }) => seen.push(`${name} room.finished ${room.id} ${reason}`));
     }
@@ -227,7 +230,7 @@ describe('cluster rooms on fake time', () => {
     expect((await a.node.directory.members('r')).filter((m) => m.userId === 'dave').map((m) => m.peerId)).toEqual([newer.peer.id]);
   });
 
-  it("a partitioned node whose user joined elsewhere meanwhile detaches its stale session", async () => {
+  it('a partitioned node whose user joined elsewhere meanwhile detaches its stale session', async () => {
     const a = await startNode('A');
     const b = await startNode('B');
     await join(a, 'alice', 'r');
@@ -253,7 +256,7 @@ describe('cluster rooms on fake time', () => {
     a.rooms.leave(alice.peer, 'left');
 
     clock.advance(defaults.emptyTimeoutMs);
-    await eventually(() => a.rooms.get('r') === undefined, "A to let go of its object");
+    await eventually(() => a.rooms.get('r') === undefined, 'A to let go of its object');
     expect(await a.node.directory.getRoom('r')).toBeDefined();
     expect(finished).toEqual([]);
 

@@ -259,9 +259,16 @@ describe.skipIf(!hasRedis).each(PATHS)('rooms across two nodes over Redis, reque
       const inRoom = () => backend.events.filter((e) => e.room === 'hooks');
       // room.started, 2 × peer.joined, 2 × peer.left, and room.finished once the empty timer ends it.
       await until(() => inRoom().length >= 5, 10_000, 'five webhook events of the room');
-      const seqs = inRoom().map((e) => e.seq).sort((x, y) => x - y);
+      const seqs = inRoom()
+        .map((e) => e.seq)
+        .sort((x, y) => x - y);
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
-      expect(inRoom().filter((e) => e.type === 'peer.joined').map((e) => (e.data as { peer: { userId: string } }).peer.userId).sort()).toEqual(['alice', 'bob']);
+      expect(
+        inRoom()
+          .filter((e) => e.type === 'peer.joined')
+          .map((e) => (e.data as { peer: { userId: string } }).peer.userId)
+          .sort(),
+      ).toEqual(['alice', 'bob']);
     } finally {
       await backend.stop();
     }

@@ -23,7 +23,10 @@ describe('node liveness on fake time', () => {
 
     bClock.advance(h.timing.heartbeatIntervalMs); // B wakes up and beats
     await h.eventually(() => lost.length > 1, 'B to learn it was dropped');
-    expect(lost).toEqual([['A', 'B'], ['B', 'B']]);
+    expect(lost).toEqual([
+      ['A', 'B'],
+      ['B', 'B'],
+    ]);
     await h.eventually(() => a.bus.nodes().includes('B'), 'A to see B again');
     await b.close();
     await h.close();

@@ -16,7 +16,14 @@ const logger = createLogger('silent');
 
 /** A well-formed message of every type: a new type without one here does not compile. */
 const SAMPLES: { [T in NodeMessage['type']]: Extract<NodeMessage, { type: T }> } = {
-  'room.event': { type: 'room.event', event: 'peer.left', data: '{"peerId":"PR_x","reason":"left"}', except: 'PR_y', permissions: { signal: true, data: true, update: false }, skip: ['PR_z'] },
+  'room.event': {
+    type: 'room.event',
+    event: 'peer.left',
+    data: '{"peerId":"PR_x","reason":"left"}',
+    except: 'PR_y',
+    permissions: { signal: true, data: true, update: false },
+    skip: ['PR_z'],
+  },
   'room.close': { type: 'room.close', reason: 'closed' },
   'peer.deliver': { type: 'peer.deliver', room: 'r1', to: 'PR_x', event: 'signal', data: '{"from":"PR_y","signal":{}}', forwarded: true },
   'peer.kick': { type: 'peer.kick', room: 'r1', peerId: 'PR_x', reason: 'bye' },
@@ -158,7 +165,15 @@ describe('the receiving edge', () => {
       const nodes: Array<Bus<NodeMessage>> = [];
       for (const id of ['A', 'B']) {
         const links = h.makeLinks(id);
-        const { bus } = createRedisBus<NodeMessage>({ nodeId: id, redis: h.settings, clock: systemClock, logger, timing: h.timing, links, isMessage: isNodeMessage });
+        const { bus } = createRedisBus<NodeMessage>({
+          nodeId: id,
+          redis: h.settings,
+          clock: systemClock,
+          logger,
+          timing: h.timing,
+          links,
+          isMessage: isNodeMessage,
+        });
         closers.push(() => bus.close());
         await bus.start();
         nodes.push(bus);

@@ -14,7 +14,12 @@ const member = (peerId: string, userId: string, nodeId: string): MemberRecord =>
 async function answering(...directories: ClusterDirectory[]): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (const d of directories) {
-    while (!(await d.listRooms().then(() => true, () => false))) {
+    while (
+      !(await d.listRooms().then(
+        () => true,
+        () => false,
+      ))
+    ) {
       if (Date.now() > deadline) {
         throw new Error('a directory never answered after the restart');
       }

@@ -24,7 +24,7 @@ describe.skipIf(!present)('Redis Sentinel failover', () => {
     const s = new Redis(sentinel.url, { lazyConnect: true });
     await s.connect();
     try {
-      for (let known = 0; known === 0; ) {
+      for (let known = 0; known === 0;) {
         known = ((await s.call('SENTINEL', 'REPLICAS', 'mymaster')) as unknown[]).length;
         await new Promise((r) => setTimeout(r, 100));
       }

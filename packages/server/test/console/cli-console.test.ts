@@ -23,7 +23,12 @@ beforeAll(async () => {
   // Webhooks to a port nobody answers: every event becomes a dead letter after two attempts.
   backend = await new TestBackend({ jwtSecret: TEST_SECRET }).reservePort();
   server = await startServer({
-    controlApi: { keys: [{ id: 'cli-read', key: READ, scope: 'read' }, { id: 'cli-ops', key: WRITE, scope: 'read-write' }] },
+    controlApi: {
+      keys: [
+        { id: 'cli-read', key: READ, scope: 'read' },
+        { id: 'cli-ops', key: WRITE, scope: 'read-write' },
+      ],
+    },
     webhooks: { url: backend.webhookUrl, secret: HOOK_SECRET, initialBackoffMs: 10, maxBackoffMs: 20, maxAttempts: 2 },
   });
 });
@@ -86,7 +91,10 @@ describe('operator CLI', () => {
     expect(listed.stdout).toContain(peer);
     const json = JSON.parse((await cli(['peers', 'list', 'kick-room', '--json'], READ)).stdout) as Array<{ id: string }>;
     expect(json.map((p) => p.id)).toContain(peer);
-    expect(await cli(['peers', 'kick', 'kick-room', peer], READ)).toMatchObject({ code: 1, stderr: 'heliograph: FORBIDDEN: API key "cli-read" is read-only\n' });
+    expect(await cli(['peers', 'kick', 'kick-room', peer], READ)).toMatchObject({
+      code: 1,
+      stderr: 'heliograph: FORBIDDEN: API key "cli-read" is read-only\n',
+    });
     const kicked = await cli(['peers', 'kick', 'kick-room', peer, '--reason', 'spam']);
     expect(kicked).toMatchObject({ code: 0, stdout: `Kicked ${peer} from room kick-room\n` });
     const event = await client.nextEvent('room.kicked');
@@ -109,7 +117,9 @@ describe('operator CLI', () => {
     const a = await join('hal', 'watched');
     const b = await join('ivy', 'watched');
     const asText = cli(['inspect', 'watched', '--count', '3']);
-    await signalUntil(asText, () => a.client.ok('signal.send', { to: b.peer, signal: { description: { type: 'offer', sdp: 'v=0\r\na=ice-pwd:hidden-password\r\na=mid:0\r\n' } } }));
+    await signalUntil(asText, () =>
+      a.client.ok('signal.send', { to: b.peer, signal: { description: { type: 'offer', sdp: 'v=0\r\na=ice-pwd:hidden-password\r\na=mid:0\r\n' } } }),
+    );
     const text = await asText;
     expect(text.code).toBe(0);
     expect(text.stderr).toBe('Inspecting room watched; Ctrl-C to stop.\n');
@@ -118,10 +128,18 @@ describe('operator CLI', () => {
     expect(text.stdout).toContain('      a=mid:0');
     expect(text.stdout).not.toContain('hidden-password');
     const asJson = cli(['inspect', b.peer, '--json', '--count', '1']);
-    await signalUntil(asJson, () => a.client.ok('signal.send', { to: b.peer, signal: { candidate: { candidate: 'candidate:1 1 udp 1 192.0.2.9 9 typ host' } } }));
-    const [record] = (await asJson).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    await signalUntil(asJson, () =>
+      a.client.ok('signal.send', { to: b.peer, signal: { candidate: { candidate: 'candidate:1 1 udp 1 192.0.2.9 9 typ host' } } }),
+    );
+    const [record] = (await asJson).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(record).toMatchObject({ direction: 'out', kind: 'event', type: 'signal', peer: b.peer, body: { from: a.peer } });
-    expect(await cli(['inspect', 'watched', '--count', '1'], READ)).toMatchObject({ code: 1, stderr: 'heliograph: FORBIDDEN: The inspector needs a read-write API key\n' });
+    expect(await cli(['inspect', 'watched', '--count', '1'], READ)).toMatchObject({
+      code: 1,
+      stderr: 'heliograph: FORBIDDEN: The inspector needs a read-write API key\n',
+    });
   });
 
   it('webhooks dead-letters and webhooks redeliver', async () => {
@@ -149,11 +167,29 @@ describe('operator CLI', () => {
     expect(noKey).toBe(2);
     const keyFile = joinPath(server.config.dataDir, 'read.key');
     writeFileSync(keyFile, `${READ}\n`);
-    const fromFile = await runCli({ argv: ['rooms', 'list', '--url', server.url, '--api-key-file', keyFile], env: {}, cwd: server.config.dataDir, version: 't', io: quietIo() });
+    const fromFile = await runCli({
+      argv: ['rooms', 'list', '--url', server.url, '--api-key-file', keyFile],
+      env: {},
+      cwd: server.config.dataDir,
+      version: 't',
+      io: quietIo(),
+    });
     expect(fromFile).toBe(0);
-    const both = await runCli({ argv: ['rooms', 'list', '--url', server.url, '--api-key-file', keyFile, '--api-key', READ], env: {}, cwd: server.config.dataDir, version: 't', io: quietIo() });
+    const both = await runCli({
+      argv: ['rooms', 'list', '--url', server.url, '--api-key-file', keyFile, '--api-key', READ],
+      env: {},
+      cwd: server.config.dataDir,
+      version: 't',
+      io: quietIo(),
+    });
     expect(both).toBe(2);
-    const down = await runCli({ argv: ['rooms', 'list', '--url', 'http://127.0.0.1:9', '--api-key', READ], env: {}, cwd: server.config.dataDir, version: 't', io: quietIo() });
+    const down = await runCli({
+      argv: ['rooms', 'list', '--url', 'http://127.0.0.1:9', '--api-key', READ],
+      env: {},
+      cwd: server.config.dataDir,
+      version: 't',
+      io: quietIo(),
+    });
     expect(down).toBe(1);
   });
 });

@@ -16,7 +16,11 @@ const logLines: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      chunk.toString().split('\n').filter(Boolean).forEach((l) => logLines.push(JSON.parse(l) as Record<string, unknown>));
+      chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .forEach((l) => logLines.push(JSON.parse(l) as Record<string, unknown>));
       done();
     },
   });
@@ -32,7 +36,11 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 async function signIn(username: string, password: string): Promise<{ status: number; token?: string }> {
-  const res = await fetch(`${server.url}/admin/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const res = await fetch(`${server.url}/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   const body = (await res.json()) as { token?: string };
   return { status: res.status, ...(body.token ? { token: body.token } : {}) };
 }

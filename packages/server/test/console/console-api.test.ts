@@ -26,7 +26,14 @@ beforeAll(async () => {
     },
   });
   server = await startServer(
-    { controlApi: { keys: [{ id: 'ops-read', key: READ, scope: 'read' }, { id: 'ops', key: WRITE, scope: 'read-write' }] } },
+    {
+      controlApi: {
+        keys: [
+          { id: 'ops-read', key: READ, scope: 'read' },
+          { id: 'ops', key: WRITE, scope: 'read-write' },
+        ],
+      },
+    },
     { logger: createLogger('info', sink) },
   );
 });
@@ -56,7 +63,9 @@ describe('operator console API', () => {
     await a.client.ok('signal.send', { to: b.peer, signal: { candidate: { candidate: 'x' } } });
     const failed = await a.client.request('signal.send', { to: 'PR_nobody', signal: {} });
     expect(failed.ok).toBe(false);
-    const overview = await new ControlClient(server.url, READ).get<{ cluster: boolean; rooms: number; nodes: Array<Record<string, unknown>> }>('/v1/console/overview');
+    const overview = await new ControlClient(server.url, READ).get<{ cluster: boolean; rooms: number; nodes: Array<Record<string, unknown>> }>(
+      '/v1/console/overview',
+    );
     expect(overview.cluster).toBe(false);
     expect(overview.rooms).toBe(1);
     expect(overview.nodes).toHaveLength(1);
@@ -111,7 +120,10 @@ describe('operator console API', () => {
     expect(text).toContain('a=ice-ufrag:UFRAG');
     const offerIn = records.find((r) => r.kind === 'request' && JSON.stringify(r.body).includes('"offer"'));
     expect(offerIn).toMatchObject({ direction: 'in', type: 'signal.send', room: 'call', peer: a.peer, bytes: expect.any(Number) });
-    expect(records.find((r) => r.kind === 'event' && r.peer === b.peer && JSON.stringify(r.body).includes('"offer"'))).toMatchObject({ direction: 'out', type: 'signal' });
+    expect(records.find((r) => r.kind === 'event' && r.peer === b.peer && JSON.stringify(r.body).includes('"offer"'))).toMatchObject({
+      direction: 'out',
+      type: 'signal',
+    });
     expect(records.find((r) => r.kind === 'answer' && r.type === 'signal.send')).toMatchObject({ direction: 'out', ms: expect.any(Number) });
     expect(text).toContain('"answer"');
     expect(text).toContain('typ host');
@@ -221,7 +233,13 @@ describe('operator console API', () => {
     const audits = logLines.filter((l) => l.audit === true);
     expect(audits).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ apiKey: 'ops', method: 'POST', route: '/v1/rooms/:roomId/peers/:peerId/kick', params: { roomId: 'audit-room', peerId: a.peer }, status: 204 }),
+        expect.objectContaining({
+          apiKey: 'ops',
+          method: 'POST',
+          route: '/v1/rooms/:roomId/peers/:peerId/kick',
+          params: { roomId: 'audit-room', peerId: a.peer },
+          status: 204,
+        }),
         expect.objectContaining({ apiKey: 'ops', method: 'DELETE', route: '/v1/rooms/:roomId', status: 204 }),
         expect.objectContaining({ apiKey: 'ops', method: 'DELETE', route: '/v1/rooms/:roomId', status: 404 }),
         expect.objectContaining({ apiKey: 'ops', action: 'inspect', target: { room: 'call' } }),

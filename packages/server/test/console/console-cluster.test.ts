@@ -38,7 +38,12 @@ describe.skipIf(!hasRedis)('operator console in a cluster', () => {
     await join(nodes[0]!, 'u1', 'shared');
     await join(nodes[1]!, 'u2', 'shared');
     await join(nodes[1]!, 'u3', 'other');
-    const overview = () => new ControlClient(nodes[0]!.url, KEY).get<{ cluster: boolean; rooms: number; nodes: Array<{ node: string; peers: number; connections: number; state: string }> }>('/v1/console/overview');
+    const overview = () =>
+      new ControlClient(nodes[0]!.url, KEY).get<{
+        cluster: boolean;
+        rooms: number;
+        nodes: Array<{ node: string; peers: number; connections: number; state: string }>;
+      }>('/v1/console/overview');
     await eventually(async () => (await overview()).nodes.length === 2, 10_000, 'both nodes in the overview');
     const seen = await overview();
     expect(seen.cluster).toBe(true);
@@ -50,10 +55,14 @@ describe.skipIf(!hasRedis)('operator console in a cluster', () => {
 
   it("gives every node's recent figures from either node", async () => {
     const history = () => new ControlClient(nodes[1]!.url, KEY).get<{ nodes: Array<{ node: string; samples: unknown[] }> }>('/v1/console/history');
-    await eventually(async () => {
-      const got = await history();
-      return got.nodes.length === 2 && got.nodes.every((n) => n.samples.length >= 1);
-    }, 10_000, "both nodes' samples");
+    await eventually(
+      async () => {
+        const got = await history();
+        return got.nodes.length === 2 && got.nodes.every((n) => n.samples.length >= 1);
+      },
+      10_000,
+      "both nodes' samples",
+    );
   });
 
   it('inspects a room across nodes: the signals sent on the other node reach the watcher', async () => {
@@ -66,7 +75,8 @@ describe.skipIf(!hasRedis)('operator console in a cluster', () => {
     // Alice's node knows of bob once she is told he joined.
     await a.client.nextEvent('peer.joined', (e) => e.data.peer.id === b.peer);
     await a.client.ok('signal.send', { to: b.peer, signal: { description: { type: 'offer', sdp: 'v=0\r\n' } } });
-    const has = (kind: string, type: string) => events.some((e) => e.event === 'record' && (e.data as { kind: string; type: string }).kind === kind && (e.data as { type: string }).type === type);
+    const has = (kind: string, type: string) =>
+      events.some((e) => e.event === 'record' && (e.data as { kind: string; type: string }).kind === kind && (e.data as { type: string }).type === type);
     await eventually(() => has('request', 'signal.send') && has('event', 'signal'), 10_000, 'the records of both nodes');
     abort.abort();
     await done;
@@ -78,9 +88,13 @@ describe.skipIf(!hasRedis)('operator console in a cluster', () => {
     // And the events the server sent meanwhile: alice was told bob joined.
     expect(records.find((r) => r.kind === 'event' && r.type === 'peer.joined')).toMatchObject({ peer: a.peer });
     // Both nodes let their capture go.
-    await eventually(async () => {
-      const o = await new ControlClient(nodes[1]!.url, KEY).get<{ nodes: Array<{ inspectorCaptures: number }> }>('/v1/console/overview');
-      return o.nodes.every((n) => n.inspectorCaptures === 0);
-    }, 5000, 'captures stopped on both nodes');
+    await eventually(
+      async () => {
+        const o = await new ControlClient(nodes[1]!.url, KEY).get<{ nodes: Array<{ inspectorCaptures: number }> }>('/v1/console/overview');
+        return o.nodes.every((n) => n.inspectorCaptures === 0);
+      },
+      5000,
+      'captures stopped on both nodes',
+    );
   });
 });

@@ -43,7 +43,9 @@ describe('heliograph loadtest', () => {
 
     const table = await loadtest(server, ['--rooms', '1', '--peers-per-room', '2', '--rate', '20', '--seconds', '0.5']);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^peers joined +2 of 2 \(1 rooms × 2\)\njoin ms +p50 [\d.]+ +p99 [\d.]+ +max [\d.]+\nsignals +\d+ sent in [\d.]+ s \(offered 20\/s\), \d+ delivered, \d+ acked, 0 failed\nrelay ms +p50 .*\nerrors +none\n$/);
+    expect(table.stdout).toMatch(
+      /^peers joined +2 of 2 \(1 rooms × 2\)\njoin ms +p50 [\d.]+ +p99 [\d.]+ +max [\d.]+\nsignals +\d+ sent in [\d.]+ s \(offered 20\/s\), \d+ delivered, \d+ acked, 0 failed\nrelay ms +p50 .*\nerrors +none\n$/,
+    );
   });
 
   it('reports refused joins by error code and exits 1', async () => {
@@ -57,8 +59,14 @@ describe('heliograph loadtest', () => {
 
   it('refuses loads past its bounds and a read key', async () => {
     server = await startServer({ controlApi: { keys: [{ id: 'load', key: KEY, scope: 'read' as const }] } });
-    expect(await loadtest(server, ['--rooms', '100', '--peers-per-room', '100'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--rooms × --peers-per-room must be at most 5000') });
-    expect(await loadtest(server, ['--seconds', '601'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--seconds must be more than 0 and at most 600') });
+    expect(await loadtest(server, ['--rooms', '100', '--peers-per-room', '100'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--rooms × --peers-per-room must be at most 5000'),
+    });
+    expect(await loadtest(server, ['--seconds', '601'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--seconds must be more than 0 and at most 600'),
+    });
     expect(await loadtest(server, ['--rate', 'fast'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--rate must be a number') });
     const refused = await loadtest(server, ['--rooms', '1', '--seconds', '0.1', '--json']);
     expect(refused.code).toBe(1);

@@ -58,8 +58,19 @@ export async function startFuzzServer(overrides: Parameters<typeof startServer>[
   const clock = new FakeClock(Date.now());
   const server = await startServer(
     {
-      limits: { ...UNLIMITED_MESSAGES, upgradesPerSecondPerAddress: 1e9, upgradeBurstPerAddress: 1e9, connectionsPerSecondPerUser: 1e9, connectionBurstPerUser: 1e9 },
-      controlApi: { keys: [{ id: 'fuzz-rw', key: RW_KEY, scope: 'read-write' }, { id: 'fuzz-ro', key: RO_KEY, scope: 'read' }] },
+      limits: {
+        ...UNLIMITED_MESSAGES,
+        upgradesPerSecondPerAddress: 1e9,
+        upgradeBurstPerAddress: 1e9,
+        connectionsPerSecondPerUser: 1e9,
+        connectionBurstPerUser: 1e9,
+      },
+      controlApi: {
+        keys: [
+          { id: 'fuzz-rw', key: RW_KEY, scope: 'read-write' },
+          { id: 'fuzz-ro', key: RO_KEY, scope: 'read' },
+        ],
+      },
       ...overrides,
     },
     { clock, logger },
@@ -81,7 +92,12 @@ export async function startFuzzServer(overrides: Parameters<typeof startServer>[
     now: () => clock.now(),
     controlKeys: { rw: RW_KEY, ro: RO_KEY },
     ...(ports && {
-      ps: { playerUrl: `${wsBase}/`, streamerUrl: `${host}:${ports.streamer}/`, sfuUrl: `${host}:${ports.sfu}/`, maxMessageBytes: server.config.pixelStreaming.maxMessageBytes },
+      ps: {
+        playerUrl: `${wsBase}/`,
+        streamerUrl: `${host}:${ports.streamer}/`,
+        sfuUrl: `${host}:${ports.sfu}/`,
+        maxMessageBytes: server.config.pixelStreaming.maxMessageBytes,
+      },
     }),
   };
   return { server, target, findings, clock };

@@ -14,7 +14,14 @@ let canary: PsCanary;
 beforeAll(async () => {
   node = await startFuzzServer({ pixelStreaming: { enabled: true, streamerPort: 0, sfuPort: 0, ...UNLIMITED_MESSAGES } });
   const ps = node.target.ps!;
-  canary = new PsCanary({ streamerUrl: ps.streamerUrl, playerUrl: ps.playerUrl, streamerId: 'canary-streamer', findings: node.findings, timeoutMs: ANSWER_TIMEOUT_MS, pauseMs: 5 });
+  canary = new PsCanary({
+    streamerUrl: ps.streamerUrl,
+    playerUrl: ps.playerUrl,
+    streamerId: 'canary-streamer',
+    findings: node.findings,
+    timeoutMs: ANSWER_TIMEOUT_MS,
+    pauseMs: 5,
+  });
   await canary.start();
 });
 afterAll(async () => {

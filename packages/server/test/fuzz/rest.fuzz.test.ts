@@ -23,7 +23,11 @@ beforeAll(async () => {
   await canary.start();
   // An account whose password the login fuzzer sometimes gets right.
   const signup = JSON.stringify({ username: 'fuzzer', password: 'correct horse battery' });
-  await httpCall(node.target.httpUrl, { method: 'POST', path: '/v1/auth/signup', headers: { 'content-type': 'application/json' }, body: Buffer.from(signup) }, ANSWER_TIMEOUT_MS);
+  await httpCall(
+    node.target.httpUrl,
+    { method: 'POST', path: '/v1/auth/signup', headers: { 'content-type': 'application/json' }, body: Buffer.from(signup) },
+    ANSWER_TIMEOUT_MS,
+  );
 });
 afterAll(async () => {
   await canary?.stop();

@@ -14,7 +14,10 @@ afterEach(async () => {
 
 async function internalErrors(): Promise<string> {
   const text = await ps.app.metrics.getSingleMetricAsString('heliograph_internal_errors_total');
-  return text.split('\n').filter((line) => line.startsWith('heliograph_internal_errors_total{')).join('\n');
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('heliograph_internal_errors_total{'))
+    .join('\n');
 }
 
 describe('Pixel Streaming messages nested too deep', () => {

@@ -130,7 +130,11 @@ describe('values nested too deep are refused at the edge and the node stays up',
     expect(server.app.rooms.get('r')?.metadata).toEqual({});
     expect(server.app.rooms.get('r')?.peers.get(joined.peer.id)?.metadata).toEqual({ mood: 'ok' });
     expect(alice.log.filter((e) => e.type === 'data' || e.type === 'room.updated' || e.type === 'peer.updated')).toEqual([]);
-    const login = await fetch(`${server.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"username":${deepArrays(1500)}}` });
+    const login = await fetch(`${server.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"username":${deepArrays(1500)}}`,
+    });
     expect(login.status).toBe(400);
   });
 });

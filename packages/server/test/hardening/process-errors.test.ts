@@ -33,7 +33,10 @@ describe('errors that escape every handler', () => {
     expect(metrics).toContain('heliograph_internal_errors_total{where="uncaughtException"} 3');
     expect(metrics).toContain('heliograph_internal_errors_total{where="unhandledRejection"} 3');
     // Logged once per window, with the stack; the repeats are counted, not logged.
-    const lines = node.output().split('\n').filter((l) => l.includes('"msg":"unexpected error in uncaughtException"'));
+    const lines = node
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"unexpected error in uncaughtException"'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('escaped on purpose');
     await expect(node.stop()).rejects.toThrow(/escaped error/);

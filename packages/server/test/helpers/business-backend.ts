@@ -1,11 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import {
-  createBusinessBackend,
-  type BackendOptions,
-  type RoomServiceRequest,
-  type WebhookEvent,
-} from '../../../../examples/business-backend.js';
+import { createBusinessBackend, type BackendOptions, type RoomServiceRequest, type WebhookEvent } from '../../../../examples/business-backend.js';
 
 export type { RoomServiceRequest, WebhookEvent };
 
@@ -21,9 +16,7 @@ export class TestBackend {
   #server: Server;
   #port = 0;
 
-  constructor(
-    readonly options: Omit<BackendOptions, 'hookSecret' | 'onEvent'> & { hookSecret?: string },
-  ) {
+  constructor(readonly options: Omit<BackendOptions, 'hookSecret' | 'onEvent'> & { hookSecret?: string }) {
     this.#server = this.#make();
   }
 

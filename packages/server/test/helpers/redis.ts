@@ -38,7 +38,9 @@ async function freePort(): Promise<number> {
  * (quorum 1, down after 500 ms) monitoring the master on that port as `mymaster`; `knownReplicas`
  * spares it the discovery of those replicas (through the master's INFO, every 10 s).
  */
-export async function startRedis(options: { replicaOf?: number; sentinelOf?: number; knownReplicas?: number[]; clusterNode?: boolean } = {}): Promise<TestRedis> {
+export async function startRedis(
+  options: { replicaOf?: number; sentinelOf?: number; knownReplicas?: number[]; clusterNode?: boolean } = {},
+): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'heliograph-redis-'));
   const port = await freePort();
   let args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'notice'];
@@ -135,7 +137,7 @@ export async function startRedisCluster(size = 3): Promise<TestRedisCluster> {
     await cli('/usr/bin/redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 });
     // Every node must agree before slots are served everywhere.
     for (const n of nodes) {
-      for (let ok = false; !ok; ) {
+      for (let ok = false; !ok;) {
         const { stdout } = await cli('/usr/bin/redis-cli', ['-p', String(n.port), 'cluster', 'info'], { timeout: 5_000 });
         ok = stdout.includes('cluster_state:ok');
         if (!ok) {

@@ -57,10 +57,7 @@ export interface TestServer {
 }
 
 /** Starts a real server on a free port with a temporary data directory. */
-export async function startServer(
-  overrides: DeepPartial<Config> = {},
-  options: { clock?: Clock; logger?: Logger } = {},
-): Promise<TestServer> {
+export async function startServer(overrides: DeepPartial<Config> = {}, options: { clock?: Clock; logger?: Logger } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'heliograph-test-'));
   const config = testConfig(dataDir, overrides);
   const app = await createHeliograph(config, { logger: options.logger ?? createLogger('silent'), ...(options.clock ? { clock: options.clock } : {}) });

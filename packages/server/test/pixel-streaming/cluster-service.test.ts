@@ -35,7 +35,9 @@ describe.skipIf(!hasRedis)('Pixel Streaming: one service across two nodes', () =
   it('a streamer on A is in B’s REST view and matchmaking; players on A and on B both count', async () => {
     const [a, b] = await h.twoNodes({ maxPlayersPerStreamer: 2 });
     const streamer = await h.streamerOn(a, 'S');
-    expect((await api(b, '/api/streamers')).body).toEqual([{ streamerId: 'S', type: 'Streamer', streaming: true, remoteAddress: '127.0.0.1', subscribers: [] }]);
+    expect((await api(b, '/api/streamers')).body).toEqual([
+      { streamerId: 'S', type: 'Streamer', streaming: true, remoteAddress: '127.0.0.1', subscribers: [] },
+    ]);
     expect((await api(b, '/api/match')).body).toMatchObject({ streamerId: 'S', players: 0, maxPlayers: 2 });
 
     const onA = await h.subscribed(a, streamer, 'S');
@@ -44,7 +46,12 @@ describe.skipIf(!hasRedis)('Pixel Streaming: one service across two nodes', () =
       const { body: one } = await api(node, '/api/streamers/S');
       expect(new Set((one.subscribers as Array<{ playerId: string }>).map((p) => p.playerId))).toEqual(new Set([onA.playerId, onB.playerId]));
       const { body: players } = await api(node, '/api/players');
-      expect(players.map((p) => [p.playerId, p.subscribedTo]).sort()).toEqual([[onA.playerId, 'S'], [onB.playerId, 'S']].sort());
+      expect(players.map((p) => [p.playerId, p.subscribedTo]).sort()).toEqual(
+        [
+          [onA.playerId, 'S'],
+          [onB.playerId, 'S'],
+        ].sort(),
+      );
       expect((await api(node, `/api/players/${onA.playerId}`)).body).toMatchObject({ playerId: onA.playerId, type: 'Player', subscribedTo: 'S' });
       expect((await api(node, '/api/status')).body).toMatchObject({ streamer_count: 1, player_count: 2, nodes: 2 });
       // Both players fill S (2 of 2), whichever node they are on.

@@ -247,7 +247,7 @@ describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming across two nodes over Re
     await until(() => b.server.app.pixelStreaming!.signalling.players.size === 1, 5_000, 'node B to drop the player');
     // Every node frees a lost node's streamer ids: the list empties.
     const deadline = Date.now() + 5_000;
-    for (let listed: unknown = ['Doomed']; JSON.stringify(listed) !== '[]'; ) {
+    for (let listed: unknown = ['Doomed']; JSON.stringify(listed) !== '[]';) {
       expect(Date.now()).toBeLessThan(deadline);
       watcher.send({ type: 'listStreamers' });
       listed = (await watcher.expectType('streamerList')).ids;
@@ -291,7 +291,11 @@ describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming across two nodes over Re
     await streamer.expect({ type: 'playerDisconnected', playerId });
     const deadline = Date.now() + 10_000;
     // Both ids back means both nodes have handled their eviction (teardown first, then the claims).
-    const restored = async () => (await a.server.app.cluster!.directory.claims('streamers').catch(() => [])).map((r) => r.name).sort().join();
+    const restored = async () =>
+      (await a.server.app.cluster!.directory.claims('streamers').catch(() => []))
+        .map((r) => r.name)
+        .sort()
+        .join();
     while ((await restored()) !== 'Bee,Kept') {
       expect(Date.now()).toBeLessThan(deadline);
       await new Promise((r) => setTimeout(r, 20));

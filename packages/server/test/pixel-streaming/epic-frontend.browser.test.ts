@@ -77,7 +77,10 @@ describe.each(FRONTENDS)('Epic frontend $version', ({ version, playerIdInForward
 
   async function startPlayer(): Promise<Page> {
     const page = await open(`/player-${version}.html`);
-    await page.evaluate((ss) => (window as unknown as { startPlayer(ss: string, id: string): void }).startPlayer(ss, 'BrowserStreamer'), server.url.replace(/^http/, 'ws'));
+    await page.evaluate(
+      (ss) => (window as unknown as { startPlayer(ss: string, id: string): void }).startPlayer(ss, 'BrowserStreamer'),
+      server.url.replace(/^http/, 'ws'),
+    );
     await page.waitForFunction(() => (window as unknown as { player: { events: string[] } }).player.events.includes('playStream'), null, { timeout: 30_000 });
     return page;
   }
@@ -102,7 +105,9 @@ describe.each(FRONTENDS)('Epic frontend $version', ({ version, playerIdInForward
     expect(players).toEqual(['Player0', 'Player1']);
     if (playerIdInForwards === 'keep') {
       // UE 5.7 frontends read their id from the forwarded offer.
-      const id = await first.evaluate(() => (window as unknown as { player: { ps: { webRtcController: { playerId?: string } } } }).player.ps.webRtcController.playerId);
+      const id = await first.evaluate(
+        () => (window as unknown as { player: { ps: { webRtcController: { playerId?: string } } } }).player.ps.webRtcController.playerId,
+      );
       expect(id).toBe('Player0');
     }
     expect(server.app.rooms.get('ps:BrowserStreamer')?.size).toBe(3);

@@ -66,8 +66,33 @@ async function topology(nodes: 'one node' | 'two nodes', settings: PsSettings): 
 /** The types Epic's own connection classes (Wilbur's `Signalling` library) handle from each kind of peer. */
 const EPIC_SENDS = {
   streamer: ['endpointId', 'offer', 'answer', 'iceCandidate', 'disconnectPlayer', 'layerPreference', 'ping'],
-  player: ['listStreamers', 'subscribe', 'unsubscribe', 'offer', 'answer', 'iceCandidate', 'layerPreference', 'dataChannelRequest', 'peerDataChannelsReady', 'ping', 'pong', 'stats'],
-  sfu: ['endpointId', 'listStreamers', 'subscribe', 'unsubscribe', 'offer', 'answer', 'peerDataChannels', 'streamerDataChannels', 'startStreaming', 'stopStreaming', 'ping'],
+  player: [
+    'listStreamers',
+    'subscribe',
+    'unsubscribe',
+    'offer',
+    'answer',
+    'iceCandidate',
+    'layerPreference',
+    'dataChannelRequest',
+    'peerDataChannelsReady',
+    'ping',
+    'pong',
+    'stats',
+  ],
+  sfu: [
+    'endpointId',
+    'listStreamers',
+    'subscribe',
+    'unsubscribe',
+    'offer',
+    'answer',
+    'peerDataChannels',
+    'streamerDataChannels',
+    'startStreaming',
+    'stopStreaming',
+    'ping',
+  ],
 } as const;
 
 const CANDIDATE = { candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'uf' };
@@ -121,7 +146,18 @@ describe.each(cases)('Epic’s common library $line (badMessages: $badMessages, 
   it('covers every message type of the library', () => {
     const walked = new Set([...EPIC_SENDS.streamer, ...EPIC_SENDS.player, ...EPIC_SENDS.sfu]);
     // What only the server sends; each is asserted on arrival below.
-    const serverSends = ['identify', 'config', 'endpointIdConfirm', 'streamerList', 'subscribeFailed', 'playerConnected', 'playerDisconnected', 'streamerIdChanged', 'streamerDisconnected', 'pong'];
+    const serverSends = [
+      'identify',
+      'config',
+      'endpointIdConfirm',
+      'streamerList',
+      'subscribeFailed',
+      'playerConnected',
+      'playerDisconnected',
+      'streamerIdChanged',
+      'streamerDisconnected',
+      'pong',
+    ];
     // Deprecated: `playerCount` went with Cirrus (Wilbur never sends it); `stats` is walked above.
     const deprecated = ['playerCount'];
     expect(new Set([...walked, ...serverSends, ...deprecated])).toEqual(new Set(protocolTypes(line)));

@@ -37,14 +37,19 @@ function gist(record: InspectRecord): string {
 export function formatRecord(record: InspectRecord): string {
   const time = new Date(record.at).toISOString().slice(11, 23);
   const arrow = record.direction === 'in' ? '→' : '←';
-  const who = record.kind === 'event' ? `to ${record.peer ?? '?'}` : record.peer ?? record.user ?? '?';
+  const who = record.kind === 'event' ? `to ${record.peer ?? '?'}` : (record.peer ?? record.user ?? '?');
   const timing = record.ms === undefined ? '' : ` ${record.ms} ms`;
   const outcome = record.error ? ` ${record.error}` : '';
   const dropped = record.dropped ? ` (${record.dropped} dropped before this)` : '';
   const head = `${time} ${record.node} ${arrow} ${record.direction.padEnd(3)} ${record.kind.padEnd(7)} ${record.type} ${record.id === undefined ? '' : `#${record.id} `}${who} ${record.bytes} B${timing}${outcome} ${gist(record)}${dropped}`;
   const body = JSON.stringify(record.body, (key, value: unknown) => (key === 'sdp' ? '<sdp below>' : value));
   const sdp = /"sdp":"((?:[^"\\]|\\.)*)"/.exec(json(record.body))?.[1];
-  const sdpLines = sdp ? (JSON.parse(`"${sdp}"`) as string).split(/\r?\n/).filter(Boolean).map((line) => `      ${line}`) : [];
+  const sdpLines = sdp
+    ? (JSON.parse(`"${sdp}"`) as string)
+        .split(/\r?\n/)
+        .filter(Boolean)
+        .map((line) => `      ${line}`)
+    : [];
   return [head.replace(/ +$/, ''), `    ${body}`, ...sdpLines].join('\n');
 }
 

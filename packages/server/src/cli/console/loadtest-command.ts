@@ -20,7 +20,10 @@ function render(r: LoadReport): string {
   const rows = [
     ['peers joined', `${r.peers.joined} of ${r.peers.wanted} (${r.rooms} rooms × ${r.peersPerRoom})`],
     ['join ms', `p50 ${r.joinMs.p50}  p99 ${r.joinMs.p99}  max ${r.joinMs.max}`],
-    ['signals', `${r.signals.sent} sent in ${r.seconds} s (offered ${r.signals.offeredRate}/s), ${r.signals.delivered} delivered, ${r.signals.acked} acked, ${r.signals.failed} failed`],
+    [
+      'signals',
+      `${r.signals.sent} sent in ${r.seconds} s (offered ${r.signals.offeredRate}/s), ${r.signals.delivered} delivered, ${r.signals.acked} acked, ${r.signals.failed} failed`,
+    ],
     ['relay ms', `p50 ${r.relayMs.p50}  p99 ${r.relayMs.p99}  p99.9 ${r.relayMs.p999}  max ${r.relayMs.max}`],
     ['errors', errors.length === 0 ? 'none' : errors.map(([code, n]) => `${code} ${n}`).join(', ')],
   ];

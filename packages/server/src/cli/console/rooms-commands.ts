@@ -39,7 +39,11 @@ async function allRooms(ctx: CommandContext): Promise<RoomRow[]> {
 }
 
 function peerRows(peers: PeerRow[]): string[][] {
-  const permissions = (p: PeerRow) => Object.entries(p.permissions).filter(([, on]) => on).map(([name]) => name).join(',') || '-';
+  const permissions = (p: PeerRow) =>
+    Object.entries(p.permissions)
+      .filter(([, on]) => on)
+      .map(([name]) => name)
+      .join(',') || '-';
   return [['PEER', 'USER', 'NAME', 'JOINED', 'MAY'], ...peers.map((p) => [p.id, p.userId, p.name ?? '-', shortTime(p.joinedAt), permissions(p)])];
 }
 
@@ -131,7 +135,7 @@ export const sendCommand: Command = {
   name: 'send',
   positionals: ['<room>'],
   summary: 'Sends data (a `data` event from "server") to every peer of a room, or to one. Needs a read-write key.',
-  details: "The payload is JSON: `heliograph send demo --data '{\"notice\":\"closing in 5 minutes\"}'`.",
+  details: 'The payload is JSON: `heliograph send demo --data \'{"notice":"closing in 5 minutes"}\'`.',
   options: {
     ...SERVER_OPTIONS,
     ...JSON_OPTION,

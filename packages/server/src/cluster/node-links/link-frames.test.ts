@@ -18,7 +18,9 @@ describe('link frames', () => {
 
   it('answers `{}` in 13 bytes, other bodies and errors as JSON', () => {
     expect(encodeReply(3, { ok: true, body: {} })).toHaveLength(13);
-    const frames = new FrameReader().push(Buffer.concat([encodeReply(3, { ok: true, body: { a: 1 } }), encodeReply(4, { ok: false, error: { code: 'TIMEOUT', message: 'late' } })]))!;
+    const frames = new FrameReader().push(
+      Buffer.concat([encodeReply(3, { ok: true, body: { a: 1 } }), encodeReply(4, { ok: false, error: { code: 'TIMEOUT', message: 'late' } })]),
+    )!;
     expect(frames.map((f) => [f.kind, decodeReply(f.body)])).toEqual([
       [Kind.OK, { id: 3, text: '{"a":1}' }],
       [Kind.ERR, { id: 4, text: '{"code":"TIMEOUT","message":"late"}' }],

@@ -85,17 +85,20 @@ function converse(socket: Socket, o: HandshakeOptions, step: (frame: RawFrame) =
     const onData = (chunk: Buffer) => {
       const frames = reader.push(chunk);
       if (!frames) {
-        fail('oversized handshake frame'); return;
+        fail('oversized handshake frame');
+        return;
       }
       for (let i = 0; i < frames.length; i++) {
         const outcome = step(frames[i]!);
         if (outcome === undefined) {
-          fail('handshake refused'); return;
+          fail('handshake refused');
+          return;
         }
         if (outcome !== MORE) {
           done();
           reader.maxBytes = MAX_FRAME_BYTES;
-          resolve({ peer: outcome, reader, early: frames.slice(i + 1) }); return;
+          resolve({ peer: outcome, reader, early: frames.slice(i + 1) });
+          return;
         }
       }
     };
