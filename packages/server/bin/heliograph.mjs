@@ -10,4 +10,18 @@ if (!existsSync(fileURLToPath(main))) {
   process.stderr.write(`heliograph: ${fileURLToPath(main)} is not built yet: run \`npm run build\` in the checkout\n`);
   process.exit(1);
 }
-await import(main.href);
+// The schema library first, on its own: its ~700 modules would otherwise be opened at the same
+// time as the rest of the server's, which takes about 220 open files at once; this way about 150,
+// so that a node starts under `ulimit -n 256` (macOS's default) with room to spare.
+try {
+  await import('typebox');
+  await import(main.href);
+} catch (err) {
+  if (err && typeof err === 'object' && 'code' in err && err.code === 'EMFILE') {
+    process.stderr.write(
+      'heliograph: the open-file limit (ulimit -n) is too low to load the server; raise it (at least 1024: ulimit -n, systemd LimitNOFILE=, docker --ulimit nofile=)\n',
+    );
+    process.exit(1);
+  }
+  throw err;
+}

@@ -11,10 +11,10 @@ import { TEST_SECRET } from './server.js';
 import { until } from './wait.js';
 
 /**
- * The built CLI (`npm run build` first). `HELIOGRAPH_TEST_CLI` points at another build, e.g. one
+ * The `heliograph` command, as users run it (`bin/heliograph.mjs`, which needs `npm run build` first). `HELIOGRAPH_TEST_CLI` points at another build, e.g. one
  * made from a clean checkout while the work tree does not compile.
  */
-const CLI = process.env.HELIOGRAPH_TEST_CLI ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CLI = process.env.HELIOGRAPH_TEST_CLI ?? fileURLToPath(new URL('../../bin/heliograph.mjs', import.meta.url));
 
 /** A `heliograph serve` child process with its own temporary data directory. */
 export interface NodeProcess {
