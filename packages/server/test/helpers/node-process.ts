@@ -11,7 +11,8 @@ import { TEST_SECRET } from './server.js';
 import { until } from './wait.js';
 
 /**
- * The `heliograph` command, as users run it (`bin/heliograph.mjs`, which needs `npm run build` first). `HELIOGRAPH_TEST_CLI` points at another build, e.g. one
+ * The `heliograph` command, as users run it (`bin/heliograph.mjs`; `npm run build` first).
+ * `HELIOGRAPH_TEST_CLI` points at another build, e.g. one
  * made from a clean checkout while the work tree does not compile.
  */
 const CLI = process.env.HELIOGRAPH_TEST_CLI ?? fileURLToPath(new URL('../../bin/heliograph.mjs', import.meta.url));
