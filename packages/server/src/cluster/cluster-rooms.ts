@@ -322,11 +322,8 @@ export class ClusterRooms implements RoomsCluster {
       publish: (type: EventType, dataJson: string, exceptId: string | undefined, permissions?: PeerPermissions) => {
         const message: RoomEventMessage = { type: 'room.event', event: type, data: dataJson, except: exceptId, permissions };
         const moves = this.#moves;
-        const room = moves?.anyArriving ? this.#rooms.get(roomId) : undefined;
-        if (room) {
-          moves!.publishing(room, message);
-        }
-        return this.#publish(roomId, message);
+        const room = moves?.anyArriving && this.#node.bus.connected ? this.#rooms.get(roomId) : undefined;
+        return this.#publish(roomId, message, room !== undefined && moves!.publishing(room, message));
       },
     };
   }

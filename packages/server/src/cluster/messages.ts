@@ -19,7 +19,10 @@ export type RoomChannelMessage =
       data: string;
       except?: string | undefined;
       permissions?: PeerPermissions | undefined;
-      /** Peers arriving on the publishing node by a hand-over, which that node gave the event itself. */
+      /**
+       * Peers arriving on the publishing node by a hand-over, which that node gave the event itself.
+       * Earlier versions sent it; it is still honoured so that a rolling deploy mixes versions safely.
+       */
       skip?: string[] | undefined;
     }
   | { type: 'room.close'; reason: string }

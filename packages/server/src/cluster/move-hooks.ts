@@ -11,8 +11,11 @@ export interface MoveHooks {
   readonly anyArriving: boolean;
   /** Every message heard on a room's channel, before it is applied; true for the hand-over's own (nothing else to do). */
   heard(room: Room, message: RoomChannelMessage, from: NodeId): boolean;
-  /** An event this node is about to publish: a peer arriving here by a hand-over gets it here (`skip`). */
-  publishing(room: Room, message: RoomEventMessage): void;
+  /**
+   * An event this node is about to publish while a peer arrives: true to publish it with `echo`,
+   * so that its place relative to `peer.moving` tells which node gives it to that peer.
+   */
+  publishing(room: Room, message: RoomEventMessage): boolean;
   /** Resolves once a peer arriving here is in place; undefined when none is arriving. */
   arriving(peerId: string): Promise<void> | undefined;
 }

@@ -39,6 +39,24 @@ interface Departure {
 type Pending = { type: EventType; data: string };
 
 /**
+ * One of this node's own room events while a peer arrives here. It is published with `echo`:
+ * heard back before `peer.moving`, it is the old node's to forward (it heard it first too);
+ * heard after, or not heard back by the time the peer is in place, it is this node's to give.
+ */
+interface Own {
+  arrival: Arrival;
+  event: Pending;
+  given: boolean;
+}
+
+/** An echoed publication of this node, awaited on its room's channel. */
+interface Echo {
+  event: EventType;
+  data: string;
+  owns: Own[];
+}
+
+/**
  * A session arriving from `from`: its events come from there until the old node stops forwarding
  * (`peer.moved`), then from this node's room.
  */
@@ -53,6 +71,8 @@ interface Arrival {
   early: Pending[];
   /** Room events heard after `peer.moving`, for the peer once it is in place. */
   pending: Pending[];
+  /** This node's own room events published since the arrival began, in order. */
+  own: Own[];
   movingSeen: boolean;
   /** Set by `peer.moved`: how many forwards to wait for. */
   expected: number | undefined;
@@ -77,6 +97,8 @@ interface Arrival {
  *    and later ones wait for them (`Peer.earlierRoute`), so per-pair order holds.
  * 4. B, once it has every forward, makes the peer its own and gives it the room events heard
  *    after `peer.moving` that A did not forward (those not from A, and A's after `peer.moved`).
+ *    B's own room events meanwhile are published with `echo`: the channel's order, which A and B
+ *    hear alike, tells whether A forwarded one (before `peer.moving`) or B gives it (after).
  * The session gets a new id and secret of B's, returned with the resume's answer.
  */
 export class SessionHandover implements MoveHooks {
@@ -85,6 +107,8 @@ export class SessionHandover implements MoveHooks {
   /** By the old session id (forwards name it) and by peer id (the channel names that). */
   readonly #arrivals = new Map<string, Arrival>();
   readonly #arrivingPeers = new Map<string, Arrival>();
+  /** This node's publications awaited back on each room's channel, in order (`Own`). */
+  readonly #echoes = new Map<Room, Echo[]>();
 
   constructor(options: SessionHandoverOptions) {
     this.#o = options;
@@ -154,6 +178,7 @@ export class SessionHandover implements MoveHooks {
       state: undefined,
       early: [],
       pending: [],
+      own: [],
       movingSeen: false,
       expected: undefined,
       received: 0,
@@ -228,6 +253,13 @@ export class SessionHandover implements MoveHooks {
     for (const e of arrival.pending) {
       session.sendEvent(e.type, e.data);
     }
+    // Not heard back yet: after `peer.moved` on the channel, so the old node never had them.
+    for (const own of arrival.own) {
+      if (!own.given) {
+        own.given = true;
+        session.sendEvent(own.event.type, own.event.data);
+      }
+    }
     if (state.reconnecting) {
       room.broadcast('peer.reconnected', `{"peerId":"${peer.id}"}`, peer.id);
     }
@@ -250,12 +282,20 @@ export class SessionHandover implements MoveHooks {
     if (arrival.peerId !== undefined && this.#arrivingPeers.get(arrival.peerId) === arrival) {
       this.#arrivingPeers.delete(arrival.peerId);
     }
+    const room = arrival.room;
+    if (room && ![...this.#arrivingPeers.values()].some((a) => a.room === room)) {
+      this.#echoes.delete(room); // echoes still on their way find nothing to settle
+    }
     arrival.converted();
   }
 
   // MoveHooks: what ClusterRooms tells of its rooms' channels.
 
   heard(room: Room, message: RoomChannelMessage, from: NodeId): boolean {
+    if (message.type === 'room.event' && from === this.#o.node.nodeId) {
+      this.#echoed(room, message);
+      return true; // this node's peers had it when it was published
+    }
     if (message.type === 'peer.moving') {
       if (from === this.#o.node.nodeId) {
         this.#departed(room, message.peerId);
@@ -288,18 +328,44 @@ export class SessionHandover implements MoveHooks {
     return this.#arrivingPeers.size > 0;
   }
 
-  publishing(room: Room, message: RoomEventMessage): void {
+  publishing(room: Room, message: RoomEventMessage): boolean {
+    let echo: Echo | undefined;
     for (const arrival of this.#arrivingPeers.values()) {
       if (arrival.room !== room || arrival.peerId === undefined || message.except === arrival.peerId) {
         continue;
       }
-      // Given here, in the order this node's peers send them; the old node is told not to.
-      (message.skip ??= []).push(arrival.peerId);
-      const event = { type: message.event, data: message.data };
-      if (arrival.session) {
-        arrival.session.sendEvent(event.type, event.data);
-      } else {
-        arrival.early.push(event);
+      const own: Own = { arrival, event: { type: message.event, data: message.data }, given: false };
+      arrival.own.push(own);
+      (echo ??= { event: message.event, data: message.data, owns: [] }).owns.push(own);
+    }
+    if (!echo) {
+      return false;
+    }
+    const queue = this.#echoes.get(room);
+    if (queue) {
+      queue.push(echo);
+    } else {
+      this.#echoes.set(room, [echo]);
+    }
+    return true;
+  }
+
+  /** This node's own room event, heard back at its place in the channel's order. */
+  #echoed(room: Room, message: RoomEventMessage): void {
+    const queue = this.#echoes.get(room);
+    const at = queue?.findIndex((e) => e.event === message.event && e.data === message.data) ?? -1;
+    if (at < 0) {
+      return;
+    }
+    // Those before it were never published (the bus failed them): they stay this node's to give.
+    const echo = queue!.splice(0, at + 1).at(-1)!;
+    for (const own of echo.owns) {
+      if (own.given) {
+        continue;
+      }
+      own.given = true;
+      if (own.arrival.movingSeen) {
+        own.arrival.pending.push(own.event);
       }
     }
   }

@@ -75,13 +75,33 @@ describe.skipIf(!hasRedis)('session resume across nodes (node processes, real re
 
   // Through Redis, and with requests between the nodes over direct links.
   const LINKS = ['--cluster.link-secret', 'resume-test-link-secret-0123456789', '--cluster.link-host', '127.0.0.1'];
-  it.each([
-    ['', []],
-    [' (direct links)', LINKS],
+  /**
+   * Two nodes, home and other; the one named `late` reaches Redis through a proxy that delays
+   * each way by 25 ms, so it hears room events well after a request over a direct link.
+   */
+  async function startPair(args: string[], late: 'home' | 'other' | undefined): Promise<NodeProcess[]> {
+    if (late === undefined) {
+      return cluster.start(2, args);
+    }
+    const redis = await cluster.startRedis();
+    const proxy = await startCutProxy(new URL(redis.url).host, { delayMs: 25 });
+    cluster.onStop(() => proxy.close());
+    const [slow] = await cluster.startNodes(1, args, `redis://${proxy.address}`);
+    const [fast] = await cluster.startNodes(1, args);
+    return late === 'home' ? [slow!, fast!] : [fast!, slow!];
+  }
+
+  it.each<[string, string[], 'home' | 'other' | undefined]>([
+    ['', [], undefined],
+    [' (direct links)', LINKS, undefined],
+    // The old node snapshots the session before it hears the new node's latest room events, and
+    // forwards them after: the new node must not give its later ones first.
+    [' (direct links; the old node hears Redis late)', LINKS, 'home'],
+    [' (direct links; the new node hears Redis late)', LINKS, 'other'],
   ])(
     'resumes on another node: the same peer, every event once and in order, while partners on both nodes keep sending%s',
-    async (_name, links) => {
-      const [home, other] = await cluster.start(2, [...NO_RATE_LIMIT, ...links]);
+    async (_name, links, late) => {
+      const [home, other] = await startPair([...NO_RATE_LIMIT, ...links], late);
       if (links.length > 0) {
         const linked = (n: NodeProcess) => n.output().includes('cluster links: link up');
         await until(() => linked(home!) && linked(other!), 'both nodes to link');
