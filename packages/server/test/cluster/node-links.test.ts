@@ -117,7 +117,10 @@ describe.skipIf(!present)('direct links between nodes', () => {
 
   it('carries requests and their answers without Redis once linked, the payload as it was', async () => {
     harness();
-    const [a, b] = [await h.node('A'), await h.node('B')];
+    // Liveness as in production: with the harness's 600 ms, a loaded test machine can stall a
+    // link dead for a moment, and the requests then rightly take Redis.
+    const liveness = { pingMs: 2_000, deadMs: 6_000, maxBufferedBytes: 64 * 1024 * 1024 };
+    const [a, b] = [await h.node('A', { liveness }), await h.node('B', { liveness })];
     b.bus.onRequest((m) => ({ n: (m as Ping).n, data: (m as Ping).data }));
     const before = await publishes(redis.port);
     const tricky = '{"sdp":"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1","emoji":"📞","quote":"\\""}';
