@@ -225,3 +225,62 @@ describe('a streamer leaving', () => {
     expect(player.take()).toEqual([{ type: 'subscribeFailed', message: 'Streamer S1 does not exist.' }]);
   });
 });
+
+describe('SFU departures', () => {
+  /** A streamer, an SFU subscribed to it and streaming, and two players of the SFU. */
+  function relayed() {
+    const node = new PsNode();
+    const streamer = node.streamer('DefaultStreamer');
+    const sfu = node.streamer('SFU', 'SFU', 'SFU');
+    sfu.send({ type: 'subscribe', streamerId: 'DefaultStreamer' });
+    sfu.send({ type: 'startStreaming' });
+    streamer.take();
+    const first = node.subscribed(sfu, 'SFU');
+    const second = node.subscribed(sfu, 'SFU');
+    return { node, streamer, sfu, first, second };
+  }
+
+  it('upstream gone: the SFU hears streamerDisconnected, then playerDisconnected for each of its players, who are closed', () => {
+    const { node, streamer, sfu, first, second } = relayed();
+    streamer.hangUp();
+    expect(sfu.take()).toEqual([
+      { type: 'streamerDisconnected' },
+      { type: 'playerDisconnected', playerId: first.playerId },
+      { type: 'playerDisconnected', playerId: second.playerId },
+    ]);
+    expect(first.player.closed).toEqual({ code: 1005, reason: '' });
+    expect(second.player.closed).toEqual({ code: 1005, reason: '' });
+    // The SFU stays, unlisted to players until it streams again.
+    expect(sfu.closed).toBeUndefined();
+    const next = node.player();
+    next.send({ type: 'listStreamers' });
+    expect(next.take()).toEqual([{ type: 'streamerList', ids: [] }]);
+    sfu.send({ type: 'startStreaming' });
+    next.send({ type: 'listStreamers' });
+    expect(next.take()).toEqual([{ type: 'streamerList', ids: ['SFU'] }]);
+  });
+
+  it('stopStreaming: the SFU hears playerDisconnected for each of its players, who are closed; it is unlisted', () => {
+    const { node, streamer, sfu, first, second } = relayed();
+    sfu.send({ type: 'stopStreaming' });
+    expect(sfu.take()).toEqual([
+      { type: 'playerDisconnected', playerId: first.playerId },
+      { type: 'playerDisconnected', playerId: second.playerId },
+    ]);
+    expect(first.player.closed).toEqual({ code: 1005, reason: '' });
+    expect(streamer.take()).toEqual([]);
+    const next = node.player();
+    next.send({ type: 'listStreamers' });
+    expect(next.take()).toEqual([{ type: 'streamerList', ids: ['DefaultStreamer'] }]);
+  });
+
+  it('the SFU leaving: its upstream hears playerDisconnected for the SFU’s player id, and its players are closed', () => {
+    const { node, streamer, sfu, first } = relayed();
+    sfu.hangUp();
+    expect(streamer.take()).toEqual([{ type: 'playerDisconnected', playerId: 'Player0' }]);
+    expect(first.player.closed).toEqual({ code: 1005, reason: '' });
+    expect([...node.sig.players.keys()]).toEqual([]);
+    expect(node.members('DefaultStreamer')).toEqual(['ps-streamer:DefaultStreamer']);
+    expect(node.eventLog).toEqual(['connected DefaultStreamer', 'connected SFU', 'disconnected SFU closed']);
+  });
+});
