@@ -41,6 +41,28 @@ describe('players and the streamer list', () => {
   });
 });
 
+describe('the signalling inspector', () => {
+  it('is told each message in and out, with the presence peer of its socket once it has one', () => {
+    const seen: string[] = [];
+    const node = new PsNode({ inspect: (peer, direction, type, _message, bytes) => seen.push(`${peer?.userId ?? '-'} ${direction} ${type} ${bytes}`) });
+    const streamer = node.streamer('S1');
+    node.subscribed(streamer, 'S1');
+    const confirm = JSON.stringify({ type: 'endpointIdConfirm', committedId: 'S1' }).length;
+    const subscribe = JSON.stringify({ type: 'subscribe', streamerId: 'S1' }).length;
+    expect(seen.map((line) => line.replace(/ \d+$/, ''))).toEqual([
+      '- out identify',
+      '- out config',
+      '- in endpointId',
+      'ps-streamer:S1 out endpointIdConfirm',
+      '- out config',
+      '- in subscribe',
+      'ps-streamer:S1 out playerConnected',
+    ]);
+    expect(seen[3]).toBe(`ps-streamer:S1 out endpointIdConfirm ${confirm}`);
+    expect(seen[5]).toBe(`- in subscribe ${subscribe}`);
+  });
+});
+
 describe('subscribe', () => {
   it('tells the streamer playerConnected in Epic’s key order and puts the player in its presence room', () => {
     const node = new PsNode();

@@ -10,7 +10,7 @@ import { handlePlayerMessage, handleSfuMessage, handleStreamerMessage } from '..
 import { peerOptionsProvider } from '../pixel-streaming/peer-options.js';
 import { Presence, presenceRoomId } from '../pixel-streaming/presence.js';
 import { newDropCounters, PsSocket } from '../pixel-streaming/ps-socket.js';
-import { PsSignalling } from '../pixel-streaming/signalling.js';
+import { PsSignalling, type PsInspect } from '../pixel-streaming/signalling.js';
 import type { StreamerIdAuthorizer } from '../pixel-streaming/streamer-ids.js';
 import { LocalMembership } from '../rooms/room-membership.js';
 import type { Rooms } from '../rooms/rooms.js';
@@ -35,6 +35,7 @@ export interface PsNodeOptions {
   /** `rooms.maxPeers`: the presence room limit when `maxPlayersPerStreamer` is 0. */
   maxPeers?: number;
   authorizeStreamerId?: StreamerIdAuthorizer;
+  inspect?: PsInspect;
 }
 
 /**
@@ -77,6 +78,7 @@ export class PsNode {
       peerOptions: peerOptionsProvider({ configured: this.config.peerConnectionOptions, iceServers: [], turn: { urls: [], ttlSeconds: 3600 }, clock }),
       authorizeStreamerId: options.authorizeStreamerId,
       playerIds: () => `Player${next++}`,
+      inspect: options.inspect,
     });
     this.events.on('streamer.connected', (e) => this.eventLog.push(`connected ${e.streamerId}`));
     this.events.on('streamer.renamed', (e) => this.eventLog.push(`renamed ${e.streamerId} ${e.previousId}`));
