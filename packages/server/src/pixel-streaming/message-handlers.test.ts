@@ -231,7 +231,7 @@ describe('an SFU: a player upstream, a streamer downstream', () => {
       { type: 'playerDisconnected', playerId: 'Player0' },
       { type: 'playerConnected', dataChannel: true, sfu: false, playerId: 'Player1' },
     ]);
-    // Once a player holds the slot an SFU is refused too, silently (the presence room, sized max + 1, is full).
+    // Once a player holds the slot an SFU is refused too, silently (SFUs are never sent subscribeFailed).
     const late = node.streamer('SFU2', 'SFU2', 'SFU');
     late.send({ type: 'subscribe', streamerId: 'S1' });
     expect(late.take()).toEqual([]);

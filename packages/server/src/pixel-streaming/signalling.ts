@@ -159,8 +159,9 @@ export class PsSignalling {
     }
     this.unsubscribe(player);
     const max = this.opts.config.maxPlayersPerStreamer;
-    // SFUs exist to fan out: neither they nor their subscribers are held to the player limit.
-    if (player.type === 'Player' && streamer.type === 'Streamer' && max > 0 && streamer.subscribers.size + streamer.arriving.size >= max) {
+    // As in Epic's server, a streamer's places count players and SFUs alike (its presence room is
+    // sized so too); an SFU exists to fan out, so its own subscribers are not held to the limit.
+    if (streamer.type === 'Streamer' && max > 0 && streamer.subscribers.size + streamer.arriving.size >= max) {
       return `Streamer ${streamerId} is full. Max players = ${max}.`;
     }
     const full = (err: unknown) => {
