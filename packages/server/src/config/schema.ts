@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import { DEFAULT_MAX_DEPTH, IceServer, RoomGrant } from '@heliograph/protocol';
 import { DEFAULT_MAX_TOKEN_TTL_SECONDS } from '../auth/token-verifier.js';
 import { PixelStreamingConfigSchema } from '../pixel-streaming/config.js';
+import { Burst, Rate } from './rate-fields.js';
 
 /**
  * The whole server configuration: one schema, with a default for every field that has one.
@@ -144,20 +145,12 @@ export const ConfigSchema = Type.Object(
           description:
             'Most levels a JSON document from outside may nest (a WebSocket frame, a Pixel Streaming message, a REST body; `{}` and `[]` are one level each); deeper ones are refused with BAD_REQUEST',
         }),
-        messagesPerSecond: Type.Number({ exclusiveMinimum: 0, default: 100, description: 'Sustained request rate per connection (token bucket refill)' }),
-        messageBurst: Type.Integer({ minimum: 1, default: 200, description: 'Token bucket size per connection' }),
-        userMessagesPerSecond: Type.Number({
-          exclusiveMinimum: 0,
-          default: 200,
-          description: "Sustained request rate per user, shared by all the user's connections to this node",
-        }),
-        userMessageBurst: Type.Integer({ minimum: 1, default: 400, description: 'Token bucket size per user' }),
-        addressMessagesPerSecond: Type.Number({
-          exclusiveMinimum: 0,
-          default: 2000,
-          description: 'Sustained request rate per client address (all its users, e.g. an office behind one NAT), per node',
-        }),
-        addressMessageBurst: Type.Integer({ minimum: 1, default: 4000, description: 'Token bucket size per client address' }),
+        messagesPerSecond: Rate(100, 'Sustained request rate per connection (token bucket refill)'),
+        messageBurst: Burst(200, 'Token bucket size per connection'),
+        userMessagesPerSecond: Rate(200, "Sustained request rate per user, shared by all the user's connections to this node"),
+        userMessageBurst: Burst(400, 'Token bucket size per user'),
+        addressMessagesPerSecond: Rate(2000, 'Sustained request rate per client address (all its users, e.g. an office behind one NAT), per node'),
+        addressMessageBurst: Burst(4000, 'Token bucket size per client address'),
         floodCloseAfter: Type.Integer({ minimum: 1, default: 100, description: 'Rate-limited requests in a row before the connection is closed with 4429' }),
         invalidCloseAfter: Type.Integer({ minimum: 1, default: 50, description: 'Invalid frames in a row before the connection is closed with 4400' }),
         maxConnections: Type.Integer({
@@ -181,19 +174,16 @@ export const ConfigSchema = Type.Object(
           default: 50,
           description: 'WebSocket upgrades whose token is being verified, per client address (an IPv6 /64); more get HTTP 429 with `Retry-After`',
         }),
-        upgradesPerSecondPerAddress: Type.Number({
-          exclusiveMinimum: 0,
-          default: 50,
-          description:
-            'WebSocket upgrades a client address (an IPv6 /64) may start per second, sustained, before its token is checked; more get HTTP 429 with `Retry-After`',
-        }),
-        upgradeBurstPerAddress: Type.Integer({ minimum: 1, default: 200, description: 'WebSocket upgrades a client address may start at once' }),
-        connectionsPerSecondPerUser: Type.Number({
-          exclusiveMinimum: 0,
-          default: 2,
-          description: 'WebSocket connections a user (token `sub`) may open per second, sustained; more are closed with 4429 (Pixel Streaming: HTTP 429)',
-        }),
-        connectionBurstPerUser: Type.Integer({ minimum: 1, default: 10, description: 'WebSocket connections a user may open at once' }),
+        upgradesPerSecondPerAddress: Rate(
+          50,
+          'WebSocket upgrades a client address (an IPv6 /64) may start per second, sustained, before its token is checked; more get HTTP 429 with `Retry-After`',
+        ),
+        upgradeBurstPerAddress: Burst(200, 'WebSocket upgrades a client address may start at once'),
+        connectionsPerSecondPerUser: Rate(
+          2,
+          'WebSocket connections a user (token `sub`) may open per second, sustained; more are closed with 4429 (Pixel Streaming: HTTP 429)',
+        ),
+        connectionBurstPerUser: Burst(10, 'WebSocket connections a user may open at once'),
         maxBufferedBytes: Type.Integer({
           minimum: 1024,
           default: 1_048_576,

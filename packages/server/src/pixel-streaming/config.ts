@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { Burst, Rate } from '../config/rate-fields.js';
 
 const Port = (fallback: number, what: string) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: fallback, description: `${what} WebSocket port (Epic's default); 0 picks a free one` });
@@ -48,24 +49,12 @@ export const PixelStreamingConfigSchema = Type.Object(
     }),
     maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'Open dialect WebSockets (all three kinds); more are refused with 503' }),
     maxMessageBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'Larger frames close the connection with 1009' }),
-    messagesPerSecond: Type.Number({
-      exclusiveMinimum: 0,
-      default: 200,
-      description: 'Sustained message rate per connection; messages beyond the burst are dropped and counted',
-    }),
-    messageBurst: Type.Integer({ minimum: 1, default: 400, description: 'Messages a connection may send at once (ICE trickles in bursts)' }),
-    userMessagesPerSecond: Type.Number({
-      exclusiveMinimum: 0,
-      default: 400,
-      description: "Sustained message rate per player identity (with `auth.players`), shared by the user's player sockets on this node",
-    }),
-    userMessageBurst: Type.Integer({ minimum: 1, default: 800, description: 'Messages a player identity may send at once' }),
-    addressMessagesPerSecond: Type.Number({
-      exclusiveMinimum: 0,
-      default: 4000,
-      description: 'Sustained message rate per client address, per node; players and streamers/SFUs are counted apart',
-    }),
-    addressMessageBurst: Type.Integer({ minimum: 1, default: 8000, description: 'Messages one client address may send at once' }),
+    messagesPerSecond: Rate(200, 'Sustained message rate per connection; messages beyond the burst are dropped and counted'),
+    messageBurst: Burst(400, 'Messages a connection may send at once (ICE trickles in bursts)'),
+    userMessagesPerSecond: Rate(400, "Sustained message rate per player identity (with `auth.players`), shared by the user's player sockets on this node"),
+    userMessageBurst: Burst(800, 'Messages a player identity may send at once'),
+    addressMessagesPerSecond: Rate(4000, 'Sustained message rate per client address, per node; players and streamers/SFUs are counted apart'),
+    addressMessageBurst: Burst(8000, 'Messages one client address may send at once'),
     playerIdInForwards: Type.Union([Type.Literal('keep'), Type.Literal('strip')], {
       default: 'keep',
       description: 'Streamer→player `offer`/`answer`/`iceCandidate` keep `playerId` (UE 5.7+) or lose it (UE 5.5/5.6)',
