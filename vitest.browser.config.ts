@@ -1,14 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { sourceAliases } from './vitest.config.js';
 
 /** Real-browser tests: run by scripts/test-browser.sh inside a private network namespace. */
 export default defineConfig({
-  resolve: {
-    alias: {
-      '@heliograph/common': fileURLToPath(new URL('./packages/common/src/index.ts', import.meta.url)),
-      '@heliograph/protocol': fileURLToPath(new URL('./packages/protocol/src/index.ts', import.meta.url)),
-    },
-  },
+  resolve: { alias: sourceAliases },
   test: {
     include: ['packages/*/test/**/*.browser.test.ts'],
     // Four Chromium pages with fake-camera video on two shared cores: the demo's call scenarios

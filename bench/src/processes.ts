@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onLines } from './lines.js';
 import type { TargetName } from './targets.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -133,20 +134,13 @@ export function runGenerator(
   const argv = Object.entries(args).map(([k, v]) => `${k}=${v}`);
   const child = pinned(core, [process.execPath, join(here, 'generator.js'), target, String(port), scenario, ...argv], { BENCH_SECRET: secret });
   return new Promise((resolve, reject) => {
-    let buffer = '';
     let stderr = '';
     let result: unknown;
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (line.startsWith('MARK ')) {
-          onMark(line.slice(5));
-        } else if (line.startsWith('{"result"')) {
-          result = (JSON.parse(line) as { result: unknown }).result;
-        }
+    onLines(child.stdout!, (line) => {
+      if (line.startsWith('MARK ')) {
+        onMark(line.slice(5));
+      } else if (line.startsWith('{"result"')) {
+        result = (JSON.parse(line) as { result: unknown }).result;
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

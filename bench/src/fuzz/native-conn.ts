@@ -1,6 +1,7 @@
 import { ERROR_CODES } from '@heliograph/protocol';
 import { WebSocket } from 'ws';
 import { bump, type Findings, type SurfaceStats } from './findings.js';
+import { FuzzSocket, parseFrame, remember } from './fuzz-socket.js';
 import { Ref, pick } from './model.js';
 import { encodeNative, type FrameLimits, type NativeFrameSpec, type WireFrame } from './native-frames.js';
 import { NATIVE_ALLOWED_CLOSES, expectationFor, idKey } from './native-expect.js';
@@ -12,12 +13,7 @@ export class PeerPool {
   readonly ids: string[] = [];
 
   add(id: string): void {
-    if (!this.ids.includes(id)) {
-      this.ids.push(id);
-      if (this.ids.length > 16) {
-        this.ids.shift();
-      }
-    }
+    remember(this.ids, id);
   }
 }
 
@@ -54,18 +50,16 @@ export interface ResumableSession {
  * frame it sent and checks each frame it receives: well-formed, a known error code, no INTERNAL,
  * exactly one answer per frame, events in sequence.
  */
-export class NativeFuzzConnection {
+export class NativeFuzzConnection extends FuzzSocket {
   peerId: string | undefined;
   /** This connection's session credentials (from `session.ready`, or the resumed session's). */
   credentials: { session: string; secret: string } | undefined;
-  closed: { code: number; reason: string } | undefined;
   readonly #expected = new Map<string, number>();
   /** The frame behind each outstanding id, for reports; and its type, to follow joins. */
   readonly #sent = new Map<string, { frame: Buffer; type: unknown }>();
   #outstanding = 0;
   #nextId: number;
   #lastSeq = 0;
-  #wake: (() => void) | undefined;
   /** Set when the fuzzer cut this connection: what was unanswered then. */
   #cut: Buffer[] | undefined;
   /** How far before its last processed event the successor resumes. */
@@ -76,40 +70,23 @@ export class NativeFuzzConnection {
   #resumeFrom: ResumableSession | undefined;
 
   private constructor(
-    readonly ws: WebSocket,
+    ws: WebSocket,
     readonly opts: NativeConnOptions,
   ) {
+    super(ws, opts.answerTimeoutMs);
     this.#nextId = opts.previous?.nextId ?? 0;
     this.#resumeFrom = opts.previous?.dropped ? opts.previous : undefined;
     ws.on('message', (raw: Buffer, isBinary: boolean) => this.#onFrame(raw, isBinary));
-    ws.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
-      this.#wake?.();
-    });
   }
 
   /** Opens and waits for `session.ready`. */
-  static open(opts: NativeConnOptions): Promise<NativeFuzzConnection> {
+  static async open(opts: NativeConnOptions): Promise<NativeFuzzConnection> {
     const url = `${opts.url}?token=${encodeURIComponent(opts.token)}`;
     const ws = new WebSocket(url, { maxPayload: 64 * 1024 * 1024 });
+    // Built first: its frame handler must see `session.ready` (the credentials) before `ready` does.
     const conn = new NativeFuzzConnection(ws, opts);
-    return new Promise((resolve, reject) => {
-      const fail = (why: string) => {
-        ws.terminate();
-        reject(new Error(`${opts.label}: could not connect: ${why}`));
-      };
-      ws.once('error', (err) => fail(err.message));
-      ws.once('close', (code) => fail(`closed with ${code}`));
-      ws.once('message', () => {
-        ws.removeAllListeners('error');
-        ws.on('error', () => {}); // reported through the close code
-        resolve(conn);
-      });
-    });
-  }
-
-  get open(): boolean {
-    return this.closed === undefined && this.ws.readyState === WebSocket.OPEN;
+    await FuzzSocket.ready(ws, opts.label, 'message');
+    return conn;
   }
 
   /**
@@ -224,29 +201,14 @@ export class NativeFuzzConnection {
     };
   }
 
-  close(): void {
-    if (this.open) {
-      this.ws.close();
-    }
-  }
-
   #anyOutstandingFrame(): Buffer | undefined {
     const key = [...this.#expected].find(([, n]) => n > 0)?.[0];
     return key === undefined ? undefined : this.#sent.get(key)?.frame;
   }
 
-  async #settle(closing: { code: number } | undefined): Promise<void> {
-    const deadline = Date.now() + this.opts.answerTimeoutMs;
-    while ((this.#outstanding > 0 || closing) && !this.closed && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-    this.#wake = undefined;
+  /** Waits for the answers owed, or for the close `closing` must cause. */
+  #settle(closing: { code: number } | undefined): Promise<void> {
+    return this.settle(() => this.#outstanding > 0 || closing !== undefined);
   }
 
   #resolve(ref: Ref, ownId: string): unknown {
@@ -269,11 +231,8 @@ export class NativeFuzzConnection {
 
   #onFrame(raw: Buffer, isBinary: boolean): void {
     const { findings, stats, label } = this.opts;
-    let frame: Record<string, unknown>;
-    try {
-      frame = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      findings.add('native', `${label}: the server sent a frame that is not JSON`, raw);
+    const frame = parseFrame(raw, findings, 'native', label);
+    if (frame === undefined) {
       return;
     }
     if (isBinary) {
@@ -298,7 +257,7 @@ export class NativeFuzzConnection {
     stats.answered++;
     this.#checkAnswer(frame, key, raw);
     if (this.#outstanding === 0) {
-      this.#wake?.();
+      this.wake();
     }
   }
 

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { PS_CLOSE_CODES, type PsRole } from '@heliograph/protocol';
 import { WebSocket } from 'ws';
 import { bump, type Findings, type SurfaceStats } from './findings.js';
+import { FuzzSocket, parseFrame, remember } from './fuzz-socket.js';
 import { pick, type Ref } from './model.js';
 import { encodePs, type PsFrameSpec } from './ps-frames.js';
 
@@ -22,11 +23,8 @@ export class PsPools {
   readonly streamers: string[] = [];
 
   add(list: string[], id: unknown): void {
-    if (typeof id === 'string' && !list.includes(id)) {
-      list.push(id);
-      if (list.length > 16) {
-        list.shift();
-      }
+    if (typeof id === 'string') {
+      remember(list, id);
     }
   }
 }
@@ -50,40 +48,22 @@ let barrierSeq = 0;
  * the server closed the socket with a documented code. Everything the server sends must be a JSON
  * object with a `type`.
  */
-export class PsFuzzConnection {
-  closed: { code: number; reason: string } | undefined;
+export class PsFuzzConnection extends FuzzSocket {
   #barrier: number | undefined;
-  #wake: (() => void) | undefined;
 
   private constructor(
-    readonly ws: WebSocket,
+    ws: WebSocket,
     readonly opts: PsConnOptions,
   ) {
+    super(ws, opts.answerTimeoutMs);
     ws.on('message', (raw: Buffer) => this.#onFrame(raw));
-    ws.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
-      this.#wake?.();
-    });
   }
 
-  static open(opts: PsConnOptions): Promise<PsFuzzConnection> {
+  static async open(opts: PsConnOptions): Promise<PsFuzzConnection> {
     const ws = new WebSocket(opts.url, { maxPayload: 64 * 1024 * 1024 });
     const conn = new PsFuzzConnection(ws, opts);
-    return new Promise((resolve, reject) => {
-      ws.once('error', (err) => {
-        ws.terminate();
-        reject(new Error(`${opts.label}: could not connect: ${err.message}`));
-      });
-      ws.once('open', () => {
-        ws.removeAllListeners('error');
-        ws.on('error', () => {}); // reported through the close code
-        resolve(conn);
-      });
-    });
-  }
-
-  get open(): boolean {
-    return this.closed === undefined && this.ws.readyState === WebSocket.OPEN;
+    await FuzzSocket.ready(ws, opts.label, 'open');
+    return conn;
   }
 
   async runBatch(specs: readonly PsFrameSpec[]): Promise<void> {
@@ -108,7 +88,7 @@ export class PsFuzzConnection {
       this.#barrier = 1e12 + ++barrierSeq;
       this.ws.send(JSON.stringify({ type: 'ping', time: this.#barrier }));
     }
-    await this.#settle(closing !== undefined);
+    await this.settle(() => this.#barrier !== undefined || closing !== undefined);
     if (this.closed) {
       bump(stats.closes, this.closed.code);
       if (!psCloseAllowed(role, this.closed.code)) {
@@ -130,26 +110,6 @@ export class PsFuzzConnection {
     this.#barrier = undefined;
   }
 
-  close(): void {
-    if (this.open) {
-      this.ws.close();
-    }
-  }
-
-  async #settle(closing: boolean): Promise<void> {
-    const deadline = Date.now() + this.opts.answerTimeoutMs;
-    while ((this.#barrier !== undefined || closing) && !this.closed && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-    this.#wake = undefined;
-  }
-
   #resolve(ref: Ref): unknown {
     const { pools } = this.opts;
     if (ref.kind === 'player') {
@@ -163,11 +123,8 @@ export class PsFuzzConnection {
 
   #onFrame(raw: Buffer): void {
     const { findings, stats, label, pools } = this.opts;
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      findings.add('pixel-streaming', `${label}: the server sent a frame that is not JSON`, raw);
+    const msg = parseFrame(raw, findings, 'pixel-streaming', label);
+    if (msg === undefined) {
       return;
     }
     if (typeof msg !== 'object' || msg === null || typeof msg.type !== 'string') {
@@ -180,7 +137,7 @@ export class PsFuzzConnection {
         if (msg.time === this.#barrier) {
           this.#barrier = undefined;
           stats.answered++;
-          this.#wake?.();
+          this.wake();
         }
         break;
       case 'ping':

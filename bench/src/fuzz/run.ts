@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { PsRole } from '@heliograph/protocol';
 import fc from 'fast-check';
+import { onLines } from '../lines.js';
 import { Findings, type SurfaceStats } from './findings.js';
 import { nativeBatch } from './native-frames.js';
 import { psBatch } from './ps-frames.js';
@@ -112,43 +113,36 @@ function startNode(findings: Findings): Promise<Node> {
   return new Promise((resolve, reject) => {
     let httpUrl: string | undefined;
     let ports: { streamerPort: number; sfuPort: number } | undefined;
-    let buffer = '';
     let started = false;
     const timer = setTimeout(() => reject(new Error('the node did not start within 30 s')), 30_000);
     child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        const entry = parseLine(line);
-        if (entry.level >= 50) {
-          findings.add('server-log', `error logged: ${entry.msg} ${entry.detail}`);
-        }
-        httpUrl ??= /serving on (http:\/\/\S+)/.exec(entry.msg)?.[1];
-        if (typeof entry.raw.streamerPort === 'number') {
-          ports = { streamerPort: entry.raw.streamerPort, sfuPort: Number(entry.raw.sfuPort) };
-        }
-        if (httpUrl && ports && !started) {
-          started = true;
-          clearTimeout(timer);
-          const url = httpUrl;
-          resolve({
-            child,
-            httpUrl: url,
-            ...ports,
-            exited,
-            async stop() {
-              stopping = true;
-              child.kill('SIGTERM');
-              const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-              await exited;
-              clearTimeout(kill);
-              rmSync(dataDir, { recursive: true, force: true });
-            },
-          });
-        }
+    onLines(child.stdout!, (line) => {
+      const entry = parseLine(line);
+      if (entry.level >= 50) {
+        findings.add('server-log', `error logged: ${entry.msg} ${entry.detail}`);
+      }
+      httpUrl ??= /serving on (http:\/\/\S+)/.exec(entry.msg)?.[1];
+      if (typeof entry.raw.streamerPort === 'number') {
+        ports = { streamerPort: entry.raw.streamerPort, sfuPort: Number(entry.raw.sfuPort) };
+      }
+      if (httpUrl && ports && !started) {
+        started = true;
+        clearTimeout(timer);
+        const url = httpUrl;
+        resolve({
+          child,
+          httpUrl: url,
+          ...ports,
+          exited,
+          async stop() {
+            stopping = true;
+            child.kill('SIGTERM');
+            const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            await exited;
+            clearTimeout(kill);
+            rmSync(dataDir, { recursive: true, force: true });
+          },
+        });
       }
     });
   });

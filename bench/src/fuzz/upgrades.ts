@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { bump, type Findings, type SurfaceStats } from './findings.js';
@@ -89,6 +89,28 @@ export async function tryUpgrade(spec: UpgradeSpec, t: UpgradeTarget): Promise<v
   }
 }
 
+/**
+ * The first outcome that `listen` reports through `done`, or `timedOut` after `ms`; then the
+ * connection hears nothing more (but a no-op for late errors) and is ended at once.
+ */
+function firstOutcome(conn: WebSocket | Socket, ms: number, timedOut: string, listen: (done: (outcome: string) => void) => void): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (outcome: string) => {
+      clearTimeout(timer);
+      conn.removeAllListeners();
+      conn.on('error', () => {});
+      if (conn instanceof WebSocket) {
+        conn.terminate();
+      } else {
+        conn.destroy();
+      }
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => done(timedOut), ms);
+    listen(done);
+  });
+}
+
 function describe(spec: UpgradeSpec): string {
   return JSON.stringify(spec).slice(0, 400);
 }
@@ -103,15 +125,7 @@ function tokenUpgrade(spec: Extract<UpgradeSpec, { kind: 'token' }>, t: UpgradeT
   } catch {
     return Promise.resolve('not sendable');
   }
-  return new Promise((resolve) => {
-    const done = (outcome: string) => {
-      clearTimeout(timer);
-      ws.removeAllListeners();
-      ws.on('error', () => {});
-      ws.terminate();
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => done('timeout'), t.timeoutMs);
+  return firstOutcome(ws, t.timeoutMs, 'timeout', (done) => {
     ws.on('unexpected-response', (_req, res) => done(`http ${res.statusCode ?? 0}`));
     ws.on('error', (err) => done(`error ${err.message.slice(0, 40)}`));
     ws.on('close', (code) => done(`close ${code}`));
@@ -134,17 +148,9 @@ function rawUpgrade(spec: Extract<UpgradeSpec, { kind: 'raw' }>, t: UpgradeTarge
     ...(spec.key === undefined ? [] : [`Sec-WebSocket-Key: ${spec.key}`]),
     ...spec.extra,
   ];
-  return new Promise((resolve) => {
-    const socket = connect(Number(url.port), url.hostname);
-    let head = '';
-    const done = (outcome: string) => {
-      clearTimeout(timer);
-      socket.removeAllListeners();
-      socket.on('error', () => {});
-      socket.destroy();
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => done('timeout (no answer, connection still open)'), t.timeoutMs);
+  const socket = connect(Number(url.port), url.hostname);
+  let head = '';
+  return firstOutcome(socket, t.timeoutMs, 'timeout (no answer, connection still open)', (done) => {
     socket.on('connect', () => socket.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')));
     socket.on('data', (chunk: Buffer) => {
       head += chunk.toString('latin1');

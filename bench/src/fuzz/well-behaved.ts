@@ -105,58 +105,77 @@ export async function nativeClient(wsUrl: string, token: string, ms: number): Pr
 }
 
 /**
- * Two well-behaved peers in a room of their own, sending each other acknowledged signals in a
- * loop for as long as the fuzzer runs. Any failure (no ack, no delivery, a close) is a finding:
- * bad input elsewhere must not touch them.
+ * Well-behaved clients exchanging messages in rounds, `pauseMs` apart, for as long as the fuzzer
+ * runs. A round that fails (no answer in time, a close) ends the loop as a finding: bad input
+ * elsewhere must not touch them.
  */
-export class NativeCanary {
+abstract class Canary {
   rounds = 0;
   #stopped = false;
   #loop: Promise<void> = Promise.resolve();
-  #clients: PlainClient[] = [];
+  /** Closed by `stop()`; set as soon as they are open, so that a start that fails later leaves none open. */
+  protected clients: PlainClient[] = [];
 
-  constructor(private readonly opts: { wsUrl: string; tokens: [string, string]; room: string; findings: Findings; timeoutMs: number; pauseMs: number }) {}
+  constructor(private readonly settings: { findings: Findings; pauseMs: number }) {}
 
-  async start(): Promise<void> {
-    const { wsUrl, tokens, room, timeoutMs } = this.opts;
-    const a = await nativeClient(wsUrl, tokens[0], timeoutMs);
-    const b = await nativeClient(wsUrl, tokens[1], timeoutMs);
-    this.#clients = [a, b];
-    const aId = ((await a.ok('room.join', { room }, timeoutMs)).peer as Json).id as string;
-    const bId = ((await b.ok('room.join', { room }, timeoutMs)).peer as Json).id as string;
-    this.#loop = this.#run([
-      [a, b, bId],
-      [b, a, aId],
-    ]);
+  /** Starts the rounds; a failure is reported as `${what} failed after N rounds`. */
+  protected loop(what: string, round: () => Promise<void>): void {
+    this.#loop = this.#repeat(what, round);
   }
 
-  async #run(legs: Array<[PlainClient, PlainClient, string]>): Promise<void> {
-    const { timeoutMs, pauseMs, findings } = this.opts;
+  async #repeat(what: string, round: () => Promise<void>): Promise<void> {
+    const { pauseMs, findings } = this.settings;
     try {
       while (!this.#stopped) {
-        for (const [from, to, toId] of legs) {
-          const n = this.rounds;
-          await from.ok('signal.send', { to: toId, signal: { canary: n } }, timeoutMs);
-          await to.next(
-            (m) => m.type === 'signal' && (m.data as Json).signal !== undefined && ((m.data as Json).signal as Json).canary === n,
-            timeoutMs,
-            'canary signal',
-          );
-        }
+        await round();
         this.rounds++;
         await sleep(pauseMs);
       }
     } catch (err) {
-      findings.add('canary', `native canary pair failed after ${this.rounds} rounds: ${(err as Error).message}`);
+      findings.add('canary', `${what} failed after ${this.rounds} rounds: ${(err as Error).message}`);
     }
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#loop;
-    for (const c of this.#clients) {
+    for (const c of this.clients) {
       c.close();
     }
+  }
+}
+
+/**
+ * Two well-behaved peers in a room of their own, sending each other acknowledged signals in a
+ * loop for as long as the fuzzer runs (no ack, no delivery, a close: a finding).
+ */
+export class NativeCanary extends Canary {
+  constructor(private readonly opts: { wsUrl: string; tokens: [string, string]; room: string; findings: Findings; timeoutMs: number; pauseMs: number }) {
+    super(opts);
+  }
+
+  async start(): Promise<void> {
+    const { wsUrl, tokens, room, timeoutMs } = this.opts;
+    const a = await nativeClient(wsUrl, tokens[0], timeoutMs);
+    const b = await nativeClient(wsUrl, tokens[1], timeoutMs);
+    this.clients = [a, b];
+    const aId = ((await a.ok('room.join', { room }, timeoutMs)).peer as Json).id as string;
+    const bId = ((await b.ok('room.join', { room }, timeoutMs)).peer as Json).id as string;
+    const legs: Array<[PlainClient, PlainClient, string]> = [
+      [a, b, bId],
+      [b, a, aId],
+    ];
+    this.loop('native canary pair', async () => {
+      for (const [from, to, toId] of legs) {
+        const n = this.rounds;
+        await from.ok('signal.send', { to: toId, signal: { canary: n } }, timeoutMs);
+        await to.next(
+          (m) => m.type === 'signal' && (m.data as Json).signal !== undefined && ((m.data as Json).signal as Json).canary === n,
+          timeoutMs,
+          'canary signal',
+        );
+      }
+    });
   }
 }
 
@@ -164,13 +183,10 @@ export class NativeCanary {
  * A Pixel Streaming streamer and a player subscribed to it, relaying ICE candidates both ways in a
  * loop. The dialect's "other rooms keep working".
  */
-export class PsCanary {
-  rounds = 0;
-  #stopped = false;
-  #loop: Promise<void> = Promise.resolve();
-  #clients: PlainClient[] = [];
-
-  constructor(private readonly opts: { streamerUrl: string; playerUrl: string; streamerId: string; findings: Findings; timeoutMs: number; pauseMs: number }) {}
+export class PsCanary extends Canary {
+  constructor(private readonly opts: { streamerUrl: string; playerUrl: string; streamerId: string; findings: Findings; timeoutMs: number; pauseMs: number }) {
+    super(opts);
+  }
 
   async start(): Promise<void> {
     const { streamerUrl, playerUrl, streamerId, timeoutMs } = this.opts;
@@ -179,50 +195,32 @@ export class PsCanary {
     streamer.send({ type: 'endpointId', id: streamerId, protocolVersion: '1.0.0' });
     await streamer.next((m) => m.type === 'endpointIdConfirm', timeoutMs, 'endpointIdConfirm');
     const player = await within(PlainClient.connect(playerUrl), timeoutMs, 'canary player');
-    this.#clients = [streamer, player];
+    this.clients = [streamer, player];
     await player.next((m) => m.type === 'config', timeoutMs, 'player config');
     player.send({ type: 'subscribe', streamerId });
     const connected = await streamer.next((m) => m.type === 'playerConnected', timeoutMs, 'playerConnected');
-    this.#loop = this.#run(streamer, player, connected.playerId as string);
-  }
-
-  async #run(streamer: PlainClient, player: PlainClient, playerId: string): Promise<void> {
-    const { timeoutMs, pauseMs, findings } = this.opts;
+    const playerId = connected.playerId as string;
     const keepalive = (m: Json) => {
       if (m.type === 'ping') {
         player.send({ type: 'pong', time: m.time });
       }
       return false;
     };
-    try {
-      while (!this.#stopped) {
-        const n = `canary-${this.rounds}`;
-        player.send({ type: 'iceCandidate', candidate: { candidate: `p ${n}` } });
-        await streamer.next(
-          (m) => m.type === 'iceCandidate' && m.playerId === playerId && (m.candidate as Json)?.candidate === `p ${n}`,
-          timeoutMs,
-          'canary player→streamer',
-        );
-        streamer.send({ type: 'iceCandidate', playerId, candidate: { candidate: `s ${n}` } });
-        await player.next(
-          (m) => keepalive(m) || (m.type === 'iceCandidate' && (m.candidate as Json)?.candidate === `s ${n}`),
-          timeoutMs,
-          'canary streamer→player',
-        );
-        this.rounds++;
-        await sleep(pauseMs);
-      }
-    } catch (err) {
-      findings.add('canary', `pixel streaming canary failed after ${this.rounds} rounds: ${(err as Error).message}`);
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#loop;
-    for (const c of this.#clients) {
-      c.close();
-    }
+    this.loop('pixel streaming canary', async () => {
+      const n = `canary-${this.rounds}`;
+      player.send({ type: 'iceCandidate', candidate: { candidate: `p ${n}` } });
+      await streamer.next(
+        (m) => m.type === 'iceCandidate' && m.playerId === playerId && (m.candidate as Json)?.candidate === `p ${n}`,
+        timeoutMs,
+        'canary player→streamer',
+      );
+      streamer.send({ type: 'iceCandidate', playerId, candidate: { candidate: `s ${n}` } });
+      await player.next(
+        (m) => keepalive(m) || (m.type === 'iceCandidate' && (m.candidate as Json)?.candidate === `s ${n}`),
+        timeoutMs,
+        'canary streamer→player',
+      );
+    });
   }
 }
 

@@ -1,6 +1,6 @@
-import { systemClock, type Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import { statement, type Database } from '../storage/database.js';
+import { ClockedStore } from '../storage/clocked-store.js';
+import { statement } from '../storage/database.js';
 import { hashPassword, verifyDummyPassword, verifyPassword } from './password.js';
 
 export interface Account {
@@ -53,16 +53,7 @@ function isPrimaryKeyViolation(err: unknown): boolean {
 }
 
 /** Built-in user accounts in SQLite; passwords hashed with scrypt. Usernames are case-sensitive. */
-export class AccountStore {
-  readonly #clock: Clock;
-
-  constructor(
-    readonly db: Database,
-    options: { clock?: Clock } = {},
-  ) {
-    this.#clock = options.clock ?? systemClock;
-  }
-
+export class AccountStore extends ClockedStore {
   /** Throws AppError CONFLICT when the username is taken, BAD_REQUEST on a bad username/password. */
   async add(username: string, password: string, displayName?: string): Promise<Account> {
     validate(username, password, displayName);
@@ -74,7 +65,7 @@ export class AccountStore {
       username,
       display_name: displayName ?? null,
       password_hash: await hashPassword(password),
-      created_at: this.#clock.now(),
+      created_at: this.clock.now(),
     };
     try {
       statement(

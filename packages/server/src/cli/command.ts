@@ -95,6 +95,21 @@ export function table(rows: readonly (readonly string[])[], indent = '  '): stri
     .join('\n');
 }
 
+/** Writes `value` as indented JSON, or the table `rows` (a header first) when there are any, or `empty`. */
+export function printResult(ctx: CommandContext, value: unknown, rows: string[][], empty: string): void {
+  const { io, args } = ctx;
+  if (args.options.json === true) {
+    io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  } else if (rows.length <= 1) {
+    io.stderr.write(`${empty}\n`);
+  } else {
+    io.stdout.write(`${table(rows, '')}\n`);
+  }
+}
+
+/** `--json` of a command that lists things. */
+export const JSON_LIST_OPTION: Record<string, OptionSpec> = { json: { type: 'boolean', description: 'Print a JSON array instead of a table' } };
+
 /** The `--help` text of one command. */
 export function commandHelp(command: Command): string {
   const usage = ['heliograph', command.name, ...command.positionals, '[options]'].join(' ');

@@ -1,7 +1,7 @@
 import { ApiKeyStore } from '../control-api/api-key-store.js';
 import type { ApiKeyScope } from '../control-api/key-digest.js';
 import type { Config } from '../config/schema.js';
-import { CliError, USAGE_EXIT, optionalString, requireString, table, type Command, type CommandContext } from './command.js';
+import { CliError, JSON_LIST_OPTION, USAGE_EXIT, optionalString, printResult, requireString, type Command, type CommandContext } from './command.js';
 import { withDatabase } from './data-dir.js';
 
 /** Opens the stored keys of the database under dataDir for the length of one command. */
@@ -47,18 +47,13 @@ interface ListedKey {
 }
 
 /** `heliograph keys list [--json]`: ids, scopes, where each key is kept and when it was made; never a key. */
-export async function keysList({ args, config, io }: CommandContext): Promise<number> {
+export async function keysList(ctx: CommandContext): Promise<number> {
+  const { config } = ctx;
   const configured: ListedKey[] = config.controlApi.keys.map((k) => ({ id: k.id, scope: k.scope, source: 'config' }));
   const stored: ListedKey[] = (await withKeys(config, (keys) => keys.list())).map((k) => ({ ...k, source: 'database' }));
   const all = [...configured, ...stored];
-  if (args.options.json === true) {
-    io.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-  } else if (all.length === 0) {
-    io.stderr.write('No API keys yet; make one with `npx heliograph keys create --scope read-write`.\n');
-  } else {
-    const rows = all.map((k) => [k.id, k.scope, k.source, k.createdAt === undefined ? '-' : new Date(k.createdAt).toISOString()]);
-    io.stdout.write(`${table([['ID', 'SCOPE', 'SOURCE', 'CREATED'], ...rows], '')}\n`);
-  }
+  const rows = all.map((k) => [k.id, k.scope, k.source, k.createdAt === undefined ? '-' : new Date(k.createdAt).toISOString()]);
+  printResult(ctx, all, [['ID', 'SCOPE', 'SOURCE', 'CREATED'], ...rows], 'No API keys yet; make one with `npx heliograph keys create --scope read-write`.');
   return 0;
 }
 
@@ -97,7 +92,7 @@ export const keysListCommand: Command = {
   name: 'keys list',
   positionals: [],
   summary: 'Lists the control API keys: id, scope, source (config or database), created. Never a key.',
-  options: { json: { type: 'boolean', description: 'Print a JSON array instead of a table' } },
+  options: JSON_LIST_OPTION,
   run: keysList,
 };
 

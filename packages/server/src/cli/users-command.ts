@@ -1,6 +1,6 @@
-import { AccountStore, type Account } from '../auth/accounts.js';
+import { AccountStore } from '../auth/accounts.js';
 import type { Config } from '../config/schema.js';
-import { CliError, table, optionalString, type Command, type CommandContext } from './command.js';
+import { CliError, JSON_LIST_OPTION, optionalString, printResult, type Command, type CommandContext } from './command.js';
 import { requireStoredData, withDatabase } from './data-dir.js';
 import { promptHidden, readLine } from './prompt.js';
 
@@ -44,21 +44,11 @@ export async function usersRemove(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-function accountTable(accounts: readonly Account[]): string {
-  const rows = accounts.map((a) => [a.username, a.displayName ?? '-', new Date(a.createdAt).toISOString()]);
-  return `${table([['USERNAME', 'NAME', 'CREATED'], ...rows], '')}\n`;
-}
-
 /** `heliograph users list [--json]`: the accounts as a table, or as a JSON array. */
 export async function usersList(ctx: CommandContext): Promise<number> {
   const accounts = await withAccounts(ctx.config, (store) => store.list());
-  if (ctx.args.options.json === true) {
-    ctx.io.stdout.write(`${JSON.stringify(accounts, null, 2)}\n`);
-  } else if (accounts.length === 0) {
-    ctx.io.stderr.write('No users yet; add one with `heliograph users add <username>`.\n');
-  } else {
-    ctx.io.stdout.write(accountTable(accounts));
-  }
+  const rows = accounts.map((a) => [a.username, a.displayName ?? '-', new Date(a.createdAt).toISOString()]);
+  printResult(ctx, accounts, [['USERNAME', 'NAME', 'CREATED'], ...rows], 'No users yet; add one with `heliograph users add <username>`.');
   return 0;
 }
 
@@ -88,7 +78,7 @@ export const usersListCommand: Command = {
   name: 'users list',
   positionals: [],
   summary: 'Lists the built-in accounts.',
-  options: { json: { type: 'boolean', description: 'Print a JSON array instead of a table' } },
+  options: JSON_LIST_OPTION,
   run: usersList,
 };
 

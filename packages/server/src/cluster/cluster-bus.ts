@@ -40,6 +40,9 @@ export interface ClusterBusOptions<M extends ClusterMessage = ClusterMessage> {
   links?: NodeLinks | undefined;
 }
 
+/** What a bus factory takes from its caller and hands on to its `ClusterBus` as it came. */
+export type BusNodeOptions<M extends ClusterMessage = ClusterMessage> = Pick<ClusterBusOptions<M>, 'nodeId' | 'logger' | 'timing' | 'isMessage' | 'links'>;
+
 const hasType = (v: unknown): v is ClusterMessage => typeof v === 'object' && v !== null && 'type' in v && typeof v.type === 'string';
 
 /**

@@ -1,9 +1,7 @@
 import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import type { Logger } from '../shared/logger.js';
-import type { BusTiming, ClusterMessage, NodeId } from './bus.js';
-import { ClusterBus } from './cluster-bus.js';
-import type { NodeLinks } from './node-links/node-links.js';
+import type { ClusterMessage, NodeId } from './bus.js';
+import { ClusterBus, type BusNodeOptions } from './cluster-bus.js';
 import type { BusTransport, HeartbeatResult } from './transport.js';
 
 /**
@@ -179,18 +177,11 @@ export class MemoryTransport implements BusTransport {
 }
 
 /** What `createMemoryBus` needs. */
-export interface MemoryBusOptions<M extends ClusterMessage = ClusterMessage> {
-  nodeId: NodeId;
-  logger: Logger;
+export interface MemoryBusOptions<M extends ClusterMessage = ClusterMessage> extends BusNodeOptions<M> {
   /** Shared by the nodes of one in-memory cluster; its clock drives the liveness registry. */
   hub: MemoryHub;
   /** The node's clock (heartbeat timer, request timeouts); usually the hub's. */
   clock?: Clock | undefined;
-  timing?: Partial<BusTiming> | undefined;
-  /** Checks each message from another node (the node's compiled schemas); see `ClusterBusOptions`. */
-  isMessage?: ((value: unknown) => value is M) | undefined;
-  /** Direct links for requests (`node-links/`). */
-  links?: NodeLinks | undefined;
 }
 
 /** A bus whose nodes live in this process: one node (the default) or several sharing a hub in tests. */
@@ -200,15 +191,8 @@ export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(
   bus: ClusterBus<M>;
   transport: MemoryTransport;
 } {
-  const transport = new MemoryTransport(options.hub);
-  const bus = new ClusterBus<M>({
-    nodeId: options.nodeId,
-    transport,
-    clock: options.clock ?? options.hub.clock,
-    logger: options.logger,
-    timing: options.timing,
-    isMessage: options.isMessage,
-    links: options.links,
-  });
+  const { hub, clock, ...node } = options;
+  const transport = new MemoryTransport(hub);
+  const bus = new ClusterBus<M>({ ...node, transport, clock: clock ?? hub.clock });
   return { bus, transport };
 }

@@ -1,8 +1,7 @@
 import type { Clock } from '@heliograph/common';
 import type { Logger } from '../shared/logger.js';
-import type { BusTiming, ClusterMessage, NodeId } from './bus.js';
-import { ClusterBus } from './cluster-bus.js';
-import type { NodeLinks } from './node-links/node-links.js';
+import type { ClusterMessage, NodeId } from './bus.js';
+import { ClusterBus, type BusNodeOptions } from './cluster-bus.js';
 import { Cluster } from 'ioredis';
 import { connectRedis, LuaScript, openRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
 import type { BusTransport, HeartbeatResult } from './transport.js';
@@ -160,16 +159,9 @@ async function quit(r: RedisClient): Promise<void> {
 }
 
 /** What `createRedisBus` needs. */
-export interface RedisBusOptions<M extends ClusterMessage = ClusterMessage> {
-  nodeId: NodeId;
+export interface RedisBusOptions<M extends ClusterMessage = ClusterMessage> extends BusNodeOptions<M> {
   redis: RedisSettings;
   clock: Clock;
-  logger: Logger;
-  timing?: Partial<BusTiming> | undefined;
-  /** Checks each message from another node (the node's compiled schemas); see `ClusterBusOptions`. */
-  isMessage?: ((value: unknown) => value is M) | undefined;
-  /** Direct links for requests (`node-links/`). */
-  links?: NodeLinks | undefined;
 }
 
 /** A bus over Redis pub/sub, with the node registry in a sorted set. */
@@ -179,16 +171,8 @@ export function createRedisBus<M extends ClusterMessage = ClusterMessage>(
   bus: ClusterBus<M>;
   transport: RedisTransport;
 } {
-  const transport = new RedisTransport(options.redis, options.logger);
-  const bus = new ClusterBus<M>({
-    nodeId: options.nodeId,
-    transport,
-    clock: options.clock,
-    logger: options.logger,
-    timing: options.timing,
-    isMessage: options.isMessage,
-    links: options.links,
-    prefix: options.redis.prefix,
-  });
+  const { redis, ...node } = options;
+  const transport = new RedisTransport(redis, options.logger);
+  const bus = new ClusterBus<M>({ ...node, transport, prefix: redis.prefix });
   return { bus, transport };
 }

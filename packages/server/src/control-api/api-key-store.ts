@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../shared/app-error.js';
-import { systemClock, type Clock } from '@heliograph/common';
-import { statement, type Database } from '../storage/database.js';
+import { ClockedStore } from '../storage/clocked-store.js';
+import { statement } from '../storage/database.js';
 import { apiKeyDigest, type ApiKeyScope, type KeyDigest } from './key-digest.js';
 
 /** Ids of stored keys: they are typed on command lines and named in logs. */
@@ -39,23 +39,14 @@ function isUniqueViolation(err: unknown): boolean {
  * `controlApi.keys`. A key is 32 random bytes; only its SHA-256 digest is stored, which suffices
  * for a secret that cannot be guessed (unlike a password, it needs no slow hash).
  */
-export class ApiKeyStore {
-  readonly #clock: Clock;
-
-  constructor(
-    readonly db: Database,
-    options: { clock?: Clock } = {},
-  ) {
-    this.#clock = options.clock ?? systemClock;
-  }
-
+export class ApiKeyStore extends ClockedStore {
   /** Makes a key; BAD_REQUEST on a malformed id, CONFLICT when the id is taken. */
   create(scope: ApiKeyScope, id = `key-${randomBytes(4).toString('hex')}`): CreatedApiKey {
     if (!API_KEY_ID_PATTERN.test(id)) {
       throw new AppError('BAD_REQUEST', 'an API key id must be 1 to 64 letters, digits or any of _ . -');
     }
     const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
-    const row: KeyRow = { id, scope, key_hash: apiKeyDigest(key), created_at: this.#clock.now() };
+    const row: KeyRow = { id, scope, key_hash: apiKeyDigest(key), created_at: this.clock.now() };
     try {
       statement(this.db, 'INSERT INTO api_keys (id, scope, key_hash, created_at) VALUES (@id, @scope, @key_hash, @created_at)').run(row);
     } catch (err) {

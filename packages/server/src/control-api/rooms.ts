@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 import type { RoomCatalog } from '../rooms/room-catalog.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
@@ -23,6 +23,11 @@ const RoomPage = Type.Object({ rooms: Type.Array(RoomResource), nextCursor: Type
 type RoomPage = Static<typeof RoomPage>;
 type Params = Static<typeof RoomParams>;
 const tags = ['rooms'];
+
+/** The schema of a route on one room (`/rooms/:roomId`): its input, its answers, and 404 when there is no such room. */
+function oneRoom(summary: string, input: { body?: TSchema; querystring?: TSchema }, answers: Record<number, TSchema>) {
+  return { tags, summary, params: RoomParams, ...input, response: { ...answers, 404: ErrorResponse, ...ERROR_RESPONSES } };
+}
 
 /** Rooms: create, list (paged by id), get, update metadata, close, and send data to everyone in one. */
 export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms, catalog: RoomCatalog): void {
@@ -55,10 +60,8 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms, catalog: 
     },
   );
 
-  api.get<{ Params: Params }>(
-    '/rooms/:roomId',
-    { schema: { tags, summary: 'Get a room', params: RoomParams, response: { 200: RoomResource, 404: ErrorResponse, ...ERROR_RESPONSES } } },
-    async (request) => roomResource(await findRoom(catalog, request.params.roomId)),
+  api.get<{ Params: Params }>('/rooms/:roomId', { schema: oneRoom('Get a room', {}, { 200: RoomResource }) }, async (request) =>
+    roomResource(await findRoom(catalog, request.params.roomId)),
   );
   registerRoomChangeRoutes(api, rooms, catalog);
 }
@@ -67,15 +70,7 @@ export function registerRoomRoutes(api: FastifyInstance, rooms: Rooms, catalog: 
 function registerRoomChangeRoutes(api: FastifyInstance, rooms: Rooms, catalog: RoomCatalog): void {
   api.patch<{ Params: Params; Body: UpdateRoomBody }>(
     '/rooms/:roomId',
-    {
-      schema: {
-        tags,
-        summary: "Replace a room's metadata; its peers get room.updated",
-        params: RoomParams,
-        body: UpdateRoomBody,
-        response: { 200: RoomResource, 404: ErrorResponse, ...ERROR_RESPONSES },
-      },
-    },
+    { schema: oneRoom("Replace a room's metadata; its peers get room.updated", { body: UpdateRoomBody }, { 200: RoomResource }) },
     async (request) => {
       const room = await findRoom(catalog, request.params.roomId);
       rooms.updateRoom(room, request.body.metadata);
@@ -86,13 +81,11 @@ function registerRoomChangeRoutes(api: FastifyInstance, rooms: Rooms, catalog: R
   api.delete<{ Params: Params; Querystring: Static<typeof CloseRoomQuery> }>(
     '/rooms/:roomId',
     {
-      schema: {
-        tags,
-        summary: 'Close a room: every peer gets room.closed with the reason',
-        params: RoomParams,
-        querystring: CloseRoomQuery,
-        response: { 204: Type.Null({ description: 'Closed' }), 404: ErrorResponse, ...ERROR_RESPONSES },
-      },
+      schema: oneRoom(
+        'Close a room: every peer gets room.closed with the reason',
+        { querystring: CloseRoomQuery },
+        { 204: Type.Null({ description: 'Closed' }) },
+      ),
     },
     async (request, reply) => {
       rooms.closeRoom(await findRoom(catalog, request.params.roomId), request.query.reason ?? 'closed by the backend');
@@ -102,15 +95,7 @@ function registerRoomChangeRoutes(api: FastifyInstance, rooms: Rooms, catalog: R
 
   api.post<{ Params: Params; Body: SendToRoomBody }>(
     '/rooms/:roomId/data',
-    {
-      schema: {
-        tags,
-        summary: 'Send data to every peer of a room, or to some of them',
-        params: RoomParams,
-        body: SendToRoomBody,
-        response: { 200: Recipients, 404: ErrorResponse, ...ERROR_RESPONSES },
-      },
-    },
+    { schema: oneRoom('Send data to every peer of a room, or to some of them', { body: SendToRoomBody }, { 200: Recipients }) },
     async (request) => {
       const room = await findRoom(catalog, request.params.roomId);
       const json = serverDataJson(request.body.payload);

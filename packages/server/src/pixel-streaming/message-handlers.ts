@@ -38,13 +38,6 @@ export function handleStreamerMessage(sig: PsSignalling, streamer: PsStreamer, m
 /** Messages from a browser player. */
 export function handlePlayerMessage(sig: PsSignalling, player: PsPlayer, msg: PsInbound): void | Promise<unknown> {
   switch (msg.type) {
-    case 'listStreamers':
-      return sig.sendStreamerList(player);
-    case 'subscribe':
-      return settled(sig.subscribe(player, msg.streamerId));
-    case 'unsubscribe':
-      sig.unsubscribe(player);
-      return;
     case 'offer':
     case 'answer':
     case 'iceCandidate':
@@ -54,7 +47,7 @@ export function handlePlayerMessage(sig: PsSignalling, player: PsPlayer, msg: Ps
       // A player cannot speak for anyone else: its own id always overwrites `playerId`.
       return whenSubscribed(sig, player, () => player.subscribedTo?.socket.send({ ...msg, playerId: player.id }));
     default:
-      answerKeepalive(player.socket, msg);
+      return handleSubscriberMessage(sig, player, player.socket, msg);
   }
 }
 
@@ -64,13 +57,6 @@ export function handleSfuMessage(sig: PsSignalling, sfu: PsStreamer, msg: PsInbo
   switch (msg.type) {
     case 'endpointId':
       return sig.identify(sfu, msg.id);
-    case 'listStreamers':
-      return sig.sendStreamerList(self);
-    case 'subscribe':
-      return settled(sig.subscribe(self, msg.streamerId));
-    case 'unsubscribe':
-      sig.unsubscribe(self);
-      return;
     case 'offer':
     case 'peerDataChannels':
       toSubscriber(sig, sfu, msg, true); // Every Epic version strips `playerId` from SFU→player.
@@ -91,7 +77,25 @@ export function handleSfuMessage(sig: PsSignalling, sfu: PsStreamer, msg: PsInbo
       sig.dropSubscribers(sfu);
       return;
     default:
-      answerKeepalive(sfu.socket, msg);
+      return handleSubscriberMessage(sig, self, sfu.socket, msg);
+  }
+}
+
+/**
+ * What any subscriber may say of its own subscription: a browser player, or an SFU as the player
+ * of its upstream streamer. Anything else is at most a keepalive, answered on `socket`.
+ */
+function handleSubscriberMessage(sig: PsSignalling, subscriber: PsPlayer, socket: PsLink, msg: PsInbound): void | Promise<unknown> {
+  switch (msg.type) {
+    case 'listStreamers':
+      return sig.sendStreamerList(subscriber);
+    case 'subscribe':
+      return settled(sig.subscribe(subscriber, msg.streamerId));
+    case 'unsubscribe':
+      sig.unsubscribe(subscriber);
+      return;
+    default:
+      answerKeepalive(socket, msg);
   }
 }
 

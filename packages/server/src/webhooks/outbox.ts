@@ -162,17 +162,10 @@ export class Outbox {
   deadLetters(limit: number, cursor = 0): { items: StoredDeadLetter[]; nextCursor?: number } {
     const rows = this.#deadPage.all(cursor, limit + 1);
     const page = rows.slice(0, limit);
-    const items = page.map((row) => ({
-      position: row.position,
-      id: row.id,
-      type: row.type,
-      room: row.room,
-      seq: row.room_seq,
-      createdAt: row.created_at,
-      attempts: row.attempts,
-      lastError: row.last_error,
-      event: JSON.parse(row.body) as unknown,
-    }));
+    const items = page.map((row) => {
+      const { body, nextAt: _nextAt, ...letter } = toEvent(row);
+      return { ...letter, event: JSON.parse(body) as unknown };
+    });
     const last = page.at(-1);
     return rows.length > limit && last ? { items, nextCursor: last.position } : { items };
   }

@@ -1,6 +1,7 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Clock, TimerHandle } from '@heliograph/common';
 import { signatureHeaders } from '../shared/hmac-signature.js';
+import { readGauge } from '../shared/read-gauge.js';
 import type { IdGenerator } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { backoffDelay } from './backoff.js';
@@ -74,22 +75,13 @@ export class Webhooks {
       registers: [options.registry],
     });
     const outbox = options.outbox;
-    new Gauge({
-      name: 'heliograph_webhook_outbox_pending',
-      help: 'Webhook events recorded and not yet delivered',
-      registers: [options.registry],
-      collect() {
-        this.set(outbox.pendingCount);
-      },
-    });
-    new Gauge({
-      name: 'heliograph_webhook_dead_letters',
-      help: 'Webhook events that ran out of attempts (redeliver or discard them with the control API)',
-      registers: [options.registry],
-      collect() {
-        this.set(outbox.deadCount);
-      },
-    });
+    const gauge = (name: string, help: string, read: () => number) => readGauge(options.registry, name, help, read);
+    gauge('heliograph_webhook_outbox_pending', 'Webhook events recorded and not yet delivered', () => outbox.pendingCount);
+    gauge(
+      'heliograph_webhook_dead_letters',
+      'Webhook events that ran out of attempts (redeliver or discard them with the control API)',
+      () => outbox.deadCount,
+    );
   }
 
   /**

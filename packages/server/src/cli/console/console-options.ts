@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../config/schema.js';
-import { CliError, USAGE_EXIT, optionalString, table, type CommandArgs, type CommandContext, type OptionSpec } from '../command.js';
+import { CliError, USAGE_EXIT, optionalString, type CommandArgs, type CommandContext, type OptionSpec } from '../command.js';
 import { ControlClient } from './control-client.js';
 
 /** The options every command that talks to a running server takes. */
@@ -50,16 +50,4 @@ export function controlClient({ args, config }: Pick<CommandContext, 'args' | 'c
 /** A time as the tables show it: ISO 8601 to the second, in UTC. */
 export function shortTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** Writes `value` as indented JSON, or the table `rows` (a header first) when there are any, or `empty`. */
-export function printResult(ctx: CommandContext, value: unknown, rows: string[][], empty: string): void {
-  const { io, args } = ctx;
-  if (args.options.json === true) {
-    io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-  } else if (rows.length <= 1) {
-    io.stderr.write(`${empty}\n`);
-  } else {
-    io.stdout.write(`${table(rows, '')}\n`);
-  }
 }

@@ -1,6 +1,6 @@
 import type { Command, CommandContext } from '../command.js';
-import { CliError, USAGE_EXIT, optionalString, requireString } from '../command.js';
-import { JSON_OPTION, SERVER_OPTIONS, controlClient, printResult, shortTime } from './console-options.js';
+import { CliError, USAGE_EXIT, optionalString, printResult, requireString } from '../command.js';
+import { JSON_OPTION, SERVER_OPTIONS, controlClient, shortTime } from './console-options.js';
 
 interface RoomRow {
   id: string;

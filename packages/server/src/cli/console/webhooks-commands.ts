@@ -1,6 +1,6 @@
 import type { NodeDeadLetter } from '../../webhooks/dead-letter-pages.js';
-import { optionalString, type Command } from '../command.js';
-import { JSON_OPTION, SERVER_OPTIONS, controlClient, printResult, shortTime } from './console-options.js';
+import { optionalString, printResult, type Command } from '../command.js';
+import { JSON_OPTION, SERVER_OPTIONS, controlClient, shortTime } from './console-options.js';
 
 /** A dead letter as the control API lists it, with the node that holds it (the event body is not shown). */
 type DeadLetter = Omit<NodeDeadLetter, 'event'>;
