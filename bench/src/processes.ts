@@ -75,8 +75,12 @@ export async function startHeliograph(secret: string, core = 0, extra: string[] 
     core,
     [
       process.execPath,
+      // BENCH_PROFILE=<dir>: each Heliograph server writes a CPU profile there when it stops
+      // (gracefully, so without the drain that would outlast stopChild's patience).
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
       serverCli,
       'serve',
+      ...(process.env.BENCH_PROFILE ? ['--drain.timeout-ms=0'] : []),
       '--port=0',
       `--data-dir=${dataDir}`,
       '--log.level=info',

@@ -34,4 +34,32 @@ describe('EventLog', () => {
     log.clear();
     expect([log.size, log.bytes]).toEqual([0, 0]);
   });
+
+  it('keeps the same log over a long run of appends, drops and acknowledgements as a plain list would', () => {
+    const log = new EventLog();
+    let model: number[] = [];
+    let lost = 0;
+    for (let seq = 1; seq <= 5_000; seq++) {
+      log.append(seq, 'signal', `{"n":${seq}}`);
+      model.push(seq);
+      if (model.length > 100) {
+        log.dropOldest();
+        lost = model.shift()!;
+      }
+      if (seq % 777 === 0) {
+        const upTo = seq - 30;
+        log.acknowledge(upTo);
+        lost = Math.max(lost, ...model.filter((s) => s <= upTo));
+        model = model.filter((s) => s > upTo);
+      }
+      if (seq % 250 === 0) {
+        expect(log.size).toBe(model.length);
+        expect(log.since(lost)?.map((e) => e.seq)).toEqual(model);
+        expect(log.since(lost - 1)).toBeNull();
+      }
+    }
+    expect(log.bytes).toBe(model.reduce((sum, s) => sum + `{"n":${s}}`.length + 'signal'.length + 48, 0));
+    log.acknowledge(5_000);
+    expect([log.size, log.bytes, log.dropOldest()]).toEqual([0, 0, 0]);
+  });
 });
