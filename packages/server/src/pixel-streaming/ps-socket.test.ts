@@ -8,7 +8,7 @@ import { PsNode } from '../test-support/ps-node.js';
 import { HeldBucket } from '../transport/keyed-rate-limiter.js';
 import { RequestQuota } from '../transport/request-limits.js';
 import { TokenBucket } from '../transport/token-bucket.js';
-import { newDropCounters, PsSocket, type PsSocketOptions } from './ps-socket.js';
+import { newDropCounters, PsSocket, truncateUtf8, type PsSocketOptions } from './ps-socket.js';
 
 /** What `PsSocket` handed to the error reporter: where, and the context (role, type). */
 class RecordingReporter extends ErrorReporter {
@@ -131,6 +131,29 @@ describe('bad input, badMessages: close (Cirrus)', () => {
     const reason = peer.closed?.reason ?? '';
     expect(Buffer.byteLength(reason)).toBe(123);
     expect(reason).toBe(`The message nests deeper than 32 levels (the limit is limits.maxDepth) at /${'k'.repeat(150)}/0/0`.slice(0, 123));
+  });
+
+  it('passes a streamer’s kick reason on cut between code points: never half an emoji, which a peer would see as U+FFFD', () => {
+    const node = new PsNode();
+    const streamer = node.streamer('S1');
+    const { player, playerId } = node.subscribed(streamer, 'S1');
+    streamer.send({ type: 'disconnectPlayer', playerId, reason: `${'a'.repeat(120)}📞📞` });
+    expect(player.closed).toEqual({ code: 1011, reason: 'a'.repeat(120) });
+  });
+
+  it('cuts between code points: no half of a multi-byte character, no U+FFFD from a split surrogate pair', () => {
+    for (const [text, kept] of [
+      [`${'a'.repeat(122)}é`, 'a'.repeat(122)], // é is 2 bytes: it would end at byte 124
+      [`${'a'.repeat(121)}中x`, `${'a'.repeat(121)}`], // 中 is 3 bytes
+      [`${'a'.repeat(120)}📞📞`, `${'a'.repeat(120)}`], // 📞 is 4 bytes and two UTF-16 units
+      [`${'a'.repeat(119)}📞📞`, `${'a'.repeat(119)}📞`],
+      ['é'.repeat(100), 'é'.repeat(61)],
+    ] as const) {
+      const cut = truncateUtf8(text, 123);
+      expect(cut).toBe(kept);
+      expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(123);
+    }
+    expect(truncateUtf8('short', 123)).toBe('short');
   });
 
   it('is what pixelStreaming.badMessages sets for every dialect socket of a node', () => {

@@ -160,10 +160,21 @@ export class PsSocket {
   }
 }
 
-function truncateUtf8(text: string, maxBytes: number): string {
-  let out = text;
-  while (Buffer.byteLength(out) > maxBytes) {
-    out = out.slice(0, -1);
+/**
+ * The longest prefix of `text` within `maxBytes` of UTF-8, cut between code points. A reason can
+ * be a peer's own text (a streamer's `disconnectPlayer` reason, up to 1,024 characters): cut one
+ * UTF-16 unit at a time, it could keep half of a surrogate pair, which goes out as U+FFFD.
+ */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) {
+    return text;
   }
-  return out;
+  // Each UTF-16 unit is at least one byte, so the prefix needs at most `maxBytes` of them; a
+  // surrogate pair split at that end encodes as a 3-byte U+FFFD, which the cut below drops.
+  const bytes = Buffer.from(text.slice(0, maxBytes), 'utf8');
+  let end = maxBytes;
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) {
+    end--; // back to the first byte of the code point the cut would split
+  }
+  return bytes.subarray(0, end).toString('utf8');
 }
