@@ -47,7 +47,7 @@ export function handlePlayerMessage(sig: PsSignalling, player: PsPlayer, msg: Ps
       // A player cannot speak for anyone else: its own id always overwrites `playerId`.
       return whenSubscribed(sig, player, () => player.subscribedTo?.socket.send({ ...msg, playerId: player.id }));
     default:
-      return handleSubscriberMessage(sig, player, player.socket, msg);
+      return handleSubscriberMessage(sig, player, msg);
   }
 }
 
@@ -77,15 +77,15 @@ export function handleSfuMessage(sig: PsSignalling, sfu: PsStreamer, msg: PsInbo
       sig.dropSubscribers(sfu);
       return;
     default:
-      return handleSubscriberMessage(sig, self, sfu.socket, msg);
+      return handleSubscriberMessage(sig, self, msg);
   }
 }
 
 /**
  * What any subscriber may say of its own subscription: a browser player, or an SFU as the player
- * of its upstream streamer. Anything else is at most a keepalive, answered on `socket`.
+ * of its upstream streamer (on the SFU's own socket). Anything else is at most a keepalive.
  */
-function handleSubscriberMessage(sig: PsSignalling, subscriber: PsPlayer, socket: PsLink, msg: PsInbound): void | Promise<unknown> {
+function handleSubscriberMessage(sig: PsSignalling, subscriber: PsPlayer, msg: PsInbound): void | Promise<unknown> {
   switch (msg.type) {
     case 'listStreamers':
       return sig.sendStreamerList(subscriber);
@@ -95,7 +95,7 @@ function handleSubscriberMessage(sig: PsSignalling, subscriber: PsPlayer, socket
       sig.unsubscribe(subscriber);
       return;
     default:
-      answerKeepalive(socket, msg);
+      answerKeepalive(subscriber.socket, msg);
   }
 }
 
