@@ -78,13 +78,15 @@ export interface DialectDeps {
   errors: ErrorReporter;
   cluster: ClusterNode | undefined;
   membership: RoomMembership;
+  /** In a cluster, the rooms across it: the dialect reaches peers of other nodes through them. */
+  clusterRooms: ClusterRooms | undefined;
   admission: Admission;
   clientAddress: ClientAddress;
 }
 
 /** Epic's Pixel Streaming dialect, for `pixelStreaming.enabled`. */
 export function createPixelStreamingDialect(config: Config, deps: DialectDeps): PixelStreaming {
-  const { inspector, rooms, verifier, clock, logger, errors, cluster, membership, admission, clientAddress } = deps;
+  const { inspector, rooms, verifier, clock, logger, errors, cluster, clusterRooms, membership, admission, clientAddress } = deps;
   return new PsGateway({
     inspect: (peer, direction, type, message, bytes) => {
       if (inspector.active) {
@@ -104,7 +106,7 @@ export function createPixelStreamingDialect(config: Config, deps: DialectDeps): 
     maxBufferedBytes: config.limits.maxBufferedBytes,
     maxDepth: config.limits.maxDepth,
     errors,
-    cluster,
+    cluster: cluster && clusterRooms && { node: cluster, sinkOf: (node) => clusterRooms.sinkOf(node) },
     membership,
     admission,
     httpTimeouts: config.http,

@@ -139,6 +139,7 @@ export async function createHeliograph(config: Config, options: HeliographOption
         logger,
         errors,
         cluster,
+        clusterRooms,
         membership,
         admission,
         clientAddress,

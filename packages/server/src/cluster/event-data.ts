@@ -1,5 +1,6 @@
 import { Compile } from 'typebox/compile';
 import { EVENTS, type EventData } from '@heliograph/protocol';
+import { parseChecked, type Checker } from '../shared/parse-checked.js';
 
 /** The membership events whose data another node's `room.event` carries and this node reads. */
 type MembershipEvent = 'peer.joined' | 'peer.left' | 'peer.updated' | 'room.updated';
@@ -8,7 +9,7 @@ const joined = Compile(EVENTS['peer.joined']);
 const left = Compile(EVENTS['peer.left']);
 const updated = Compile(EVENTS['peer.updated']);
 const roomUpdated = Compile(EVENTS['room.updated']);
-const CHECKS: { [K in MembershipEvent]: { Check(value: unknown): value is EventData<K> } } = {
+const CHECKS: { [K in MembershipEvent]: Checker<EventData<K>> } = {
   'peer.joined': joined,
   'peer.left': left,
   'peer.updated': updated,
@@ -20,12 +21,6 @@ const CHECKS: { [K in MembershipEvent]: { Check(value: unknown): value is EventD
  * with the protocol's compiled schema of that event: undefined when it does not parse or match.
  */
 export function readEventData<T extends MembershipEvent>(event: T, data: string): EventData<T> | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-  const check: { Check(value: unknown): value is EventData<T> } = CHECKS[event];
-  return check.Check(value) ? value : undefined;
+  const check: Checker<EventData<T>> = CHECKS[event];
+  return parseChecked(check, data);
 }

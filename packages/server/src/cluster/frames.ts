@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { ERROR_CODES } from '@heliograph/protocol';
 import type { ClusterMessage, NodeId, WireError } from './bus.js';
+import { parseChecked } from '../shared/parse-checked.js';
 
 /**
  * What travels on the transport's channels (Redis): a published message, a request (`s`: its
@@ -37,13 +38,7 @@ export type Frame<M extends ClusterMessage> =
 
 /** Parses one frame from another node, or returns undefined; never throws. */
 export function decodeFrame(raw: string): WireFrame | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  return isEnvelope.Check(v) ? v : undefined;
+  return parseChecked(isEnvelope, raw);
 }
 
 /**

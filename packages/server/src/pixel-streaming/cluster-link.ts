@@ -1,41 +1,59 @@
+import Type from 'typebox';
+import { Compile } from 'typebox/compile';
 import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
+import type { Delivery, RemoteSink } from '../rooms/peer-sink.js';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import { ClusterIds, type ClusterIdsOptions } from './cluster-ids.js';
 import { PsPlayer, PsStreamer, RemoteStreamer } from './endpoints.js';
-import { isPsNodeMessage, PS_MODULE, type PsNodeMessage } from './node-messages.js';
+import { isPsNodeMessage, PS_MODULE, readRelayed, type PsNodeMessage } from './node-messages.js';
+import { PeerRoute, type PeerAddress } from './peer-route.js';
 import { presenceRoomId } from './presence.js';
 import type { PsCluster, StreamerRecord } from './ps-cluster.js';
-import { ForwardingLink } from './remote-links.js';
 import type { NodeView } from './service-view.js';
 
 export interface PsClusterLinkOptions extends ClusterIdsOptions {
   /** The other nodes' own views (`service-view.ts`), for their streamers' streaming flags. */
   otherNodes: () => Promise<NodeView[]>;
+  /** The cluster's peer-delivery path: the sink of the members of a node (`ClusterRooms.sinkOf`). */
+  sinkOf: (node: NodeId) => RemoteSink;
 }
 
 type SubscribeRequest = Extract<PsNodeMessage, { type: 'ps.subscribe' }>;
+type Renamed = Extract<PsNodeMessage, { type: 'ps.renamed' }>;
 
 /** A player of another node subscribed to a streamer of this one. */
 interface Guest {
   player: PsPlayer;
-  link: ForwardingLink;
+  route: PeerRoute;
   nodeId: NodeId;
+  /** Its presence peer (on its own node), which its messages come from. */
+  peer: string;
 }
+
+/** The streamer's node's answer to `ps.subscribe`. */
+type Subscribed = { streamerPeer: string } | { failed: string };
 
 /** A player of this node subscribed (or subscribing) to a streamer of another. */
 interface Upstream {
   player: PsPlayer;
   upstream: RemoteStreamer;
+  route: PeerRoute;
+  /** Counts the streamer's renames, so that a move overtaken by a newer one stops. */
+  moves: number;
 }
+
+const checkSubscribed = Compile(Type.Union([Type.Object({ streamerPeer: Type.String() }), Type.Object({ failed: Type.String() })]));
 
 /**
  * The dialect across the nodes of a cluster; its ids are `ClusterIds`' (`cluster-ids.ts`). A
- * player subscribing to a streamer of another node asks that node (`ps.subscribe`), which adds a
- * guest player whose link forwards to the player's node; from then on each side's messages
- * travel as `module.request`s to the other's inbox, in order.
+ * player subscribing to a streamer of another node joins that streamer's presence room from its
+ * own node, then asks the streamer's node (`ps.subscribe`), which adds a guest player. From then
+ * on each side's messages are `data` relays between the two presence peers (`peer-route.ts`),
+ * on the cluster's peer-delivery path; subscription changes are requests of this module, in
+ * order with them.
  */
 export class PsClusterLink implements PsCluster {
   readonly ids: ClusterIds;
@@ -44,6 +62,8 @@ export class PsClusterLink implements PsCluster {
   readonly #log: Logger;
   /** On a streamer's node: players of other nodes, by player id. */
   readonly #guests = new Map<string, Guest>();
+  /** The same, by their presence peers. */
+  readonly #guestPeers = new Map<string, Guest>();
   /** On a player's node: the remote streamer of each player, by player id. */
   readonly #upstreams = new Map<string, Upstream>();
   /** Counts evictions of this node: a newer one supersedes the claims still retried for an older one. */
@@ -71,12 +91,12 @@ export class PsClusterLink implements PsCluster {
         return this.#guestSubscribes(m, from);
       case 'ps.unsubscribe':
         return this.#ifGuest(m.playerId, from, (guest) => this.#dropGuest(guest));
-      case 'ps.to-streamer':
-        return this.#ifGuest(m.playerId, from, (guest) => this.#toStreamer(guest, m.message));
-      case 'ps.to-player':
-        return this.#ifUpstream(m.playerId, from, (up) => this.#toPlayer(up, m.message));
+      case 'ps.moved':
+        return this.#ifGuest(m.playerId, from, (guest) => this.#guestMoved(guest, m.room, m.peerId));
       case 'ps.close':
         return this.#ifUpstream(m.playerId, from, (up) => this.#endUpstream(up, m.code, m.reason));
+      case 'ps.renamed':
+        return this.#ifUpstream(m.playerId, from, (up) => void this.#follow(up, m));
       case 'ps.replace':
         return this.ids.replaced(m);
     }
@@ -90,34 +110,36 @@ export class PsClusterLink implements PsCluster {
   }
 
   async subscribe(player: PsPlayer, record: StreamerRecord): Promise<RemoteStreamer | string | undefined> {
-    const link = new ForwardingLink('', {
-      forward: (message) => this.#request(record.nodeId, { type: 'ps.to-streamer', playerId: player.id, message }),
-      closed: () => undefined,
-    });
-    const entry: Upstream = { player, upstream: new RemoteStreamer(record.name, record.nodeId, link) };
+    const gone = `Streamer ${record.name} does not exist.`;
+    const streamerPeer = await this.#enter(player, record.name);
+    if (typeof streamerPeer !== 'object') {
+      return streamerPeer;
+    }
+    const route = this.#route(record.nodeId, { room: presenceRoomId(record.name), peer: streamerPeer.id }, () => player.peer?.id);
+    const entry: Upstream = { player, upstream: new RemoteStreamer(record.name, record.nodeId, route), route, moves: 0 };
     // Registered before asking, so that what the streamer's node sends right away reaches the player.
     this.#upstreams.set(player.id, entry);
     let reply: unknown;
     try {
-      reply = await this.#send(record.nodeId, { type: 'ps.subscribe', streamerId: record.name, player: describe(player) });
+      const request: SubscribeRequest = { type: 'ps.subscribe', streamerId: record.name, player: describe(player), peerId: player.peer?.id ?? '' };
+      reply = await this.#send(record.nodeId, request);
     } catch (err) {
       this.#log.debug({ err, playerId: player.id, streamerId: record.name }, 'pixel streaming: remote subscribe failed');
-      if (this.#forgetUpstream(entry)) {
-        // A timeout may hide a subscription that was made: undo it (a no-op if there is none).
-        this.#request(record.nodeId, { type: 'ps.unsubscribe', playerId: player.id });
-      }
-      return `Streamer ${record.name} does not exist.`;
+      // A timeout may hide a subscription that was made: undo it (a no-op if there is none).
+      this.#abandon(entry);
+      return gone;
     }
     if (this.#upstreams.get(player.id) !== entry) {
       return undefined; // The streamer's node ended it before its answer was read, or was lost.
     }
-    const failed = failureOf(reply);
-    if (failed !== undefined || player.socket.closed) {
-      this.#forgetUpstream(entry);
-      if (failed === undefined) {
-        this.#request(record.nodeId, { type: 'ps.unsubscribe', playerId: player.id });
+    const answer = checkSubscribed.Check(reply) ? reply : { failed: gone };
+    if ('failed' in answer || answer.streamerPeer !== streamerPeer.id || player.socket.closed) {
+      if ('failed' in answer) {
+        this.#forgetUpstream(entry);
+        return answer.failed;
       }
-      return failed;
+      this.#abandon(entry);
+      return player.socket.closed ? undefined : gone;
     }
     return entry.upstream;
   }
@@ -129,6 +151,38 @@ export class PsClusterLink implements PsCluster {
     }
   }
 
+  /** Its players of other nodes hold their messages while their nodes move them to the new room. */
+  renamed(streamer: PsStreamer): void {
+    for (const player of [...streamer.subscribers.values()]) {
+      const guest = this.#guests.get(player.id);
+      if (guest?.player !== player) {
+        continue;
+      }
+      const streamerPeer = streamer.peer?.id;
+      if (streamerPeer === undefined) {
+        guest.route.close(); // Not in presence: the player cannot follow.
+        continue;
+      }
+      guest.route.hold();
+      this.#request(guest.nodeId, { type: 'ps.renamed', playerId: player.id, streamerId: streamer.id, streamerPeer });
+    }
+  }
+
+  /**
+   * A `data` event on a dialect peer's presence peer: a message of its counterpart on another
+   * node, handed to its socket; anything else (a native peer's data) is dropped.
+   */
+  received(who: PsStreamer | PsPlayer, dataJson: string): Delivery {
+    const relayed = readRelayed(dataJson);
+    const route = who instanceof PsStreamer ? relayed && this.#guestPeers.get(relayed.from)?.route : this.#upstreams.get(who.id)?.route;
+    if (relayed && route?.to?.peer === relayed.from && route.to.room === who.peer?.room.id) {
+      who.socket.send(relayed.payload);
+    } else {
+      this.#opts.sig.opts.drops.unroutable++;
+    }
+    return 'ok';
+  }
+
   /** Waits for the directory writes under way (id releases). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.ids.close();
@@ -137,38 +191,36 @@ export class PsClusterLink implements PsCluster {
 
   // The streamer's side.
 
-  #guestSubscribes(m: SubscribeRequest, from: NodeId): { failed?: string } | Promise<{ failed?: string }> {
-    const id = m.player.id;
-    const stale = this.#guests.get(id);
+  #guestSubscribes(m: SubscribeRequest, from: NodeId): Subscribed | Promise<Subscribed> {
+    const stale = this.#guests.get(m.player.id);
     if (stale) {
       this.#dropGuest(stale);
     }
-    const link = new ForwardingLink(m.player.remoteAddress, {
-      forward: (message) => this.#request(from, { type: 'ps.to-player', playerId: id, message }),
-      // Kicked, its streamer gone, or removed from presence: the player's node closes it.
-      closed: (code, reason) => {
-        if (this.#guests.get(id) === guest) {
-          this.#guests.delete(id);
-        }
-        this.#request(from, { type: 'ps.close', playerId: id, code, reason });
-        this.#opts.sig.unsubscribe(player);
-      },
+    const streamer = this.#opts.sig.streamers.get(m.streamerId);
+    const gone = { failed: `Streamer ${m.streamerId} does not exist.` };
+    if (!streamer?.peer) {
+      return gone;
+    }
+    const route = this.#route(from, { room: streamer.peer.room.id, peer: m.peerId }, () => streamer.peer?.id, m.player.remoteAddress);
+    const player = new PsPlayer(m.player.id, route, m.player.type, guestIdentity(m), this.#opts.clock.now());
+    const guest: Guest = { player, route, nodeId: from, peer: m.peerId };
+    // Kicked, its streamer gone, or removed from presence: the player's node closes it.
+    route.onClose((code, reason) => {
+      this.#removeGuest(guest);
+      this.#request(from, { type: 'ps.close', playerId: player.id, code, reason });
+      this.#opts.sig.unsubscribe(player);
     });
-    const player = new PsPlayer(id, link, m.player.type, guestIdentity(m), this.#opts.clock.now());
-    const guest: Guest = { player, link, nodeId: from };
-    this.#guests.set(id, guest);
-    const attached = this.#opts.sig.attachRemote(player, m.streamerId);
-    const outcome = (failed: string | undefined): { failed?: string } => {
-      if (failed === undefined) {
-        return {};
+    this.#guests.set(player.id, guest);
+    this.#guestPeers.set(guest.peer, guest);
+    const outcome = (failed: string | undefined): Subscribed => {
+      if (failed === undefined && streamer.peer) {
+        return { streamerPeer: streamer.peer.id };
       }
-      if (this.#guests.get(id) === guest) {
-        this.#guests.delete(id);
-      }
-      link.drop();
-      return { failed };
+      this.#removeGuest(guest);
+      route.drop();
+      return failed === undefined ? gone : { failed };
     };
-    // In a cluster the guest's presence join may still be on its way (a directory round trip).
+    const attached = this.#opts.sig.attachRemote(player, m.streamerId);
     return attached instanceof Promise ? attached.then(outcome) : outcome(attached);
   }
 
@@ -184,23 +236,59 @@ export class PsClusterLink implements PsCluster {
 
   /** The player's node ended the subscription (or was lost): the streamer hears `playerDisconnected`. */
   #dropGuest(guest: Guest): void {
-    if (this.#guests.get(guest.player.id) === guest) {
-      this.#guests.delete(guest.player.id);
-    }
-    guest.link.drop();
+    this.#removeGuest(guest);
+    guest.route.drop();
     this.#opts.sig.unsubscribe(guest.player);
   }
 
-  #toStreamer(guest: Guest, message: Record<string, unknown>): void {
+  /** The guest followed its streamer's rename: what the streamer sent meanwhile goes to its new presence peer. */
+  #guestMoved(guest: Guest, room: string, peer: string): void {
     const streamer = guest.player.subscribedTo;
-    if (streamer instanceof PsStreamer) {
-      streamer.socket.send(message);
-    } else {
-      this.#opts.sig.opts.drops.unroutable++;
+    // A move to a room the streamer has left already (renamed twice) is stale: the next one follows.
+    if (streamer instanceof PsStreamer && streamer.peer?.room.id === room && this.#guests.get(guest.player.id) === guest) {
+      this.#removeGuest(guest);
+      guest.peer = peer;
+      this.#guests.set(guest.player.id, guest);
+      this.#guestPeers.set(peer, guest);
+      void guest.route.readdress({ room, peer });
+    }
+  }
+
+  #removeGuest(guest: Guest): void {
+    if (this.#guests.get(guest.player.id) === guest) {
+      this.#guests.delete(guest.player.id);
+    }
+    if (this.#guestPeers.get(guest.peer) === guest) {
+      this.#guestPeers.delete(guest.peer);
     }
   }
 
   // The player's side.
+
+  /**
+   * Joins the player's presence peer to a remote streamer's room: the streamer's presence peer
+   * there, or the `subscribeFailed` message, or undefined (the
+   * player left meanwhile).
+   */
+  async #enter(player: PsPlayer, streamerId: string): Promise<{ id: string } | string | undefined> {
+    let streamerPeer: string | undefined;
+    try {
+      streamerPeer = await this.#opts.sig.opts.presence.enterRemote(player, streamerId);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'ROOM_FULL') {
+        // The room's own limit (with the streamer's place) where it was set apart from the dialect's.
+        const room = await this.#node.directory.getRoom(presenceRoomId(streamerId)).catch(() => undefined);
+        return `Streamer ${streamerId} is full. Max players = ${room ? room.maxPeers - 1 : this.#opts.sig.opts.config.maxPlayersPerStreamer}.`;
+      }
+      this.#log.debug({ err, playerId: player.id, streamerId }, "pixel streaming: no presence in a remote streamer's room");
+      streamerPeer = undefined;
+    }
+    if (streamerPeer !== undefined) {
+      return { id: streamerPeer };
+    }
+    this.#opts.sig.opts.presence.leave(player);
+    return player.socket.closed ? undefined : `Streamer ${streamerId} does not exist.`;
+  }
 
   #ifUpstream(playerId: string, from: NodeId, act: (up: Upstream) => void): Record<string, never> {
     const entry = this.#upstreams.get(playerId);
@@ -210,11 +298,33 @@ export class PsClusterLink implements PsCluster {
     return {};
   }
 
-  #toPlayer({ player, upstream }: Upstream, message: Record<string, unknown>): void {
-    if (message.type === 'streamerIdChanged' && typeof message.newID === 'string') {
-      upstream.id = message.newID;
+  /**
+   * The streamer was renamed: the player hears it, and its presence peer follows to the new room;
+   * then the streamer's node is told where it is, and what the player sent meanwhile goes there.
+   */
+  async #follow(entry: Upstream, m: Renamed): Promise<void> {
+    const { player, upstream, route } = entry;
+    const move = ++entry.moves;
+    const current = () => this.#upstreams.get(player.id) === entry && entry.moves === move;
+    upstream.id = m.streamerId;
+    route.hold();
+    player.socket.send({ type: 'streamerIdChanged', newID: m.streamerId });
+    const entered = await this.#enter(player, m.streamerId);
+    if (!current()) {
+      return;
     }
-    player.socket.send(message);
+    const peerId = player.peer?.id;
+    if (typeof entered !== 'object' || entered.id !== m.streamerPeer || peerId === undefined) {
+      this.#abandon(entry);
+      return;
+    }
+    const room = presenceRoomId(m.streamerId);
+    await route.readdress({ room, peer: entered.id }, () => {
+      if (current()) {
+        this.#request(upstream.nodeId, { type: 'ps.moved', playerId: player.id, room, peerId });
+      }
+      return current();
+    });
   }
 
   /** The streamer's node ended the subscription, or was lost: as when a local streamer leaves (or kicks). */
@@ -223,13 +333,22 @@ export class PsClusterLink implements PsCluster {
     this.#opts.sig.endRemote(entry.player, entry.upstream, code, reason);
   }
 
-  /** False when it was already forgotten. */
+  /** Ends a subscription from the player's side, telling the streamer's node. */
+  #abandon(entry: Upstream): void {
+    if (this.#forgetUpstream(entry)) {
+      this.#request(entry.upstream.nodeId, { type: 'ps.unsubscribe', playerId: entry.player.id });
+      this.#opts.sig.endRemote(entry.player, entry.upstream);
+    }
+  }
+
+  /** False when it was already forgotten. The player's presence peer leaves the streamer's room. */
   #forgetUpstream(entry: Upstream): boolean {
     if (this.#upstreams.get(entry.player.id) !== entry) {
       return false;
     }
     this.#upstreams.delete(entry.player.id);
-    entry.upstream.socket.close();
+    entry.route.drop();
+    this.#opts.sig.opts.presence.leave(entry.player);
     return true;
   }
 
@@ -262,12 +381,10 @@ export class PsClusterLink implements PsCluster {
   async #rejoin(): Promise<void> {
     const generation = ++this.#rejoins;
     for (const guest of [...this.#guests.values()]) {
-      guest.link.close();
+      guest.route.close();
     }
     for (const entry of [...this.#upstreams.values()]) {
-      this.#forgetUpstream(entry);
-      this.#request(entry.upstream.nodeId, { type: 'ps.unsubscribe', playerId: entry.player.id });
-      this.#opts.sig.endRemote(entry.player, entry.upstream);
+      this.#abandon(entry);
     }
     for (let wait = 100; generation === this.#rejoins && this.#closing === undefined; wait = Math.min(wait * 2, 2_000)) {
       if (await this.ids.reclaim()) {
@@ -275,6 +392,17 @@ export class PsClusterLink implements PsCluster {
       }
       await new Promise<void>((resolve) => this.#opts.clock.setTimeout(resolve, wait));
     }
+  }
+
+  /** A route to a presence peer on `node`, over the cluster's peer-delivery path. */
+  #route(node: NodeId, to: PeerAddress, from: () => string | undefined, remoteAddress = ''): PeerRoute {
+    const sink = this.#opts.sinkOf(node);
+    return new PeerRoute(to, {
+      remoteAddress,
+      from,
+      relay: (address, dataJson) => sink.relay({ id: address.peer, room: { id: address.room }, routeStarted: noop, routeSettled: noop }, 'data', dataJson),
+      lost: () => this.#opts.sig.opts.drops.unroutable++,
+    });
   }
 
   /** A message for another node, in order after the ones before it; a failure is only logged. */
@@ -288,6 +416,8 @@ export class PsClusterLink implements PsCluster {
     return this.#node.requestModule(to, PS_MODULE, message);
   }
 }
+
+const noop = (): void => undefined;
 
 /** What the streamer's node needs to know of a player. */
 function describe(player: PsPlayer): SubscribeRequest['player'] {
@@ -316,11 +446,4 @@ function guestIdentity(m: SubscribeRequest): Identity | undefined {
     grants: [{ room: presenceRoomId(m.streamerId), join: true }],
     expiresAt: Number.POSITIVE_INFINITY,
   };
-}
-
-function failureOf(reply: unknown): string | undefined {
-  if (typeof reply === 'object' && reply !== null && 'failed' in reply && typeof reply.failed === 'string') {
-    return reply.failed;
-  }
-  return undefined;
 }

@@ -5,8 +5,8 @@ import type { Peer } from '../rooms/room.js';
 import type { PsSocket } from './ps-socket.js';
 
 /**
- * What the dialect needs of a peer's connection: a `PsSocket`, or in a cluster a link that
- * forwards to the node holding the real socket (`remote-links.ts`).
+ * What the dialect needs of a peer's connection: a `PsSocket`, or in a cluster a route to the
+ * counterpart's presence peer on the node holding the real socket (`peer-route.ts`).
  */
 export interface PsLink {
   readonly remoteAddress: string;

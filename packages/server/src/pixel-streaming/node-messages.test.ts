@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { isPsNodeMessage, type PsNodeMessage } from './node-messages.js';
+import { isPsNodeMessage, readRelayed, type PsNodeMessage } from './node-messages.js';
 
 /** A well-formed message of every type: a new type without one here does not compile. */
 const SAMPLES: { [T in PsNodeMessage['type']]: Extract<PsNodeMessage, { type: T }> } = {
-  'ps.subscribe': { type: 'ps.subscribe', streamerId: 's1', player: { id: 'p1', type: 'Player', remoteAddress: '10.0.0.1', user: { userId: 'u', name: 'n' } } },
+  'ps.subscribe': {
+    type: 'ps.subscribe',
+    streamerId: 's1',
+    player: { id: 'p1', type: 'Player', remoteAddress: '10.0.0.1', user: { userId: 'u', name: 'n' } },
+    peerId: 'PA1',
+  },
   'ps.unsubscribe': { type: 'ps.unsubscribe', playerId: 'p1' },
-  'ps.to-streamer': { type: 'ps.to-streamer', playerId: 'p1', message: { type: 'offer' } },
-  'ps.to-player': { type: 'ps.to-player', playerId: 'p1', message: { type: 'answer' } },
   'ps.close': { type: 'ps.close', playerId: 'p1', code: 1011, reason: 'kicked' },
+  'ps.renamed': { type: 'ps.renamed', playerId: 'p1', streamerId: 's2', streamerPeer: 'PA2' },
+  'ps.moved': { type: 'ps.moved', playerId: 'p1', room: 'ps:s2', peerId: 'PA3' },
   'ps.replace': { type: 'ps.replace', streamerId: 's1', key: '7' },
 };
 
@@ -25,5 +30,12 @@ describe('Pixel Streaming messages between nodes', () => {
     }
     expect(isPsNodeMessage({ ...SAMPLES['ps.subscribe'], player: { ...SAMPLES['ps.subscribe'].player, type: 'Streamer' } })).toBe(false);
     expect(isPsNodeMessage({ type: 'ps.unknown', playerId: 'p1' })).toBe(false);
+  });
+
+  it('reads a relayed dialect message only when it has its sender and an object payload', () => {
+    expect(readRelayed('{"from":"PA1","payload":{"type":"offer","sdp":"v=0"}}')).toEqual({ from: 'PA1', payload: { type: 'offer', sdp: 'v=0' } });
+    for (const bad of ['not json', '{"payload":{}}', '{"from":"PA1"}', '{"from":"PA1","payload":"offer"}', '{"from":7,"payload":{}}', '[]']) {
+      expect(readRelayed(bad), bad).toBeUndefined();
+    }
   });
 });

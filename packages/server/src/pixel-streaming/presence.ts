@@ -1,10 +1,11 @@
-import type { LeaveReason } from '@heliograph/protocol';
+import type { LeaveReason, PeerInfo } from '@heliograph/protocol';
 import type { Delivery, PeerSink } from '../rooms/peer-sink.js';
 import type { RoomMembership } from '../rooms/room-membership.js';
 import type { JoinRequest, Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { PsPlayer, PsStreamer } from './endpoints.js';
+import { PeerRoute } from './peer-route.js';
 
 /** The presence room of a streamer: its players and SFUs are peers in it, beside the streamer. */
 export function presenceRoomId(streamerId: string): string {
@@ -20,9 +21,11 @@ export interface PresenceOptions {
   onDetached: (who: PsStreamer | PsPlayer, reason: LeaveReason) => void;
   /**
    * Who decides a join: this node at once, or in a cluster the directory, so that every node sees
-   * the room and its members. Every member lives on the streamer's node (remote players as guests there).
+   * the room and its members. Each member joins from the node holding its connection.
    */
   membership: RoomMembership;
+  /** A `data` event reached a dialect peer's presence peer: in a cluster, a dialect message from another node. */
+  received?: ((who: Endpoint, dataJson: string) => Delivery) | undefined;
 }
 
 type Endpoint = PsStreamer | PsPlayer;
@@ -31,6 +34,10 @@ type Endpoint = PsStreamer | PsPlayer;
  * Maps the dialect onto the room core: an identified streamer is a peer of room `ps:<id>`, and so
  * is every player or SFU subscribed to it. Heliograph's presence (lobby, control API, webhooks)
  * then sees Pixel Streaming sessions like any room; the dialect never routes through the room.
+ *
+ * In a cluster a player may subscribe to a streamer of another node: it joins the streamer's room
+ * from its own node, and the two nodes relay the dialect between the two presence peers
+ * (`peer-route.ts`). On the streamer's node such a player has no presence peer of its own.
  *
  * On one node a join is synchronous. In a cluster it is a directory round trip: each endpoint's
  * latest attempt is remembered, and a join that resolves for an endpoint that left, closed or
@@ -57,7 +64,7 @@ export class Presence {
       sink: this.#sink(streamer),
     };
     const warn = (err: unknown) => this.opts.logger.warn({ err, streamerId: streamer.id }, 'streamer not in presence');
-    let entered: boolean | Promise<boolean>;
+    let entered: PeerInfo[] | Promise<PeerInfo[] | false>;
     try {
       entered = this.#enter(streamer, req, () => true);
     } catch (err) {
@@ -76,22 +83,13 @@ export class Presence {
    */
   enterPlayer(player: PsPlayer, streamer: PsStreamer): void | Promise<void> {
     const roomId = streamer.peer?.room.id;
-    if (roomId === undefined) {
-      return; // Unidentified (or still joining) streamers have no room yet; `enterStreamer` brings the players along.
+    if (roomId === undefined || player.socket instanceof PeerRoute) {
+      // Unidentified (or still joining) streamers have no room yet: `enterStreamer` brings the
+      // players along. A player of another node joins from its own node (`enterRemote`).
+      return;
     }
-    const identity = player.identity;
-    const req: JoinRequest = {
-      identity: { userId: `ps-${player.type.toLowerCase()}:${player.id}`, grants: [{ room: roomId, join: true }], expiresAt: Infinity },
-      roomId,
-      name: identity?.name ?? player.id,
-      metadata: {
-        ...identity?.metadata,
-        pixelStreaming: { role: player.type, playerId: player.id, ...(identity ? { user: identity.userId } : {}) },
-      },
-      sink: this.#sink(player),
-    };
     // A rename of the streamer meanwhile moved the room: this join is stale (the streamer's own re-entry brings the player).
-    const entered = this.#enter(player, req, () => streamer.peer?.room.id === roomId);
+    const entered = this.#enter(player, this.#playerRequest(player, roomId), () => streamer.peer?.room.id === roomId);
     if (entered instanceof Promise) {
       return entered.then(
         () => undefined,
@@ -103,6 +101,31 @@ export class Presence {
         },
       );
     }
+  }
+
+  /**
+   * Puts a player of this node into the room of a streamer held by another node. Resolves the
+   * streamer's presence peer there, or undefined when the room has none or the attempt went
+   * stale; rejects when the room refuses the player (ROOM_FULL) or cannot be joined.
+   */
+  async enterRemote(player: PsPlayer, streamerId: string): Promise<string | undefined> {
+    this.leave(player);
+    const others = await this.#enter(player, this.#playerRequest(player, presenceRoomId(streamerId)), () => true);
+    return others ? others.find((p) => p.userId === `ps-streamer:${streamerId}` || p.userId === `ps-sfu:${streamerId}`)?.id : undefined;
+  }
+
+  #playerRequest(player: PsPlayer, roomId: string): JoinRequest {
+    const identity = player.identity;
+    return {
+      identity: { userId: `ps-${player.type.toLowerCase()}:${player.id}`, grants: [{ room: roomId, join: true }], expiresAt: Infinity },
+      roomId,
+      name: identity?.name ?? player.id,
+      metadata: {
+        ...identity?.metadata,
+        pixelStreaming: { role: player.type, playerId: player.id, ...(identity ? { user: identity.userId } : {}) },
+      },
+      sink: this.#sink(player),
+    };
   }
 
   /** `enterPlayer` where a refusal only means the player is not in presence. */
@@ -126,11 +149,11 @@ export class Presence {
   }
 
   /**
-   * Joins `who`: at once on one node (true, or throws), else through the directory; resolves
-   * true when `who.peer` was set, false when the attempt went stale on the way (left, closed,
-   * tried again, or `valid()` no longer holds) and its peer, if any, was taken out again.
+   * Joins `who`: at once on one node (or throws), else through the directory. Gives the members
+   * that were there before once `who.peer` is set; false when the attempt went stale on the way
+   * (left, closed, tried again, or `valid()` no longer holds) and its peer, if any, was taken out again.
    */
-  #enter(who: Endpoint, req: JoinRequest, valid: () => boolean): boolean | Promise<boolean> {
+  #enter(who: Endpoint, req: JoinRequest, valid: () => boolean): PeerInfo[] | Promise<PeerInfo[] | false> {
     const attempt = {};
     this.#attempts.set(who, attempt);
     const current = () => this.#attempts.get(who) === attempt && !who.socket.closed && valid();
@@ -138,17 +161,17 @@ export class Presence {
     if (!(joined instanceof Promise)) {
       this.#attempts.delete(who);
       who.peer = joined.peer;
-      return true;
+      return joined.others;
     }
     return joined.then(
-      ({ peer }) => {
+      ({ peer, others }) => {
         if (!current()) {
           this.opts.rooms.leave(peer, 'left');
           return false;
         }
         this.#attempts.delete(who);
         who.peer = peer;
-        return true;
+        return others;
       },
       (err: unknown) => {
         if (!current()) {
@@ -177,8 +200,14 @@ export class Presence {
 
   #sink(who: Endpoint): PeerSink {
     return {
-      // Native room events (peer.joined…) mean nothing to Epic's peers; only presence matters.
-      sendEvent: (): Delivery => (who.socket.closed ? 'gone' : 'ok'),
+      // Native room events (peer.joined…) mean nothing to Epic's peers; only presence matters,
+      // and the dialect's messages from another node, which come as `data`.
+      sendEvent: (type, dataJson): Delivery => {
+        if (who.socket.closed) {
+          return 'gone';
+        }
+        return type === 'data' && this.opts.received ? this.opts.received(who, dataJson) : 'ok';
+      },
       detached: (reason: LeaveReason) => {
         who.peer = undefined;
         this.opts.onDetached(who, reason);

@@ -26,11 +26,13 @@ export interface PsCluster {
   /** Ids of the other nodes' streamers that are not streaming (an SFU after `stopStreaming`); nodes that do not answer are taken as streaming. */
   stoppedElsewhere(): Promise<Set<string>>;
   /**
-   * Subscribes a player of this node to a streamer of another: its upstream on success, the
-   * `subscribeFailed` message on failure, undefined when the player or the subscription is
-   * already gone (nothing more to do).
+   * Subscribes a player of this node to a streamer of another (the player's presence peer joins
+   * the streamer's room from here): its upstream on success, the `subscribeFailed` message on
+   * failure, undefined when the player or the subscription is already gone (nothing more to do).
    */
   subscribe(player: PsPlayer, streamer: StreamerRecord): Promise<RemoteStreamer | string | undefined>;
   /** The player left its remote streamer: that streamer's node is told. */
   unsubscribe(player: PsPlayer, upstream: RemoteStreamer): void;
+  /** A streamer of this node was renamed and is in its new room: the nodes of its remote players are told. */
+  renamed(streamer: PsStreamer): void;
 }

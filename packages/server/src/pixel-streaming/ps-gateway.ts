@@ -6,7 +6,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { NodeId } from '../cluster/bus.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
+import type { RemoteSink } from '../rooms/peer-sink.js';
 import type { RoomMembership } from '../rooms/room-membership.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
@@ -61,9 +63,10 @@ export interface PsGatewayOptions {
   /**
    * This node's cluster (`redis.url`): streamer ids and player ids are then unique across the
    * nodes, players subscribe to streamers of any node, and the REST view and matchmaking cover
-   * every node. Presence rooms live on the streamer's node.
+   * every node. A player of one node joins the presence room of a streamer of another from its
+   * own node, and the dialect travels between the two over the cluster's peer-delivery path.
    */
-  cluster?: ClusterNode | undefined;
+  cluster?: PsGatewayCluster | undefined;
   /**
    * Who decides presence joins: this node, or in a cluster the directory, so that every node's
    * control API and lobby see the presence rooms.
@@ -77,6 +80,13 @@ export interface PsGatewayOptions {
   requestLimits?: PsRequestLimits | undefined;
   /** Serve the player page at `/` too (Wilbur's homepage): true when nothing else has `/`. */
   playerPageAtRoot?: boolean;
+}
+
+/** This node's cluster, as the dialect uses it. */
+export interface PsGatewayCluster {
+  node: ClusterNode;
+  /** The peer-delivery path: the sink of the members of another node (`ClusterRooms.sinkOf`). */
+  sinkOf: (node: NodeId) => RemoteSink;
 }
 
 /** How long the REST view waits for another node's part before it answers without it. */
@@ -122,12 +132,19 @@ export class PsGateway {
     this.events = new PixelStreamingEvents(this.#log);
     this.signalling = this.#newSignalling();
     const local = () => nodeView(this.signalling, this.drops);
-    const node = options.cluster;
-    const view = node ? clusterViewSource({ node, local, logger: this.#log, timeoutMs: VIEW_TIMEOUT_MS, clock }) : localViewSource(local);
+    const cluster = options.cluster;
+    const view = cluster ? clusterViewSource({ node: cluster.node, local, logger: this.#log, timeoutMs: VIEW_TIMEOUT_MS, clock }) : localViewSource(local);
     this.#view = view;
     this.#link =
-      node &&
-      new PsClusterLink({ node, sig: this.signalling, clock, logger: this.#log, policy: config.duplicateStreamerIds, otherNodes: () => view.otherNodes() });
+      cluster &&
+      new PsClusterLink({
+        ...cluster,
+        sig: this.signalling,
+        clock,
+        logger: this.#log,
+        policy: config.duplicateStreamerIds,
+        otherNodes: () => view.otherNodes(),
+      });
     this.#keepalive = new PsKeepalive(this.signalling, {
       clock,
       logger: this.#log,
@@ -201,6 +218,7 @@ export class PsGateway {
       maxPlayersPerStreamer: config.maxPlayersPerStreamer,
       onDetached: (who) => who.socket.close(),
       membership: this.#opts.membership,
+      received: (who, dataJson) => this.#link?.received(who, dataJson) ?? 'ok',
     });
     let next = 0;
     return new PsSignalling({

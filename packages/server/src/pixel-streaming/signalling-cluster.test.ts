@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { FakePsCluster, settle } from '../test-support/fake-ps-cluster.js';
+import { FakePsCluster, recordingRoute, settle } from '../test-support/fake-ps-cluster.js';
 import type { FakePsPeer } from '../test-support/fake-ps-peer.js';
 import { PsNode, type PsNodeOptions } from '../test-support/ps-node.js';
 import { identity } from '../test-support/room-fixtures.js';
 import { PsPlayer, RemoteStreamer } from './endpoints.js';
-import { ForwardingLink } from './remote-links.js';
 
 /**
  * The dialect's cluster branches on one node (`PsNode`), with a recording `PsCluster`: what the
@@ -34,10 +33,11 @@ async function sent(peer: FakePsPeer, message: Record<string, unknown>): Promise
 
 /** A player of another node as the streamer's node holds it: `seen` records what its link carries and its close. */
 function guest(node: PsNode, id: string, seen: string[], identityOf?: ReturnType<typeof identity>): PsPlayer {
-  const link = new ForwardingLink('192.0.2.3', {
-    forward: (message) => seen.push(JSON.stringify(message)),
-    closed: (code, reason) => seen.push(`closed ${String(code)} ${String(reason)}`),
-  });
+  const link = recordingRoute(
+    '192.0.2.3',
+    (json) => seen.push(json),
+    (code, reason) => seen.push(`closed ${String(code)} ${String(reason)}`),
+  );
   return new PsPlayer(id, link, 'Player', identityOf, node.clock.now());
 }
 
@@ -307,7 +307,8 @@ describe('players of other nodes on this node’s streamers (attachRemote)', () 
     const visitor = guest(node, 'Player7', seen);
     expect(node.sig.attachRemote(visitor, 'S1')).toBeUndefined();
     expect(streamer.take()).toEqual([{ type: 'playerConnected', dataChannel: true, sfu: false, playerId: 'Player7' }]);
-    expect(node.members('S1')).toEqual(['ps-streamer:S1', 'ps-player:Player7']);
+    // Its presence peer joined from its own node: none here.
+    expect(node.members('S1')).toEqual(['ps-streamer:S1']);
     await sent(streamer, { type: 'offer', playerId: 'Player7', sdp: 'v=0' });
     expect(seen).toEqual(['{"type":"offer","playerId":"Player7","sdp":"v=0"}']);
   });

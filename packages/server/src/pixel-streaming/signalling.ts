@@ -40,7 +40,12 @@ export class PsSignalling {
   #cluster: PsCluster | undefined;
 
   constructor(readonly opts: SignallingOptions) {
-    this.#ids = new StreamerIds({ ...opts, streamers: this.streamers, evict: (streamer) => this.evict(streamer) });
+    this.#ids = new StreamerIds({
+      ...opts,
+      streamers: this.streamers,
+      evict: (streamer) => this.evict(streamer),
+      renamed: (streamer) => this.#cluster?.renamed(streamer),
+    });
   }
 
   /** Turns cluster mode on (once, before any connection). */

@@ -4,6 +4,7 @@ import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../shared/logger.js';
 import type { PixelStreamingConfig } from './config.js';
 import type { PsStreamer } from './endpoints.js';
+import { PeerRoute } from './peer-route.js';
 import type { PixelStreamingEvents } from './events.js';
 import { matchesAny } from './patterns.js';
 import { presenceRoomId, type Presence } from './presence.js';
@@ -30,6 +31,8 @@ export interface StreamerIdsOptions extends FlowOptions {
   streamers: StreamerRegistry<PsStreamer>;
   /** Tears down a streamer whose id another took (`PsSignalling.evict`). */
   evict: (streamer: PsStreamer) => void;
+  /** A renamed streamer is in its new presence room: its players on other nodes are told (in a cluster). */
+  renamed: (streamer: PsStreamer) => void;
 }
 
 /** WebSocket 1013 (Try Again Later): a streamer whose id the cluster could not record. */
@@ -127,8 +130,11 @@ export class StreamerIds {
     streamer.streaming = true;
     if (renamed) {
       // Epic's order: subscribers hear of the rename before the streamer's own confirmation.
+      // Those of other nodes hear it from their node, which moves them to the new room first.
       for (const player of streamer.subscribers.values()) {
-        player.socket.send({ type: 'streamerIdChanged', newID: committed });
+        if (!(player.socket instanceof PeerRoute)) {
+          player.socket.send({ type: 'streamerIdChanged', newID: committed });
+        }
       }
     }
     const first = !streamer.identified;
@@ -144,6 +150,9 @@ export class StreamerIds {
   #confirm(streamer: PsStreamer, committed: string, first: boolean, renamed: boolean, previousId: string): void {
     if (!this.opts.streamers.has(streamer) || streamer.id !== committed) {
       return; // It left (or was renamed again) while presence was on its way.
+    }
+    if (renamed && !first) {
+      this.opts.renamed(streamer);
     }
     streamer.socket.send({ type: 'endpointIdConfirm', committedId: committed });
     if (first) {

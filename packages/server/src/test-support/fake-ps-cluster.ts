@@ -1,13 +1,39 @@
 import type { PsPlayer, PsStreamer } from '../pixel-streaming/endpoints.js';
 import { RemoteStreamer } from '../pixel-streaming/endpoints.js';
 import type { ClaimOutcome, PsCluster, PsClusterIds, StreamerRecord } from '../pixel-streaming/ps-cluster.js';
-import { ForwardingLink } from '../pixel-streaming/remote-links.js';
+import { readRelayed } from '../pixel-streaming/node-messages.js';
+import { PeerRoute } from '../pixel-streaming/peer-route.js';
 
 /** Lets every pending promise chain run (the gate, the flows): one turn of the event loop, no timer. */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** What `PsCluster.subscribe` answers: an upstream, a `subscribeFailed` message, or undefined (gone meanwhile). */
 export type SubscribeOutcome = RemoteStreamer | string | undefined;
+
+/**
+ * A route to a peer of another node that relays nowhere: `message` gets each message it carries
+ * (as JSON, in order), `closed` its close.
+ */
+export function recordingRoute(
+  remoteAddress: string,
+  message: (json: string) => void,
+  closed: (code: number | undefined, reason: string | undefined) => void,
+): PeerRoute {
+  const route = new PeerRoute(
+    { room: 'ps:remote', peer: 'remote-peer' },
+    {
+      remoteAddress,
+      from: () => 'this-peer',
+      lost: () => undefined,
+      relay: (_to, dataJson) => {
+        message(JSON.stringify(readRelayed(dataJson)?.payload));
+        return Promise.resolve({});
+      },
+    },
+  );
+  route.onClose(closed);
+  return route;
+}
 
 /**
  * The cluster's streamer ids in memory: every claim is granted as asked, with a key from one
@@ -58,10 +84,11 @@ export class FakePsCluster implements PsCluster {
 
   /** An upstream on the record's node for `player`, over a link that records what it carries. */
   upstream(player: PsPlayer, record: StreamerRecord): RemoteStreamer {
-    const link = new ForwardingLink('192.0.2.2', {
-      forward: (message) => this.forwarded.push(`to ${record.name}: ${JSON.stringify(message)}`),
-      closed: (code) => this.forwarded.push(`close ${player.id} ${String(code)}`),
-    });
+    const link = recordingRoute(
+      '192.0.2.2',
+      (json) => this.forwarded.push(`to ${record.name}: ${json}`),
+      (code) => this.forwarded.push(`close ${player.id} ${String(code)}`),
+    );
     return new RemoteStreamer(record.name, record.nodeId, link);
   }
 
@@ -76,5 +103,9 @@ export class FakePsCluster implements PsCluster {
 
   unsubscribe(player: PsPlayer, upstream: RemoteStreamer): void {
     this.calls.push(`unsubscribe ${player.id} ${upstream.id}@${upstream.nodeId}`);
+  }
+
+  renamed(streamer: PsStreamer): void {
+    this.calls.push(`renamed ${streamer.id}`);
   }
 }

@@ -137,10 +137,33 @@ describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming across two nodes over Re
     const [a, b] = await twoNodes();
     const streamer = await streamerOn(a, 'Old');
     const { player, playerId } = await subscribed(b, streamer, 'Old');
+    const candidate = (n: number) => ({ candidate: `candidate:${n} 1 udp 1 127.0.0.1 ${9000 + n} typ host`, sdpMid: '0', sdpMLineIndex: 0 });
     streamer.send({ type: 'endpointId', id: 'New' });
+    // The player talks all through the rename, while its presence peer follows the streamer to
+    // the new room: what reached the old address too late is sent again, nothing twice or out of order.
+    for (let n = 0; n < 20; n++) {
+      player.send({ type: 'iceCandidate', candidate: candidate(n) });
+    }
     await player.expect({ type: 'streamerIdChanged', newID: 'New' });
-    await streamer.expect({ type: 'endpointIdConfirm', committedId: 'New' });
+    for (let n = 20; n < 30; n++) {
+      player.send({ type: 'iceCandidate', candidate: candidate(n) });
+    }
+    const heard = [];
+    while (heard.length < 31) {
+      heard.push(await streamer.next());
+    }
+    expect(heard.filter((m) => m.type === 'endpointIdConfirm')).toEqual([{ type: 'endpointIdConfirm', committedId: 'New' }]);
+    expect(heard.filter((m) => m.type !== 'endpointIdConfirm')).toEqual(
+      Array.from({ length: 30 }, (_, n) => ({ type: 'iceCandidate', playerId, candidate: candidate(n) })),
+    );
     expect(b.server.app.pixelStreaming!.signalling.players.get(playerId)?.subscribedTo?.id).toBe('New');
+    streamer.send({ type: 'offer', playerId, sdp: 'after the rename' });
+    await player.expect({ type: 'offer', playerId, sdp: 'after the rename' });
+    // Presence followed on both nodes: nobody is left in the old room, the new one holds both.
+    for (const node of [a, b]) {
+      await until(() => (node.server.app.rooms.get('ps:Old')?.peers.size ?? 0) === 0, 5_000, 'the old presence room to empty');
+      expect([...node.server.app.rooms.get('ps:New')!.peers.values()].map((p) => p.userId).sort()).toEqual([`ps-player:${playerId}`, 'ps-streamer:New']);
+    }
 
     // BrowserSendOffer: an offer without subscribing goes to the first streamer of the cluster.
     const legacy = await playerOn(b, 'legacy');
