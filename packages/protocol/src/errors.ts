@@ -1,33 +1,32 @@
+/** One row of the table below, its literal types kept (`typeof ERRORS` is what clients see). */
+function entry<Status extends number, Message extends string>(status: Status, message: Message): { readonly status: Status; readonly message: Message } {
+  return { status, message };
+}
+
 /**
  * Every error code Heliograph puts on the wire (WebSocket responses) or in REST bodies.
  * One table: the code, the HTTP status REST answers with, and the default message.
  * `docs/protocol.md` documents each one; a test fails when one is missing there.
  */
 export const ERRORS = {
-  BAD_REQUEST: { status: 400, message: 'The request is malformed or does not match its schema' },
-  UNAUTHORIZED: { status: 401, message: 'Authentication is missing, invalid or expired' },
-  FORBIDDEN: { status: 403, message: 'The token does not grant this action' },
-  NOT_IN_ROOM: { status: 409, message: 'Join a room first' },
-  ALREADY_IN_ROOM: { status: 409, message: 'This connection is already in a room; leave it first' },
-  ROOM_NOT_FOUND: { status: 404, message: 'No such room' },
-  ROOM_FULL: { status: 409, message: 'The room has reached its peer limit' },
-  PEER_NOT_FOUND: { status: 404, message: 'No such peer in this room' },
-  PEER_OVERLOADED: {
-    status: 503,
-    message: 'The recipient could not keep up with its messages and was disconnected',
-  },
-  PAYLOAD_TOO_LARGE: { status: 413, message: 'The frame exceeds the size limit' },
-  RATE_LIMITED: { status: 429, message: 'Too many requests; slow down' },
-  TIMEOUT: { status: 504, message: 'The request did not complete in time' },
-  CONFLICT: { status: 409, message: 'The resource already exists' },
-  NOT_FOUND: { status: 404, message: 'No such resource' },
-  UNAVAILABLE: { status: 503, message: 'The service is not available right now' },
-  SESSION_EXPIRED: {
-    status: 410,
-    message: 'The session cannot be resumed: it ended, its resume window passed, or its buffer overflowed; join afresh',
-  },
-  INTERNAL: { status: 500, message: 'Internal server error' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  BAD_REQUEST: entry(400, 'The request is malformed or does not match its schema'),
+  UNAUTHORIZED: entry(401, 'Authentication is missing, invalid or expired'),
+  FORBIDDEN: entry(403, 'The token does not grant this action'),
+  NOT_IN_ROOM: entry(409, 'Join a room first'),
+  ALREADY_IN_ROOM: entry(409, 'This connection is already in a room; leave it first'),
+  ROOM_NOT_FOUND: entry(404, 'No such room'),
+  ROOM_FULL: entry(409, 'The room has reached its peer limit'),
+  PEER_NOT_FOUND: entry(404, 'No such peer in this room'),
+  PEER_OVERLOADED: entry(503, 'The recipient could not keep up with its messages and was disconnected'),
+  PAYLOAD_TOO_LARGE: entry(413, 'The frame exceeds the size limit'),
+  RATE_LIMITED: entry(429, 'Too many requests; slow down'),
+  TIMEOUT: entry(504, 'The request did not complete in time'),
+  CONFLICT: entry(409, 'The resource already exists'),
+  NOT_FOUND: entry(404, 'No such resource'),
+  UNAVAILABLE: entry(503, 'The service is not available right now'),
+  SESSION_EXPIRED: entry(410, 'The session cannot be resumed: it ended, its resume window passed, or its buffer overflowed; join afresh'),
+  INTERNAL: entry(500, 'Internal server error'),
+} as const;
 
 export type ErrorCode = keyof typeof ERRORS;
 

@@ -6,5 +6,8 @@ export const Section = <T extends TProperties>(fields: T) => Type.Object(fields,
 /** The refill of a token bucket: a sustained rate per second, above 0. */
 export const Rate = (perSecond: number, description: string) => Type.Number({ exclusiveMinimum: 0, default: perSecond, description });
 
+/** A whole number of at least 1, with its default: a count, a size, a time in milliseconds. */
+export const PositiveInt = (value: number, description: string) => Type.Integer({ minimum: 1, default: value, description });
+
 /** The size of a token bucket: how many may come at once, at least 1. */
-export const Burst = (size: number, description: string) => Type.Integer({ minimum: 1, default: size, description });
+export const Burst = PositiveInt;

@@ -2,7 +2,7 @@ import Type, { type Static } from 'typebox';
 import { DEFAULT_MAX_DEPTH, IceServer, RoomGrant } from '@heliograph/protocol';
 import { DEFAULT_MAX_TOKEN_TTL_SECONDS } from '../auth/token-verifier.js';
 import { PixelStreamingConfigSchema } from '../pixel-streaming/config.js';
-import { Burst, Rate, Section } from './schema-kinds.js';
+import { Burst, PositiveInt, Rate, Section } from './schema-kinds.js';
 
 /**
  * The whole server configuration: one schema, with a default for every field that has one.
@@ -44,23 +44,19 @@ export const ConfigSchema = Type.Object(
             'Reverse proxies whose `X-Forwarded-For` is believed, comma-separated addresses or CIDRs (`127.0.0.1,10.0.0.0/8`; also `loopback`, `uniquelocal`). Unset: the peer address of the TCP connection is the client address',
         }),
       ),
-      headersTimeoutMs: Type.Integer({
-        minimum: 1,
-        default: 10_000,
-        description:
-          'A client must send its request headers (with TLS, finish the handshake first) within this, or the socket is closed; also closes sockets that send nothing. At most `requestTimeoutMs`. All ports',
-      }),
-      requestTimeoutMs: Type.Integer({
-        minimum: 1,
-        default: 30_000,
-        description: 'A client must send its whole request, body included, within this, or is closed (with 408 on the main port). All ports',
-      }),
-      keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 5_000, description: 'An idle keep-alive HTTP socket is closed after this long. All ports' }),
-      idleTimeoutMs: Type.Integer({
-        minimum: 1,
-        default: 30_000,
-        description: 'A socket with no traffic either way for this long is closed (an HTTP client that stops reading); never an open WebSocket. All ports',
-      }),
+      headersTimeoutMs: PositiveInt(
+        10_000,
+        'A client must send its request headers (with TLS, finish the handshake first) within this, or the socket is closed; also closes sockets that send nothing. At most `requestTimeoutMs`. All ports',
+      ),
+      requestTimeoutMs: PositiveInt(
+        30_000,
+        'A client must send its whole request, body included, within this, or is closed (with 408 on the main port). All ports',
+      ),
+      keepAliveTimeoutMs: PositiveInt(5_000, 'An idle keep-alive HTTP socket is closed after this long. All ports'),
+      idleTimeoutMs: PositiveInt(
+        30_000,
+        'A socket with no traffic either way for this long is closed (an HTTP client that stops reading); never an open WebSocket. All ports',
+      ),
     }),
     auth: Section({
       jwtSecret: Type.Optional(
@@ -86,34 +82,22 @@ export const ConfigSchema = Type.Object(
         default: true,
         description: 'Let anyone create a built-in account with POST /v1/auth/signup (the demo uses it); turn off in production',
       }),
-      loginMaxFailuresPerUserAndAddress: Type.Integer({
-        minimum: 1,
-        default: 5,
-        description: 'Failed logins for one username from one client address before that pair gets 429 with a backoff (a success resets it)',
-      }),
-      loginBackoffSeconds: Type.Integer({
-        minimum: 1,
-        default: 1,
-        description: 'First backoff of a (username, address) pair; it doubles with each further failure',
-      }),
-      loginBackoffMaxSeconds: Type.Integer({ minimum: 1, default: 900, description: 'Longest backoff of a (username, address) pair' }),
-      loginMaxFailuresPerAddress: Type.Integer({
-        minimum: 1,
-        default: 20,
-        description: 'Failed logins per client address, across usernames, within the window before 429 (refills over the window)',
-      }),
-      loginSlowdownFailuresPerUser: Type.Integer({
-        minimum: 1,
-        default: 10,
-        description:
-          'Failed logins for one username from all addresses within the window past which every address that fails for it backs off from its first failure; an address that has not failed is never refused',
-      }),
-      signupMaxPerAddress: Type.Integer({ minimum: 1, default: 5, description: 'Sign-ups per client address within the window before 429' }),
-      loginWindowSeconds: Type.Integer({
-        minimum: 1,
-        default: 900,
-        description: 'Window over which the per-address and per-username counts refill; a pair is forgotten this long after its last backoff ends',
-      }),
+      loginMaxFailuresPerUserAndAddress: PositiveInt(
+        5,
+        'Failed logins for one username from one client address before that pair gets 429 with a backoff (a success resets it)',
+      ),
+      loginBackoffSeconds: PositiveInt(1, 'First backoff of a (username, address) pair; it doubles with each further failure'),
+      loginBackoffMaxSeconds: PositiveInt(900, 'Longest backoff of a (username, address) pair'),
+      loginMaxFailuresPerAddress: PositiveInt(20, 'Failed logins per client address, across usernames, within the window before 429 (refills over the window)'),
+      loginSlowdownFailuresPerUser: PositiveInt(
+        10,
+        'Failed logins for one username from all addresses within the window past which every address that fails for it backs off from its first failure; an address that has not failed is never refused',
+      ),
+      signupMaxPerAddress: PositiveInt(5, 'Sign-ups per client address within the window before 429'),
+      loginWindowSeconds: PositiveInt(
+        900,
+        'Window over which the per-address and per-username counts refill; a pair is forgotten this long after its last backoff ends',
+      ),
     }),
     rooms: Section({
       maxPeers: Type.Integer({ minimum: 1, maximum: 10_000, default: 50, description: 'Default peer limit per room' }),
@@ -135,29 +119,20 @@ export const ConfigSchema = Type.Object(
       userMessageBurst: Burst(400, 'Token bucket size per user'),
       addressMessagesPerSecond: Rate(2000, 'Sustained request rate per client address (all its users, e.g. an office behind one NAT), per node'),
       addressMessageBurst: Burst(4000, 'Token bucket size per client address'),
-      floodCloseAfter: Type.Integer({ minimum: 1, default: 100, description: 'Rate-limited requests in a row before the connection is closed with 4429' }),
-      invalidCloseAfter: Type.Integer({ minimum: 1, default: 50, description: 'Invalid frames in a row before the connection is closed with 4400' }),
-      maxConnections: Type.Integer({
-        minimum: 1,
-        default: 10_000,
-        description: 'Open WebSocket connections per node, upgrades being verified included; more are closed with 4503',
-      }),
+      floodCloseAfter: PositiveInt(100, 'Rate-limited requests in a row before the connection is closed with 4429'),
+      invalidCloseAfter: PositiveInt(50, 'Invalid frames in a row before the connection is closed with 4400'),
+      maxConnections: PositiveInt(10_000, 'Open WebSocket connections per node, upgrades being verified included; more are closed with 4503'),
       maxSockets: Type.Integer({
         minimum: 0,
         default: 0,
         description:
           'Open TCP sockets per node, all ports together (HTTP, WebSockets, upgrades); past it clients get 503 while `/healthz` and `/readyz` still answer on 32 reserve sockets, and past those sockets are closed at once. 0 = the open-file limit (`ulimit -n`) less a reserve for files',
       }),
-      maxPendingUpgrades: Type.Integer({
-        minimum: 1,
-        default: 1_000,
-        description: 'WebSocket upgrades whose token is being verified, per node (all ports); more get HTTP 503 with `Retry-After`',
-      }),
-      maxPendingUpgradesPerAddress: Type.Integer({
-        minimum: 1,
-        default: 50,
-        description: 'WebSocket upgrades whose token is being verified, per client address (an IPv6 /64); more get HTTP 429 with `Retry-After`',
-      }),
+      maxPendingUpgrades: PositiveInt(1_000, 'WebSocket upgrades whose token is being verified, per node (all ports); more get HTTP 503 with `Retry-After`'),
+      maxPendingUpgradesPerAddress: PositiveInt(
+        50,
+        'WebSocket upgrades whose token is being verified, per client address (an IPv6 /64); more get HTTP 429 with `Retry-After`',
+      ),
       upgradesPerSecondPerAddress: Rate(
         50,
         'WebSocket upgrades a client address (an IPv6 /64) may start per second, sustained, before its token is checked; more get HTTP 429 with `Retry-After`',
@@ -173,7 +148,7 @@ export const ConfigSchema = Type.Object(
         default: 1_048_576,
         description: 'Bytes buffered for one slow recipient before it is dropped with 4508',
       }),
-      requestTimeoutMs: Type.Integer({ minimum: 1, default: 10_000, description: 'A request not answered within this time gets TIMEOUT' }),
+      requestTimeoutMs: PositiveInt(10_000, 'A request not answered within this time gets TIMEOUT'),
     }),
     resume: Section({
       windowMs: Type.Integer({
@@ -183,11 +158,7 @@ export const ConfigSchema = Type.Object(
         description:
           'How long a session outlives its dropped connection: its peer stays in its room (the others see peer.reconnecting), events for it are kept, and the client may resume with session.resume. 0 turns resume off',
       }),
-      maxEvents: Type.Integer({
-        minimum: 1,
-        default: 1000,
-        description: 'Events kept per session for a resume; a reconnecting session sent more ends with resume_overflow',
-      }),
+      maxEvents: PositiveInt(1000, 'Events kept per session for a resume; a reconnecting session sent more ends with resume_overflow'),
       maxBytes: Type.Integer({
         minimum: 1024,
         default: 524_288,
@@ -201,7 +172,7 @@ export const ConfigSchema = Type.Object(
     }),
     ping: Section({
       intervalMs: Type.Integer({ minimum: 100, default: 20_000, description: 'WebSocket ping interval' }),
-      maxMissed: Type.Integer({ minimum: 1, default: 2, description: 'Missed pongs before the connection is dropped' }),
+      maxMissed: PositiveInt(2, 'Missed pongs before the connection is dropped'),
     }),
     drain: Section({
       timeoutMs: Type.Integer({ minimum: 0, default: 15_000, description: 'On SIGTERM, how long clients get to reconnect elsewhere before the node closes' }),
@@ -307,8 +278,8 @@ export const ConfigSchema = Type.Object(
     roomService: Section({
       url: Type.Optional(Type.String({ description: 'Business room service asked before every join and room creation; unset means no callout' })),
       secret: Type.Optional(Type.String({ minLength: 16, secret: true, description: 'HMAC-SHA256 key that signs callout requests (and verifies replies)' })),
-      timeoutMs: Type.Integer({ minimum: 1, default: 2000, description: 'A callout not answered within this time counts as failed' }),
-      maxConcurrent: Type.Integer({ minimum: 1, default: 64, description: 'Callouts in flight at once; more wait their turn within their timeout' }),
+      timeoutMs: PositiveInt(2000, 'A callout not answered within this time counts as failed'),
+      maxConcurrent: PositiveInt(64, 'Callouts in flight at once; more wait their turn within their timeout'),
       failOpen: Type.Boolean({ default: false, description: 'Allow joins when the room service fails (timeout, 5xx, bad reply); refused by default' }),
       cacheTtlMs: Type.Integer({
         minimum: 0,
@@ -321,15 +292,11 @@ export const ConfigSchema = Type.Object(
       url: Type.Optional(Type.String({ description: 'Where signed webhook events are POSTed; unset means no webhooks' })),
       secret: Type.Optional(Type.String({ minLength: 16, secret: true, description: 'HMAC-SHA256 key that signs webhook requests' })),
       events: Type.Array(Type.String(), { default: [], description: 'Event types to send (for example `["peer.joined","peer.left"]`); empty means all' }),
-      timeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'A delivery not answered with 2xx within this time is retried' }),
-      concurrency: Type.Integer({ minimum: 1, default: 8, description: 'Deliveries in flight at once (one per room at a time, to keep each room in order)' }),
-      initialBackoffMs: Type.Integer({ minimum: 1, default: 1000, description: 'Delay before the first retry; doubled on each failure' }),
-      maxBackoffMs: Type.Integer({ minimum: 1, default: 300_000, description: 'Longest delay between retries' }),
-      maxAttempts: Type.Integer({
-        minimum: 1,
-        default: 15,
-        description: 'Attempts before an event becomes a dead letter (listed and redeliverable over the control API)',
-      }),
+      timeoutMs: PositiveInt(5000, 'A delivery not answered with 2xx within this time is retried'),
+      concurrency: PositiveInt(8, 'Deliveries in flight at once (one per room at a time, to keep each room in order)'),
+      initialBackoffMs: PositiveInt(1000, 'Delay before the first retry; doubled on each failure'),
+      maxBackoffMs: PositiveInt(300_000, 'Longest delay between retries'),
+      maxAttempts: PositiveInt(15, 'Attempts before an event becomes a dead letter (listed and redeliverable over the control API)'),
     }),
   },
   { additionalProperties: false },

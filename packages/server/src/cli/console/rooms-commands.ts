@@ -1,4 +1,4 @@
-import type { Command, CommandContext } from '../command.js';
+import type { Command, CommandContext, OptionSpec } from '../command.js';
 import { CliError, USAGE_EXIT, optionalString, printResult, requireString } from '../command.js';
 import { JSON_OPTION, SERVER_OPTIONS, controlClient, shortTime } from './console-options.js';
 
@@ -47,6 +47,32 @@ function peerRows(peers: PeerRow[]): string[][] {
   return [['PEER', 'USER', 'NAME', 'JOINED', 'MAY'], ...peers.map((p) => [p.id, p.userId, p.name ?? '-', shortTime(p.joinedAt), permissions(p)])];
 }
 
+/** What a command on one room says of itself; `roomCommand` adds the `<room>` positional and the server options. */
+interface RoomCommandSpec {
+  name: string;
+  summary: string;
+  details?: string;
+  /** Positionals after `<room>`. */
+  more?: string[];
+  /** Its own options, after the server options. */
+  options?: Record<string, OptionSpec>;
+  run: (ctx: CommandContext, roomId: string) => Promise<void>;
+}
+
+/** A command on one room of a running server: `heliograph <name> <room> …`, exit 0 unless `run` throws. */
+function roomCommand({ more = [], options = {}, run, ...help }: RoomCommandSpec): Command {
+  return {
+    ...help,
+    positionals: ['<room>', ...more],
+    options: { ...SERVER_OPTIONS, ...options },
+    async run(ctx) {
+      const [roomId = ''] = ctx.args.positionals;
+      await run(ctx, roomId);
+      return 0;
+    },
+  };
+}
+
 export const roomsListCommand: Command = {
   name: 'rooms list',
   positionals: [],
@@ -60,19 +86,17 @@ export const roomsListCommand: Command = {
   },
 };
 
-export const roomsShowCommand: Command = {
+export const roomsShowCommand = roomCommand({
   name: 'rooms show',
-  positionals: ['<room>'],
   summary: 'Shows one room: its settings, metadata and peers.',
-  options: { ...SERVER_OPTIONS, ...JSON_OPTION },
-  async run(ctx) {
-    const [roomId = ''] = ctx.args.positionals;
+  options: JSON_OPTION,
+  async run(ctx, roomId) {
     const client = controlClient(ctx);
     const room = await client.get<RoomRow>(`/v1/rooms/${path(roomId)}`);
     const { peers } = await client.get<{ peers: PeerRow[] }>(`/v1/rooms/${path(roomId)}/peers`);
     if (ctx.args.options.json === true) {
       ctx.io.stdout.write(`${JSON.stringify({ ...room, peers }, null, 2)}\n`);
-      return 0;
+      return;
     }
     const lines = [
       `Room      ${room.id}`,
@@ -86,64 +110,53 @@ export const roomsShowCommand: Command = {
       ctx.io.stdout.write(`\n`);
       printResult({ ...ctx, args: { ...ctx.args, options: {} } }, peers, peerRows(peers), '');
     }
-    return 0;
   },
-};
+});
 
-export const roomsCloseCommand: Command = {
+export const roomsCloseCommand = roomCommand({
   name: 'rooms close',
-  positionals: ['<room>'],
   summary: 'Closes a room: every peer gets room.closed with the reason. Needs a read-write key.',
-  options: { ...SERVER_OPTIONS, reason: { type: 'string', value: 'text', description: 'Told to the peers (default: closed by the backend)' } },
-  async run(ctx) {
-    const [roomId = ''] = ctx.args.positionals;
+  options: { reason: { type: 'string', value: 'text', description: 'Told to the peers (default: closed by the backend)' } },
+  async run(ctx, roomId) {
     const reason = optionalString(ctx.args, 'reason');
     await controlClient(ctx).delete(`/v1/rooms/${path(roomId)}${reason === undefined ? '' : `?reason=${encodeURIComponent(reason)}`}`);
     ctx.io.stdout.write(`Closed room ${roomId}\n`);
-    return 0;
   },
-};
+});
 
-export const peersListCommand: Command = {
+export const peersListCommand = roomCommand({
   name: 'peers list',
-  positionals: ['<room>'],
   summary: 'Lists the peers of a room: id, user, name, joined, permissions.',
-  options: { ...SERVER_OPTIONS, ...JSON_OPTION },
-  async run(ctx) {
-    const [roomId = ''] = ctx.args.positionals;
+  options: JSON_OPTION,
+  async run(ctx, roomId) {
     const { peers } = await controlClient(ctx).get<{ peers: PeerRow[] }>(`/v1/rooms/${path(roomId)}/peers`);
     printResult(ctx, peers, peerRows(peers), `No peers in room ${roomId}.`);
-    return 0;
   },
-};
+});
 
-export const peersKickCommand: Command = {
+export const peersKickCommand = roomCommand({
   name: 'peers kick',
-  positionals: ['<room>', '<peer>'],
+  more: ['<peer>'],
   summary: 'Removes a peer from its room (it gets room.kicked, the others peer.left). Needs a read-write key.',
-  options: { ...SERVER_OPTIONS, reason: { type: 'string', value: 'text', description: 'Told to the peer (default: removed by the backend)' } },
-  async run(ctx) {
-    const [roomId = '', peerId = ''] = ctx.args.positionals;
+  options: { reason: { type: 'string', value: 'text', description: 'Told to the peer (default: removed by the backend)' } },
+  async run(ctx, roomId) {
+    const [, peerId = ''] = ctx.args.positionals;
     const reason = optionalString(ctx.args, 'reason');
     await controlClient(ctx).post(`/v1/rooms/${path(roomId, 'peers', peerId)}/kick`, reason === undefined ? {} : { reason });
     ctx.io.stdout.write(`Kicked ${peerId} from room ${roomId}\n`);
-    return 0;
   },
-};
+});
 
-export const sendCommand: Command = {
+export const sendCommand = roomCommand({
   name: 'send',
-  positionals: ['<room>'],
   summary: 'Sends data (a `data` event from "server") to every peer of a room, or to one. Needs a read-write key.',
   details: 'The payload is JSON: `heliograph send demo --data \'{"notice":"closing in 5 minutes"}\'`.',
   options: {
-    ...SERVER_OPTIONS,
     ...JSON_OPTION,
     data: { type: 'string', value: 'json', description: 'The payload, as JSON; required' },
     peer: { type: 'string', value: 'peer', description: 'Only this peer' },
   },
-  async run(ctx) {
-    const [roomId = ''] = ctx.args.positionals;
+  async run(ctx, roomId) {
     const text = requireString(ctx.args, 'data');
     let payload: unknown;
     try {
@@ -159,8 +172,7 @@ export const sendCommand: Command = {
     } else {
       ctx.io.stdout.write(`Sent to ${result.recipients} peer${result.recipients === 1 ? '' : 's'}\n`);
     }
-    return 0;
   },
-};
+});
 
 export const ROOMS_COMMANDS: readonly Command[] = [roomsListCommand, roomsShowCommand, roomsCloseCommand, peersListCommand, peersKickCommand, sendCommand];
