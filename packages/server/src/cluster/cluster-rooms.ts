@@ -28,7 +28,7 @@ export interface ClusterRoomsOptions {
   defaults: { maxPeers: number; emptyTimeoutMs: number };
   /** How long a relay to a peer on another node may take before the sender gets TIMEOUT. */
   requestTimeoutMs: number;
-  /** Where `heliograph_cluster_relays_total` and `heliograph_cluster_relay_seconds` go. */
+  /** Where `heliograph_cluster_relay_seconds` goes. */
   metrics?: Registry | undefined;
 }
 

@@ -35,17 +35,6 @@ export type Frame<M extends ClusterMessage> =
   | { k: 'res'; from: NodeId; id: string; ok: true; body: unknown }
   | { k: 'res'; from: NodeId; id: string; ok: false; error: WireError };
 
-/** Parses one frame from another node, or returns undefined; never throws. */
-export function decodeFrame(raw: string): WireFrame | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  return isEnvelope.Check(v) ? v : undefined;
-}
-
 /**
  * Parses what one publication carried: one frame, or a batch (a JSON array of frames, in the
  * order they were sent). Returns the valid frames and how many were dropped.

@@ -83,8 +83,8 @@ export class NodeLinks {
     this.#h = handlers;
   }
 
-  /** Starts listening; resolves with the address to publish. A port that cannot be had is a StartupError. */
-  async listen(): Promise<string> {
+  /** Starts listening (then `address` is set). A port that cannot be had is a StartupError. */
+  async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const failed = (err: Error) =>
         reject(
@@ -104,7 +104,6 @@ export class NodeLinks {
     const bound = this.#server.address();
     const port = typeof bound === 'object' && bound ? bound.port : this.#o.port;
     this.#address = `${formatHost(this.#o.advertiseHost ?? defaultAdvertiseHost(this.#o.host))}:${this.#o.advertisePort ?? port}`;
-    return this.#address;
   }
 
   /** The other live nodes and their addresses (from a heartbeat): dial new ones, drop gone ones. */
