@@ -109,8 +109,8 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
           options.logger,
         )
       : undefined;
-    this.#t.onFrame((channel, raw) => this.#onFrame(channel, raw));
-    this.#t.onConnectionChange((up) => this.#onConnectionChange(up));
+    this.#t.onFrame = (channel, raw) => this.#onFrame(channel, raw);
+    this.#t.onConnectionChange = (up) => this.#onConnectionChange(up);
   }
 
   get connected(): boolean {

@@ -85,8 +85,8 @@ export class MemoryHub {
 /** A transport on a `MemoryHub`. `crash()` makes it vanish without leaving, like `kill -9`. */
 export class MemoryTransport implements BusTransport {
   readonly #hub: MemoryHub;
-  #onFrame: (channel: string, frame: string) => void = () => undefined;
-  #onChange: (connected: boolean) => void = () => undefined;
+  onFrame: (channel: string, frame: string) => void = () => undefined;
+  onConnectionChange: (connected: boolean) => void = () => undefined;
   #up = false;
   #closed = false;
 
@@ -103,19 +103,11 @@ export class MemoryTransport implements BusTransport {
     this.#up = true;
   }
 
-  onFrame(handler: (channel: string, frame: string) => void): void {
-    this.#onFrame = handler;
-  }
-
-  onConnectionChange(handler: (connected: boolean) => void): void {
-    this.#onChange = handler;
-  }
-
   /** Loses the hub, as a Redis connection would (for tests): subscriptions are gone, calls fail. */
   disconnect(): void {
     if (this.#up) {
       this.crash();
-      this.#onChange(false);
+      this.onConnectionChange(false);
     }
   }
 
@@ -123,13 +115,13 @@ export class MemoryTransport implements BusTransport {
   reconnect(): void {
     if (!this.#up && !this.#closed) {
       this.#up = true;
-      this.#onChange(true);
+      this.onConnectionChange(true);
     }
   }
 
   deliver(channel: string, frame: string): void {
     if (this.#up) {
-      this.#onFrame(channel, frame);
+      this.onFrame(channel, frame);
     }
   }
 
