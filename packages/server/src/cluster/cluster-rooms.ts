@@ -269,11 +269,7 @@ export class ClusterRooms implements RoomsCluster {
       const members = await directory.members(roomId);
       const room = this.#rooms.adopt(record, started, record.emptyTimeoutMs);
       room.link = this.#link(roomId);
-      for (const m of members) {
-        if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(mirrorOf(m.info, this.#remote.sinkOf(m.nodeId), room, m.permissions), 'local');
-        }
-      }
+      this.#mirror(room, members);
       for (const { message, from } of sub.backlog ?? []) {
         this.#apply(room, message, from);
       }
@@ -452,13 +448,17 @@ export class ClusterRooms implements RoomsCluster {
     }
     for (const room of this.#rooms.list()) {
       const members = await this.#node.directory.members(room.id).catch(() => undefined);
-      if (!members || this.#rooms.get(room.id) !== room) {
-        continue;
+      if (members && this.#rooms.get(room.id) === room) {
+        this.#mirror(room, members);
       }
-      for (const m of members) {
-        if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(mirrorOf(m.info, this.#remote.sinkOf(m.nodeId), room, m.permissions), 'local');
-        }
+    }
+  }
+
+  /** Adds a mirror of each member of another node the room does not hold yet. */
+  #mirror(room: Room, members: MemberRecord[]): void {
+    for (const m of members) {
+      if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
+        room.add(mirrorOf(m.info, this.#remote.sinkOf(m.nodeId), room, m.permissions), 'local');
       }
     }
   }
