@@ -260,7 +260,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     }
     if (frame.k === 'pub') {
       if (this.#isMessage(frame.m)) {
-        this.#deliver(channel, frame.m, frame.from);
+        this.#channels.emit(channel.slice(this.#prefix.length + 3), frame.m, frame.from);
       } else {
         this.#log.warn({ channel, type: frame.m.type, from: frame.from }, 'cluster: dropped a malformed message');
       }
@@ -285,10 +285,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     } else {
       this.#pending.failFrom(frame.from, frame.id, new AppError(frame.error.code, frame.error.message));
     }
-  }
-
-  #deliver(channel: string, message: M, from: NodeId): void {
-    this.#channels.emit(channel.slice(this.#prefix.length + 3), message, from);
   }
 
   /** A request to this very node: no transport (our own frames are dropped), same semantics. */

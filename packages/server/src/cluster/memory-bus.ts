@@ -31,12 +31,9 @@ export class MemoryHub {
   }
 
   subscribe(channel: string, t: MemoryTransport): void {
-    let set = this.#subscribers.get(channel);
-    if (!set) {
-      set = new Set();
-      this.#subscribers.set(channel, set);
-    }
+    const set = this.#subscribers.get(channel) ?? new Set();
     set.add(t);
+    this.#subscribers.set(channel, set);
   }
 
   unsubscribe(channel: string, t: MemoryTransport): void {

@@ -1,10 +1,9 @@
 import type { PeerInfo } from '@heliograph/protocol';
 import { readEventData } from './event-data.js';
-import { Peer } from '../rooms/room.js';
+import { Peer, type Room } from '../rooms/room.js';
 import { isRemote, type RemoteSink } from '../rooms/peer-sink.js';
 import type { NodeId } from './bus.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
-import type { Room } from '../rooms/room.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { RoomChannelMessage } from './messages.js';
 

@@ -1,10 +1,9 @@
 import { CLOSE_CODES, type EventType, type RequestData } from '@heliograph/protocol';
 import type { Clock, TimerHandle } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
-import type { Peer } from '../rooms/room.js';
+import type { Peer, Room } from '../rooms/room.js';
 import { NO_SINK } from '../rooms/peer-sink.js';
 import { homeNode } from './mirrors.js';
-import type { Room } from '../rooms/room.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { ClientSession, HandoverState, SessionForward } from '../sessions/client-session.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
@@ -341,12 +340,9 @@ export class SessionHandover implements MoveHooks {
     if (!echo) {
       return false;
     }
-    const queue = this.#echoes.get(room);
-    if (queue) {
-      queue.push(echo);
-    } else {
-      this.#echoes.set(room, [echo]);
-    }
+    const queue = this.#echoes.get(room) ?? [];
+    queue.push(echo);
+    this.#echoes.set(room, queue);
     return true;
   }
 
