@@ -12,7 +12,7 @@ import {
   type PublishOptions,
   type RequestHandler,
 } from './bus.js';
-import { decodeFrames, type Frame, type WireFrame } from './frames.js';
+import { decodeFrames, type WireFrame } from './frames.js';
 import { LinkRouter } from './node-links/link-router.js';
 import type { OutgoingMessage } from './node-links/link-frames.js';
 import type { NodeLinks } from './node-links/node-links.js';
@@ -267,7 +267,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     } else if (frame.k === 'req') {
       const { from, id } = frame;
       this.#responder.answer(from, frame.s, frame.m, (reply) => {
-        const res: Frame<M> = reply.ok
+        const res = reply.ok
           ? { k: 'res', from: this.nodeId, id, ok: true, body: reply.body }
           : { k: 'res', from: this.nodeId, id, ok: false, error: reply.error };
         this.#outbox.send(
