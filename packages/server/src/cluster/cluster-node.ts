@@ -7,7 +7,7 @@ import type { Bus, BusTiming, NodeId } from './bus.js';
 import type { ClusterDirectory } from './directory.js';
 import type { NodeMessage } from './messages.js';
 import { hasNodeMessageSchema, isNodeMessage } from './message-schemas.js';
-import { NodeLinks } from './node-links/node-links.js';
+import { NodeLinks, type NodeLinksOptions } from './node-links/node-links.js';
 import { createRedisBus } from './redis-bus.js';
 import type { RedisSettings } from './redis-connection.js';
 import { RedisDirectory } from './redis-directory.js';
@@ -113,16 +113,11 @@ export interface RedisClusterOptions {
   timing: BusTiming;
   clock: Clock;
   logger: Logger;
-  /** Direct links between nodes (`cluster.linkSecret` set); without them requests go through Redis. */
-  links?: LinkSettings | undefined;
-}
-
-/** Where this node listens for direct links, and the secret every node shares. */
-export interface LinkSettings {
-  secret: string;
-  host: string;
-  port: number;
-  advertiseHost?: string | undefined;
+  /**
+   * Direct links between nodes (`cluster.linkSecret` set): where this node listens, and the secret
+   * every node shares. Without them requests go through Redis.
+   */
+  links?: Pick<NodeLinksOptions, 'secret' | 'host' | 'port' | 'advertiseHost'> | undefined;
 }
 
 /** A node of a cluster over Redis (the `redis.url` setting), with direct links when configured. */
