@@ -14,7 +14,7 @@ import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { RoomCatalog } from '../rooms/room-catalog.js';
 import { BackgroundWrites } from './background-writes.js';
 import { ClusterCatalog, type OpenMode } from './cluster-catalog.js';
-import { applyRoomEvent, homeNode, mirrorOf } from './mirrors.js';
+import { applyRoomEvent, homeNode, memberOf, mirrorOf } from './mirrors.js';
 import { RemotePeers } from './remote-peers.js';
 import type { MoveHooks, RoomEventMessage } from './move-hooks.js';
 import type { RemoteSink } from '../rooms/peer-sink.js';
@@ -139,17 +139,9 @@ export class ClusterRooms implements RoomsCluster {
     const room = await this.open(roomId, may.create && req.createAllowed !== false ? 'join-or-create' : 'join', req.create);
     try {
       const peer = this.#rooms.newPeer(req, room);
-      const member: MemberRecord = {
-        roomId,
-        peerId: peer.id,
-        userId: identity.userId,
-        nodeId: this.nodeId,
-        info: peer.info(),
-        permissions: peer.permissions,
-      };
       const joining = { superseded: false };
       this.#joining.set(peer.id, joining);
-      const { replaced } = await this.#node.directory.addMember(member).finally(() => this.#joining.delete(peer.id));
+      const { replaced } = await this.#node.directory.addMember(memberOf(peer, this.nodeId)).finally(() => this.#joining.delete(peer.id));
       if (joining.superseded) {
         // The same user joined on another node right after: that newer session wins.
         req.sink.detached('replaced');

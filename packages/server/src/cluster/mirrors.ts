@@ -3,6 +3,7 @@ import { readEventData } from './event-data.js';
 import { Peer, type Room } from '../rooms/room.js';
 import { isRemote, type RemoteSink } from '../rooms/peer-sink.js';
 import type { NodeId } from './bus.js';
+import type { MemberRecord } from './directory.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { RoomChannelMessage } from './messages.js';
@@ -16,6 +17,11 @@ export function homeNode(peer: Peer): NodeId | undefined {
 /** This node's stand-in for a member on another node: reached through that node (`sink`), never directly. */
 export function mirrorOf(info: PeerInfo, sink: RemoteSink, room: Room, permissions: PeerPermissions | undefined): Peer {
   return new Peer(info.id, info.userId, room, sink, info.joinedAt, info.name, info.metadata, permissions);
+}
+
+/** The directory's record of `peer`, held by node `nodeId`. */
+export function memberOf(peer: Peer, nodeId: NodeId): MemberRecord {
+  return { roomId: peer.room.id, peerId: peer.id, userId: peer.userId, nodeId, info: peer.info(), permissions: peer.permissions };
 }
 
 /**
