@@ -420,10 +420,8 @@ export class ClusterRooms implements RoomsCluster {
   }
 
   #clearRestoreRetry(): void {
-    if (this.#restoreRetry !== undefined) {
-      this.#opts.clock.clearTimeout(this.#restoreRetry);
-      this.#restoreRetry = undefined;
-    }
+    this.#opts.clock.clearTimeout(this.#restoreRetry);
+    this.#restoreRetry = undefined;
   }
 
   /**

@@ -55,8 +55,7 @@ export class MemoryHub {
     const now = this.clock.now();
     for (const [id, until] of this.#expiries) {
       if (until <= now) {
-        this.#expiries.delete(id);
-        this.#addresses.delete(id);
+        this.leave(id);
       }
     }
     const wasPresent = this.#expiries.has(nodeId);
