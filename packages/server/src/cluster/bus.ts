@@ -1,5 +1,3 @@
-import type { AppError } from '../shared/app-error.js';
-
 /** A node's id, unique in the cluster for the life of the process (a fresh one at every start). */
 export type NodeId = string;
 
@@ -83,9 +81,3 @@ export const DEFAULT_BUS_TIMING: BusTiming = {
   heartbeatTtlMs: 6_000,
   requestTimeoutMs: 5_000,
 };
-
-/** What an `AppError` looks like on the bus. */
-export interface WireError {
-  code: AppError['code'];
-  message: string;
-}

@@ -12,7 +12,7 @@ import {
   type PublishOptions,
   type RequestHandler,
 } from './bus.js';
-import { decodeFrames, type Frame, type WireFrame } from './frames.js';
+import { decodeFrames, type WireFrame } from './frames.js';
 import { LinkRouter } from './node-links/link-router.js';
 import type { OutgoingMessage } from './node-links/link-frames.js';
 import type { NodeLinks } from './node-links/node-links.js';
@@ -109,8 +109,8 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
           options.logger,
         )
       : undefined;
-    this.#t.onFrame((channel, raw) => this.#onFrame(channel, raw));
-    this.#t.onConnectionChange((up) => this.#onConnectionChange(up));
+    this.#t.onFrame = (channel, raw) => this.#onFrame(channel, raw);
+    this.#t.onConnectionChange = (up) => this.#onConnectionChange(up);
   }
 
   get connected(): boolean {
@@ -260,14 +260,14 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     }
     if (frame.k === 'pub') {
       if (this.#isMessage(frame.m)) {
-        this.#deliver(channel, frame.m, frame.from);
+        this.#channels.emit(channel.slice(this.#prefix.length + 3), frame.m, frame.from);
       } else {
         this.#log.warn({ channel, type: frame.m.type, from: frame.from }, 'cluster: dropped a malformed message');
       }
     } else if (frame.k === 'req') {
       const { from, id } = frame;
       this.#responder.answer(from, frame.s, frame.m, (reply) => {
-        const res: Frame<M> = reply.ok
+        const res = reply.ok
           ? { k: 'res', from: this.nodeId, id, ok: true, body: reply.body }
           : { k: 'res', from: this.nodeId, id, ok: false, error: reply.error };
         this.#outbox.send(
@@ -285,10 +285,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     } else {
       this.#pending.failFrom(frame.from, frame.id, new AppError(frame.error.code, frame.error.message));
     }
-  }
-
-  #deliver(channel: string, message: M, from: NodeId): void {
-    this.#channels.emit(channel.slice(this.#prefix.length + 3), message, from);
   }
 
   /** A request to this very node: no transport (our own frames are dropped), same semantics. */

@@ -1,8 +1,7 @@
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
-import type { Peer } from '../rooms/room.js';
+import type { Peer, Room } from '../rooms/room.js';
 import { PeerPermissions } from '../rooms/peer-permissions.js';
-import type { Room } from '../rooms/room.js';
 import type { PeerChanges, RoomCatalog, RoomSummary } from '../rooms/room-catalog.js';
 import type { RoomCreateOptions, Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
@@ -24,22 +23,11 @@ export type OpenRoom = (roomId: string, mode: OpenMode, create?: RoomCreateOptio
  * timeout), and a peer on another node is kicked, changed or sent to by its own node.
  */
 export class ClusterCatalog implements RoomCatalog {
-  readonly #open: OpenRoom;
-  readonly #node: ClusterNode;
-  readonly #rooms: Rooms;
-
-  readonly #defaultEmptyTimeoutMs: number;
-
   /** `defaultEmptyTimeoutMs`: shown for rooms the directory has no lifetime for (created by an older version). */
-  constructor(deps: { open: OpenRoom; node: ClusterNode; rooms: Rooms; defaultEmptyTimeoutMs: number }) {
-    this.#defaultEmptyTimeoutMs = deps.defaultEmptyTimeoutMs;
-    this.#open = deps.open;
-    this.#node = deps.node;
-    this.#rooms = deps.rooms;
-  }
+  constructor(private readonly deps: { open: OpenRoom; node: ClusterNode; rooms: Rooms; defaultEmptyTimeoutMs: number }) {}
 
   async list(): Promise<RoomSummary[]> {
-    const { directory } = this.#node;
+    const { directory } = this.deps.node;
     const ids = await directory.listRooms();
     const records = await Promise.all(ids.map((id) => directory.getRoom(id)));
     return records
@@ -50,34 +38,34 @@ export class ClusterCatalog implements RoomCatalog {
         maxPeers: r.maxPeers,
         createdAt: r.createdAt,
         peers: r.memberCount,
-        emptyTimeoutMs: r.emptyTimeoutMs ?? this.#defaultEmptyTimeoutMs,
+        emptyTimeoutMs: r.emptyTimeoutMs ?? this.deps.defaultEmptyTimeoutMs,
       }));
   }
 
   find(roomId: string): Promise<Room> {
-    return this.#opened(this.#open(roomId, 'observe'));
+    return this.#opened(this.deps.open(roomId, 'observe'));
   }
 
   create(roomId: string, options: RoomCreateOptions): Promise<Room> {
-    return this.#opened(this.#open(roomId, 'create', options));
+    return this.#opened(this.deps.open(roomId, 'create', options));
   }
 
   async kick(peer: Peer, reason: string): Promise<void> {
     const node = homeNode(peer);
     if (node === undefined) {
-      this.#rooms.kick(peer, reason);
+      this.deps.rooms.kick(peer, reason);
       return;
     }
-    await this.#node.bus.request(node, { type: 'peer.kick', room: peer.room.id, peerId: peer.id, reason });
+    await this.deps.node.bus.request(node, { type: 'peer.kick', room: peer.room.id, peerId: peer.id, reason });
   }
 
   async updatePeer(peer: Peer, changes: PeerChanges): Promise<PeerPermissions> {
     const node = homeNode(peer);
     if (node === undefined) {
-      this.#rooms.updatePeer(peer, changes, true);
+      this.deps.rooms.updatePeer(peer, changes, true);
       return peer.permissions;
     }
-    const reply = await this.#node.bus.request(node, { type: 'peer.update', room: peer.room.id, peerId: peer.id, changes });
+    const reply = await this.deps.node.bus.request(node, { type: 'peer.update', room: peer.room.id, peerId: peer.id, changes });
     if (!checkUpdateReply.Check(reply)) {
       throw new AppError('INTERNAL', `Node ${node} answered peer.update with something else`);
     }
@@ -94,7 +82,7 @@ export class ClusterCatalog implements RoomCatalog {
   /** The room, let go again at once: its empty timer runs if no peer of this node is in it. */
   async #opened(opening: Promise<Room>): Promise<Room> {
     const room = await opening;
-    this.#rooms.release(room);
+    this.deps.rooms.release(room);
     return room;
   }
 }

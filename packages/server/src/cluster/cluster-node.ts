@@ -1,12 +1,13 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
+import { readGauge } from '../shared/read-gauge.js';
 import type { Bus, BusTiming, NodeId } from './bus.js';
 import type { ClusterDirectory } from './directory.js';
 import type { NodeMessage } from './messages.js';
 import { hasNodeMessageSchema, isNodeMessage } from './message-schemas.js';
-import { NodeLinks } from './node-links/node-links.js';
+import { NodeLinks, type NodeLinksOptions } from './node-links/node-links.js';
 import { createRedisBus } from './redis-bus.js';
 import type { RedisSettings } from './redis-connection.js';
 import { RedisDirectory } from './redis-directory.js';
@@ -79,34 +80,14 @@ export class ClusterNode {
     this.#handlers.set(type, handler as (message: NodeMessage, from: NodeId) => unknown);
   }
 
-  /** `heliograph_cluster_connected` (1 while Redis is reachable) and `heliograph_cluster_nodes` (alive by heartbeat). */
+  /** `heliograph_cluster_connected` (1 while Redis is reachable), `heliograph_cluster_links` and `heliograph_cluster_nodes` (alive by heartbeat). */
   registerMetrics(registry: Registry): void {
-    const bus = this.bus;
-    const linksUp = () => this.linksUp();
-    new Gauge({
-      name: 'heliograph_cluster_connected',
-      help: 'Whether this node reaches the cluster (Redis): 1 or 0',
-      registers: [registry],
-      collect() {
-        this.set(bus.connected ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'heliograph_cluster_links',
-      help: 'Other nodes this node has a direct link to (cluster.linkSecret); requests to the others go through Redis',
-      registers: [registry],
-      collect() {
-        this.set(linksUp());
-      },
-    });
-    new Gauge({
-      name: 'heliograph_cluster_nodes',
-      help: 'Nodes alive in the cluster by their heartbeats, this one included',
-      registers: [registry],
-      collect() {
-        this.set(bus.nodes().length);
-      },
-    });
+    const gauge = (name: string, help: string, read: () => number) => readGauge(registry, name, help, read);
+    gauge('heliograph_cluster_connected', 'Whether this node reaches the cluster (Redis): 1 or 0', () => (this.bus.connected ? 1 : 0));
+    gauge('heliograph_cluster_links', 'Other nodes this node has a direct link to (cluster.linkSecret); requests to the others go through Redis', () =>
+      this.linksUp(),
+    );
+    gauge('heliograph_cluster_nodes', 'Nodes alive in the cluster by their heartbeats, this one included', () => this.bus.nodes().length);
   }
 
   /** Connects the directory and the bus; rejects UNAVAILABLE when Redis cannot be reached. */
@@ -132,16 +113,11 @@ export interface RedisClusterOptions {
   timing: BusTiming;
   clock: Clock;
   logger: Logger;
-  /** Direct links between nodes (`cluster.linkSecret` set); without them requests go through Redis. */
-  links?: LinkSettings | undefined;
-}
-
-/** Where this node listens for direct links, and the secret every node shares. */
-export interface LinkSettings {
-  secret: string;
-  host: string;
-  port: number;
-  advertiseHost?: string | undefined;
+  /**
+   * Direct links between nodes (`cluster.linkSecret` set): where this node listens, and the secret
+   * every node shares. Without them requests go through Redis.
+   */
+  links?: Pick<NodeLinksOptions, 'secret' | 'host' | 'port' | 'advertiseHost'> | undefined;
 }
 
 /** A node of a cluster over Redis (the `redis.url` setting), with direct links when configured. */

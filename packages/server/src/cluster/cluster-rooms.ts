@@ -14,7 +14,7 @@ import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { RoomCatalog } from '../rooms/room-catalog.js';
 import { BackgroundWrites } from './background-writes.js';
 import { ClusterCatalog, type OpenMode } from './cluster-catalog.js';
-import { applyRoomEvent, homeNode, mirrorOf } from './mirrors.js';
+import { applyRoomEvent, homeNode, memberOf, mirrorOf } from './mirrors.js';
 import { RemotePeers } from './remote-peers.js';
 import type { MoveHooks, RoomEventMessage } from './move-hooks.js';
 import type { RemoteSink } from '../rooms/peer-sink.js';
@@ -28,7 +28,7 @@ export interface ClusterRoomsOptions {
   defaults: { maxPeers: number; emptyTimeoutMs: number };
   /** How long a relay to a peer on another node may take before the sender gets TIMEOUT. */
   requestTimeoutMs: number;
-  /** Where `heliograph_cluster_relays_total` and `heliograph_cluster_relay_seconds` go. */
+  /** Where `heliograph_cluster_relay_seconds` goes. */
   metrics?: Registry | undefined;
 }
 
@@ -139,17 +139,9 @@ export class ClusterRooms implements RoomsCluster {
     const room = await this.open(roomId, may.create && req.createAllowed !== false ? 'join-or-create' : 'join', req.create);
     try {
       const peer = this.#rooms.newPeer(req, room);
-      const member: MemberRecord = {
-        roomId,
-        peerId: peer.id,
-        userId: identity.userId,
-        nodeId: this.nodeId,
-        info: peer.info(),
-        permissions: peer.permissions,
-      };
       const joining = { superseded: false };
       this.#joining.set(peer.id, joining);
-      const { replaced } = await this.#node.directory.addMember(member).finally(() => this.#joining.delete(peer.id));
+      const { replaced } = await this.#node.directory.addMember(memberOf(peer, this.nodeId)).finally(() => this.#joining.delete(peer.id));
       if (joining.superseded) {
         // The same user joined on another node right after: that newer session wins.
         req.sink.detached('replaced');
@@ -269,11 +261,7 @@ export class ClusterRooms implements RoomsCluster {
       const members = await directory.members(roomId);
       const room = this.#rooms.adopt(record, started, record.emptyTimeoutMs);
       room.link = this.#link(roomId);
-      for (const m of members) {
-        if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(mirrorOf(m.info, this.#remote.sinkOf(m.nodeId), room, m.permissions), 'local');
-        }
-      }
+      this.#mirror(room, members);
       for (const { message, from } of sub.backlog ?? []) {
         this.#apply(room, message, from);
       }
@@ -432,10 +420,8 @@ export class ClusterRooms implements RoomsCluster {
   }
 
   #clearRestoreRetry(): void {
-    if (this.#restoreRetry !== undefined) {
-      this.#opts.clock.clearTimeout(this.#restoreRetry);
-      this.#restoreRetry = undefined;
-    }
+    this.#opts.clock.clearTimeout(this.#restoreRetry);
+    this.#restoreRetry = undefined;
   }
 
   /**
@@ -452,13 +438,17 @@ export class ClusterRooms implements RoomsCluster {
     }
     for (const room of this.#rooms.list()) {
       const members = await this.#node.directory.members(room.id).catch(() => undefined);
-      if (!members || this.#rooms.get(room.id) !== room) {
-        continue;
+      if (members && this.#rooms.get(room.id) === room) {
+        this.#mirror(room, members);
       }
-      for (const m of members) {
-        if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
-          room.add(mirrorOf(m.info, this.#remote.sinkOf(m.nodeId), room, m.permissions), 'local');
-        }
+    }
+  }
+
+  /** Adds a mirror of each member of another node the room does not hold yet. */
+  #mirror(room: Room, members: MemberRecord[]): void {
+    for (const m of members) {
+      if (m.nodeId !== this.nodeId && m.info && !room.peers.has(m.peerId)) {
+        room.add(mirrorOf(m.info, this.#remote.sinkOf(m.nodeId), room, m.permissions), 'local');
       }
     }
   }

@@ -1,8 +1,9 @@
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { ERROR_CODES } from '@heliograph/protocol';
-import type { ClusterMessage, NodeId, WireError } from './bus.js';
-import { parseChecked } from '../shared/parse-checked.js';
+
+/** An `AppError` as it crosses between nodes (in a reply here, or on a direct link). */
+export const WireError = Type.Object({ code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))), message: Type.String() });
 
 /**
  * What travels on the transport's channels (Redis): a published message, a request (`s`: its
@@ -13,33 +14,16 @@ import { parseChecked } from '../shared/parse-checked.js';
 const Message = Type.Object({ type: Type.String() });
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 const Envelope = Type.Union([
+  // `e`: the publisher hears it too.
   Type.Object({ k: Type.Literal('pub'), from: Id, m: Message, e: Type.Optional(Type.Literal(1)) }),
   Type.Object({ k: Type.Literal('req'), from: Id, id: Id, s: Type.Optional(Type.Number()), m: Message }),
   Type.Object({ k: Type.Literal('res'), from: Id, id: Id, ok: Type.Literal(true), body: Type.Unknown() }),
-  Type.Object({
-    k: Type.Literal('res'),
-    from: Id,
-    id: Id,
-    ok: Type.Literal(false),
-    error: Type.Object({ code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))), message: Type.String() }),
-  }),
+  Type.Object({ k: Type.Literal('res'), from: Id, id: Id, ok: Type.Literal(false), error: WireError }),
 ]);
 const isEnvelope = Compile(Envelope);
 
 /** A frame as read: its message not yet checked against the message schemas. */
 export type WireFrame = Static<typeof Envelope>;
-
-/** A frame as sent. */
-export type Frame<M extends ClusterMessage> =
-  | { k: 'pub'; from: NodeId; m: M; /** The publisher hears it too. */ e?: 1 }
-  | { k: 'req'; from: NodeId; id: string; s?: number; m: M }
-  | { k: 'res'; from: NodeId; id: string; ok: true; body: unknown }
-  | { k: 'res'; from: NodeId; id: string; ok: false; error: WireError };
-
-/** Parses one frame from another node, or returns undefined; never throws. */
-export function decodeFrame(raw: string): WireFrame | undefined {
-  return parseChecked(isEnvelope, raw);
-}
 
 /**
  * Parses what one publication carried: one frame, or a batch (a JSON array of frames, in the

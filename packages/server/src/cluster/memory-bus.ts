@@ -31,12 +31,9 @@ export class MemoryHub {
   }
 
   subscribe(channel: string, t: MemoryTransport): void {
-    let set = this.#subscribers.get(channel);
-    if (!set) {
-      set = new Set();
-      this.#subscribers.set(channel, set);
-    }
+    const set = this.#subscribers.get(channel) ?? new Set();
     set.add(t);
+    this.#subscribers.set(channel, set);
   }
 
   unsubscribe(channel: string, t: MemoryTransport): void {
@@ -58,8 +55,7 @@ export class MemoryHub {
     const now = this.clock.now();
     for (const [id, until] of this.#expiries) {
       if (until <= now) {
-        this.#expiries.delete(id);
-        this.#addresses.delete(id);
+        this.leave(id);
       }
     }
     const wasPresent = this.#expiries.has(nodeId);
@@ -85,8 +81,8 @@ export class MemoryHub {
 /** A transport on a `MemoryHub`. `crash()` makes it vanish without leaving, like `kill -9`. */
 export class MemoryTransport implements BusTransport {
   readonly #hub: MemoryHub;
-  #onFrame: (channel: string, frame: string) => void = () => undefined;
-  #onChange: (connected: boolean) => void = () => undefined;
+  onFrame: (channel: string, frame: string) => void = () => undefined;
+  onConnectionChange: (connected: boolean) => void = () => undefined;
   #up = false;
   #closed = false;
 
@@ -103,19 +99,11 @@ export class MemoryTransport implements BusTransport {
     this.#up = true;
   }
 
-  onFrame(handler: (channel: string, frame: string) => void): void {
-    this.#onFrame = handler;
-  }
-
-  onConnectionChange(handler: (connected: boolean) => void): void {
-    this.#onChange = handler;
-  }
-
   /** Loses the hub, as a Redis connection would (for tests): subscriptions are gone, calls fail. */
   disconnect(): void {
     if (this.#up) {
       this.crash();
-      this.#onChange(false);
+      this.onConnectionChange(false);
     }
   }
 
@@ -123,13 +111,13 @@ export class MemoryTransport implements BusTransport {
   reconnect(): void {
     if (!this.#up && !this.#closed) {
       this.#up = true;
-      this.#onChange(true);
+      this.onConnectionChange(true);
     }
   }
 
   deliver(channel: string, frame: string): void {
     if (this.#up) {
-      this.#onFrame(channel, frame);
+      this.onFrame(channel, frame);
     }
   }
 

@@ -114,7 +114,7 @@ export class MemoryDirectory implements ClusterDirectory {
       throw new AppError('CONFLICT', `User "${member.userId}" has a newer session in room "${member.roomId}"`);
     }
     if (previous) {
-      this.#unlink(room, previous);
+      this.#unlink(previous);
     }
     if (!room.members.has(member.peerId) && room.members.size >= room.spec.maxPeers) {
       throw new AppError('ROOM_FULL', `Room "${member.roomId}" is full (${room.spec.maxPeers} peers)`);
@@ -129,14 +129,8 @@ export class MemoryDirectory implements ClusterDirectory {
   async removeMember(peerId: string): Promise<MemberRecord | undefined> {
     this.#mine.members.delete(peerId);
     const m = this.#s.peers.get(peerId);
-    const room = m && this.#s.rooms.get(m.roomId);
-    if (!m) {
-      return undefined;
-    }
-    if (room) {
-      this.#unlink(room, m);
-    } else {
-      this.#s.peers.delete(peerId);
+    if (m) {
+      this.#unlink(m);
     }
     return m;
   }
@@ -171,12 +165,7 @@ export class MemoryDirectory implements ClusterDirectory {
     // No await between reading and removing: a concurrent caller must find nothing left.
     const gone = [...this.#s.peers.values()].filter((m) => m.nodeId === nodeId);
     for (const m of gone) {
-      const room = this.#s.rooms.get(m.roomId);
-      if (room) {
-        this.#unlink(room, m);
-      } else {
-        this.#s.peers.delete(m.peerId);
-      }
+      this.#unlink(m);
     }
     return gone;
   }
@@ -259,9 +248,11 @@ export class MemoryDirectory implements ClusterDirectory {
     return room;
   }
 
-  #unlink(room: StoredRoom, m: MemberRecord): void {
-    room.members.delete(m.peerId);
-    if (room.users.get(m.userId) === m.peerId) {
+  /** Removes a member from its room (if the room is still there) and from the peer directory. */
+  #unlink(m: MemberRecord): void {
+    const room = this.#s.rooms.get(m.roomId);
+    room?.members.delete(m.peerId);
+    if (room?.users.get(m.userId) === m.peerId) {
       room.users.delete(m.userId);
     }
     this.#s.peers.delete(m.peerId);

@@ -1,10 +1,10 @@
 import type { PeerInfo } from '@heliograph/protocol';
 import { readEventData } from './event-data.js';
-import { Peer } from '../rooms/room.js';
+import { Peer, type Room } from '../rooms/room.js';
 import { isRemote, type RemoteSink } from '../rooms/peer-sink.js';
 import type { NodeId } from './bus.js';
+import type { MemberRecord } from './directory.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
-import type { Room } from '../rooms/room.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { RoomChannelMessage } from './messages.js';
 
@@ -19,11 +19,16 @@ export function mirrorOf(info: PeerInfo, sink: RemoteSink, room: Room, permissio
   return new Peer(info.id, info.userId, room, sink, info.joinedAt, info.name, info.metadata, permissions);
 }
 
+/** The directory's record of `peer`, held by node `nodeId`. */
+export function memberOf(peer: Peer, nodeId: NodeId): MemberRecord {
+  return { roomId: peer.room.id, peerId: peer.id, userId: peer.userId, nodeId, info: peer.info(), permissions: peer.permissions };
+}
+
 /**
  * Applies a room event another node published: membership events update the mirrors (a peer of
  * this node that another node removed — replaced, kicked — is detached here), then this node's
  * peers get the event. The data of a membership event is read with the protocol's compiled
- * schema of that event; one that does not match is dropped (false), not passed on.
+ * schema of that event; one that does not match is dropped, not passed on.
  */
 export function applyRoomEvent(
   rooms: Rooms,
@@ -32,24 +37,24 @@ export function applyRoomEvent(
   /** The sink of the publishing node's members. */
   from: RemoteSink,
   /** Told of a `peer.left` for a peer this node does not hold (yet): one whose join is under way may be meant. */
-  unknownLeft: (peerId: string) => void = () => undefined,
-): boolean {
+  unknownLeft: (peerId: string) => void,
+): void {
   const { event, data, except, permissions, skip } = message;
   switch (event) {
     case 'peer.joined': {
       const joined = readEventData(event, data);
       if (!joined) {
-        return false;
+        return;
       }
       if (!room.peers.has(joined.peer.id)) {
         room.add(mirrorOf(joined.peer, from, room, permissions), 'local');
       }
-      return true;
+      return;
     }
     case 'peer.left': {
       const left = readEventData(event, data);
       if (!left) {
-        return false;
+        return;
       }
       const peer = room.peers.get(left.peerId);
       if (peer) {
@@ -57,12 +62,12 @@ export function applyRoomEvent(
       } else {
         unknownLeft(left.peerId);
       }
-      return true;
+      return;
     }
     case 'peer.updated': {
       const updated = readEventData(event, data);
       if (!updated) {
-        return false;
+        return;
       }
       const known = room.peers.get(updated.peer.id);
       known?.update({ name: updated.peer.name, metadata: updated.peer.metadata });
@@ -74,7 +79,7 @@ export function applyRoomEvent(
     case 'room.updated': {
       const changed = readEventData(event, data);
       if (!changed) {
-        return false;
+        return;
       }
       room.metadata = changed.room.metadata;
       break;
@@ -82,7 +87,7 @@ export function applyRoomEvent(
   }
   if (!skip) {
     room.broadcast(event, data, except, 'local');
-    return true;
+    return;
   }
   // A peer arriving on the publisher by a hand-over already has it from there.
   for (const peer of room.peers.values()) {
@@ -90,5 +95,4 @@ export function applyRoomEvent(
       peer.sink.sendEvent(event, data);
     }
   }
-  return true;
 }

@@ -40,8 +40,8 @@ export class RedisTransport implements BusTransport {
   readonly #registry: string;
   readonly #addresses: string;
   readonly #log: Logger;
-  #onFrame: (channel: string, frame: string) => void = () => undefined;
-  #onChange: (connected: boolean) => void = () => undefined;
+  onFrame: (channel: string, frame: string) => void = () => undefined;
+  onConnectionChange: (connected: boolean) => void = () => undefined;
   #up = false;
   #closed = false;
   #started = false;
@@ -54,7 +54,7 @@ export class RedisTransport implements BusTransport {
     this.#addresses = `{${settings.prefix ?? 'hg'}}:nodeaddrs`;
     this.#log = logger;
     this.#sharded = this.#sub instanceof Cluster;
-    this.#sub.on(this.#sharded ? 'smessage' : 'message', (channel: string, message: string) => this.#onFrame(channel, message));
+    this.#sub.on(this.#sharded ? 'smessage' : 'message', (channel: string, message: string) => this.onFrame(channel, message));
     for (const r of [this.#pub, this.#sub]) {
       r.on('ready', () => this.#update());
       r.on('close', () => this.#update());
@@ -79,14 +79,6 @@ export class RedisTransport implements BusTransport {
     });
     this.#started = true;
     this.#update();
-  }
-
-  onFrame(handler: (channel: string, frame: string) => void): void {
-    this.#onFrame = handler;
-  }
-
-  onConnectionChange(handler: (connected: boolean) => void): void {
-    this.#onChange = handler;
   }
 
   publish(channel: string, frame: string): Promise<number> {
@@ -132,7 +124,7 @@ export class RedisTransport implements BusTransport {
     if (up !== this.#up) {
       this.#up = up;
       this.#log.info({ connected: up }, up ? 'cluster: redis connected' : 'cluster: redis disconnected');
-      this.#onChange(up);
+      this.onConnectionChange(up);
     }
   }
 }

@@ -57,14 +57,7 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async createRoom(spec: RoomSpec, createdAt: number): Promise<{ created: boolean; room: RoomRecord }> {
-    const [created, raw] = (await lua.CREATE_ROOM.run(this.#r, this.#keys, [
-      this.#p,
-      spec.roomId,
-      spec.maxPeers,
-      JSON.stringify(spec.metadata),
-      createdAt,
-      spec.emptyTimeoutMs ?? '',
-    ])) as [number, RawRecord];
+    const [created, raw] = (await this.#createRoom(spec, createdAt)) as [number, RawRecord];
     const room = toRoom(spec.roomId, raw)!;
     this.#noteRoom(room);
     return { created: created === 1, room };
@@ -176,7 +169,7 @@ export class RedisDirectory implements ClusterDirectory {
     const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
     for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
       if (roomsInUse.has(roomId)) {
-        await lua.CREATE_ROOM.run(this.#r, this.#keys, [this.#p, roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt, spec.emptyTimeoutMs ?? '']);
+        await this.#createRoom(spec, createdAt);
       }
     }
     for (const m of [...this.#mine.members.values()]) {
@@ -201,6 +194,10 @@ export class RedisDirectory implements ClusterDirectory {
     } else {
       this.#r.disconnect();
     }
+  }
+
+  #createRoom(spec: RoomSpec, createdAt: number): Promise<unknown> {
+    return lua.CREATE_ROOM.run(this.#r, this.#keys, [this.#p, spec.roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt, spec.emptyTimeoutMs ?? '']);
   }
 
   async #add(member: MemberRecord, restoring: boolean): Promise<[RawRecord, string | null]> {

@@ -59,16 +59,13 @@ export class RemotePeers {
 
   /** The sink of every member of node `nodeId`: one per node, shared by its mirrors. */
   sinkOf(nodeId: NodeId): RemoteSink {
-    let sink = this.#sinks.get(nodeId);
-    if (!sink) {
-      sink = {
-        node: nodeId,
-        sendEvent: () => 'elsewhere',
-        detached: () => undefined,
-        relay: (peer, event, dataJson) => this.#relay(peer, nodeId, event, dataJson),
-      };
-      this.#sinks.set(nodeId, sink);
-    }
+    const sink: RemoteSink = this.#sinks.get(nodeId) ?? {
+      node: nodeId,
+      sendEvent: () => 'elsewhere',
+      detached: () => undefined,
+      relay: (peer, event, dataJson) => this.#relay(peer, nodeId, event, dataJson),
+    };
+    this.#sinks.set(nodeId, sink);
     return sink;
   }
 

@@ -1,10 +1,9 @@
 import { CLOSE_CODES, type EventType, type RequestData } from '@heliograph/protocol';
 import type { Clock, TimerHandle } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
-import type { Peer } from '../rooms/room.js';
+import type { Peer, Room } from '../rooms/room.js';
 import { NO_SINK } from '../rooms/peer-sink.js';
-import { homeNode } from './mirrors.js';
-import type { Room } from '../rooms/room.js';
+import { homeNode, memberOf } from './mirrors.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { ClientSession, HandoverState, SessionForward } from '../sessions/client-session.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
@@ -242,14 +241,7 @@ export class SessionHandover implements MoveHooks {
       return;
     }
     room.relocate(peer, session);
-    this.#o.node.directory.adoptMember({
-      roomId: room.id,
-      peerId: peer.id,
-      userId: peer.userId,
-      nodeId: this.#o.node.nodeId,
-      info: peer.info(),
-      permissions: peer.permissions,
-    });
+    this.#o.node.directory.adoptMember(memberOf(peer, this.#o.node.nodeId));
     for (const e of arrival.pending) {
       session.sendEvent(e.type, e.data);
     }
@@ -341,12 +333,9 @@ export class SessionHandover implements MoveHooks {
     if (!echo) {
       return false;
     }
-    const queue = this.#echoes.get(room);
-    if (queue) {
-      queue.push(echo);
-    } else {
-      this.#echoes.set(room, [echo]);
-    }
+    const queue = this.#echoes.get(room) ?? [];
+    queue.push(echo);
+    this.#echoes.set(room, queue);
     return true;
   }
 
@@ -462,8 +451,7 @@ export class SessionHandover implements MoveHooks {
     }
     room.relocate(peer, this.#o.cluster.sinkOf(to));
     this.#o.cluster.publishMove(room.id, { type: 'peer.moved', peerId, to, forwarded: departure.forwarded }, false);
-    const member = { roomId: room.id, peerId, userId: peer.userId, nodeId: to, info: peer.info(), permissions: peer.permissions };
-    this.#o.node.directory.moveMember(member, this.#o.node.nodeId).catch((err: unknown) => {
+    this.#o.node.directory.moveMember(memberOf(peer, to), this.#o.node.nodeId).catch((err: unknown) => {
       this.#o.logger.warn({ err, peer: peerId }, 'cluster: could not record a moved peer in the directory');
     });
   }

@@ -17,10 +17,10 @@ export interface HeartbeatResult {
 export interface BusTransport {
   readonly connected: boolean;
   connect(): Promise<void>;
-  /** Sets where frames of subscribed channels go. */
-  onFrame(handler: (channel: string, frame: string) => void): void;
-  /** Called with true after a reconnect (subscriptions to restore) and false on a loss. */
-  onConnectionChange(handler: (connected: boolean) => void): void;
+  /** Where frames of subscribed channels go (set by the bus). */
+  onFrame: (channel: string, frame: string) => void;
+  /** Called with true after a reconnect (subscriptions to restore) and false on a loss (set by the bus). */
+  onConnectionChange: (connected: boolean) => void;
   /** Resolves with how many subscribers received the frame. */
   publish(channel: string, frame: string): Promise<number>;
   subscribe(channel: string): Promise<void>;

@@ -41,10 +41,7 @@ export interface OutgoingMessage {
 
 /** A frame with a JSON (or empty) body. */
 export function encodeJson(kind: Kind, body: unknown): Buffer {
-  return encodeText(kind, body === undefined ? '' : JSON.stringify(body));
-}
-
-function encodeText(kind: Kind, text: string): Buffer {
+  const text = body === undefined ? '' : JSON.stringify(body);
   const n = Buffer.byteLength(text);
   const buf = Buffer.allocUnsafe(5 + n);
   buf.writeUInt32BE(1 + n, 0);

@@ -61,13 +61,13 @@ function parse(frame: RawFrame | undefined, kind: number): unknown {
   }
 }
 
-/**
- * Runs `steps` over the socket's frames, one frame at a time, until one returns a result.
- * Rejects (and the caller destroys the socket) on a bad frame, a close or the timeout.
- */
 /** A handshake step's answer: wait for the next frame (a node id is a string, so it is a symbol). */
 const MORE = Symbol('more');
 
+/**
+ * Runs `step` over the socket's frames, one frame at a time, until it returns the other node's id.
+ * Rejects (and the caller destroys the socket) on a bad frame, a close or the timeout.
+ */
 function converse(socket: Socket, o: HandshakeOptions, step: (frame: RawFrame) => NodeId | typeof MORE | undefined): Promise<Authenticated> {
   const reader = new FrameReader(HANDSHAKE_MAX_BYTES);
   return new Promise<Authenticated>((resolve, reject) => {

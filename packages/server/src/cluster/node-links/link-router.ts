@@ -1,9 +1,8 @@
-import Type from 'typebox';
 import { Compile } from 'typebox/compile';
-import { ERROR_CODES } from '@heliograph/protocol';
 import { AppError } from '../../shared/app-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { NodeId } from '../bus.js';
+import { WireError } from '../frames.js';
 import type { PendingRequests } from '../pending-requests.js';
 import { encodeReply, encodeRequest, Kind, type OutgoingMessage, type RequestFrame } from './link-frames.js';
 import type { NodeLinks } from './node-links.js';
@@ -28,7 +27,7 @@ interface Held {
   message: OutgoingMessage;
 }
 
-const isWireError = Compile(Type.Object({ code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))), message: Type.String() }));
+const isWireError = Compile(WireError);
 
 /**
  * Chooses, per request, between the direct link to its node and that node's Redis inbox, so

@@ -6,7 +6,7 @@ import { StartupError } from '../../shared/startup-error.js';
 import type { NodeId } from '../bus.js';
 import { decodeReply, decodeRequest, Kind, type RawFrame, type RequestFrame } from './link-frames.js';
 import { acceptHandshake, dialHandshake, type Authenticated } from './link-handshake.js';
-import { LinkSocket, type LinkLiveness } from './link-socket.js';
+import { LinkSocket, type LinkLiveness, type LinkSocketOptions } from './link-socket.js';
 
 export interface NodeLinksOptions {
   nodeId: NodeId;
@@ -83,8 +83,8 @@ export class NodeLinks {
     this.#h = handlers;
   }
 
-  /** Starts listening; resolves with the address to publish. A port that cannot be had is a StartupError. */
-  async listen(): Promise<string> {
+  /** Starts listening (then `address` is set). A port that cannot be had is a StartupError. */
+  async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const failed = (err: Error) =>
         reject(
@@ -104,7 +104,6 @@ export class NodeLinks {
     const bound = this.#server.address();
     const port = typeof bound === 'object' && bound ? bound.port : this.#o.port;
     this.#address = `${formatHost(this.#o.advertiseHost ?? defaultAdvertiseHost(this.#o.host))}:${this.#o.advertisePort ?? port}`;
-    return this.#address;
   }
 
   /** The other live nodes and their addresses (from a heartbeat): dial new ones, drop gone ones. */
@@ -155,9 +154,7 @@ export class NodeLinks {
       return;
     }
     this.#out.delete(node);
-    this.#o.clock.clearTimeout(out.retry);
-    out.socket?.destroy();
-    out.link?.close('node gone');
+    this.#end(out, 'node gone');
   }
 
   /** Stops listening and ends every link. Idempotent. */
@@ -177,11 +174,8 @@ export class NodeLinks {
       return;
     }
     this.#closed = true;
-    for (const node of [...this.#out.keys()]) {
-      const out = this.#out.get(node)!;
-      this.#o.clock.clearTimeout(out.retry);
-      out.link?.close('closing', abort);
-      out.socket?.destroy();
+    for (const out of this.#out.values()) {
+      this.#end(out, 'closing', abort);
     }
     this.#out.clear();
     for (const link of [...this.#accepted]) {
@@ -190,6 +184,13 @@ export class NodeLinks {
     for (const socket of this.#pendingSockets) {
       socket.destroy();
     }
+  }
+
+  /** Ends a dialed link, its dial in progress or its retry. */
+  #end(out: Outbound, why: string, abort = false): void {
+    this.#o.clock.clearTimeout(out.retry);
+    out.socket?.destroy();
+    out.link?.close(why, abort);
   }
 
   #handshake() {
@@ -210,7 +211,11 @@ export class NodeLinks {
           socket.destroy();
           return;
         }
-        this.#acceptedLink(socket, auth);
+        const link: LinkSocket = this.#link(socket, auth, {
+          onFrame: (frame) => this.#onRequestFrame(link, frame),
+          onClose: () => this.#accepted.delete(link),
+        });
+        this.#accepted.add(link);
       },
       (err: unknown) => {
         this.#pendingSockets.delete(socket);
@@ -220,21 +225,8 @@ export class NodeLinks {
     );
   }
 
-  #acceptedLink(socket: Socket, auth: Authenticated): void {
-    const from = auth.peer;
-    const link: LinkSocket = new LinkSocket(
-      socket,
-      {
-        peer: from,
-        reader: auth.reader,
-        clock: this.#o.clock,
-        liveness: this.#o.liveness,
-        onFrame: (frame) => this.#onRequestFrame(link, frame),
-        onClose: () => this.#accepted.delete(link),
-      },
-      auth.early,
-    );
-    this.#accepted.add(link);
+  #link(socket: Socket, auth: Authenticated, on: Pick<LinkSocketOptions, 'onFrame' | 'onClose'>): LinkSocket {
+    return new LinkSocket(socket, { peer: auth.peer, reader: auth.reader, clock: this.#o.clock, liveness: this.#o.liveness, ...on }, auth.early);
   }
 
   #onRequestFrame(link: LinkSocket, frame: RawFrame): void {
@@ -269,18 +261,10 @@ export class NodeLinks {
         }
         out.socket = undefined;
         out.backoffMs = MIN_BACKOFF_MS;
-        out.link = new LinkSocket(
-          socket,
-          {
-            peer: node,
-            reader: auth.reader,
-            clock: this.#o.clock,
-            liveness: this.#o.liveness,
-            onFrame: (frame) => this.#onReplyFrame(node, out, frame),
-            onClose: (why) => this.#lost(node, out, why),
-          },
-          auth.early,
-        );
+        out.link = this.#link(socket, auth, {
+          onFrame: (frame) => this.#onReplyFrame(node, out, frame),
+          onClose: (why) => this.#lost(node, out, why),
+        });
         this.#log.info({ to: node, address: out.address }, 'cluster links: link up');
         this.#h?.onUp(node);
       },
