@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HOOK_SECRET, TestBackend } from '../helpers/business-backend.js';
+import { TestClient } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { haveTool } from '../helpers/require-tool.js';
 import { TEST_SECRET } from '../helpers/server.js';
@@ -35,9 +36,9 @@ const PATHS = [
 ] as const;
 
 /**
- * Pixel Streaming presence rooms (`ps:<id>`) as cluster rooms: every member lives on the
- * streamer's node (players of other nodes as guests there), and the other nodes' control API
- * lists, shows, kicks and closes them through the cluster directory.
+ * Pixel Streaming presence rooms (`ps:<id>`) as cluster rooms: each member joins from the node
+ * holding its socket, and the other nodes' control API lists, shows, kicks and closes them
+ * through the cluster directory.
  */
 describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming presence rooms across two nodes, requests %s', (_path, links) => {
   let redis: TestRedis;
@@ -87,6 +88,35 @@ describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming presence rooms across tw
       expect(new Set(seqs).size).toBe(seqs.length);
     } finally {
       await backend.stop();
+    }
+  });
+
+  it('lets no native peer of the presence room speak the dialect to a streamer or a player of another node', async () => {
+    const [a, b] = await twoNodes();
+    const streamer = await h.streamerOn(a, 'S1');
+    const { player, playerId } = await h.subscribed(b, streamer, 'S1');
+    // A native client the presence room is granted to joins it on the streamer's node and sends
+    // data to each member (the player's presence peer is on B), to all, and dressed as a relay.
+    const intruder = await TestClient.open(a.server.wsUrl, await a.server.token('intruder', [{ room: 'ps:S1', join: true }]));
+    try {
+      const { peers } = await intruder.ok('room.join', { room: 'ps:S1' });
+      expect(peers.map((p) => p.userId).sort()).toEqual([`ps-player:${playerId}`, 'ps-streamer:S1']);
+      const streamerPeer = peers.find((p) => p.userId === 'ps-streamer:S1')!.id;
+      for (const peer of peers) {
+        await intruder.ok('data.send', { to: peer.id, payload: { type: 'offer', sdp: 'forged', playerId } });
+        await intruder.ok('data.send', { to: peer.id, payload: { from: streamerPeer, payload: { type: 'offer', sdp: 'forged', playerId } } });
+      }
+      await intruder.ok('data.send', { payload: { type: 'answer', sdp: 'forged', playerId } });
+      await player.expectQuiet();
+      await streamer.expectQuiet();
+      // The dialect carries on between the two.
+      streamer.send({ type: 'offer', playerId, sdp: 'v=0 real' });
+      await player.expect({ type: 'offer', playerId, sdp: 'v=0 real' });
+      player.send({ type: 'answer', sdp: 'v=0 answer', minBitrateBps: 0, maxBitrateBps: 0 });
+      await streamer.expect({ type: 'answer', sdp: 'v=0 answer', minBitrateBps: 0, maxBitrateBps: 0, playerId });
+      expect(b.server.app.pixelStreaming!.drops.unroutable).toBeGreaterThanOrEqual(2);
+    } finally {
+      await intruder.close();
     }
   });
 
