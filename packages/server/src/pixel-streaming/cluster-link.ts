@@ -126,19 +126,20 @@ export class PsClusterLink implements PsCluster {
     } catch (err) {
       this.#log.debug({ err, playerId: player.id, streamerId: record.name }, 'pixel streaming: remote subscribe failed');
       // A timeout may hide a subscription that was made: undo it (a no-op if there is none).
-      this.#abandon(entry);
+      this.#leave(entry);
       return gone;
     }
     if (this.#upstreams.get(player.id) !== entry) {
       return undefined; // The streamer's node ended it before its answer was read, or was lost.
     }
     const answer = checkSubscribed.Check(reply) ? reply : { failed: gone };
-    if ('failed' in answer || answer.streamerPeer !== streamerPeer.id || player.socket.closed) {
-      if ('failed' in answer) {
-        this.#forgetUpstream(entry);
-        return answer.failed;
-      }
-      this.#abandon(entry);
+    if ('failed' in answer) {
+      this.#forgetUpstream(entry);
+      return answer.failed;
+    }
+    // Another peer in the room claimed to be the streamer (the answer names its real peer), or the player left.
+    if (answer.streamerPeer !== streamerPeer.id || player.socket.closed) {
+      this.#leave(entry);
       return player.socket.closed ? undefined : gone;
     }
     return entry.upstream;
@@ -146,8 +147,8 @@ export class PsClusterLink implements PsCluster {
 
   unsubscribe(player: PsPlayer, upstream: RemoteStreamer): void {
     const entry = this.#upstreams.get(player.id);
-    if (entry?.upstream === upstream && this.#forgetUpstream(entry)) {
-      this.#request(upstream.nodeId, { type: 'ps.unsubscribe', playerId: player.id });
+    if (entry?.upstream === upstream) {
+      this.#leave(entry);
     }
   }
 
@@ -335,10 +336,18 @@ export class PsClusterLink implements PsCluster {
 
   /** Ends a subscription from the player's side, telling the streamer's node. */
   #abandon(entry: Upstream): void {
-    if (this.#forgetUpstream(entry)) {
-      this.#request(entry.upstream.nodeId, { type: 'ps.unsubscribe', playerId: entry.player.id });
+    if (this.#leave(entry)) {
       this.#opts.sig.endRemote(entry.player, entry.upstream);
     }
+  }
+
+  /** Forgets the subscription and tells the streamer's node; false when it was already forgotten. */
+  #leave(entry: Upstream): boolean {
+    const left = this.#forgetUpstream(entry);
+    if (left) {
+      this.#request(entry.upstream.nodeId, { type: 'ps.unsubscribe', playerId: entry.player.id });
+    }
+    return left;
   }
 
   /** False when it was already forgotten. The player's presence peer leaves the streamer's room. */

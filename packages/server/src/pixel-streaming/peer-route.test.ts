@@ -92,11 +92,17 @@ describe('PeerRoute', () => {
     expect(sent).toEqual([`ps:New/PS2 ${data(1, 'PP2')}`]);
   });
 
-  it('loses a message when this side has no presence peer', () => {
-    const { route, sent, lost } = scripted(() => undefined);
+  it('keeps what is sent while this side has no presence peer (it is moving too), until readdressed', async () => {
+    let from: string | undefined;
+    const { route, sent, lost } = scripted(() => from);
     route.send(message(1));
+    route.hold();
+    route.send(message(2));
     expect(sent).toEqual([]);
-    expect(lost()).toBe(1);
+    from = 'PP2';
+    await route.readdress(NEW);
+    expect(sent).toEqual([`ps:New/PS2 ${data(1, 'PP2')}`, `ps:New/PS2 ${data(2, 'PP2')}`]);
+    expect(lost()).toBe(0);
   });
 
   it('keeps at most 512 messages while held', async () => {

@@ -14,7 +14,7 @@ export type DataRelay = (to: PeerAddress, dataJson: string) => Promise<unknown>;
 export interface PeerRouteOptions {
   remoteAddress: string;
   relay: DataRelay;
-  /** The presence peer this side's messages come from (it changes when a streamer is renamed). */
+  /** The presence peer this side's messages come from (it changes, and is briefly none, when a streamer is renamed). */
   from: () => string | undefined;
   /** A message that could not be kept (too many waiting for an address): counted as unroutable. */
   lost: () => void;
@@ -71,7 +71,9 @@ export class PeerRoute implements PsLink {
       return;
     }
     const payload = JSON.stringify(message);
-    if (this.#to && this.#waiting.length === 0) {
+    // Without a presence peer of its own (a streamer between its old room and its new one), this
+    // side is moving too: what it sends is kept until the route is readdressed.
+    if (this.#to && this.#waiting.length === 0 && this.opts.from() !== undefined) {
       this.#relay(this.#to, payload);
     } else if (this.#waiting.length < MAX_KEPT) {
       this.#waiting.push(payload);

@@ -143,8 +143,17 @@ describe.skipIf(!hasRedis).each(PATHS)('Pixel Streaming across two nodes over Re
     // the new room: what reached the old address too late is sent again, nothing twice or out of order.
     for (let n = 0; n < 20; n++) {
       player.send({ type: 'iceCandidate', candidate: candidate(n) });
+      streamer.send({ type: 'iceCandidate', playerId, candidate: candidate(50 + n) });
     }
-    await player.expect({ type: 'streamerIdChanged', newID: 'New' });
+    // The streamer's messages all arrive too, in order, with the rename's notice among them.
+    const toPlayer = [];
+    while (toPlayer.length < 21) {
+      toPlayer.push(await player.next());
+    }
+    expect(toPlayer.filter((m) => m.type === 'streamerIdChanged')).toEqual([{ type: 'streamerIdChanged', newID: 'New' }]);
+    expect(toPlayer.filter((m) => m.type !== 'streamerIdChanged')).toEqual(
+      Array.from({ length: 20 }, (_, n) => ({ type: 'iceCandidate', playerId, candidate: candidate(50 + n) })),
+    );
     for (let n = 20; n < 30; n++) {
       player.send({ type: 'iceCandidate', candidate: candidate(n) });
     }
