@@ -111,7 +111,7 @@ export class Presence {
   async enterRemote(player: PsPlayer, streamerId: string): Promise<string | undefined> {
     this.leave(player);
     const others = await this.#enter(player, this.#playerRequest(player, presenceRoomId(streamerId)), () => true);
-    return others ? others.find((p) => p.userId === `ps-streamer:${streamerId}` || p.userId === `ps-sfu:${streamerId}`)?.id : undefined;
+    return others ? others.find((p) => isStreamerOf(p, streamerId))?.id : undefined;
   }
 
   #playerRequest(player: PsPlayer, roomId: string): JoinRequest {
@@ -214,4 +214,16 @@ export class Presence {
       },
     };
   }
+}
+
+/**
+ * Whether a member is the streamer (or SFU) `streamerId` as `enterStreamer` put it in its room.
+ * An SFU's player side has user `ps-sfu:<player id>` too, so an SFU is told apart by its metadata.
+ */
+function isStreamerOf(member: PeerInfo, streamerId: string): boolean {
+  if (member.userId === `ps-streamer:${streamerId}`) {
+    return true;
+  }
+  const ps = member.metadata.pixelStreaming;
+  return member.userId === `ps-sfu:${streamerId}` && typeof ps === 'object' && ps !== null && 'streamerId' in ps && ps.streamerId === streamerId;
 }
