@@ -3,7 +3,7 @@ import type { Logger } from '../shared/logger.js';
 import type { ClusterMessage, NodeId } from './bus.js';
 import { ClusterBus, type BusNodeOptions } from './cluster-bus.js';
 import { Cluster } from 'ioredis';
-import { connectRedis, LuaScript, openRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
+import { connectRedis, LuaScript, openRedis, quitRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
 import type { BusTransport, HeartbeatResult } from './transport.js';
 
 /**
@@ -115,7 +115,7 @@ export class RedisTransport implements BusTransport {
       return;
     }
     this.#closed = true;
-    await Promise.all([quit(this.#pub), quit(this.#sub)]);
+    await Promise.all([quitRedis(this.#pub), quitRedis(this.#sub)]);
     this.#update();
   }
 
@@ -139,15 +139,6 @@ function readHeartbeat(reply: unknown): HeartbeatResult {
     addresses[list[i]!] = list[i + 1]!;
   }
   return { wasPresent: present === 1, members: strings(members), addresses };
-}
-
-/** QUIT when connected (flushes replies), else just stop reconnecting. */
-async function quit(r: RedisClient): Promise<void> {
-  if (r.status === 'ready') {
-    await r.quit().catch(() => r.disconnect());
-  } else {
-    r.disconnect();
-  }
 }
 
 /** What `createRedisBus` needs. */

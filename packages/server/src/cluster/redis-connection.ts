@@ -131,6 +131,15 @@ export async function connectRedis(redis: RedisClient): Promise<void> {
   }
 }
 
+/** QUIT when connected (flushes replies), else just stop reconnecting. */
+export async function quitRedis(redis: RedisClient): Promise<void> {
+  if (redis.status === 'ready') {
+    await redis.quit().catch(() => redis.disconnect());
+  } else {
+    redis.disconnect();
+  }
+}
+
 /** Error replies of a Redis that is starting, failing over or missing part of its cluster. */
 const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'CLUSTERDOWN', 'TRYAGAIN', 'MASTERDOWN', 'READONLY', 'NOREPLICAS']);
 
