@@ -219,7 +219,7 @@ export class MemoryDirectory implements ClusterDirectory {
    * partition and `removeNode` ran).
    */
   restore(): Promise<RestoreResult> {
-    return this.#own.restore({ createRoom: (spec, createdAt) => this.createRoom(spec, createdAt), addBack: async (m) => this.#add(m, true) });
+    return this.#own.restore(this, async (m) => this.#add(m, true));
   }
 
   async close(): Promise<void> {

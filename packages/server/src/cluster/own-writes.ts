@@ -1,13 +1,5 @@
 import { AppError } from '../shared/app-error.js';
-import type { MemberRecord, RestoreResult, RoomRecord, RoomSpec } from './directory.js';
-
-/** The writes `OwnWrites.restore` makes, through the directory's own storage. */
-export interface RestoreTarget {
-  /** Creates the room unless it exists. */
-  createRoom(spec: RoomSpec, createdAt: number): Promise<unknown>;
-  /** Adds a member back; a newer session of the same user wins (CONFLICT) instead of being replaced. */
-  addBack(member: MemberRecord): Promise<unknown>;
-}
+import type { ClusterDirectory, MemberRecord, RestoreResult, RoomRecord, RoomSpec } from './directory.js';
 
 /**
  * What one directory instance (one node) wrote and still holds, its members and their rooms, so
@@ -47,20 +39,20 @@ export class OwnWrites {
   }
 
   /**
-   * Re-creates the rooms this node's members are in, then adds the members back. What someone
-   * else took meanwhile (a newer session of the user, a full room) is returned and forgotten; an
-   * unreachable store fails the whole restore, to be tried again.
+   * Re-creates (unless they exist) the rooms this node's members are in, then adds the members
+   * back with `addBack`, under which a newer session of the same user wins (CONFLICT). What
+   * someone else took meanwhile is returned and forgotten; an unreachable store fails it all.
    */
-  async restore(target: RestoreTarget): Promise<RestoreResult> {
+  async restore(directory: Pick<ClusterDirectory, 'createRoom'>, addBack: (m: MemberRecord) => Promise<unknown>): Promise<RestoreResult> {
     const lost: RestoreResult = { members: [] };
     const roomsInUse = new Set([...this.#members.values()].map((m) => m.roomId));
     for (const [roomId, { spec, createdAt }] of this.#rooms) {
       if (roomsInUse.has(roomId)) {
-        await target.createRoom(spec, createdAt);
+        await directory.createRoom(spec, createdAt);
       }
     }
     for (const m of [...this.#members.values()]) {
-      await target.addBack(m).catch((err: unknown) => {
+      await addBack(m).catch((err: unknown) => {
         if (!(err instanceof AppError) || err.code === 'UNAVAILABLE' || err.code === 'INTERNAL') {
           throw err;
         }

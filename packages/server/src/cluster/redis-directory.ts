@@ -13,7 +13,7 @@ import type {
   RoomSpec,
 } from './directory.js';
 import { OwnWrites } from './own-writes.js';
-import { connectRedis, openRedis, quitRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
+import { connectRedis, openRedis, quitRedis, redisCall, keepAlive, type RedisClient, type RedisSettings } from './redis-connection.js';
 import * as lua from './redis-scripts.js';
 
 /** As the script returns it; read with Number() and JSON.parse, never trusted as typed. */
@@ -27,7 +27,6 @@ type RawRecord = [unknown, string, unknown, unknown, unknown] | null;
 export class RedisDirectory implements ClusterDirectory {
   readonly #r: RedisClient;
   readonly #p: string;
-  readonly #log: Logger;
   /** What this node wrote and has not removed: for `restore()`. */
   readonly #own = new OwnWrites();
   #closed = false;
@@ -41,13 +40,7 @@ export class RedisDirectory implements ClusterDirectory {
     // its scripts may touch any of its keys.
     this.#p = `{${settings.prefix ?? 'hg'}}`;
     this.#keys = [`${this.#p}:rooms`];
-    this.#log = logger;
-    this.#r.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'cluster: redis directory error'));
-    reviveOnEnd(
-      this.#r,
-      () => this.#connected && !this.#closed,
-      () => this.#log.warn('cluster: redis directory connection ended; reconnecting'),
-    );
+    keepAlive(this.#r, 'directory', logger, () => this.#connected && !this.#closed);
   }
 
   /** Connects; UNAVAILABLE when Redis cannot be reached. Later outages are survived by reconnecting. */
@@ -162,7 +155,7 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   restore(): Promise<RestoreResult> {
-    return this.#own.restore({ createRoom: (spec, createdAt) => this.createRoom(spec, createdAt), addBack: (m) => this.#add(m, true) });
+    return this.#own.restore(this, (m) => this.#add(m, true));
   }
 
   async close(): Promise<void> {
