@@ -214,10 +214,7 @@ export class MemoryDirectory implements ClusterDirectory {
     return n;
   }
 
-  /**
-   * Puts back what this instance wrote and another took away (its node was judged lost during a
-   * partition and `removeNode` ran).
-   */
+  /** In memory nothing is lost but what another node's `removeNode` took (see `OwnWrites`). */
   restore(): Promise<RestoreResult> {
     return this.#own.restore(this, async (m) => this.#add(m, true));
   }

@@ -83,7 +83,7 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async addMember(member: MemberRecord): Promise<AddMemberResult> {
-    const [raw, replacedRaw] = await this.#add(member, false);
+    const [raw, replacedRaw] = (await this.#add(member, false)) as [RawRecord, string | null | undefined];
     // Remembered so that restore() can re-create the room even if another node created it.
     this.#own.noteRoom(toRoom(member.roomId, raw)!);
     const replaced = replacedRaw ? parse<MemberRecord>(replacedRaw) : undefined;
@@ -165,9 +165,8 @@ export class RedisDirectory implements ClusterDirectory {
     }
   }
 
-  async #add(member: MemberRecord, restoring: boolean): Promise<[RawRecord, string | null]> {
-    const [raw, replaced] = (await lua.ADD_MEMBER.run(this.#r, this.#keys, [this.#p, JSON.stringify(member), restoring ? '1' : '0'])) as [RawRecord, string?];
-    return [raw, replaced ?? null];
+  #add(member: MemberRecord, restoring: boolean): Promise<unknown> {
+    return lua.ADD_MEMBER.run(this.#r, this.#keys, [this.#p, JSON.stringify(member), restoring ? '1' : '0']);
   }
 }
 
