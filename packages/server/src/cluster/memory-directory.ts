@@ -12,6 +12,7 @@ import type {
   RoomRecord,
   RoomSpec,
 } from './directory.js';
+import { OwnWrites } from './own-writes.js';
 
 type SpaceClaim = ClaimRecord & { space: string };
 
@@ -45,7 +46,7 @@ const holds = (r: ClaimOwner | undefined, owner: ClaimOwner): boolean => !!r && 
 export class MemoryDirectory implements ClusterDirectory {
   readonly #s: MemoryDirectoryState;
   /** What this instance wrote and still holds, for restore() (as the Redis directory keeps it). */
-  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>() };
+  readonly #own = new OwnWrites();
 
   constructor(state = new MemoryDirectoryState()) {
     this.#s = state;
@@ -58,6 +59,7 @@ export class MemoryDirectory implements ClusterDirectory {
       room = { spec: copy(spec), createdAt, members: new Map(), users: new Map() };
       this.#s.rooms.set(spec.roomId, room);
     }
+    this.#own.noteRoom(record(room));
     return { created, room: record(room) };
   }
 
@@ -78,6 +80,7 @@ export class MemoryDirectory implements ClusterDirectory {
     if (patch.maxPeers !== undefined) {
       room.spec.maxPeers = Math.max(patch.maxPeers, room.members.size);
     }
+    this.#own.noteRoom(record(room));
     return record(room);
   }
 
@@ -91,17 +94,14 @@ export class MemoryDirectory implements ClusterDirectory {
       this.#s.peers.delete(m.peerId);
     }
     this.#s.rooms.delete(roomId);
+    this.#own.roomDeleted(roomId, members);
     return { deleted: true, members };
   }
 
   async addMember(member: MemberRecord): Promise<AddMemberResult> {
     const result = this.#add(member, false);
-    const room = this.#room(member.roomId);
-    this.#mine.rooms.set(member.roomId, { spec: copy(room.spec), createdAt: room.createdAt });
-    this.#mine.members.set(member.peerId, copy(member));
-    if (result.replaced) {
-      this.#mine.members.delete(result.replaced.peerId);
-    }
+    this.#own.noteRoom(record(this.#room(member.roomId)));
+    this.#own.noteMember(member, result.replaced);
     return result;
   }
 
@@ -127,7 +127,7 @@ export class MemoryDirectory implements ClusterDirectory {
   }
 
   async removeMember(peerId: string): Promise<MemberRecord | undefined> {
-    this.#mine.members.delete(peerId);
+    this.#own.forget([{ peerId }]);
     const m = this.#s.peers.get(peerId);
     if (m) {
       this.#unlink(m);
@@ -136,7 +136,7 @@ export class MemoryDirectory implements ClusterDirectory {
   }
 
   async moveMember(member: MemberRecord, from: NodeId): Promise<boolean> {
-    this.#mine.members.delete(member.peerId);
+    this.#own.forget([member]);
     const old = this.#s.peers.get(member.peerId);
     const room = old && this.#s.rooms.get(old.roomId);
     if (!old || !room || old.nodeId !== from) {
@@ -149,7 +149,7 @@ export class MemoryDirectory implements ClusterDirectory {
   }
 
   adoptMember(member: MemberRecord): void {
-    this.#mine.members.set(member.peerId, copy(member));
+    this.#own.noteMember(member);
   }
 
   async members(roomId: string): Promise<MemberRecord[]> {
@@ -167,6 +167,7 @@ export class MemoryDirectory implements ClusterDirectory {
     for (const m of gone) {
       this.#unlink(m);
     }
+    this.#own.forget(gone);
     return gone;
   }
 
@@ -213,27 +214,9 @@ export class MemoryDirectory implements ClusterDirectory {
     return n;
   }
 
-  /**
-   * Puts back what this instance wrote and another took away (its node was judged lost during a
-   * partition and `removeNode` ran). What someone else holds meanwhile is returned.
-   */
-  async restore(): Promise<RestoreResult> {
-    const lost: RestoreResult = { members: [] };
-    const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
-    for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
-      if (roomsInUse.has(roomId)) {
-        await this.createRoom(spec, createdAt);
-      }
-    }
-    for (const m of [...this.#mine.members.values()]) {
-      try {
-        this.#add(m, true);
-      } catch {
-        this.#mine.members.delete(m.peerId);
-        lost.members.push(copy(m));
-      }
-    }
-    return lost;
+  /** In memory nothing is lost but what another node's `removeNode` took (see `OwnWrites`). */
+  restore(): Promise<RestoreResult> {
+    return this.#own.restore(this, async (m) => this.#add(m, true));
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import type { Logger } from '../shared/logger.js';
 import type { ClusterMessage, NodeId } from './bus.js';
 import { ClusterBus, type BusNodeOptions } from './cluster-bus.js';
 import { Cluster } from 'ioredis';
-import { connectRedis, LuaScript, openRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
+import { connectRedis, LuaScript, openRedis, quitRedis, redisCall, keepAlive, type RedisClient, type RedisSettings } from './redis-connection.js';
 import type { BusTransport, HeartbeatResult } from './transport.js';
 
 /**
@@ -56,15 +56,9 @@ export class RedisTransport implements BusTransport {
     this.#sharded = this.#sub instanceof Cluster;
     this.#sub.on(this.#sharded ? 'smessage' : 'message', (channel: string, message: string) => this.onFrame(channel, message));
     for (const r of [this.#pub, this.#sub]) {
+      keepAlive(r, 'bus', logger, () => !this.#closed && this.#started);
       r.on('ready', () => this.#update());
       r.on('close', () => this.#update());
-      // Without a listener an 'error' event would crash the process; the state change is what counts.
-      r.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'cluster: redis error'));
-      reviveOnEnd(
-        r,
-        () => !this.#closed && this.#started,
-        () => this.#log.warn('cluster: redis connection ended; reconnecting'),
-      );
     }
   }
 
@@ -115,7 +109,7 @@ export class RedisTransport implements BusTransport {
       return;
     }
     this.#closed = true;
-    await Promise.all([quit(this.#pub), quit(this.#sub)]);
+    await Promise.all([quitRedis(this.#pub), quitRedis(this.#sub)]);
     this.#update();
   }
 
@@ -139,15 +133,6 @@ function readHeartbeat(reply: unknown): HeartbeatResult {
     addresses[list[i]!] = list[i + 1]!;
   }
   return { wasPresent: present === 1, members: strings(members), addresses };
-}
-
-/** QUIT when connected (flushes replies), else just stop reconnecting. */
-async function quit(r: RedisClient): Promise<void> {
-  if (r.status === 'ready') {
-    await r.quit().catch(() => r.disconnect());
-  } else {
-    r.disconnect();
-  }
 }
 
 /** What `createRedisBus` needs. */

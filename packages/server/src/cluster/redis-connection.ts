@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { AppError } from '../shared/app-error.js';
+import type { Logger } from '../shared/logger.js';
 import { isErrorCode } from '@heliograph/protocol';
 
 /** How a node reaches Redis. */
@@ -103,12 +104,14 @@ export function parseSentinelUrl(url: string): Pick<RedisOptions, 'sentinels' | 
 
 /**
  * Keeps a connection alive for good: should ioredis ever give up on it ('end') while we still want
- * it, connect again. `wanted()` is false once the owner closed it.
+ * it, connect again. `wanted()` is false once the owner closed it. Errors are only logged: without
+ * a listener an 'error' event would crash the process, and the state change is what counts.
  */
-export function reviveOnEnd(redis: RedisClient, wanted: () => boolean, onRevive: () => void): void {
+export function keepAlive(redis: RedisClient, role: string, logger: Logger, wanted: () => boolean): void {
+  redis.on('error', (err: Error) => logger.debug({ err: err.message }, `cluster: redis ${role} error`));
   redis.on('end', () => {
     if (wanted()) {
-      onRevive();
+      logger.warn(`cluster: redis ${role} connection ended; reconnecting`);
       setImmediate(() => {
         if (wanted() && redis.status === 'end') {
           redis.connect().catch(() => undefined); // failures go through the retry strategy
@@ -128,6 +131,15 @@ export async function connectRedis(redis: RedisClient): Promise<void> {
   } catch (err) {
     redis.disconnect();
     throw new AppError('UNAVAILABLE', `Redis is unreachable: ${(err as Error).message}`);
+  }
+}
+
+/** QUIT when connected (flushes replies), else just stop reconnecting. */
+export async function quitRedis(redis: RedisClient): Promise<void> {
+  if (redis.status === 'ready') {
+    await redis.quit().catch(() => redis.disconnect());
+  } else {
+    redis.disconnect();
   }
 }
 

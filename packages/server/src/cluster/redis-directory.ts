@@ -1,4 +1,3 @@
-import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
 import type {
@@ -13,7 +12,8 @@ import type {
   RoomRecord,
   RoomSpec,
 } from './directory.js';
-import { connectRedis, openRedis, redisCall, reviveOnEnd, type RedisClient, type RedisSettings } from './redis-connection.js';
+import { OwnWrites } from './own-writes.js';
+import { connectRedis, openRedis, quitRedis, redisCall, keepAlive, type RedisClient, type RedisSettings } from './redis-connection.js';
 import * as lua from './redis-scripts.js';
 
 /** As the script returns it; read with Number() and JSON.parse, never trusted as typed. */
@@ -27,9 +27,8 @@ type RawRecord = [unknown, string, unknown, unknown, unknown] | null;
 export class RedisDirectory implements ClusterDirectory {
   readonly #r: RedisClient;
   readonly #p: string;
-  readonly #log: Logger;
   /** What this node wrote and has not removed: for `restore()`. */
-  readonly #mine = { rooms: new Map<string, { spec: RoomSpec; createdAt: number }>(), members: new Map<string, MemberRecord>() };
+  readonly #own = new OwnWrites();
   #closed = false;
   #connected = false;
   /** The key every script declares: on a Cluster it routes the script to the directory's slot. */
@@ -41,13 +40,7 @@ export class RedisDirectory implements ClusterDirectory {
     // its scripts may touch any of its keys.
     this.#p = `{${settings.prefix ?? 'hg'}}`;
     this.#keys = [`${this.#p}:rooms`];
-    this.#log = logger;
-    this.#r.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'cluster: redis directory error'));
-    reviveOnEnd(
-      this.#r,
-      () => this.#connected && !this.#closed,
-      () => this.#log.warn('cluster: redis directory connection ended; reconnecting'),
-    );
+    keepAlive(this.#r, 'directory', logger, () => this.#connected && !this.#closed);
   }
 
   /** Connects; UNAVAILABLE when Redis cannot be reached. Later outages are survived by reconnecting. */
@@ -57,9 +50,10 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async createRoom(spec: RoomSpec, createdAt: number): Promise<{ created: boolean; room: RoomRecord }> {
-    const [created, raw] = (await this.#createRoom(spec, createdAt)) as [number, RawRecord];
+    const args = [this.#p, spec.roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt, spec.emptyTimeoutMs ?? ''];
+    const [created, raw] = (await lua.CREATE_ROOM.run(this.#r, this.#keys, args)) as [number, RawRecord];
     const room = toRoom(spec.roomId, raw)!;
-    this.#noteRoom(room);
+    this.#own.noteRoom(room);
     return { created: created === 1, room };
   }
 
@@ -75,7 +69,7 @@ export class RedisDirectory implements ClusterDirectory {
     const metadata = patch.metadata === undefined ? '' : JSON.stringify(patch.metadata);
     const raw = (await lua.UPDATE_ROOM.run(this.#r, this.#keys, [this.#p, roomId, metadata, patch.maxPeers ?? ''])) as RawRecord;
     const room = toRoom(roomId, raw)!;
-    this.#noteRoom(room);
+    this.#own.noteRoom(room);
     return room;
   }
 
@@ -83,38 +77,34 @@ export class RedisDirectory implements ClusterDirectory {
     const [deleted, raw] = (await lua.DELETE_ROOM.run(this.#r, this.#keys, [this.#p, roomId, options.onlyIfEmpty ? '1' : '0'])) as [number, string[]];
     const members = raw.map(parse<MemberRecord>);
     if (deleted === 1) {
-      this.#mine.rooms.delete(roomId);
-      this.#forget(members);
+      this.#own.roomDeleted(roomId, members);
     }
     return { deleted: deleted === 1, members };
   }
 
   async addMember(member: MemberRecord): Promise<AddMemberResult> {
-    const [raw, replacedRaw] = await this.#add(member, false);
+    const [raw, replacedRaw] = (await this.#add(member, false)) as [RawRecord, string | null | undefined];
     // Remembered so that restore() can re-create the room even if another node created it.
-    this.#noteRoom(toRoom(member.roomId, raw)!);
+    this.#own.noteRoom(toRoom(member.roomId, raw)!);
     const replaced = replacedRaw ? parse<MemberRecord>(replacedRaw) : undefined;
-    if (replaced) {
-      this.#forget([replaced]);
-    }
-    this.#mine.members.set(member.peerId, { ...member });
+    this.#own.noteMember(member, replaced);
     return replaced ? { replaced } : {};
   }
 
   async removeMember(peerId: string): Promise<MemberRecord | undefined> {
-    this.#mine.members.delete(peerId);
+    this.#own.forget([{ peerId }]);
     const raw = (await lua.REMOVE_MEMBER.run(this.#r, this.#keys, [this.#p, peerId])) as string | null;
     return raw === null ? undefined : parse<MemberRecord>(raw);
   }
 
   async moveMember(member: MemberRecord, from: NodeId): Promise<boolean> {
-    this.#mine.members.delete(member.peerId);
+    this.#own.forget([member]);
     const moved = (await lua.MOVE_MEMBER.run(this.#r, this.#keys, [this.#p, member.peerId, JSON.stringify(member), from])) as number;
     return moved === 1;
   }
 
   adoptMember(member: MemberRecord): void {
-    this.#mine.members.set(member.peerId, { ...member });
+    this.#own.noteMember(member);
   }
 
   async members(roomId: string): Promise<MemberRecord[]> {
@@ -130,7 +120,7 @@ export class RedisDirectory implements ClusterDirectory {
   async removeNode(nodeId: NodeId): Promise<MemberRecord[]> {
     const raw = (await lua.REMOVE_NODE.run(this.#r, this.#keys, [this.#p, nodeId])) as string[];
     const removed = raw.map(parse<MemberRecord>);
-    this.#forget(removed);
+    this.#own.forget(removed);
     return removed;
   }
 
@@ -164,56 +154,19 @@ export class RedisDirectory implements ClusterDirectory {
     });
   }
 
-  async restore(): Promise<RestoreResult> {
-    const lost: RestoreResult = { members: [] };
-    const roomsInUse = new Set([...this.#mine.members.values()].map((m) => m.roomId));
-    for (const [roomId, { spec, createdAt }] of this.#mine.rooms) {
-      if (roomsInUse.has(roomId)) {
-        await this.#createRoom(spec, createdAt);
-      }
-    }
-    for (const m of [...this.#mine.members.values()]) {
-      await this.#add(m, true).catch((err: unknown) => {
-        if (!(err instanceof AppError) || err.code === 'UNAVAILABLE' || err.code === 'INTERNAL') {
-          throw err;
-        }
-        this.#mine.members.delete(m.peerId);
-        lost.members.push(m);
-      });
-    }
-    return lost;
+  restore(): Promise<RestoreResult> {
+    return this.#own.restore(this, (m) => this.#add(m, true));
   }
 
   async close(): Promise<void> {
-    if (this.#closed) {
-      return;
-    }
-    this.#closed = true;
-    if (this.#r.status === 'ready') {
-      await this.#r.quit().catch(() => this.#r.disconnect());
-    } else {
-      this.#r.disconnect();
+    if (!this.#closed) {
+      this.#closed = true;
+      await quitRedis(this.#r);
     }
   }
 
-  #createRoom(spec: RoomSpec, createdAt: number): Promise<unknown> {
-    return lua.CREATE_ROOM.run(this.#r, this.#keys, [this.#p, spec.roomId, spec.maxPeers, JSON.stringify(spec.metadata), createdAt, spec.emptyTimeoutMs ?? '']);
-  }
-
-  async #add(member: MemberRecord, restoring: boolean): Promise<[RawRecord, string | null]> {
-    const [raw, replaced] = (await lua.ADD_MEMBER.run(this.#r, this.#keys, [this.#p, JSON.stringify(member), restoring ? '1' : '0'])) as [RawRecord, string?];
-    return [raw, replaced ?? null];
-  }
-
-  #noteRoom(room: RoomRecord): void {
-    const { roomId, maxPeers, metadata, createdAt, emptyTimeoutMs } = room;
-    this.#mine.rooms.set(roomId, { spec: { roomId, maxPeers, metadata, emptyTimeoutMs }, createdAt });
-  }
-
-  #forget(members: MemberRecord[]): void {
-    for (const m of members) {
-      this.#mine.members.delete(m.peerId);
-    }
+  #add(member: MemberRecord, restoring: boolean): Promise<unknown> {
+    return lua.ADD_MEMBER.run(this.#r, this.#keys, [this.#p, JSON.stringify(member), restoring ? '1' : '0']);
   }
 }
 
