@@ -341,9 +341,9 @@ describe('streamer ids in a cluster', () => {
     // The connection's gate holds a second `endpointId` until the first is confirmed, so the
     // second rename is made on `PsSignalling` directly, as any other caller could.
     const ps = node.sig.streamers.get('Old')!;
-    const first = node.sig.identify(ps, 'A');
+    const first = node.sig.ids.identify(ps, 'A');
     await settle();
-    const second = node.sig.identify(ps, 'B');
+    const second = node.sig.ids.identify(ps, 'B');
     await settle();
     await held.admit();
     await Promise.all([first, second]);
