@@ -31,18 +31,14 @@ const STREAMER_IDS = 'streamers';
  * sequence. Releases that fail are retried when Redis is back.
  */
 export class ClusterIds implements PsClusterIds {
-  readonly #node: ClusterNode;
   readonly #opts: ClusterIdsOptions;
-  readonly #log: Logger;
   /** Streamer ids (→ claim key) whose release failed: retried when Redis is back. */
   readonly #unreleased = new Map<string, string>();
   readonly #writes: BackgroundWrites;
   #fallbackIds = 0;
 
   constructor(options: ClusterIdsOptions) {
-    this.#node = options.node;
     this.#opts = options;
-    this.#log = options.logger;
     this.#writes = new BackgroundWrites(options.logger, 'pixel streaming: a cluster directory update failed');
     options.node.bus.onConnectionChange((up) => {
       if (up) {
@@ -56,7 +52,7 @@ export class ClusterIds implements PsClusterIds {
 
   /** Once the node is in the cluster: frees streamer ids held by nodes that are no longer alive. */
   async start(): Promise<void> {
-    const alive = new Set(this.#node.bus.nodes());
+    const alive = new Set(this.#opts.node.bus.nodes());
     await this.#releaseHeld((nodeId) => !alive.has(nodeId)).catch(() => undefined);
     await this.#writes.settle();
   }
@@ -70,10 +66,10 @@ export class ClusterIds implements PsClusterIds {
       let id: string;
       try {
         // Started after the time in ms, so that a Redis that lost its data never hands out an id again.
-        id = `Player${await this.#node.directory.nextId(PLAYER_SEQUENCE, this.#opts.clock.now())}`;
+        id = `Player${await this.#opts.node.directory.nextId(PLAYER_SEQUENCE, this.#opts.clock.now())}`;
       } catch (err) {
-        this.#log.warn({ err }, 'pixel streaming: no cluster player id; using a node-scoped one');
-        id = `Player-${this.#node.nodeId}-${this.#fallbackIds++}`;
+        this.#opts.logger.warn({ err }, 'pixel streaming: no cluster player id; using a node-scoped one');
+        id = `Player-${this.#opts.node.nodeId}-${this.#fallbackIds++}`;
       }
       // A sequence restarted by a Redis that lost its data must not reuse an id held here.
       if (!this.#opts.sig.players.has(id)) {
@@ -83,10 +79,10 @@ export class ClusterIds implements PsClusterIds {
   }
 
   async claim(streamer: PsStreamer, wanted: string): Promise<ClaimOutcome> {
-    const { directory } = this.#node;
+    const { directory } = this.#opts.node;
     try {
       streamer.clusterKey ??= String(await directory.nextId(STREAMER_SEQUENCE, this.#opts.clock.now()));
-      const { name, replaced } = await directory.claim(STREAMER_IDS, wanted, { nodeId: this.#node.nodeId, key: streamer.clusterKey }, this.#opts.policy);
+      const { name, replaced } = await directory.claim(STREAMER_IDS, wanted, { nodeId: this.#opts.node.nodeId, key: streamer.clusterKey }, this.#opts.policy);
       if (replaced) {
         await this.#evict(replaced);
       }
@@ -95,20 +91,20 @@ export class ClusterIds implements PsClusterIds {
       if (err instanceof AppError && err.code === 'CONFLICT') {
         return { refused: 'in use' };
       }
-      this.#log.warn({ err, streamerId: wanted }, 'pixel streaming: could not claim a streamer id');
+      this.#opts.logger.warn({ err, streamerId: wanted }, 'pixel streaming: could not claim a streamer id');
       return { refused: 'unavailable' };
     }
   }
 
   release(id: string, key: string): void {
-    this.#release(id, { nodeId: this.#node.nodeId, key });
+    this.#release(id, { nodeId: this.#opts.node.nodeId, key });
   }
 
   async remoteStreamers(): Promise<StreamerRecord[] | undefined> {
     try {
-      return (await this.#node.directory.claims(STREAMER_IDS)).filter((r) => r.nodeId !== this.#node.nodeId);
+      return (await this.#opts.node.directory.claims(STREAMER_IDS)).filter((r) => r.nodeId !== this.#opts.node.nodeId);
     } catch (err) {
-      this.#log.warn({ err }, 'pixel streaming: cannot read the cluster streamer list');
+      this.#opts.logger.warn({ err }, 'pixel streaming: cannot read the cluster streamer list');
       return undefined;
     }
   }
@@ -128,7 +124,7 @@ export class ClusterIds implements PsClusterIds {
   }
 
   async #releaseHeld(by: (nodeId: NodeId) => boolean): Promise<void> {
-    for (const r of await this.#node.directory.claims(STREAMER_IDS)) {
+    for (const r of await this.#opts.node.directory.claims(STREAMER_IDS)) {
       if (by(r.nodeId)) {
         this.#release(r.name, r);
       }
@@ -142,13 +138,13 @@ export class ClusterIds implements PsClusterIds {
       if (!streamer.identified || streamer.clusterKey === undefined) {
         continue;
       }
-      const owner = { nodeId: this.#node.nodeId, key: streamer.clusterKey };
-      await this.#node.directory.claim(STREAMER_IDS, streamer.id, owner, 'reject').catch((err: unknown) => {
+      const owner = { nodeId: this.#opts.node.nodeId, key: streamer.clusterKey };
+      await this.#opts.node.directory.claim(STREAMER_IDS, streamer.id, owner, 'reject').catch((err: unknown) => {
         if (err instanceof AppError && err.code === 'CONFLICT') {
           this.#opts.sig.evict(streamer);
         } else {
           done = false;
-          this.#log.debug({ err, streamerId: streamer.id }, 'pixel streaming: could not claim a streamer id again yet');
+          this.#opts.logger.debug({ err, streamerId: streamer.id }, 'pixel streaming: could not claim a streamer id again yet');
         }
       });
     }
@@ -161,7 +157,7 @@ export class ClusterIds implements PsClusterIds {
   }
 
   async #evict(replaced: StreamerRecord): Promise<void> {
-    if (replaced.nodeId === this.#node.nodeId) {
+    if (replaced.nodeId === this.#opts.node.nodeId) {
       const holder = this.#localStreamer(replaced.key);
       if (holder) {
         this.#opts.sig.evict(holder);
@@ -170,8 +166,8 @@ export class ClusterIds implements PsClusterIds {
     }
     // Waited for, so that the old holder is gone before the new one is confirmed (as on one node).
     const message: PsNodeMessage = { type: 'ps.replace', streamerId: replaced.name, key: replaced.key };
-    await this.#node.requestModule(replaced.nodeId, PS_MODULE, message).catch((err: unknown) => {
-      this.#log.warn({ err, streamerId: replaced.name }, 'pixel streaming: could not tell a node its streamer was replaced');
+    await this.#opts.node.requestModule(replaced.nodeId, PS_MODULE, message).catch((err: unknown) => {
+      this.#opts.logger.warn({ err, streamerId: replaced.name }, 'pixel streaming: could not tell a node its streamer was replaced');
     });
   }
 
@@ -181,8 +177,8 @@ export class ClusterIds implements PsClusterIds {
 
   #release(id: string, owner: ClaimOwner): void {
     this.#writes.track(
-      this.#node.directory.release(STREAMER_IDS, id, owner).catch((err: unknown) => {
-        if (owner.nodeId === this.#node.nodeId) {
+      this.#opts.node.directory.release(STREAMER_IDS, id, owner).catch((err: unknown) => {
+        if (owner.nodeId === this.#opts.node.nodeId) {
           this.#unreleased.set(id, owner.key);
         }
         throw err;

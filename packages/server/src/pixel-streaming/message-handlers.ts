@@ -13,7 +13,7 @@ import type { PsSignalling } from './signalling.js';
 export function handleStreamerMessage(sig: PsSignalling, streamer: PsStreamer, msg: PsInbound): void | Promise<void> {
   switch (msg.type) {
     case 'endpointId':
-      return sig.identify(streamer, msg.id);
+      return sig.ids.identify(streamer, msg.id);
     case 'offer':
     case 'answer':
     case 'iceCandidate':
@@ -56,7 +56,7 @@ export function handleSfuMessage(sig: PsSignalling, sfu: PsStreamer, msg: PsInbo
   const self = sfu.sfuPlayer!;
   switch (msg.type) {
     case 'endpointId':
-      return sig.identify(sfu, msg.id);
+      return sig.ids.identify(sfu, msg.id);
     case 'offer':
     case 'peerDataChannels':
       toSubscriber(sig, sfu, msg, true); // Every Epic version strips `playerId` from SFU→player.
@@ -89,19 +89,16 @@ function handleSubscriberMessage(sig: PsSignalling, subscriber: PsPlayer, msg: P
   switch (msg.type) {
     case 'listStreamers':
       return sig.sendStreamerList(subscriber);
-    case 'subscribe':
-      return settled(sig.subscribe(subscriber, msg.streamerId));
+    case 'subscribe': {
+      const subscribed = sig.subscribe(subscriber, msg.streamerId);
+      return subscribed instanceof Promise ? subscribed : undefined;
+    }
     case 'unsubscribe':
       sig.unsubscribe(subscriber);
       return;
     default:
       answerKeepalive(subscriber.socket, msg);
   }
-}
-
-/** A result for the gate: undefined when the step was synchronous. */
-function settled<T>(result: T | Promise<T>): Promise<T> | undefined {
-  return result instanceof Promise ? result : undefined;
 }
 
 /** Runs `relay` once the player is subscribed, auto-subscribing it first (the legacy path) if need be. */

@@ -36,7 +36,7 @@ export class PortListener {
     return this.#port;
   }
 
-  async listen(host: string, port: number): Promise<number> {
+  async listen(host: string, port: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen({ host, port }, () => {
@@ -45,7 +45,6 @@ export class PortListener {
       });
     });
     this.#port = (this.#server.address() as AddressInfo).port;
-    return this.#port;
   }
 
   /** Stops listening and drops whatever sockets remain. Idempotent. */

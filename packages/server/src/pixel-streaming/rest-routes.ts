@@ -4,24 +4,9 @@ import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
 import type { PixelStreamingConfig } from './config.js';
 import { pickStreamer, playerCount } from './matchmaking.js';
-import type { ServiceViewSource, StreamerView } from './service-view.js';
+import { PsPlayerInfo, PsStreamerInfo, type ServiceViewSource, type StreamerView } from './service-view.js';
 import { sameSecret } from './upgrade-auth.js';
 
-/** Wilbur's `IPlayerInfo`. */
-export const PsPlayerInfo = Type.Object({
-  playerId: Type.String(),
-  type: Type.Union([Type.Literal('Player'), Type.Literal('SFU')]),
-  subscribedTo: Type.Optional(Type.String()),
-  remoteAddress: Type.String(),
-});
-/** Wilbur's `IStreamerInfo`. */
-export const PsStreamerInfo = Type.Object({
-  streamerId: Type.String(),
-  type: Type.Union([Type.Literal('Streamer'), Type.Literal('SFU')]),
-  streaming: Type.Boolean(),
-  remoteAddress: Type.String(),
-  subscribers: Type.Array(PsPlayerInfo),
-});
 export const PsStatus = Type.Object({
   uptime: Type.Number({ description: 'Milliseconds since the dialect started on this node' }),
   streamer_count: Type.Integer(),

@@ -1,3 +1,4 @@
+import Type, { type Static } from 'typebox';
 import type { Clock } from '@heliograph/common';
 import type { NodeId } from '../cluster/bus.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
@@ -6,26 +7,32 @@ import type { PsPlayer, PsStreamer } from './endpoints.js';
 import { FreshGather } from './fresh-gather.js';
 import type { PsDropCounters } from './ps-socket.js';
 import type { PsSignalling } from './signalling.js';
+import { orderOf } from './streamer-list.js';
 
 /** Wilbur's `IPlayerInfo`. */
-export interface PlayerInfo {
-  playerId: string;
-  type: 'Player' | 'SFU';
-  subscribedTo?: string;
-  remoteAddress: string;
-}
+export const PsPlayerInfo = Type.Object({
+  playerId: Type.String(),
+  type: Type.Union([Type.Literal('Player'), Type.Literal('SFU')]),
+  subscribedTo: Type.Optional(Type.String()),
+  remoteAddress: Type.String(),
+});
+/** Wilbur's `IStreamerInfo`. */
+export const PsStreamerInfo = Type.Object({
+  streamerId: Type.String(),
+  type: Type.Union([Type.Literal('Streamer'), Type.Literal('SFU')]),
+  streaming: Type.Boolean(),
+  remoteAddress: Type.String(),
+  subscribers: Type.Array(PsPlayerInfo),
+});
+
+type PlayerInfo = Static<typeof PsPlayerInfo>;
 
 /** Wilbur's `IStreamerInfo`, plus what matchmaking and the cluster's order need. */
-export interface StreamerView {
-  streamerId: string;
-  type: 'Streamer' | 'SFU';
-  streaming: boolean;
-  remoteAddress: string;
-  subscribers: PlayerInfo[];
+export type StreamerView = Static<typeof PsStreamerInfo> & {
   identified: boolean;
   /** Where it stands in the cluster's order of first identification (null: unknown, last). */
   order: number | null;
-}
+};
 
 /** One node's dialect, as that node sees it: its own streamers (with every subscriber, local or not) and players. */
 export interface NodeView {
@@ -61,7 +68,7 @@ function playerInfo(p: PsPlayer): PlayerInfo {
 }
 
 function streamerView(s: PsStreamer): StreamerView {
-  const order = Number(s.clusterKey);
+  const order = orderOf(s.clusterKey);
   return {
     streamerId: s.id,
     type: s.type,
@@ -69,7 +76,7 @@ function streamerView(s: PsStreamer): StreamerView {
     remoteAddress: s.socket.remoteAddress,
     subscribers: [...s.subscribers.values()].map(playerInfo),
     identified: s.identified,
-    order: s.clusterKey !== undefined && Number.isFinite(order) ? order : null,
+    order: Number.isFinite(order) ? order : null,
   };
 }
 

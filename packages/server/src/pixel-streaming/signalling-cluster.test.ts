@@ -1,20 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { FakePsCluster, recordingRoute, settle } from '../test-support/fake-ps-cluster.js';
+import { clusterNode, recordingRoute, settle } from '../test-support/fake-ps-cluster.js';
 import type { FakePsPeer } from '../test-support/fake-ps-peer.js';
-import { PsNode, type PsNodeOptions } from '../test-support/ps-node.js';
+import type { PsNode } from '../test-support/ps-node.js';
 import { identity } from '../test-support/room-fixtures.js';
 import { PsPlayer, RemoteStreamer } from './endpoints.js';
 
-/**
- * The dialect's cluster branches on one node (`PsNode`), with a recording `PsCluster`: what the
- * node's peers observe, and what the cluster was asked. Node B holds the remote streamers.
+/*
+ * The dialect's cluster branches on one node (`clusterNode`), with a recording `PsCluster`: what
+ * the node's peers observe, and what the cluster was asked. Node B holds the remote streamers.
  */
-function clusterNode(options?: PsNodeOptions): { node: PsNode; cluster: FakePsCluster } {
-  const node = new PsNode(options);
-  const cluster = new FakePsCluster();
-  node.sig.attachCluster(cluster);
-  return { node, cluster };
-}
 
 /** A streamer (or SFU) whose id the cluster granted; its handshake read. */
 async function streamerIn(node: PsNode, id: string, type: 'Streamer' | 'SFU' = 'Streamer'): Promise<FakePsPeer> {

@@ -36,22 +36,17 @@ export class PsSignalling {
   readonly streamers = new StreamerRegistry<PsStreamer>();
   readonly players = new Map<string, PsPlayer>();
   readonly #disconnectReasons = new WeakMap<PsStreamer, DisconnectReason>();
-  readonly #ids: StreamerIds;
+  /** `endpointId` (`streamer-ids.ts`). */
+  readonly ids: StreamerIds;
   #cluster: PsCluster | undefined;
 
   constructor(readonly opts: SignallingOptions) {
-    this.#ids = new StreamerIds({
-      ...opts,
-      streamers: this.streamers,
-      evict: (streamer) => this.evict(streamer),
-      renamed: (streamer) => this.#cluster?.renamed(streamer),
-    });
+    this.ids = new StreamerIds({ ...opts, streamers: this.streamers, evict: (streamer) => this.evict(streamer), cluster: () => this.#cluster });
   }
 
   /** Turns cluster mode on (once, before any connection). */
   attachCluster(cluster: PsCluster): void {
     this.#cluster = cluster;
-    this.#ids.attachCluster(cluster.ids);
   }
 
   /**
@@ -95,11 +90,6 @@ export class PsSignalling {
     return { type: 'config' as const, peerConnectionOptions: this.opts.peerOptions({ id, role }), protocolVersion: PS_PROTOCOL_VERSION };
   }
 
-  /** `endpointId` (`streamer-ids.ts`). */
-  identify(streamer: PsStreamer, requested: string | undefined): void | Promise<void> {
-    return this.#ids.identify(streamer, requested);
-  }
-
   /** Another connection took this streamer's id (`replace`): closed with 4409 and torn down at once. */
   evict(streamer: PsStreamer): void {
     this.#disconnectReasons.set(streamer, 'replaced');
@@ -107,19 +97,14 @@ export class PsSignalling {
     this.#streamerGone(streamer);
   }
 
-  /** The ids a player may see on this node: identified, streaming, and (with player auth) granted to it. */
-  listFor(player: PsPlayer): string[] {
-    return localList(player, this.streamers.list());
-  }
-
   /** `listStreamers`: answers `streamerList`; in a cluster with every node's streamers. */
   sendStreamerList(player: PsPlayer): void | Promise<void> {
     if (!this.#cluster) {
-      player.socket.send({ type: 'streamerList', ids: this.listFor(player) });
+      player.socket.send({ type: 'streamerList', ids: localList(player, this.streamers.list()) });
       return;
     }
     return Promise.all([this.#cluster.ids.remoteStreamers(), this.#cluster.stoppedElsewhere()]).then(([remote, stopped]) => {
-      const ids = remote ? clusterList(player, this.streamers.list(), remote, stopped) : this.listFor(player);
+      const ids = remote ? clusterList(player, this.streamers.list(), remote, stopped) : localList(player, this.streamers.list());
       player.socket.send({ type: 'streamerList', ids });
     });
   }
@@ -268,7 +253,7 @@ export class PsSignalling {
     return this.#autoSubscribed(player, first !== undefined && this.subscribe(player, first.id) === true);
   }
 
-  /** The first streamer in the cluster's order (`#clusterOrder`) that the player may use. */
+  /** The first streamer in the cluster's order (`clusterOrder`) that the player may use. */
   async #autoSubscribeInCluster(player: PsPlayer, cluster: PsCluster): Promise<boolean> {
     const remote = await cluster.ids.remoteStreamers();
     if (!this.#present(player)) {

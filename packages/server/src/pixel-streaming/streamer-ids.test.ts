@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { clusterNode, settle } from '../test-support/fake-ps-cluster.js';
+import type { FakePsPeer, PsMessage } from '../test-support/fake-ps-peer.js';
 import { identity } from '../test-support/room-fixtures.js';
 import { PEER_ADDRESS, PsNode } from '../test-support/ps-node.js';
+import type { JoinRequest, JoinResult, Rooms } from '../rooms/rooms.js';
+import { LocalMembership, type RoomMembership } from '../rooms/room-membership.js';
+import { AppError } from '../shared/app-error.js';
+import type { ClaimOutcome } from './ps-cluster.js';
 
 /** §3.1 and §4.6 of the reference: a streamer's handshake, its id, and the events that follow it. */
 describe('streamer registration', () => {
@@ -158,7 +164,7 @@ describe('streamer renames', () => {
     node.events.on('streamer.renamed', () => order.push(`event, player had ${player.log.length}`));
     streamer.send({ type: 'endpointId', id: 'New' });
     expect(player.take()).toEqual([{ type: 'streamerIdChanged', newID: 'New' }]);
-    expect(streamer.take()).toEqual([{ type: 'endpointIdConfirm', committedId: 'New' }]);
+    expect(streamer.take()).toEqual(confirmed('New'));
     expect(order).toEqual(['event, player had 2']);
     expect(node.eventLog).toEqual(['connected Old', 'renamed New Old']);
     expect(node.members('New')).toEqual(['ps-streamer:New', `ps-player:${playerId}`]);
@@ -198,5 +204,154 @@ describe('streamer.disconnected', () => {
     node.sig.noteDisconnectReason(node.sig.streamers.get('S1')!, 'shutdown');
     streamer.hangUp();
     expect(node.eventLog).toEqual(['connected S1', 'disconnected S1 shutdown']);
+  });
+});
+
+/**
+ * Presence joins as a cluster makes them: asynchronous, here held until `admit()`. A join whose
+ * endpoint went away or tried again meanwhile is refused, as the directory's is.
+ */
+class HeldMembership implements RoomMembership {
+  readonly #local: LocalMembership;
+  readonly #held: Array<() => void> = [];
+
+  constructor(rooms: Rooms) {
+    this.#local = new LocalMembership(rooms);
+  }
+
+  get catalog() {
+    return this.#local.catalog;
+  }
+
+  exists(roomId: string): boolean {
+    return this.#local.exists(roomId);
+  }
+
+  join(req: JoinRequest, cancelled: () => boolean): Promise<JoinResult> {
+    return new Promise((resolve, reject) => {
+      this.#held.push(() => (cancelled() ? reject(new AppError('UNAVAILABLE', 'cancelled')) : resolve(this.#local.join(req))));
+    });
+  }
+
+  /** Lets every held join through, oldest first, and the flows waiting on them run. */
+  async admit(): Promise<void> {
+    for (const join of this.#held.splice(0)) {
+      join();
+    }
+    await settle();
+  }
+}
+
+/**
+ * A streamer that sent `endpointId {id}` to a cluster node, once the claim settled: its peer, and
+ * what it was sent after its handshake.
+ */
+async function claiming(node: PsNode, id: string): Promise<[FakePsPeer, PsMessage[]]> {
+  const peer = node.connectStreamer();
+  peer.send({ type: 'endpointId', id });
+  await settle();
+  const [identify, config, ...rest] = peer.take();
+  expect([identify?.type, config?.type]).toEqual(['identify', 'config']);
+  return [peer, rest];
+}
+
+const confirmed = (committedId: string) => [{ type: 'endpointIdConfirm', committedId }];
+
+/** `StreamerIds` in a cluster: each id is claimed in the directory (`FakePsClusterIds`) before it is confirmed. */
+describe('streamer ids in a cluster', () => {
+  it('gives back an id whose claim came back after the streamer left, and confirms nothing', async () => {
+    const { node, cluster } = clusterNode();
+    let grant: (outcome: ClaimOutcome) => void = () => undefined;
+    cluster.ids.answer = () => new Promise((resolve) => (grant = resolve));
+    const [streamer, said] = await claiming(node, 'S1');
+    streamer.hangUp();
+    grant({ id: 'S1' });
+    await settle();
+    expect(cluster.calls).toEqual(['claim S1 1', 'release S1 1']);
+    expect([...said, ...streamer.take()]).toEqual([]);
+    expect(node.eventLog).toEqual([]);
+    expect(node.members('S1')).toBeUndefined();
+  });
+
+  // Without the directory the id could be taken twice, so the streamer is sent away to try again.
+  it.each([
+    ['in use', 1008, 'streamer id in use'],
+    ['unavailable', 1013, 'cluster unavailable'],
+  ] as const)('closes a streamer whose claim was refused as %s with %i', async (refused, code, reason) => {
+    const { node, cluster } = clusterNode();
+    cluster.ids.answer = () => ({ refused });
+    const [streamer, said] = await claiming(node, 'S1');
+    expect(streamer.closed).toEqual({ code, reason });
+    expect(said).toEqual([]);
+    streamer.hangUp();
+    expect(node.eventLog).toEqual([]);
+    expect(node.members('S1')).toBeUndefined();
+    expect(cluster.calls).toEqual(['claim S1 1']);
+  });
+
+  it('evicts (4409) the identified streamer of this node that still held the id the directory granted', async () => {
+    const { node, cluster } = clusterNode();
+    const [stale] = await claiming(node, 'S1');
+    const [, said] = await claiming(node, 'S1');
+    expect(stale.closed).toEqual({ code: 4409, reason: 'replaced by a new connection' });
+    expect(said).toEqual(confirmed('S1'));
+    expect(node.eventLog).toEqual(['connected S1', 'disconnected S1 replaced', 'connected S1']);
+    expect(node.members('S1')).toEqual(['ps-streamer:S1']);
+    // The old one's release names its own key: the directory keeps the id for the new one.
+    expect(cluster.calls).toEqual(['claim S1 1', 'claim S1 2', 'release S1 1']);
+  });
+
+  it('moves an unidentified streamer listed under the granted id to a free placeholder', async () => {
+    const { node } = clusterNode();
+    const waiting = node.connectStreamer();
+    const [, said] = await claiming(node, 'UnknownStreamer');
+    expect(said).toEqual(confirmed('UnknownStreamer'));
+    // Not `UnknownStreamer1`: the claiming streamer was still listed there when the other moved.
+    expect(node.sig.streamers.list().map((s) => s.id)).toEqual(['UnknownStreamer2', 'UnknownStreamer']);
+    expect(waiting.closed).toBeUndefined();
+    expect(node.eventLog).toEqual(['connected UnknownStreamer']);
+  });
+
+  it('renames: subscribers hear streamerIdChanged before the confirmation, the cluster is told, then the old id is released', async () => {
+    const wire: string[] = [];
+    const { node, cluster } = clusterNode({ inspect: (_peer, direction, type) => (direction === 'out' ? wire.push(type) : undefined) });
+    const [streamer, said] = await claiming(node, 'Old');
+    expect(said).toEqual(confirmed('Old'));
+    const { player, playerId } = node.subscribed(streamer, 'Old');
+    expect(cluster.calls).toEqual(['claim Old 1']); // No `renamed` for the first id.
+    wire.length = 0;
+    streamer.send({ type: 'endpointId', id: 'New' });
+    await settle();
+    expect(wire).toEqual(['streamerIdChanged', 'endpointIdConfirm']);
+    expect(player.take()).toEqual([{ type: 'streamerIdChanged', newID: 'New' }]);
+    expect(streamer.take()).toEqual(confirmed('New'));
+    expect(cluster.calls).toEqual(['claim Old 1', 'claim New 1', 'renamed New', 'release Old 1']);
+    expect(node.members('New')).toEqual(['ps-streamer:New', `ps-player:${playerId}`]);
+    expect(node.eventLog).toEqual(['connected Old', 'renamed New Old']);
+  });
+
+  it('confirms only the latest of two renames made while presence was on its way', async () => {
+    let membership: HeldMembership | undefined;
+    const { node, cluster } = clusterNode({ membership: (rooms) => (membership = new HeldMembership(rooms)) });
+    const held = membership!;
+    const [streamer, said] = await claiming(node, 'Old');
+    expect(said).toEqual([]); // Presence first, then the confirmation.
+    await held.admit();
+    expect(streamer.take()).toEqual(confirmed('Old'));
+    // The connection's gate holds a second `endpointId` until the first is confirmed, so the
+    // second rename is made on `PsSignalling` directly, as any other caller could.
+    const ps = node.sig.streamers.get('Old')!;
+    const first = node.sig.ids.identify(ps, 'A');
+    await settle();
+    const second = node.sig.ids.identify(ps, 'B');
+    await settle();
+    await held.admit();
+    await Promise.all([first, second]);
+    expect(streamer.take()).toEqual(confirmed('B'));
+    expect(cluster.calls.slice(0, 3)).toEqual(['claim Old 1', 'claim A 1', 'claim B 1']);
+    expect(cluster.calls.slice(3).sort()).toEqual(['release A 1', 'release Old 1', 'renamed B']);
+    expect(node.members('B')).toEqual(['ps-streamer:B']);
+    expect(node.members('A') ?? []).toEqual([]);
+    expect(node.eventLog).toEqual(['connected Old', 'renamed B A']);
   });
 });

@@ -8,7 +8,7 @@ import { PeerRoute } from './peer-route.js';
 import type { PixelStreamingEvents } from './events.js';
 import { matchesAny } from './patterns.js';
 import { presenceRoomId, type Presence } from './presence.js';
-import type { PsClusterIds } from './ps-cluster.js';
+import type { PsCluster } from './ps-cluster.js';
 import { PLACEHOLDER_STREAMER_ID, type StreamerRegistry } from './streamer-registry.js';
 
 /** The seam for refusing streamer ids (id squatting): return false to close the streamer with 1008. */
@@ -31,8 +31,8 @@ export interface StreamerIdsOptions extends FlowOptions {
   streamers: StreamerRegistry<PsStreamer>;
   /** Tears down a streamer whose id another took (`PsSignalling.evict`). */
   evict: (streamer: PsStreamer) => void;
-  /** A renamed streamer is in its new presence room: its players on other nodes are told (in a cluster). */
-  renamed: (streamer: PsStreamer) => void;
+  /** The node's cluster, once `PsSignalling.attachCluster` ran. */
+  cluster: () => PsCluster | undefined;
 }
 
 /** WebSocket 1013 (Try Again Later): a streamer whose id the cluster could not record. */
@@ -45,14 +45,7 @@ export function eventInfo(streamer: PsStreamer, at: number) {
 
 /** Streamer ids: `endpointId`, on one node or claimed across a cluster (`PsClusterIds`). */
 export class StreamerIds {
-  #cluster: PsClusterIds | undefined;
-
   constructor(readonly opts: StreamerIdsOptions) {}
-
-  /** Turns cluster mode on (once, before any connection). */
-  attachCluster(cluster: PsClusterIds): void {
-    this.#cluster = cluster;
-  }
 
   /**
    * `endpointId`: authorise, de-duplicate, rename, confirm (§4.6 with Epic's quirks fixed). In a
@@ -65,8 +58,9 @@ export class StreamerIds {
       streamer.socket.close(PS_CLOSE_CODES.POLICY_VIOLATION, 'streamer id not authorized');
       return;
     }
-    if (this.#cluster && !(streamer.identified && wanted === streamer.id)) {
-      return this.#identifyInCluster(streamer, wanted, this.#cluster);
+    const cluster = this.opts.cluster();
+    if (cluster && !(streamer.identified && wanted === streamer.id)) {
+      return this.#identifyInCluster(streamer, wanted, cluster);
     }
     const holder = this.opts.streamers.holder(wanted, streamer);
     let committed = wanted;
@@ -85,12 +79,12 @@ export class StreamerIds {
     return this.#commit(streamer, committed);
   }
 
-  async #identifyInCluster(streamer: PsStreamer, wanted: string, cluster: PsClusterIds): Promise<void> {
-    const outcome = await cluster.claim(streamer, wanted);
+  async #identifyInCluster(streamer: PsStreamer, wanted: string, cluster: PsCluster): Promise<void> {
+    const outcome = await cluster.ids.claim(streamer, wanted);
     if (!this.opts.streamers.has(streamer)) {
       // It left while the claim was on its way: give the id back.
       if ('id' in outcome && streamer.clusterKey !== undefined) {
-        cluster.release(outcome.id, streamer.clusterKey);
+        cluster.ids.release(outcome.id, streamer.clusterKey);
       }
       return;
     }
@@ -115,7 +109,7 @@ export class StreamerIds {
     const previous = streamer.identified ? streamer.id : undefined;
     await this.#commit(streamer, committed);
     if (previous !== undefined && previous !== committed && streamer.clusterKey !== undefined) {
-      cluster.release(previous, streamer.clusterKey);
+      cluster.ids.release(previous, streamer.clusterKey);
     }
   }
 
@@ -152,7 +146,8 @@ export class StreamerIds {
       return; // It left (or was renamed again) while presence was on its way.
     }
     if (renamed && !first) {
-      this.opts.renamed(streamer);
+      // In its new presence room: its players on other nodes are told.
+      this.opts.cluster()?.renamed(streamer);
     }
     streamer.socket.send({ type: 'endpointIdConfirm', committedId: committed });
     if (first) {

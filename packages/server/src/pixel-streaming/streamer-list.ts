@@ -16,7 +16,7 @@ export function mayJoin(player: PsPlayer, streamerId: string): boolean {
 }
 
 /** Where a streamer stands in the cluster's registration order (its claim key is a sequence number). */
-function orderOf(key: string | undefined): number {
+export function orderOf(key: string | undefined): number {
   const n = Number(key);
   return key !== undefined && Number.isFinite(n) ? n : Number.POSITIVE_INFINITY;
 }

@@ -3,6 +3,7 @@ import { RemoteStreamer } from '../pixel-streaming/endpoints.js';
 import type { ClaimOutcome, PsCluster, PsClusterIds, StreamerRecord } from '../pixel-streaming/ps-cluster.js';
 import { readRelayed } from '../pixel-streaming/node-messages.js';
 import { PeerRoute } from '../pixel-streaming/peer-route.js';
+import { PsNode, type PsNodeOptions } from './ps-node.js';
 
 /** Lets every pending promise chain run (the gate, the flows): one turn of the event loop, no timer. */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -36,12 +37,14 @@ export function recordingRoute(
 }
 
 /**
- * The cluster's streamer ids in memory: every claim is granted as asked, with a key from one
- * sequence that `addRemote` shares, so local and remote streamers interleave in claim order.
+ * The cluster's streamer ids in memory: every claim is answered by `answer` (by default granted as
+ * asked), with a key from one sequence that `addRemote` shares, so local and remote streamers
+ * interleave in claim order.
  */
 export class FakePsClusterIds implements PsClusterIds {
   /** The other nodes' streamers as the directory lists them; undefined: the directory cannot be read. */
   remote: StreamerRecord[] | undefined = [];
+  answer: (wanted: string) => ClaimOutcome | Promise<ClaimOutcome> = (wanted) => ({ id: wanted });
   #sequence = 1;
 
   constructor(private readonly calls: string[]) {}
@@ -56,7 +59,7 @@ export class FakePsClusterIds implements PsClusterIds {
   claim(streamer: PsStreamer, wanted: string): Promise<ClaimOutcome> {
     streamer.clusterKey ??= String(this.#sequence++);
     this.calls.push(`claim ${wanted} ${streamer.clusterKey}`);
-    return Promise.resolve({ id: wanted });
+    return Promise.resolve(this.answer(wanted));
   }
 
   release(id: string, key: string): void {
@@ -108,4 +111,12 @@ export class FakePsCluster implements PsCluster {
   renamed(streamer: PsStreamer): void {
     this.calls.push(`renamed ${streamer.id}`);
   }
+}
+
+/** One node (`PsNode`) in cluster mode, with a recording `PsCluster`. */
+export function clusterNode(options?: PsNodeOptions): { node: PsNode; cluster: FakePsCluster } {
+  const node = new PsNode(options);
+  const cluster = new FakePsCluster();
+  node.sig.attachCluster(cluster);
+  return { node, cluster };
 }

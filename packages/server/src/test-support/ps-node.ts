@@ -12,7 +12,7 @@ import { Presence, presenceRoomId } from '../pixel-streaming/presence.js';
 import { newDropCounters, PsSocket } from '../pixel-streaming/ps-socket.js';
 import { PsSignalling, type PsInspect } from '../pixel-streaming/signalling.js';
 import type { StreamerIdAuthorizer } from '../pixel-streaming/streamer-ids.js';
-import { LocalMembership } from '../rooms/room-membership.js';
+import { LocalMembership, type RoomMembership } from '../rooms/room-membership.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { ErrorReporter } from '../shared/error-reporter.js';
 import { createLogger } from '../shared/logger.js';
@@ -36,6 +36,8 @@ export interface PsNodeOptions {
   maxPeers?: number;
   authorizeStreamerId?: StreamerIdAuthorizer;
   inspect?: PsInspect;
+  /** Who decides presence joins; by default this node at once (`LocalMembership`). */
+  membership?: (rooms: Rooms) => RoomMembership;
 }
 
 /**
@@ -65,7 +67,7 @@ export class PsNode {
       logger,
       maxPlayersPerStreamer: this.config.maxPlayersPerStreamer,
       onDetached: (who) => who.socket.close(),
-      membership: new LocalMembership(rooms),
+      membership: options.membership?.(rooms) ?? new LocalMembership(rooms),
     });
     let next = 0;
     this.sig = new PsSignalling({
