@@ -45,6 +45,8 @@ export function eventInfo(streamer: PsStreamer, at: number) {
 
 /** Streamer ids: `endpointId`, on one node or claimed across a cluster (`PsClusterIds`). */
 export class StreamerIds {
+  readonly #confirmed = new WeakMap<PsStreamer, string>();
+
   constructor(readonly opts: StreamerIdsOptions) {}
 
   /**
@@ -118,8 +120,7 @@ export class StreamerIds {
    * confirmation. In a cluster presence is a directory round trip, awaited before the confirmation.
    */
   #commit(streamer: PsStreamer, committed: string): void | Promise<void> {
-    const previousId = streamer.id;
-    const renamed = previousId !== committed;
+    const renamed = streamer.id !== committed;
     this.opts.streamers.rename(streamer, committed);
     streamer.streaming = true;
     if (renamed) {
@@ -134,17 +135,21 @@ export class StreamerIds {
     const first = !streamer.identified;
     streamer.identified = true;
     const entered = renamed || first ? this.opts.presence.enterStreamer(streamer) : undefined;
-    const confirm = () => this.#confirm(streamer, committed, first, renamed, previousId);
+    const confirm = () => this.#confirm(streamer, committed, first, renamed);
     if (entered) {
       return entered.then(confirm);
     }
     confirm();
   }
 
-  #confirm(streamer: PsStreamer, committed: string, first: boolean, renamed: boolean, previousId: string): void {
+  /** `renamed`: its presence moved to a new room (its players of other nodes must follow). */
+  #confirm(streamer: PsStreamer, committed: string, first: boolean, renamed: boolean): void {
     if (!this.opts.streamers.has(streamer) || streamer.id !== committed) {
       return; // It left (or was renamed again) while presence was on its way.
     }
+    // The id the streamer and the business last heard of (a rename overtaken on its way was never confirmed).
+    const previousId = this.#confirmed.get(streamer);
+    this.#confirmed.set(streamer, committed);
     if (renamed && !first) {
       // In its new presence room: its players on other nodes are told.
       this.opts.cluster()?.renamed(streamer);
@@ -153,7 +158,7 @@ export class StreamerIds {
     if (first) {
       streamer.announced = true;
       this.opts.events.emit('streamer.connected', eventInfo(streamer, this.opts.clock.now()));
-    } else if (renamed) {
+    } else if (previousId !== undefined && previousId !== committed) {
       this.opts.events.emit('streamer.renamed', { ...eventInfo(streamer, this.opts.clock.now()), previousId });
     }
   }
