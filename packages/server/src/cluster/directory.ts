@@ -1,6 +1,7 @@
 import type { PeerInfo } from '@heliograph/protocol';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { NodeId } from './bus.js';
+import type { ModuleClaims } from './claims.js';
 
 /** A room as the cluster knows it. */
 export interface RoomSpec {
@@ -30,28 +31,6 @@ export interface MemberRecord {
   permissions?: PeerPermissions | undefined;
 }
 
-/** Who holds a claimed name: a node, and that node's own key for the holder. */
-export interface ClaimOwner {
-  nodeId: NodeId;
-  key: string;
-}
-
-/** A claimed name and its holder. */
-export interface ClaimRecord extends ClaimOwner {
-  name: string;
-}
-
-/** What to do when a name another owner holds is claimed: take `Name1`, `Name2`…; take it over; or fail. */
-export type ClaimPolicy = 'rename' | 'replace' | 'reject';
-
-/** The outcome of `claim`. */
-export interface ClaimResult {
-  /** The name granted: the one asked for, or `Name1`, `Name2`… under `rename`. */
-  name: string;
-  /** Under `replace`: the holder that lost the name (its node must let it go). */
-  replaced?: ClaimRecord | undefined;
-}
-
 /** The outcome of `addMember`. */
 export interface AddMemberResult {
   /** The same user's previous session in that room, now removed (its node must detach it). */
@@ -68,7 +47,7 @@ export interface RestoreResult {
  * Redis), so limits hold under concurrent joins spread over nodes. All methods reject with
  * UNAVAILABLE when the store cannot be reached; none waits for it to come back.
  */
-export interface ClusterDirectory {
+export interface ClusterDirectory extends ModuleClaims {
   /** Creates the room unless it exists; `created` tells which. */
   createRoom(spec: RoomSpec, createdAt: number): Promise<{ created: boolean; room: RoomRecord }>;
   getRoom(roomId: string): Promise<RoomRecord | undefined>;
@@ -103,21 +82,6 @@ export interface ClusterDirectory {
   locatePeer(peerId: string): Promise<MemberRecord | undefined>;
   /** Removes every member held by a lost node; returns them (empty if another node did it first). */
   removeNode(nodeId: NodeId): Promise<MemberRecord[]>;
-  /**
-   * Claims a name, unique within `space` across the cluster, under `policy`; `reject` fails with
-   * CONFLICT. Re-claiming one's own name keeps it. (Modules keep their names here, e.g. Pixel
-   * Streaming's streamer ids; the directory does not know what they mean.)
-   */
-  claim(space: string, name: string, owner: ClaimOwner, policy: ClaimPolicy): Promise<ClaimResult>;
-  /** Releases `name` if `owner` holds it. */
-  release(space: string, name: string, owner: ClaimOwner): Promise<boolean>;
-  claims(space: string): Promise<ClaimRecord[]>;
-  /**
-   * The next number of a cluster-wide sequence (ids unique in the cluster). A sequence that
-   * does not exist yet (new, or gone with Redis's data) starts after `startAfter` (default 0, so
-   * 1, 2, 3…): a caller that passes the time in ms never sees a number repeat after a data loss.
-   */
-  nextId(sequence: string, startAfter?: number): Promise<number>;
   /**
    * Puts back what this node wrote (its rooms and members) after the store lost it (Redis
    * restarted without persistence). Entries another node took meanwhile are returned. Claims are

@@ -1,17 +1,7 @@
 import { AppError } from '../shared/app-error.js';
 import type { NodeId } from './bus.js';
-import type {
-  AddMemberResult,
-  ClaimOwner,
-  ClaimPolicy,
-  ClaimRecord,
-  ClaimResult,
-  ClusterDirectory,
-  MemberRecord,
-  RestoreResult,
-  RoomRecord,
-  RoomSpec,
-} from './directory.js';
+import type { ClaimOwner, ClaimPolicy, ClaimRecord, ClaimResult } from './claims.js';
+import type { AddMemberResult, ClusterDirectory, MemberRecord, RestoreResult, RoomRecord, RoomSpec } from './directory.js';
 import { OwnWrites } from './own-writes.js';
 
 type SpaceClaim = ClaimRecord & { space: string };

@@ -1,17 +1,7 @@
 import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
-import type {
-  AddMemberResult,
-  ClaimOwner,
-  ClaimPolicy,
-  ClaimRecord,
-  ClaimResult,
-  ClusterDirectory,
-  MemberRecord,
-  RestoreResult,
-  RoomRecord,
-  RoomSpec,
-} from './directory.js';
+import type { ClaimOwner, ClaimPolicy, ClaimRecord, ClaimResult } from './claims.js';
+import type { AddMemberResult, ClusterDirectory, MemberRecord, RestoreResult, RoomRecord, RoomSpec } from './directory.js';
 import { OwnWrites } from './own-writes.js';
 import { connectRedis, openRedis, quitRedis, redisCall, keepAlive, type RedisClient, type RedisSettings } from './redis-connection.js';
 import * as lua from './redis-scripts.js';

@@ -2,7 +2,7 @@ import type { Clock } from '@heliograph/common';
 import { BackgroundWrites } from '../cluster/background-writes.js';
 import type { NodeId } from '../cluster/bus.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
-import type { ClaimOwner, ClaimPolicy } from '../cluster/directory.js';
+import type { ClaimOwner, ClaimPolicy } from '../cluster/claims.js';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { PsStreamer } from './endpoints.js';

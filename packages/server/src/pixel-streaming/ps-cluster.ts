@@ -1,4 +1,4 @@
-import type { ClaimRecord } from '../cluster/directory.js';
+import type { ClaimRecord } from '../cluster/claims.js';
 import type { PsPlayer, PsStreamer, RemoteStreamer } from './endpoints.js';
 
 /** A streamer id held in the cluster: `name` is the id, `key` its place in the cluster's registration order. */
