@@ -76,8 +76,11 @@ export interface ClusterDirectory extends ModuleClaims {
    * forgets it as its own.
    */
   moveMember(member: MemberRecord, from: NodeId): Promise<boolean>;
-  /** Remembers a member a hand-over moved to this node as this node's own (for `restore()`). */
-  adoptMember(member: MemberRecord): void;
+  /**
+   * Remembers a member a hand-over moved to this node as this node's own, and its room as this
+   * node knows it (for `restore()`: this node may never have written that room).
+   */
+  adoptMember(member: MemberRecord, room: RoomRecord): void;
   /** Which room and node a peer is on (the peer directory). */
   locatePeer(peerId: string): Promise<MemberRecord | undefined>;
   /** Removes every member held by a lost node; returns them (empty if another node did it first). */

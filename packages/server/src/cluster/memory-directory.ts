@@ -138,7 +138,8 @@ export class MemoryDirectory implements ClusterDirectory {
     return true;
   }
 
-  adoptMember(member: MemberRecord): void {
+  adoptMember(member: MemberRecord, room: RoomRecord): void {
+    this.#own.noteRoom(room);
     this.#own.noteMember(member);
   }
 

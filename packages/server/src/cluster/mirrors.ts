@@ -3,7 +3,7 @@ import { readEventData } from './event-data.js';
 import { Peer, type Room } from '../rooms/room.js';
 import { isRemote, type RemoteSink } from '../rooms/peer-sink.js';
 import type { NodeId } from './bus.js';
-import type { MemberRecord } from './directory.js';
+import type { MemberRecord, RoomRecord } from './directory.js';
 import type { PeerPermissions } from '../rooms/peer-permissions.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { RoomChannelMessage } from './messages.js';
@@ -22,6 +22,12 @@ export function mirrorOf(info: PeerInfo, sink: RemoteSink, room: Room, permissio
 /** The directory's record of `peer`, held by node `nodeId`. */
 export function memberOf(peer: Peer, nodeId: NodeId): MemberRecord {
   return { roomId: peer.room.id, peerId: peer.id, userId: peer.userId, nodeId, info: peer.info(), permissions: peer.permissions };
+}
+
+/** The directory's record of `room` as this node knows it. */
+export function roomRecordOf(room: Room): RoomRecord {
+  const { id: roomId, maxPeers, metadata, emptyTimeoutMs, createdAt } = room;
+  return { roomId, maxPeers, metadata, emptyTimeoutMs, createdAt, memberCount: room.peers.size };
 }
 
 /**

@@ -93,7 +93,8 @@ export class RedisDirectory implements ClusterDirectory {
     return moved === 1;
   }
 
-  adoptMember(member: MemberRecord): void {
+  adoptMember(member: MemberRecord, room: RoomRecord): void {
+    this.#own.noteRoom(room);
     this.#own.noteMember(member);
   }
 

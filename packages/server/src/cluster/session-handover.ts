@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import type { Peer, Room } from '../rooms/room.js';
 import { NO_SINK } from '../rooms/peer-sink.js';
-import { homeNode, memberOf } from './mirrors.js';
+import { homeNode, memberOf, roomRecordOf } from './mirrors.js';
 import type { Rooms } from '../rooms/rooms.js';
 import type { ClientSession, HandoverState, SessionForward } from '../sessions/client-session.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
@@ -241,7 +241,7 @@ export class SessionHandover implements MoveHooks {
       return;
     }
     room.relocate(peer, session);
-    this.#o.node.directory.adoptMember(memberOf(peer, this.#o.node.nodeId));
+    this.#o.node.directory.adoptMember(memberOf(peer, this.#o.node.nodeId), roomRecordOf(room));
     for (const e of arrival.pending) {
       session.sendEvent(e.type, e.data);
     }

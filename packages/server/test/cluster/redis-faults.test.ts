@@ -124,6 +124,20 @@ describe.skipIf(!present)('Redis faults', () => {
     expect(await d1.locatePeer('b1')).toEqual(member('b1', 'u1', 'B'));
   });
 
+  it('restores a member a hand-over moved here into its room, though this node never wrote the room', async () => {
+    const [d1, d2] = [await h.directory(), await h.directory()];
+    const { room } = await d1.createRoom({ roomId: 'r1', maxPeers: 3, metadata: { by: 'A' }, emptyTimeoutMs: 900 }, 7);
+    await d1.addMember(member('a1', 'u1', 'A'));
+    expect(await d2.moveMember(member('a1', 'u1', 'B'), 'A')).toBe(true);
+    d2.adoptMember(member('a1', 'u1', 'B'), room);
+    await redis.restart();
+    await h.eventually(() => b.bus.connected, 'B to reconnect');
+    await answering(d1, d2);
+    expect(await d2.restore()).toEqual({ members: [] });
+    expect(await d1.getRoom('r1')).toEqual({ roomId: 'r1', maxPeers: 3, metadata: { by: 'A' }, emptyTimeoutMs: 900, createdAt: 7, memberCount: 1 });
+    expect(await d1.locatePeer('a1')).toEqual(member('a1', 'u1', 'B'));
+  });
+
   it('fails commands to a hung Redis with UNAVAILABLE after the command timeout', async () => {
     const d = await h.directory();
     redis.pause();
