@@ -17,7 +17,7 @@ import { installDepthGuard } from './http/depth-guard.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerLobbyRoutes } from './http/lobby-routes.js';
 import { registerMetricsRoutes } from './http/metrics-routes.js';
-import type { PixelStreaming } from './pixel-streaming/ps-gateway.js';
+import type { PsGateway } from './pixel-streaming/ps-gateway.js';
 import type { RoomMembership } from './rooms/room-membership.js';
 import type { Rooms } from './rooms/rooms.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
@@ -43,7 +43,7 @@ export interface RouteDeps {
   rooms: Rooms;
   business: BusinessIntegration;
   operator: OperatorConsole;
-  pixelStreaming: PixelStreaming | undefined;
+  pixelStreaming: PsGateway | undefined;
 }
 
 /** Every HTTP route of the node's main port: health, accounts, lobby, metrics, control API, console, dialect, demo. */

@@ -16,7 +16,7 @@ import type { Config } from './config/schema.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import type { ClientAddress } from './http/client-address.js';
 import type { Inspector } from './inspector/inspector.js';
-import { PsGateway, type PixelStreaming } from './pixel-streaming/ps-gateway.js';
+import { PsGateway } from './pixel-streaming/ps-gateway.js';
 import type { RoomMembership } from './rooms/room-membership.js';
 import type { Rooms } from './rooms/rooms.js';
 import type { SessionRegistry } from './sessions/session-registry.js';
@@ -85,7 +85,7 @@ export interface DialectDeps {
 }
 
 /** Epic's Pixel Streaming dialect, for `pixelStreaming.enabled`. */
-export function createPixelStreamingDialect(config: Config, deps: DialectDeps): PixelStreaming {
+export function createPixelStreamingDialect(config: Config, deps: DialectDeps): PsGateway {
   const { inspector, rooms, verifier, clock, logger, errors, cluster, clusterRooms, membership, admission, clientAddress } = deps;
   return new PsGateway({
     inspect: (peer, direction, type, message, bytes) => {
@@ -144,7 +144,7 @@ export function registerAccountRoutes(
 }
 
 /** Hands each WebSocket upgrade to the native gateway or the Pixel Streaming dialect, else 404. */
-export function routeUpgrades(http: FastifyInstance, admission: Admission, gateway: WsGateway, pixelStreaming: PixelStreaming | undefined): void {
+export function routeUpgrades(http: FastifyInstance, admission: Admission, gateway: WsGateway, pixelStreaming: PsGateway | undefined): void {
   http.server.on(
     'upgrade',
     admission.upgrades((req, socket, head, ticket) => {
@@ -174,7 +174,7 @@ export interface LifecycleParts {
   clusterRooms: ClusterRooms | undefined;
   operator: OperatorConsole;
   http: FastifyInstance;
-  pixelStreaming: PixelStreaming | undefined;
+  pixelStreaming: PsGateway | undefined;
   gateway: WsGateway;
   sessions: SessionRegistry;
   rooms: Rooms;

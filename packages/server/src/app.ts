@@ -23,7 +23,7 @@ import { SessionHandover } from './cluster/session-handover.js';
 import { randomIds, type IdGenerator } from './shared/ids.js';
 import { ErrorReporter } from './shared/error-reporter.js';
 import { createLogger, type Logger } from './shared/logger.js';
-import type { PixelStreaming } from './pixel-streaming/ps-gateway.js';
+import type { PsGateway } from './pixel-streaming/ps-gateway.js';
 import type { SigningSecret } from './storage/secret.js';
 import { Admission, type AdmissionOptions } from './transport/admission.js';
 import { Dispatcher } from './transport/dispatcher.js';
@@ -57,7 +57,7 @@ export interface Heliograph {
   /** The webhooks, when configured: where other modules publish their events (`streamer.*`). */
   readonly webhooks: Webhooks | undefined;
   /** Epic's Pixel Streaming dialect, when `pixelStreaming.enabled`. */
-  readonly pixelStreaming: PixelStreaming | undefined;
+  readonly pixelStreaming: PsGateway | undefined;
   /** This node's membership of a cluster, when `redis.url` is set. */
   readonly cluster: ClusterNode | undefined;
   /** Where unexpected errors are logged (rate-limited) and counted. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
-import type { PixelStreaming } from '../pixel-streaming/ps-gateway.js';
+import type { PsGateway } from '../pixel-streaming/ps-gateway.js';
 import { ApiKeyStore } from '../control-api/api-key-store.js';
 import { ApiKeys } from '../control-api/api-keys.js';
 import { openDatabase } from '../storage/database.js';
@@ -95,7 +95,7 @@ describe('startupSummary', () => {
       url: 'http://127.0.0.1:8080',
       apiKeys: keys(cfg),
       secretOrigin: 'configured',
-      pixelStreaming: { ports: { streamer: 8888, sfu: undefined } } as unknown as PixelStreaming,
+      pixelStreaming: { ports: { streamer: 8888, sfu: undefined } } as unknown as PsGateway,
       cluster: { nodeId: 'ND_1' } as unknown as ClusterNode,
     });
     expect(lines.slice(-3)).toEqual([

@@ -203,7 +203,7 @@ export class PsClusterLink implements PsCluster {
       return gone;
     }
     const route = this.#route(from, { room: streamer.peer.room.id, peer: m.peerId }, () => streamer.peer?.id, m.player.remoteAddress);
-    const player = new PsPlayer(m.player.id, route, m.player.type, guestIdentity(m), this.#opts.clock.now());
+    const player = new PsPlayer(m.player.id, route, m.player.type, guestIdentity(m));
     const guest: Guest = { player, route, nodeId: from, peer: m.peerId };
     // Kicked, its streamer gone, or removed from presence: the player's node closes it.
     route.onClose((code, reason) => {

@@ -56,7 +56,6 @@ export class PsStreamer {
     readonly socket: PsSocket,
     readonly type: 'Streamer' | 'SFU',
     readonly credential: StreamerCredential,
-    readonly connectedAt: number,
   ) {}
 }
 
@@ -88,6 +87,5 @@ export class PsPlayer {
     readonly type: 'Player' | 'SFU',
     /** The verified token, when players must authenticate. */
     readonly identity: Identity | undefined,
-    readonly connectedAt: number,
   ) {}
 }

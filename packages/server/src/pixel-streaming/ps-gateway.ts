@@ -350,6 +350,3 @@ function closeGently(socket: PsSocket): Promise<void> {
     }, 1000).unref();
   });
 }
-
-/** Epic's Pixel Streaming signalling as the node serves it. */
-export type PixelStreaming = PsGateway;

@@ -32,7 +32,7 @@ function guest(node: PsNode, id: string, seen: string[], identityOf?: ReturnType
     (json) => seen.push(json),
     (code, reason) => seen.push(`closed ${String(code)} ${String(reason)}`),
   );
-  return new PsPlayer(id, link, 'Player', identityOf, node.clock.now());
+  return new PsPlayer(id, link, 'Player', identityOf);
 }
 
 const player = (node: PsNode, id: string): PsPlayer => node.sig.players.get(id)!;

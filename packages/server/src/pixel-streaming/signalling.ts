@@ -54,11 +54,11 @@ export class PsSignalling {
    * `sfuPlayerId`: the SFU's player id when the cluster minted it (else `playerIds()`).
    */
   addStreamer(socket: PsSocket, type: 'Streamer' | 'SFU', credential: StreamerCredential, sfuPlayerId?: string): PsStreamer {
-    const streamer = new PsStreamer(socket, type, credential, this.opts.clock.now());
+    const streamer = new PsStreamer(socket, type, credential);
     this.streamers.add(streamer, PLACEHOLDER_STREAMER_ID);
     if (type === 'SFU') {
       // An SFU is also a player: it subscribes upstream under a player id of its own.
-      const player = new PsPlayer(sfuPlayerId ?? this.opts.playerIds(), socket, 'SFU', undefined, streamer.connectedAt);
+      const player = new PsPlayer(sfuPlayerId ?? this.opts.playerIds(), socket, 'SFU', undefined);
       player.sfuStreamer = streamer;
       streamer.sfuPlayer = player;
       this.players.set(player.id, player);
@@ -75,7 +75,7 @@ export class PsSignalling {
 
   /** A player connected: it gets `config` at once (Wilbur sends nothing else unasked). `id`: minted by the cluster. */
   addPlayer(socket: PsSocket, identity: Identity | undefined, id?: string): PsPlayer {
-    const player = new PsPlayer(id ?? this.opts.playerIds(), socket, 'Player', identity, this.opts.clock.now());
+    const player = new PsPlayer(id ?? this.opts.playerIds(), socket, 'Player', identity);
     this.players.set(player.id, player);
     const { inspect } = this.opts;
     if (inspect) {
