@@ -1,5 +1,3 @@
-import Type from 'typebox';
-import { Compile } from 'typebox/compile';
 import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
@@ -8,7 +6,7 @@ import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import { ClusterIds, type ClusterIdsOptions } from './cluster-ids.js';
 import { PsPlayer, PsStreamer, RemoteStreamer } from './endpoints.js';
-import { isPsNodeMessage, PS_MODULE, readRelayed, type PsNodeMessage } from './node-messages.js';
+import { isPsNodeMessage, isSubscribed, PS_MODULE, readRelayed, type PsNodeMessage, type Subscribed } from './node-messages.js';
 import { PeerRoute, type PeerAddress } from './peer-route.js';
 import { presenceRoomId } from './presence.js';
 import type { PsCluster, StreamerRecord } from './ps-cluster.js';
@@ -33,9 +31,6 @@ interface Guest {
   peer: string;
 }
 
-/** The streamer's node's answer to `ps.subscribe`. */
-type Subscribed = { streamerPeer: string } | { failed: string };
-
 /** A player of this node subscribed (or subscribing) to a streamer of another. */
 interface Upstream {
   player: PsPlayer;
@@ -44,8 +39,6 @@ interface Upstream {
   /** Counts the streamer's renames, so that a move overtaken by a newer one stops. */
   moves: number;
 }
-
-const checkSubscribed = Compile(Type.Union([Type.Object({ streamerPeer: Type.String() }), Type.Object({ failed: Type.String() })]));
 
 /**
  * The dialect across the nodes of a cluster; its ids are `ClusterIds`' (`cluster-ids.ts`). A
@@ -132,7 +125,7 @@ export class PsClusterLink implements PsCluster {
     if (this.#upstreams.get(player.id) !== entry) {
       return undefined; // The streamer's node ended it before its answer was read, or was lost.
     }
-    const answer = checkSubscribed.Check(reply) ? reply : { failed: gone };
+    const answer = isSubscribed(reply) ? reply : { failed: gone };
     if ('failed' in answer) {
       this.#forgetUpstream(entry);
       return answer.failed;

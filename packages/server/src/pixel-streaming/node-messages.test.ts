@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPsNodeMessage, readRelayed, type PsNodeMessage } from './node-messages.js';
+import { isPsNodeMessage, isSubscribed, readRelayed, type PsNodeMessage } from './node-messages.js';
 
 /** A well-formed message of every type: a new type without one here does not compile. */
 const SAMPLES: { [T in PsNodeMessage['type']]: Extract<PsNodeMessage, { type: T }> } = {
@@ -36,6 +36,14 @@ describe('Pixel Streaming messages between nodes', () => {
     expect(readRelayed('{"from":"PA1","payload":{"type":"offer","sdp":"v=0"}}')).toEqual({ from: 'PA1', payload: { type: 'offer', sdp: 'v=0' } });
     for (const bad of ['not json', '{"payload":{}}', '{"from":"PA1"}', '{"from":"PA1","payload":"offer"}', '{"from":7,"payload":{}}', '[]']) {
       expect(readRelayed(bad), bad).toBeUndefined();
+    }
+  });
+
+  it('reads an answer to ps.subscribe only as the streamer’s presence peer or a failure message', () => {
+    expect(isSubscribed({ streamerPeer: 'PA1' })).toBe(true);
+    expect(isSubscribed({ failed: 'Streamer S1 is full. Max players = 1.' })).toBe(true);
+    for (const bad of [{}, { streamerPeer: 7 }, { failed: null }, 'PA1', null]) {
+      expect(isSubscribed(bad), JSON.stringify(bad)).toBe(false);
     }
   });
 });

@@ -53,6 +53,17 @@ export function isPsNodeMessage(body: unknown): body is PsNodeMessage {
   return check.Check(body);
 }
 
+/** The streamer's node's answer to `ps.subscribe`: its presence peer, or the `subscribeFailed` message. */
+export const Subscribed = Type.Union([Type.Object({ streamerPeer: str }), Type.Object({ failed: str })]);
+export type Subscribed = Static<typeof Subscribed>;
+
+const checkSubscribed = Compile(Subscribed);
+
+/** Whether another node's answer to `ps.subscribe` is well-formed. */
+export function isSubscribed(reply: unknown): reply is Subscribed {
+  return checkSubscribed.Check(reply);
+}
+
 /** A dialect message relayed between presence peers: `from` is stamped by the sending node. */
 const checkRelayed = Compile(Type.Object({ from: str, payload: record }));
 
