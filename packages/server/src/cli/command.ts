@@ -33,6 +33,8 @@ export interface OptionSpec {
   short?: string;
   /** Placeholder for the value in help text: `--ttl <duration>`. */
   value?: string;
+  /** The command does not run without it (a usage error, exit 2); its help says so. */
+  required?: true;
   description: string;
 }
 
@@ -40,8 +42,8 @@ export interface OptionSpec {
 export interface Command {
   /** Words after `heliograph`: `users add`. */
   name: string;
-  /** Positional arguments, all required: `['<username>']`. */
-  positionals: string[];
+  /** Positional arguments, all required: `['<username>']`; none by default. */
+  positionals?: string[];
   summary: string;
   /** More text under the usage line of the command's help. */
   details?: string;
@@ -112,8 +114,11 @@ export const JSON_LIST_OPTION: Record<string, OptionSpec> = { json: { type: 'boo
 
 /** The `--help` text of one command. */
 export function commandHelp(command: Command): string {
-  const usage = ['heliograph', command.name, ...command.positionals, '[options]'].join(' ');
-  const options: [string, string][] = Object.entries(command.options).map(([name, spec]) => [optionLabel(name, spec), spec.description]);
+  const usage = ['heliograph', command.name, ...(command.positionals ?? []), '[options]'].join(' ');
+  const options: [string, string][] = Object.entries(command.options).map(([name, spec]) => [
+    optionLabel(name, spec),
+    spec.required ? `${spec.description}; required` : spec.description,
+  ]);
   options.push(['-h, --help', 'Show this help']);
   return [
     `Usage: ${usage}`,

@@ -101,7 +101,6 @@ export function dev(ctx: CommandContext): Promise<number> {
 
 export const devCommand: Command = {
   name: 'dev',
-  positionals: [],
   summary: 'Runs a throw-away server for development: in memory, with a test account, an API key and a token.',
   details:
     'For development only. Like `serve` with --data-dir :memory: and text logs; once it listens it\n' +

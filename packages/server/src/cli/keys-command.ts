@@ -75,13 +75,12 @@ export async function keysRevoke({ args, config, io }: CommandContext): Promise<
 
 export const keysCreateCommand: Command = {
   name: 'keys create',
-  positionals: [],
   summary: 'Makes a control API key, kept (as a digest) in the database, and prints it once.',
   details:
     'Only the key goes to stdout, so that `KEY=$(npx heliograph keys create --scope read-write)` works;\n' +
     'its id and scope go to stderr. A running server accepts it from its next request.',
   options: {
-    scope: { type: 'string', value: 'read|read-write', description: '`read` may only GET; `read-write` may do everything; required' },
+    scope: { type: 'string', value: 'read|read-write', required: true, description: '`read` may only GET; `read-write` may do everything' },
     id: { type: 'string', value: 'id', description: 'Its name in logs and in `keys list` (default: key-<random>)' },
     json: { type: 'boolean', description: 'Print {"id","scope","createdAt","key"} as JSON instead' },
   },
@@ -90,7 +89,6 @@ export const keysCreateCommand: Command = {
 
 export const keysListCommand: Command = {
   name: 'keys list',
-  positionals: [],
   summary: 'Lists the control API keys: id, scope, source (config or database), created. Never a key.',
   options: JSON_LIST_OPTION,
   run: keysList,

@@ -2,7 +2,7 @@ import { AppError } from '../shared/app-error.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { parseCommandArgs } from './args.js';
-import { CliError, USAGE_EXIT, commandHelp, table, type CliIo, type Command } from './command.js';
+import { CliError, USAGE_EXIT, commandHelp, table, type CliIo, type Command, type CommandArgs } from './command.js';
 import { devCommand } from './dev-command.js';
 import { KEYS_COMMANDS } from './keys-command.js';
 import { serveCommand } from './serve-command.js';
@@ -42,7 +42,7 @@ const COMMANDS: readonly Command[] = [
 const HELP_FLAGS = new Set(['--help', '-h']);
 
 function usageLine(command: Command): string {
-  return ['heliograph', command.name, ...command.positionals].join(' ');
+  return ['heliograph', command.name, ...(command.positionals ?? [])].join(' ');
 }
 
 function mainHelp(): string {
@@ -76,6 +76,20 @@ function groupHelp(group: string, commands: readonly Command[]): string {
     `Run 'heliograph ${group} <command> --help' for a command's options.`,
     '',
   ].join('\n');
+}
+
+/** What is missing from, or too much in, a command line; undefined when nothing is. */
+function misused(command: Command, args: CommandArgs): string | undefined {
+  const wanted = command.positionals ?? [];
+  const { positionals } = args;
+  if (positionals.length < wanted.length) {
+    return `missing ${wanted[positionals.length] ?? 'argument'}`;
+  }
+  if (positionals.length > wanted.length) {
+    return `unexpected argument ${JSON.stringify(positionals[wanted.length])}`;
+  }
+  const absent = Object.entries(command.options).find(([name, spec]) => spec.required && args.options[name] === undefined);
+  return absent && `--${absent[0]} is required`;
 }
 
 function usageError(io: CliIo, message: string, helpHint: string): number {
@@ -148,12 +162,9 @@ async function runCommand(command: Command, argv: readonly string[], input: CliI
     io.stdout.write(commandHelp(command));
     return 0;
   }
-  const { positionals } = parsed.args;
-  if (positionals.length < command.positionals.length) {
-    return usageError(io, `missing ${command.positionals[positionals.length] ?? 'argument'}`, hint);
-  }
-  if (positionals.length > command.positionals.length) {
-    return usageError(io, `unexpected argument ${JSON.stringify(positionals[command.positionals.length])}`, hint);
+  const misuse = misused(command, parsed.args);
+  if (misuse !== undefined) {
+    return usageError(io, misuse, hint);
   }
   const loaded = loadConfig({ argv: parsed.configArgv, env: input.env, cwd: input.cwd });
   if ('errors' in loaded) {

@@ -90,7 +90,6 @@ function settingsHelp(): string {
 
 export const serveCommand: Command = {
   name: 'serve',
-  positionals: [],
   summary: 'Runs the signalling server (the default command). Ctrl-C stops it gracefully.',
   details: settingsHelp(),
   options: {},

@@ -57,14 +57,13 @@ export async function token({ args, config, io }: CommandContext): Promise<numbe
 
 export const tokenCommand: Command = {
   name: 'token',
-  positionals: [],
   summary: 'Prints a join token for one user and room, signed with this node’s secret.',
   details:
     'The secret is auth.jwtSecret, or the one generated under dataDir. Only the token is printed:\n' +
     '  TOKEN=$(heliograph token --user alice --room demo --ttl 30m)',
   options: {
-    user: { type: 'string', value: 'id', description: 'User id (the `sub` claim); required' },
-    room: { type: 'string', value: 'room', description: 'Room id, `*` or a prefix like `team-*`; required' },
+    user: { type: 'string', value: 'id', required: true, description: 'User id (the `sub` claim)' },
+    room: { type: 'string', value: 'room', required: true, description: 'Room id, `*` or a prefix like `team-*`' },
     ttl: { type: 'string', value: 'duration', description: 'Lifetime: 3600, 30m, 1h, 7d (default auth.tokenTtlSeconds; at most auth.maxTokenTtlSeconds)' },
     name: { type: 'string', value: 'display name', description: 'Display name (the `name` claim)' },
     'no-create': { type: 'boolean', description: 'Allow joining the room but not creating it' },

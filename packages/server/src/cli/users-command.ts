@@ -76,7 +76,6 @@ export const usersRemoveCommand: Command = {
 
 export const usersListCommand: Command = {
   name: 'users list',
-  positionals: [],
   summary: 'Lists the built-in accounts.',
   options: JSON_LIST_OPTION,
   run: usersList,

@@ -180,7 +180,7 @@ describe('the heliograph process', () => {
     expect(await runBin(['token', '--room'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--room needs a value') as string });
     expect(await runBin(['token', '--room', 'r', '--data-dir', 'd'])).toMatchObject({
       code: 2,
-      stderr: 'heliograph: --user is required\n',
+      stderr: "heliograph: --user is required\nRun 'heliograph token --help' for usage.\n",
     });
   });
 

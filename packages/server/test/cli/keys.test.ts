@@ -112,7 +112,11 @@ describe('heliograph keys, beside a running server', () => {
   });
 
   it('refuses a missing or unknown scope, a taken id, and a :memory: data directory', async () => {
-    expect(await keys(['create'])).toMatchObject({ code: 2, stdout: '', stderr: 'heliograph: --scope is required\n' });
+    expect(await keys(['create'])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: "heliograph: --scope is required\nRun 'heliograph keys create --help' for usage.\n",
+    });
     expect(await keys(['create', '--scope', 'admin'])).toMatchObject({
       code: 2,
       stderr: 'heliograph: --scope must be read (GET only) or read-write, not "admin"\n',

@@ -111,6 +111,7 @@ describe('operator CLI', () => {
     expect(JSON.parse((await cli(['send', 'news', '--peer', b.peer, '--data', '[1]', '--json'])).stdout)).toEqual({ recipients: 1 });
     expect((await b.client.nextEvent('data')).data).toEqual({ from: 'server', payload: [1] });
     expect(await cli(['send', 'news', '--data', '{nope'])).toMatchObject({ code: 2, stderr: 'heliograph: --data must be JSON, not "{nope"\n' });
+    expect(await cli(['send', 'news'])).toMatchObject({ code: 2, stderr: expect.stringContaining('heliograph: --data is required\n') as string });
   });
 
   it('inspect: the live signalling of a room, as text and as JSON lines, bounded by --count', async () => {

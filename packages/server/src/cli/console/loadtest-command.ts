@@ -32,7 +32,6 @@ function render(r: LoadReport): string {
 
 export const loadtestCommand: Command = {
   name: 'loadtest',
-  positionals: [],
   summary: 'Joins synthetic peers to a running server and reports join and relay latency percentiles and errors.',
   details:
     'Tokens come from the control API (a read-write key); rooms are loadtest-<run>-<n>. Each peer signals the\n' +

@@ -75,7 +75,6 @@ function roomCommand({ more = [], options = {}, run, ...help }: RoomCommandSpec)
 
 export const roomsListCommand: Command = {
   name: 'rooms list',
-  positionals: [],
   summary: 'Lists the live rooms (of the whole cluster): id, peers, limit, created.',
   options: { ...SERVER_OPTIONS, ...JSON_OPTION },
   async run(ctx) {
@@ -153,7 +152,7 @@ export const sendCommand = roomCommand({
   details: 'The payload is JSON: `heliograph send demo --data \'{"notice":"closing in 5 minutes"}\'`.',
   options: {
     ...JSON_OPTION,
-    data: { type: 'string', value: 'json', description: 'The payload, as JSON; required' },
+    data: { type: 'string', value: 'json', required: true, description: 'The payload, as JSON' },
     peer: { type: 'string', value: 'peer', description: 'Only this peer' },
   },
   async run(ctx, roomId) {

@@ -7,7 +7,6 @@ type DeadLetter = Omit<NodeDeadLetter, 'event'>;
 
 export const deadLettersCommand: Command = {
   name: 'webhooks dead-letters',
-  positionals: [],
   summary: 'Lists webhook events that ran out of attempts, on every node, oldest first (up to --limit). Warns of nodes that did not answer.',
   options: {
     ...SERVER_OPTIONS,
