@@ -139,7 +139,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#assertOpen();
     const frame = options?.echo ? { k: 'pub', from: this.nodeId, m: message, e: 1 } : { k: 'pub', from: this.nodeId, m: message };
     this.#publishing++;
-    await new Promise<number>((resolve, reject) => this.#outbox.send(this.#channel(channel), JSON.stringify(frame), resolve, reject)).finally(() => {
+    await this.#outbox.send(this.#channel(channel), JSON.stringify(frame)).finally(() => {
       if (--this.#publishing === 0) {
         this.#router?.published();
       }
@@ -188,9 +188,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
 
   #sendInbox(to: NodeId, id: string, seq: number, message: OutgoingMessage): void {
     const frame = JSON.stringify({ k: 'req', from: this.nodeId, id, s: seq, m: message });
-    this.#outbox.send(
-      this.#inbox(to),
-      frame,
+    this.#outbox.send(this.#inbox(to), frame).then(
       (receivers) => {
         if (receivers === 0) {
           this.#pending.fail(id, new AppError('UNAVAILABLE', `Node ${to} is not listening`));
@@ -267,18 +265,10 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     } else if (frame.k === 'req') {
       const { from, id } = frame;
       this.#responder.answer(from, frame.s, frame.m, (reply) => {
-        const res = reply.ok
-          ? { k: 'res', from: this.nodeId, id, ok: true, body: reply.body }
-          : { k: 'res', from: this.nodeId, id, ok: false, error: reply.error };
-        this.#outbox.send(
-          this.#inbox(from),
-          JSON.stringify(res),
-          () => undefined,
-          (err: unknown) => {
-            // The requester times out or fails on its own bus loss; nothing else to do here.
-            this.#log.warn({ err, to: from }, 'cluster: could not send a reply');
-          },
-        );
+        this.#outbox.send(this.#inbox(from), JSON.stringify({ k: 'res', from: this.nodeId, id, ...reply })).catch((err: unknown) => {
+          // The requester times out or fails on its own bus loss; nothing else to do here.
+          this.#log.warn({ err, to: from }, 'cluster: could not send a reply');
+        });
       });
     } else if (frame.ok) {
       this.#pending.resolveFrom(frame.from, frame.id, frame.body);

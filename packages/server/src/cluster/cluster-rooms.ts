@@ -214,22 +214,15 @@ export class ClusterRooms implements RoomsCluster {
   async open(roomId: string, mode: OpenMode, create?: JoinRequest['create']): Promise<Room> {
     this.#assertConnected();
     const existing = this.#rooms.get(roomId);
-    if (existing && mode !== 'create') {
-      this.#rooms.hold(existing);
-      return existing;
-    }
-    if (existing) {
-      throw new AppError('CONFLICT', `Room "${roomId}" already exists`);
-    }
     let opening = this.#opening.get(roomId);
-    if (opening && mode === 'create') {
+    if (mode === 'create' && (existing || opening)) {
       throw new AppError('CONFLICT', `Room "${roomId}" already exists`);
     }
-    if (!opening) {
+    if (!existing && !opening) {
       opening = this.#openNew(roomId, mode, create).finally(() => this.#opening.delete(roomId));
       this.#opening.set(roomId, opening);
     }
-    const room = await opening;
+    const room = existing ?? (await opening!);
     this.#rooms.hold(room);
     return room;
   }

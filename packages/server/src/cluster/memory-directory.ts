@@ -9,10 +9,8 @@ type SpaceClaim = ClaimRecord & { space: string };
 interface StoredRoom {
   spec: RoomSpec;
   createdAt: number;
-  /** peerId → member, in join order. */
+  /** peerId → member, in join order; one session per user. */
   members: Map<string, MemberRecord>;
-  /** userId → peerId: one session per user and room. */
-  users: Map<string, string>;
 }
 
 /** The shared state of an in-memory cluster: one per process, or one per test cluster. */
@@ -29,8 +27,7 @@ const claimKey = (space: string, name: string) => `${space}\n${name}`;
 const holds = (r: ClaimOwner | undefined, owner: ClaimOwner): boolean => !!r && r.nodeId === owner.nodeId && r.key === owner.key;
 
 /**
- * The directory of a single node (the default) or of in-memory test nodes sharing one state.
- * Single-threaded JavaScript makes every method atomic; the Redis directory gets the same
+ * The directory of in-memory test nodes sharing one state. Single-threaded JavaScript makes every method atomic; the Redis directory gets the same
  * semantics from Lua scripts, and one contract suite checks both.
  */
 export class MemoryDirectory implements ClusterDirectory {
@@ -46,7 +43,7 @@ export class MemoryDirectory implements ClusterDirectory {
     let room = this.#s.rooms.get(spec.roomId);
     const created = !room;
     if (!room) {
-      room = { spec: copy(spec), createdAt, members: new Map(), users: new Map() };
+      room = { spec: copy(spec), createdAt, members: new Map() };
       this.#s.rooms.set(spec.roomId, room);
     }
     this.#own.noteRoom(record(room));
@@ -98,8 +95,7 @@ export class MemoryDirectory implements ClusterDirectory {
   /** `restoring`: a newer session of the same user wins (CONFLICT) instead of being replaced. */
   #add(member: MemberRecord, restoring: boolean): AddMemberResult {
     const room = this.#room(member.roomId);
-    const previousId = room.users.get(member.userId);
-    const previous = previousId === undefined || previousId === member.peerId ? undefined : room.members.get(previousId);
+    const previous = [...room.members.values()].find((m) => m.userId === member.userId && m.peerId !== member.peerId);
     if (previous && restoring) {
       throw new AppError('CONFLICT', `User "${member.userId}" has a newer session in room "${member.roomId}"`);
     }
@@ -111,7 +107,6 @@ export class MemoryDirectory implements ClusterDirectory {
     }
     const m = copy(member);
     room.members.set(m.peerId, m);
-    room.users.set(m.userId, m.peerId);
     this.#s.peers.set(m.peerId, m);
     return previous ? { replaced: previous } : {};
   }
@@ -224,11 +219,7 @@ export class MemoryDirectory implements ClusterDirectory {
 
   /** Removes a member from its room (if the room is still there) and from the peer directory. */
   #unlink(m: MemberRecord): void {
-    const room = this.#s.rooms.get(m.roomId);
-    room?.members.delete(m.peerId);
-    if (room?.users.get(m.userId) === m.peerId) {
-      room.users.delete(m.userId);
-    }
+    this.#s.rooms.get(m.roomId)?.members.delete(m.peerId);
     this.#s.peers.delete(m.peerId);
   }
 }

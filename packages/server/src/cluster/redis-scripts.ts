@@ -70,11 +70,7 @@ local mk = rk(id) .. ':members'
 if redis.call('EXISTS', rk(id)) == 0 then return { 0, {} } end
 if ARGV[3] == '1' and redis.call('HLEN', mk) > 0 then return { 0, {} } end
 local all = redis.call('HVALS', mk)
-for _, j in ipairs(all) do
-  local m = cjson.decode(j)
-  redis.call('DEL', p .. ':peer:' .. m.peerId)
-  redis.call('SREM', p .. ':nodepeers:' .. m.nodeId, m.peerId)
-end
+for _, j in ipairs(all) do unlink(cjson.decode(j)) end
 redis.call('DEL', rk(id), mk, rk(id) .. ':users')
 redis.call('SREM', p .. ':rooms', id)
 return { 1, all }

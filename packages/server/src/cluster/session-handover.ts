@@ -207,12 +207,11 @@ export class SessionHandover implements MoveHooks {
     for (const e of arrival.early.splice(0)) {
       session.sendEvent(e.type, e.data);
     }
-    if (!state.peer) {
+    if (state.peer) {
+      this.#tryConvert(arrival);
+    } else {
       this.#forget(arrival);
-      arrival.converted();
-      return;
     }
-    this.#tryConvert(arrival);
   }
 
   #forwarded(oldSession: string, event: Pending): void {
@@ -255,7 +254,6 @@ export class SessionHandover implements MoveHooks {
     if (state.reconnecting) {
       room.broadcast('peer.reconnected', `{"peerId":"${peer.id}"}`, peer.id);
     }
-    arrival.converted();
   }
 
   /** The hand-over failed here: if the old node gave the peer up anyway, it leaves. */

@@ -4,11 +4,8 @@ import type { Logger } from '../../shared/logger.js';
 import type { NodeId } from '../bus.js';
 import { WireError } from '../frames.js';
 import type { PendingRequests } from '../pending-requests.js';
-import { encodeReply, encodeRequest, Kind, type OutgoingMessage, type RequestFrame } from './link-frames.js';
+import { encodeReply, encodeRequest, Kind, type OutgoingMessage, type Reply, type RequestFrame } from './link-frames.js';
 import type { NodeLinks } from './node-links.js';
-
-/** The answer to a request, as the bus produces it. */
-export type Reply = { ok: true; body: unknown } | { ok: false; error: { code: AppError['code']; message: string } };
 
 /** What the router needs from the bus. */
 export interface RouterBus {
