@@ -59,27 +59,32 @@ interface Echo {
  * A session arriving from `from`: its events come from there until the old node stops forwarding
  * (`peer.moved`), then from this node's room.
  */
-interface Arrival {
-  oldSession: string;
-  from: NodeId;
-  peerId: string | undefined;
+class Arrival {
   room: Room | undefined;
   session: ClientSession | undefined;
   state: HandoverState | undefined;
   /** Forwards and this node's own broadcasts that came before the session was installed. */
-  early: Pending[];
+  readonly early: Pending[] = [];
   /** Room events heard after `peer.moving`, for the peer once it is in place. */
-  pending: Pending[];
+  readonly pending: Pending[] = [];
   /** This node's own room events published since the arrival began, in order. */
-  own: Own[];
-  movingSeen: boolean;
+  readonly own: Own[] = [];
+  movingSeen = false;
   /** Set by `peer.moved`: how many forwards to wait for. */
   expected: number | undefined;
-  received: number;
-  aborted: boolean;
-  converted: () => void;
-  done: Promise<void>;
+  received = 0;
+  aborted = false;
+  converted!: () => void;
+  readonly done: Promise<void>;
   timer: TimerHandle | undefined;
+
+  constructor(
+    readonly oldSession: string,
+    readonly from: NodeId,
+    readonly peerId: string | undefined,
+  ) {
+    this.done = new Promise<void>((resolve) => (this.converted = resolve));
+  }
 }
 
 /**
@@ -166,27 +171,9 @@ export class SessionHandover implements MoveHooks {
   }
 
   #arrive(oldSession: string, from: NodeId, peerId: string | undefined): Arrival {
-    let converted!: () => void;
-    const done = new Promise<void>((resolve) => (converted = resolve));
-    const arrival: Arrival = {
-      oldSession,
-      from,
-      peerId,
-      room: undefined,
-      session: undefined,
-      state: undefined,
-      early: [],
-      pending: [],
-      own: [],
-      movingSeen: false,
-      expected: undefined,
-      received: 0,
-      aborted: false,
-      converted,
-      done,
-      // Bounded: a hand-over that never completes is forgotten (the old node then ends the session).
-      timer: this.#o.clock.setTimeout(() => this.#forget(arrival), 4 * this.#o.requestTimeoutMs),
-    };
+    const arrival = new Arrival(oldSession, from, peerId);
+    // Bounded: a hand-over that never completes is forgotten (the old node then ends the session).
+    arrival.timer = this.#o.clock.setTimeout(() => this.#forget(arrival), 4 * this.#o.requestTimeoutMs);
     this.#arrivals.set(oldSession, arrival);
     if (peerId !== undefined) {
       this.#arrivingPeers.set(peerId, arrival);

@@ -6,7 +6,7 @@ export interface HeartbeatResult {
   wasPresent: boolean;
   members: NodeId[];
   /** Where the live nodes that listen for direct links can be dialed (`host:port`), by node. */
-  addresses?: Record<NodeId, string> | undefined;
+  addresses: Record<NodeId, string>;
 }
 
 /**
