@@ -28,7 +28,6 @@ export interface PublishOptions {
 
 /** Timing of heartbeats and requests; the defaults keep node loss under 10 s. */
 export interface BusTiming {
-  /** How often a node beats. */
   heartbeatIntervalMs: number;
   /** A node not heard from for this long is lost. */
   heartbeatTtlMs: number;

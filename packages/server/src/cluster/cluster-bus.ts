@@ -13,7 +13,6 @@ import { Responder } from './responder.js';
 import { PendingRequests } from './pending-requests.js';
 import type { BusTransport } from './transport.js';
 
-/** What a `ClusterBus` is built from. */
 export interface ClusterBusOptions<M extends ClusterMessage = ClusterMessage> {
   nodeId: NodeId;
   transport: BusTransport;
@@ -181,12 +180,10 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> {
     const seq = ++this.#seq;
     const route = this.#router?.route(to) ?? 'inbox';
     const { id, reply } = this.#pending.open(to, timeoutMs, route);
-    if (route === 'link') {
-      this.#router!.send(to, id, seq, message);
-    } else if (route === 'held') {
-      this.#router!.hold(to, id, seq, message);
-    } else {
+    if (route === 'inbox') {
       this.#sendInbox(to, id, seq, message);
+    } else {
+      this.#router!.send(to, id, seq, message);
     }
     return reply;
   }

@@ -1,9 +1,8 @@
-import type { Registry } from 'prom-client';
 import { roomPermissions, type EventType } from '@heliograph/protocol';
 import { Room, type RoomLink } from '../rooms/room.js';
 import type { JoinRequest, JoinResult, Rooms, RoomsCluster } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock, TimerHandle } from '@heliograph/common';
+import type { TimerHandle } from '@heliograph/common';
 import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
 import type { ClusterNode } from './cluster-node.js';
@@ -15,21 +14,14 @@ import type { RoomCatalog } from '../rooms/room-catalog.js';
 import { BackgroundWrites } from './background-writes.js';
 import { ClusterCatalog, type OpenMode } from './cluster-catalog.js';
 import { applyRoomEvent, homeNode, memberOf, mirrorOf } from './mirrors.js';
-import { RemotePeers } from './remote-peers.js';
+import { RemotePeers, type RemotePeersOptions } from './remote-peers.js';
 import type { MoveHooks, RoomEventMessage } from './move-hooks.js';
 import type { RemoteSink } from '../rooms/peer-sink.js';
 
-export interface ClusterRoomsOptions {
-  node: ClusterNode;
-  rooms: Rooms;
-  clock: Clock;
+export interface ClusterRoomsOptions extends Omit<RemotePeersOptions, 'arriving'> {
   logger: Logger;
   /** The node's room defaults; `maxPeers` is also the most a creator may ask for. */
   defaults: { maxPeers: number; emptyTimeoutMs: number };
-  /** How long a relay to a peer on another node may take before the sender gets TIMEOUT. */
-  requestTimeoutMs: number;
-  /** Where `heliograph_cluster_relay_seconds` goes. */
-  metrics?: Registry | undefined;
 }
 
 /** A room this node is subscribed to: its channel, and the events heard before its snapshot. */
@@ -302,9 +294,8 @@ export class ClusterRooms implements RoomsCluster {
     return {
       publish: (type: EventType, dataJson: string, exceptId: string | undefined, permissions?: PeerPermissions) => {
         const message: RoomEventMessage = { type: 'room.event', event: type, data: dataJson, except: exceptId, permissions };
-        const moves = this.#moves;
-        const room = moves?.anyArriving && this.#node.bus.connected ? this.#rooms.get(roomId) : undefined;
-        return this.#publish(roomId, message, room !== undefined && moves!.publishing(room, message));
+        const room = this.#moves && this.#node.bus.connected ? this.#rooms.get(roomId) : undefined;
+        return this.#publish(roomId, message, room !== undefined && this.#moves!.publishing(room, message));
       },
     };
   }

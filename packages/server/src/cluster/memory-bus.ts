@@ -143,12 +143,7 @@ export interface MemoryBusOptions<M extends ClusterMessage = ClusterMessage> ext
 }
 
 /** A bus whose nodes live in this process, sharing a hub (tests). */
-export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(
-  options: MemoryBusOptions<M>,
-): {
-  bus: ClusterBus<M>;
-  transport: MemoryTransport;
-} {
+export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(options: MemoryBusOptions<M>): { bus: ClusterBus<M>; transport: MemoryTransport } {
   const { hub, clock, ...node } = options;
   const transport = new MemoryTransport(hub);
   const bus = new ClusterBus<M>({ ...node, transport, clock: clock ?? hub.clock });

@@ -1,28 +1,20 @@
 import { CLOSE_CODES, type EventType, type RequestData } from '@heliograph/protocol';
-import type { Clock, TimerHandle } from '@heliograph/common';
+import type { TimerHandle } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import type { Peer, Room } from '../rooms/room.js';
 import { NO_SINK } from '../rooms/peer-sink.js';
 import { homeNode, memberOf, roomRecordOf } from './mirrors.js';
-import type { Rooms } from '../rooms/rooms.js';
 import type { ClientSession, HandoverState, SessionForward } from '../sessions/client-session.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import { AppError } from '../shared/app-error.js';
-import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
-import type { ClusterNode } from './cluster-node.js';
-import type { ClusterRooms } from './cluster-rooms.js';
+import type { ClusterRooms, ClusterRoomsOptions } from './cluster-rooms.js';
 import type { MoveHooks, RoomEventMessage } from './move-hooks.js';
 import type { RoomChannelMessage } from './messages.js';
 
-export interface SessionHandoverOptions {
-  node: ClusterNode;
-  rooms: Rooms;
+export interface SessionHandoverOptions extends Pick<ClusterRoomsOptions, 'node' | 'rooms' | 'clock' | 'logger' | 'requestTimeoutMs'> {
   cluster: ClusterRooms;
   sessions: SessionRegistry;
-  clock: Clock;
-  logger: Logger;
-  requestTimeoutMs: number;
 }
 
 /** A peer this node is giving to another (`to`), until its `peer.moving` comes back. */
@@ -299,10 +291,6 @@ export class SessionHandover implements MoveHooks {
       }
     }
     return false;
-  }
-
-  get anyArriving(): boolean {
-    return this.#arrivingPeers.size > 0;
   }
 
   publishing(room: Room, message: RoomEventMessage): boolean {

@@ -44,7 +44,6 @@ export interface OutgoingMessage {
   data?: unknown;
 }
 
-/** A frame with a JSON (or empty) body. */
 export function encodeJson(kind: Kind, body: unknown): Buffer {
   const text = body === undefined ? '' : JSON.stringify(body);
   const n = Buffer.byteLength(text);
