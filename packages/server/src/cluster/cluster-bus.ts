@@ -371,6 +371,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> {
 }
 
 /** Any transport failure as an AppError: UNAVAILABLE unless it already is one. */
-export function toAppError(err: unknown): AppError {
+function toAppError(err: unknown): AppError {
   return err instanceof AppError ? err : new AppError('UNAVAILABLE', 'The cluster bus is unavailable');
 }

@@ -294,8 +294,9 @@ export class ClusterRooms implements RoomsCluster {
     return {
       publish: (type: EventType, dataJson: string, exceptId: string | undefined, permissions?: PeerPermissions) => {
         const message: RoomEventMessage = { type: 'room.event', event: type, data: dataJson, except: exceptId, permissions };
-        const room = this.#moves && this.#node.bus.connected ? this.#rooms.get(roomId) : undefined;
-        return this.#publish(roomId, message, room !== undefined && this.#moves!.publishing(room, message));
+        const moves = this.#moves;
+        const room = moves?.anyArriving && this.#node.bus.connected ? this.#rooms.get(roomId) : undefined;
+        return this.#publish(roomId, message, room !== undefined && moves!.publishing(room, message));
       },
     };
   }

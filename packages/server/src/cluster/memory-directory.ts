@@ -4,8 +4,6 @@ import type { ClaimOwner, ClaimPolicy, ClaimRecord, ClaimResult } from './claims
 import type { AddMemberResult, ClusterDirectory, MemberRecord, RestoreResult, RoomRecord, RoomSpec } from './directory.js';
 import { OwnWrites } from './own-writes.js';
 
-type SpaceClaim = ClaimRecord & { space: string };
-
 interface StoredRoom {
   spec: RoomSpec;
   createdAt: number;
@@ -17,13 +15,12 @@ interface StoredRoom {
 export class MemoryDirectoryState {
   readonly rooms = new Map<string, StoredRoom>();
   readonly peers = new Map<string, MemberRecord>();
-  /** Claimed names by `claimKey(space, name)`. */
-  readonly claims = new Map<string, SpaceClaim>();
+  /** space → claimed name → holder. */
+  readonly claims = new Map<string, Map<string, ClaimOwner>>();
   readonly sequences = new Map<string, number>();
 }
 
 const copy = <T extends object>(v: T): T => structuredClone(v);
-const claimKey = (space: string, name: string) => `${space}\n${name}`;
 const holds = (r: ClaimOwner | undefined, owner: ClaimOwner): boolean => !!r && r.nodeId === owner.nodeId && r.key === owner.key;
 
 /**
@@ -158,40 +155,36 @@ export class MemoryDirectory implements ClusterDirectory {
   }
 
   async claim(space: string, requested: string, owner: ClaimOwner, policy: ClaimPolicy): Promise<ClaimResult> {
-    const holder = this.#s.claims.get(claimKey(space, requested));
+    const held = this.#s.claims.get(space) ?? new Map<string, ClaimOwner>();
+    this.#s.claims.set(space, held);
+    const free = (name: string) => !held.has(name) || holds(held.get(name), owner);
     let name = requested;
     let replaced: ClaimRecord | undefined;
-    if (holder && !holds(holder, owner)) {
+    if (!free(requested)) {
       if (policy === 'reject') {
         throw new AppError('CONFLICT', `"${requested}" is in use`);
       }
       if (policy === 'replace') {
-        replaced = { name, nodeId: holder.nodeId, key: holder.key };
+        replaced = { name, ...held.get(requested)! };
       } else {
-        for (let n = 1; ; n++) {
-          const h = this.#s.claims.get(claimKey(space, `${requested}${n}`));
-          if (!h || holds(h, owner)) {
-            name = `${requested}${n}`;
-            break;
-          }
+        let n = 1;
+        while (!free(`${requested}${n}`)) {
+          n++;
         }
+        name = `${requested}${n}`;
       }
     }
-    const record = { space, name, nodeId: owner.nodeId, key: owner.key };
-    this.#s.claims.set(claimKey(space, name), record);
+    held.set(name, { nodeId: owner.nodeId, key: owner.key });
     return replaced ? { name, replaced } : { name };
   }
 
   async release(space: string, name: string, owner: ClaimOwner): Promise<boolean> {
-    if (!holds(this.#s.claims.get(claimKey(space, name)), owner)) {
-      return false;
-    }
-    this.#s.claims.delete(claimKey(space, name));
-    return true;
+    const held = this.#s.claims.get(space);
+    return holds(held?.get(name), owner) && held!.delete(name);
   }
 
   async claims(space: string): Promise<ClaimRecord[]> {
-    return [...this.#s.claims.values()].filter((c) => c.space === space).map(({ name, nodeId, key }) => ({ name, nodeId, key }));
+    return [...(this.#s.claims.get(space) ?? [])].map(([name, o]) => ({ name, ...o }));
   }
 
   async nextId(sequence: string, startAfter = 0): Promise<number> {

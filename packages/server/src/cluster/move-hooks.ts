@@ -7,6 +7,8 @@ export type RoomEventMessage = Extract<RoomChannelMessage, { type: 'room.event' 
 
 /** What a session hand-over (`session-handover.ts`) needs to hear of the rooms' channels. */
 export interface MoveHooks {
+  /** Whether any peer is arriving here now (only then does a broadcast need `publishing`). */
+  readonly anyArriving: boolean;
   /** Every message heard on a room's channel, before it is applied; true for the hand-over's own (nothing else to do). */
   heard(room: Room, message: RoomChannelMessage, from: NodeId): boolean;
   /**

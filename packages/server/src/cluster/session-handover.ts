@@ -293,6 +293,10 @@ export class SessionHandover implements MoveHooks {
     return false;
   }
 
+  get anyArriving(): boolean {
+    return this.#arrivingPeers.size > 0;
+  }
+
   publishing(room: Room, message: RoomEventMessage): boolean {
     let echo: Echo | undefined;
     for (const arrival of this.#arrivingPeers.values()) {
