@@ -6,7 +6,6 @@ export interface ClaimOwner {
   key: string;
 }
 
-/** A claimed name and its holder. */
 export interface ClaimRecord extends ClaimOwner {
   name: string;
 }
@@ -14,7 +13,6 @@ export interface ClaimRecord extends ClaimOwner {
 /** What to do when a name another owner holds is claimed: take `Name1`, `Name2`…; take it over; or fail. */
 export type ClaimPolicy = 'rename' | 'replace' | 'reject';
 
-/** The outcome of `claim`. */
 export interface ClaimResult {
   /** The name granted: the one asked for, or `Name1`, `Name2`… under `rename`. */
   name: string;

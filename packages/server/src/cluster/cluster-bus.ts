@@ -2,16 +2,7 @@ import { EventHub, type Clock, type TimerHandle } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import { StartupError } from '../shared/startup-error.js';
-import {
-  DEFAULT_BUS_TIMING,
-  type Bus,
-  type BusTiming,
-  type ClusterMessage,
-  type MessageHandler,
-  type NodeId,
-  type PublishOptions,
-  type RequestHandler,
-} from './bus.js';
+import { DEFAULT_BUS_TIMING, type BusTiming, type ClusterMessage, type MessageHandler, type NodeId, type PublishOptions, type RequestHandler } from './bus.js';
 import { decodeFrames, type WireFrame } from './frames.js';
 import { LinkRouter } from './node-links/link-router.js';
 import type { OutgoingMessage } from './node-links/link-frames.js';
@@ -22,7 +13,6 @@ import { Responder } from './responder.js';
 import { PendingRequests } from './pending-requests.js';
 import type { BusTransport } from './transport.js';
 
-/** What a `ClusterBus` is built from. */
 export interface ClusterBusOptions<M extends ClusterMessage = ClusterMessage> {
   nodeId: NodeId;
   transport: BusTransport;
@@ -46,10 +36,11 @@ export type BusNodeOptions<M extends ClusterMessage = ClusterMessage> = Pick<Clu
 const hasType = (v: unknown): v is ClusterMessage => typeof v === 'object' && v !== null && 'type' in v && typeof v.type === 'string';
 
 /**
- * The bus protocol over any `BusTransport`: sender stamps (a node drops its own messages),
- * request ids and timeouts, heartbeats and node loss, resubscription after a reconnect.
+ * The message bus between the nodes of a cluster (pub/sub, request/reply, liveness) over any
+ * `BusTransport`: sender stamps (a node drops its own messages), request ids and timeouts,
+ * heartbeats and node loss, resubscription after a reconnect.
  */
-export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bus<M> {
+export class ClusterBus<M extends ClusterMessage = ClusterMessage> {
   readonly nodeId: NodeId;
   readonly #t: BusTransport;
   readonly #clock: Clock;
@@ -113,10 +104,12 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#t.onConnectionChange = (up) => this.#onConnectionChange(up);
   }
 
+  /** Whether the bus can reach the others: transport up and subscriptions restored. */
   get connected(): boolean {
     return !this.#closed && this.#restored && this.#t.connected;
   }
 
+  /** Subscribes, heartbeats once and starts the heartbeat timer. Rejects UNAVAILABLE when unreachable, and is then closed. */
   async start(): Promise<void> {
     if (this.#started) {
       return;
@@ -135,17 +128,22 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     await this.#beat();
   }
 
+  /**
+   * Publishes to every other node subscribed to `channel` (a node never hears its own, unless
+   * `echo`). Resolves once handed to the transport; rejects UNAVAILABLE when it cannot be, never queues.
+   */
   async publish(channel: string, message: M, options?: PublishOptions): Promise<void> {
     this.#assertOpen();
-    const frame = options?.echo ? { k: 'pub', from: this.nodeId, m: message, e: 1 } : { k: 'pub', from: this.nodeId, m: message };
+    const frame = { k: 'pub', from: this.nodeId, m: message, e: options?.echo ? 1 : undefined };
     this.#publishing++;
-    await new Promise<number>((resolve, reject) => this.#outbox.send(this.#channel(channel), JSON.stringify(frame), resolve, reject)).finally(() => {
+    await this.#outbox.send(this.#channel(channel), JSON.stringify(frame)).finally(() => {
       if (--this.#publishing === 0) {
         this.#router?.published();
       }
     });
   }
 
+  /** Adds a handler for `channel`; resolves once the subscription is live. Returns the function that removes the handler. */
   async subscribe(channel: string, handler: MessageHandler<M>): Promise<() => Promise<void>> {
     this.#assertOpen();
     if (this.#channels.listenerCount(channel) === 0) {
@@ -165,6 +163,12 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     };
   }
 
+  /**
+   * Sends `message` to node `to` and resolves with its reply. Rejects UNAVAILABLE when the bus is
+   * down, the node is not listening or is lost while waiting; TIMEOUT after `timeoutMs`; or with
+   * the error the other node's handler threw. Never hangs. A request to this node's own id is
+   * answered by its own handler, without the transport (so it works while Redis is down).
+   */
   async request(to: NodeId, message: M, timeoutMs = this.#timing.requestTimeoutMs): Promise<unknown> {
     this.#assertOpen();
     if (to === this.nodeId) {
@@ -176,21 +180,17 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     const seq = ++this.#seq;
     const route = this.#router?.route(to) ?? 'inbox';
     const { id, reply } = this.#pending.open(to, timeoutMs, route);
-    if (route === 'link') {
-      this.#router!.send(to, id, seq, message);
-    } else if (route === 'held') {
-      this.#router!.hold(to, id, seq, message);
-    } else {
+    if (route === 'inbox') {
       this.#sendInbox(to, id, seq, message);
+    } else {
+      this.#router!.send(to, id, seq, message);
     }
     return reply;
   }
 
   #sendInbox(to: NodeId, id: string, seq: number, message: OutgoingMessage): void {
     const frame = JSON.stringify({ k: 'req', from: this.nodeId, id, s: seq, m: message });
-    this.#outbox.send(
-      this.#inbox(to),
-      frame,
+    this.#outbox.send(this.#inbox(to), frame).then(
       (receivers) => {
         if (receivers === 0) {
           this.#pending.fail(id, new AppError('UNAVAILABLE', `Node ${to} is not listening`));
@@ -200,14 +200,17 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     );
   }
 
+  /** Sets the one handler for requests to this node (the room core dispatches on `type`). */
   onRequest(handler: RequestHandler<M>): void {
     this.#responder.handler = handler;
   }
 
+  /** The nodes currently alive by their heartbeats, this one included once it has beaten. */
   nodes(): NodeId[] {
     return this.#members.nodes();
   }
 
+  /** Called when a node's heartbeat expired or it left; with this node's own id when the cluster had dropped it. */
   onNodeLost(handler: (nodeId: NodeId) => void): void {
     this.#events.on('lost', handler);
   }
@@ -216,6 +219,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     this.#events.on('connection', handler);
   }
 
+  /** Stops heartbeats, leaves the cluster (the others see it lost at once), rejects pending requests. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) {
       return;
@@ -267,18 +271,10 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
     } else if (frame.k === 'req') {
       const { from, id } = frame;
       this.#responder.answer(from, frame.s, frame.m, (reply) => {
-        const res = reply.ok
-          ? { k: 'res', from: this.nodeId, id, ok: true, body: reply.body }
-          : { k: 'res', from: this.nodeId, id, ok: false, error: reply.error };
-        this.#outbox.send(
-          this.#inbox(from),
-          JSON.stringify(res),
-          () => undefined,
-          (err: unknown) => {
-            // The requester times out or fails on its own bus loss; nothing else to do here.
-            this.#log.warn({ err, to: from }, 'cluster: could not send a reply');
-          },
-        );
+        this.#outbox.send(this.#inbox(from), JSON.stringify({ k: 'res', from: this.nodeId, id, ...reply })).catch((err: unknown) => {
+          // The requester times out or fails on its own bus loss; nothing else to do here.
+          this.#log.warn({ err, to: from }, 'cluster: could not send a reply');
+        });
       });
     } else if (frame.ok) {
       this.#pending.resolveFrom(frame.from, frame.id, frame.body);
@@ -359,7 +355,7 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
         this.#pending.failNode(id, new AppError('UNAVAILABLE', `Node ${id} was lost`));
         this.#events.emit('lost', id);
       }
-      this.#links?.update(new Map(Object.entries(result.addresses ?? {}).filter(([id]) => this.#members.has(id))));
+      this.#links?.update(new Map(Object.entries(result.addresses).filter(([id]) => this.#members.has(id))));
       if (evicted) {
         this.#log.warn({ nodeId: this.nodeId }, 'cluster: this node had been dropped from the registry');
         this.#events.emit('lost', this.nodeId);
@@ -375,6 +371,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bu
 }
 
 /** Any transport failure as an AppError: UNAVAILABLE unless it already is one. */
-export function toAppError(err: unknown): AppError {
+function toAppError(err: unknown): AppError {
   return err instanceof AppError ? err : new AppError('UNAVAILABLE', 'The cluster bus is unavailable');
 }

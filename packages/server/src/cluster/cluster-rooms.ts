@@ -1,9 +1,8 @@
-import type { Registry } from 'prom-client';
 import { roomPermissions, type EventType } from '@heliograph/protocol';
 import { Room, type RoomLink } from '../rooms/room.js';
 import type { JoinRequest, JoinResult, Rooms, RoomsCluster } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
-import type { Clock, TimerHandle } from '@heliograph/common';
+import type { TimerHandle } from '@heliograph/common';
 import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
 import type { ClusterNode } from './cluster-node.js';
@@ -15,21 +14,14 @@ import type { RoomCatalog } from '../rooms/room-catalog.js';
 import { BackgroundWrites } from './background-writes.js';
 import { ClusterCatalog, type OpenMode } from './cluster-catalog.js';
 import { applyRoomEvent, homeNode, memberOf, mirrorOf } from './mirrors.js';
-import { RemotePeers } from './remote-peers.js';
+import { RemotePeers, type RemotePeersOptions } from './remote-peers.js';
 import type { MoveHooks, RoomEventMessage } from './move-hooks.js';
 import type { RemoteSink } from '../rooms/peer-sink.js';
 
-export interface ClusterRoomsOptions {
-  node: ClusterNode;
-  rooms: Rooms;
-  clock: Clock;
+export interface ClusterRoomsOptions extends Omit<RemotePeersOptions, 'arriving'> {
   logger: Logger;
   /** The node's room defaults; `maxPeers` is also the most a creator may ask for. */
   defaults: { maxPeers: number; emptyTimeoutMs: number };
-  /** How long a relay to a peer on another node may take before the sender gets TIMEOUT. */
-  requestTimeoutMs: number;
-  /** Where `heliograph_cluster_relay_seconds` goes. */
-  metrics?: Registry | undefined;
 }
 
 /** A room this node is subscribed to: its channel, and the events heard before its snapshot. */
@@ -214,22 +206,15 @@ export class ClusterRooms implements RoomsCluster {
   async open(roomId: string, mode: OpenMode, create?: JoinRequest['create']): Promise<Room> {
     this.#assertConnected();
     const existing = this.#rooms.get(roomId);
-    if (existing && mode !== 'create') {
-      this.#rooms.hold(existing);
-      return existing;
-    }
-    if (existing) {
-      throw new AppError('CONFLICT', `Room "${roomId}" already exists`);
-    }
     let opening = this.#opening.get(roomId);
-    if (opening && mode === 'create') {
+    if (mode === 'create' && (existing || opening)) {
       throw new AppError('CONFLICT', `Room "${roomId}" already exists`);
     }
-    if (!opening) {
+    if (!existing && !opening) {
       opening = this.#openNew(roomId, mode, create).finally(() => this.#opening.delete(roomId));
       this.#opening.set(roomId, opening);
     }
-    const room = await opening;
+    const room = existing ?? (await opening!);
     this.#rooms.hold(room);
     return room;
   }

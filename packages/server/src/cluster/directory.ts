@@ -31,7 +31,6 @@ export interface MemberRecord {
   permissions?: PeerPermissions | undefined;
 }
 
-/** The outcome of `addMember`. */
 export interface AddMemberResult {
   /** The same user's previous session in that room, now removed (its node must detach it). */
   replaced?: MemberRecord | undefined;
@@ -51,7 +50,6 @@ export interface ClusterDirectory extends ModuleClaims {
   /** Creates the room unless it exists; `created` tells which. */
   createRoom(spec: RoomSpec, createdAt: number): Promise<{ created: boolean; room: RoomRecord }>;
   getRoom(roomId: string): Promise<RoomRecord | undefined>;
-  /** Every room's id. */
   listRooms(): Promise<string[]>;
   /** Changes metadata and/or the limit (never below the members already in); ROOM_NOT_FOUND. */
   updateRoom(roomId: string, patch: { metadata?: Record<string, unknown> | undefined; maxPeers?: number | undefined }): Promise<RoomRecord>;

@@ -4,51 +4,16 @@ import type { ClusterMessage, NodeId } from './bus.js';
 import { ClusterBus, type BusNodeOptions } from './cluster-bus.js';
 import type { BusTransport, HeartbeatResult } from './transport.js';
 
-/**
- * What in-memory nodes share: channels and the liveness registry. One hub per process is a
- * one-node cluster (the default); tests put several nodes on one hub.
- */
+/** What the in-memory nodes of a test cluster share: their transports and the liveness registry. */
 export class MemoryHub {
   readonly clock: Clock;
-  readonly #subscribers = new Map<string, Set<MemoryTransport>>();
+  readonly transports = new Set<MemoryTransport>();
   /** nodeId → expiry time on the hub's clock. */
   readonly #expiries = new Map<NodeId, number>();
   readonly #addresses = new Map<NodeId, string>();
 
   constructor(clock: Clock) {
     this.clock = clock;
-  }
-
-  publish(channel: string, frame: string): number {
-    const subs = [...(this.#subscribers.get(channel) ?? [])];
-    // Delivered on a later turn, like a network would: a publisher never re-enters itself.
-    queueMicrotask(() => {
-      for (const s of subs) {
-        s.deliver(channel, frame);
-      }
-    });
-    return subs.length;
-  }
-
-  subscribe(channel: string, t: MemoryTransport): void {
-    const set = this.#subscribers.get(channel) ?? new Set();
-    set.add(t);
-    this.#subscribers.set(channel, set);
-  }
-
-  unsubscribe(channel: string, t: MemoryTransport): void {
-    const set = this.#subscribers.get(channel);
-    set?.delete(t);
-    if (set?.size === 0) {
-      this.#subscribers.delete(channel);
-    }
-  }
-
-  /** Removes every subscription of `t` (it crashed or closed). */
-  detach(t: MemoryTransport): void {
-    for (const channel of [...this.#subscribers.keys()]) {
-      this.unsubscribe(channel, t);
-    }
   }
 
   heartbeat(nodeId: NodeId, ttlMs: number, address?: string): HeartbeatResult {
@@ -81,6 +46,7 @@ export class MemoryHub {
 /** A transport on a `MemoryHub`. `crash()` makes it vanish without leaving, like `kill -9`. */
 export class MemoryTransport implements BusTransport {
   readonly #hub: MemoryHub;
+  readonly #channels = new Set<string>();
   onFrame: (channel: string, frame: string) => void = () => undefined;
   onConnectionChange: (connected: boolean) => void = () => undefined;
   #up = false;
@@ -88,6 +54,7 @@ export class MemoryTransport implements BusTransport {
 
   constructor(hub: MemoryHub) {
     this.#hub = hub;
+    hub.transports.add(this);
   }
 
   get connected(): boolean {
@@ -115,25 +82,28 @@ export class MemoryTransport implements BusTransport {
     }
   }
 
-  deliver(channel: string, frame: string): void {
-    if (this.#up) {
-      this.onFrame(channel, frame);
-    }
-  }
-
   async publish(channel: string, frame: string): Promise<number> {
     this.#check();
-    return this.#hub.publish(channel, frame);
+    const subs = [...this.#hub.transports].filter((t) => t.#channels.has(channel));
+    // Delivered on a later turn, like a network would: a publisher never re-enters itself.
+    queueMicrotask(() => {
+      for (const t of subs) {
+        if (t.#up) {
+          t.onFrame(channel, frame);
+        }
+      }
+    });
+    return subs.length;
   }
 
   async subscribe(channel: string): Promise<void> {
     this.#check();
-    this.#hub.subscribe(channel, this);
+    this.#channels.add(channel);
   }
 
   async unsubscribe(channel: string): Promise<void> {
     this.#check();
-    this.#hub.unsubscribe(channel, this);
+    this.#channels.delete(channel);
   }
 
   async heartbeat(nodeId: NodeId, ttlMs: number, address?: string): Promise<HeartbeatResult> {
@@ -149,12 +119,13 @@ export class MemoryTransport implements BusTransport {
   /** Stops hearing and speaking at once, leaving the registry entry to expire. */
   crash(): void {
     this.#up = false;
-    this.#hub.detach(this);
+    this.#channels.clear();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     this.crash();
+    this.#hub.transports.delete(this);
   }
 
   #check(mustBeUp = true): void {
@@ -164,7 +135,6 @@ export class MemoryTransport implements BusTransport {
   }
 }
 
-/** What `createMemoryBus` needs. */
 export interface MemoryBusOptions<M extends ClusterMessage = ClusterMessage> extends BusNodeOptions<M> {
   /** Shared by the nodes of one in-memory cluster; its clock drives the liveness registry. */
   hub: MemoryHub;
@@ -172,13 +142,8 @@ export interface MemoryBusOptions<M extends ClusterMessage = ClusterMessage> ext
   clock?: Clock | undefined;
 }
 
-/** A bus whose nodes live in this process: one node (the default) or several sharing a hub in tests. */
-export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(
-  options: MemoryBusOptions<M>,
-): {
-  bus: ClusterBus<M>;
-  transport: MemoryTransport;
-} {
+/** A bus whose nodes live in this process, sharing a hub (tests). */
+export function createMemoryBus<M extends ClusterMessage = ClusterMessage>(options: MemoryBusOptions<M>): { bus: ClusterBus<M>; transport: MemoryTransport } {
   const { hub, clock, ...node } = options;
   const transport = new MemoryTransport(hub);
   const bus = new ClusterBus<M>({ ...node, transport, clock: clock ?? hub.clock });

@@ -4,33 +4,27 @@ import type { ClaimOwner, ClaimPolicy, ClaimRecord, ClaimResult } from './claims
 import type { AddMemberResult, ClusterDirectory, MemberRecord, RestoreResult, RoomRecord, RoomSpec } from './directory.js';
 import { OwnWrites } from './own-writes.js';
 
-type SpaceClaim = ClaimRecord & { space: string };
-
 interface StoredRoom {
   spec: RoomSpec;
   createdAt: number;
-  /** peerId → member, in join order. */
+  /** peerId → member, in join order; one session per user. */
   members: Map<string, MemberRecord>;
-  /** userId → peerId: one session per user and room. */
-  users: Map<string, string>;
 }
 
 /** The shared state of an in-memory cluster: one per process, or one per test cluster. */
 export class MemoryDirectoryState {
   readonly rooms = new Map<string, StoredRoom>();
   readonly peers = new Map<string, MemberRecord>();
-  /** Claimed names by `claimKey(space, name)`. */
-  readonly claims = new Map<string, SpaceClaim>();
+  /** space → claimed name → holder. */
+  readonly claims = new Map<string, Map<string, ClaimOwner>>();
   readonly sequences = new Map<string, number>();
 }
 
 const copy = <T extends object>(v: T): T => structuredClone(v);
-const claimKey = (space: string, name: string) => `${space}\n${name}`;
 const holds = (r: ClaimOwner | undefined, owner: ClaimOwner): boolean => !!r && r.nodeId === owner.nodeId && r.key === owner.key;
 
 /**
- * The directory of a single node (the default) or of in-memory test nodes sharing one state.
- * Single-threaded JavaScript makes every method atomic; the Redis directory gets the same
+ * The directory of in-memory test nodes sharing one state. Single-threaded JavaScript makes every method atomic; the Redis directory gets the same
  * semantics from Lua scripts, and one contract suite checks both.
  */
 export class MemoryDirectory implements ClusterDirectory {
@@ -46,7 +40,7 @@ export class MemoryDirectory implements ClusterDirectory {
     let room = this.#s.rooms.get(spec.roomId);
     const created = !room;
     if (!room) {
-      room = { spec: copy(spec), createdAt, members: new Map(), users: new Map() };
+      room = { spec: copy(spec), createdAt, members: new Map() };
       this.#s.rooms.set(spec.roomId, room);
     }
     this.#own.noteRoom(record(room));
@@ -98,8 +92,7 @@ export class MemoryDirectory implements ClusterDirectory {
   /** `restoring`: a newer session of the same user wins (CONFLICT) instead of being replaced. */
   #add(member: MemberRecord, restoring: boolean): AddMemberResult {
     const room = this.#room(member.roomId);
-    const previousId = room.users.get(member.userId);
-    const previous = previousId === undefined || previousId === member.peerId ? undefined : room.members.get(previousId);
+    const previous = [...room.members.values()].find((m) => m.userId === member.userId && m.peerId !== member.peerId);
     if (previous && restoring) {
       throw new AppError('CONFLICT', `User "${member.userId}" has a newer session in room "${member.roomId}"`);
     }
@@ -111,7 +104,6 @@ export class MemoryDirectory implements ClusterDirectory {
     }
     const m = copy(member);
     room.members.set(m.peerId, m);
-    room.users.set(m.userId, m.peerId);
     this.#s.peers.set(m.peerId, m);
     return previous ? { replaced: previous } : {};
   }
@@ -163,40 +155,36 @@ export class MemoryDirectory implements ClusterDirectory {
   }
 
   async claim(space: string, requested: string, owner: ClaimOwner, policy: ClaimPolicy): Promise<ClaimResult> {
-    const holder = this.#s.claims.get(claimKey(space, requested));
+    const held = this.#s.claims.get(space) ?? new Map<string, ClaimOwner>();
+    this.#s.claims.set(space, held);
+    const free = (name: string) => !held.has(name) || holds(held.get(name), owner);
     let name = requested;
     let replaced: ClaimRecord | undefined;
-    if (holder && !holds(holder, owner)) {
+    if (!free(requested)) {
       if (policy === 'reject') {
         throw new AppError('CONFLICT', `"${requested}" is in use`);
       }
       if (policy === 'replace') {
-        replaced = { name, nodeId: holder.nodeId, key: holder.key };
+        replaced = { name, ...held.get(requested)! };
       } else {
-        for (let n = 1; ; n++) {
-          const h = this.#s.claims.get(claimKey(space, `${requested}${n}`));
-          if (!h || holds(h, owner)) {
-            name = `${requested}${n}`;
-            break;
-          }
+        let n = 1;
+        while (!free(`${requested}${n}`)) {
+          n++;
         }
+        name = `${requested}${n}`;
       }
     }
-    const record = { space, name, nodeId: owner.nodeId, key: owner.key };
-    this.#s.claims.set(claimKey(space, name), record);
+    held.set(name, { nodeId: owner.nodeId, key: owner.key });
     return replaced ? { name, replaced } : { name };
   }
 
   async release(space: string, name: string, owner: ClaimOwner): Promise<boolean> {
-    if (!holds(this.#s.claims.get(claimKey(space, name)), owner)) {
-      return false;
-    }
-    this.#s.claims.delete(claimKey(space, name));
-    return true;
+    const held = this.#s.claims.get(space);
+    return holds(held?.get(name), owner) && held!.delete(name);
   }
 
   async claims(space: string): Promise<ClaimRecord[]> {
-    return [...this.#s.claims.values()].filter((c) => c.space === space).map(({ name, nodeId, key }) => ({ name, nodeId, key }));
+    return [...(this.#s.claims.get(space) ?? [])].map(([name, o]) => ({ name, ...o }));
   }
 
   async nextId(sequence: string, startAfter = 0): Promise<number> {
@@ -224,11 +212,7 @@ export class MemoryDirectory implements ClusterDirectory {
 
   /** Removes a member from its room (if the room is still there) and from the peer directory. */
   #unlink(m: MemberRecord): void {
-    const room = this.#s.rooms.get(m.roomId);
-    room?.members.delete(m.peerId);
-    if (room?.users.get(m.userId) === m.peerId) {
-      room.users.delete(m.userId);
-    }
+    this.#s.rooms.get(m.roomId)?.members.delete(m.peerId);
     this.#s.peers.delete(m.peerId);
   }
 }

@@ -47,25 +47,20 @@ export function applyRoomEvent(
 ): void {
   const { event, data, except, permissions, skip } = message;
   switch (event) {
+    // A mirror's arrival or departure reaches this node's peers through the room itself.
     case 'peer.joined': {
       const joined = readEventData(event, data);
-      if (!joined) {
-        return;
-      }
-      if (!room.peers.has(joined.peer.id)) {
+      if (joined && !room.peers.has(joined.peer.id)) {
         room.add(mirrorOf(joined.peer, from, room, permissions), 'local');
       }
       return;
     }
     case 'peer.left': {
       const left = readEventData(event, data);
-      if (!left) {
-        return;
-      }
-      const peer = room.peers.get(left.peerId);
+      const peer = left && room.peers.get(left.peerId);
       if (peer) {
         rooms.detach(peer, left.reason, undefined, 'local');
-      } else {
+      } else if (left) {
         unknownLeft(left.peerId);
       }
       return;

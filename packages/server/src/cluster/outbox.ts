@@ -20,11 +20,12 @@ export class Outbox {
     this.#publish = publish;
   }
 
-  send(channel: string, frame: string, sent: (receivers: number) => void, failed: (err: unknown) => void): void {
+  /** Resolves with how many subscribers received the publication that carried the frame. */
+  send(channel: string, frame: string): Promise<number> {
     if (this.#queue.length === 0) {
       queueMicrotask(() => this.#flush());
     }
-    this.#queue.push({ channel, frame, sent, failed });
+    return new Promise((sent, failed) => this.#queue.push({ channel, frame, sent, failed }));
   }
 
   #flush(): void {

@@ -56,7 +56,6 @@ export class PendingRequests {
     return this.#requests.has(key(id));
   }
 
-  /** Inbox requests in flight to `to`. */
   inboxInFlight(to: NodeId): number {
     return this.#inbox.get(to) ?? 0;
   }

@@ -135,19 +135,13 @@ function readHeartbeat(reply: unknown): HeartbeatResult {
   return { wasPresent: present === 1, members: strings(members), addresses };
 }
 
-/** What `createRedisBus` needs. */
 export interface RedisBusOptions<M extends ClusterMessage = ClusterMessage> extends BusNodeOptions<M> {
   redis: RedisSettings;
   clock: Clock;
 }
 
 /** A bus over Redis pub/sub, with the node registry in a sorted set. */
-export function createRedisBus<M extends ClusterMessage = ClusterMessage>(
-  options: RedisBusOptions<M>,
-): {
-  bus: ClusterBus<M>;
-  transport: RedisTransport;
-} {
+export function createRedisBus<M extends ClusterMessage = ClusterMessage>(options: RedisBusOptions<M>): { bus: ClusterBus<M>; transport: RedisTransport } {
   const { redis, ...node } = options;
   const transport = new RedisTransport(redis, options.logger);
   const bus = new ClusterBus<M>({ ...node, transport, prefix: redis.prefix });

@@ -4,7 +4,6 @@ import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import { isErrorCode } from '@heliograph/protocol';
 
-/** How a node reaches Redis. */
 export interface RedisSettings {
   /**
    * `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS); through Sentinel:
@@ -169,7 +168,6 @@ export function redisError(err: unknown): AppError {
   return new AppError('UNAVAILABLE', `Redis is unavailable: ${typeof e.message === 'string' ? e.message : String(err)}`);
 }
 
-/** Runs `fn`, turning any Redis failure into an AppError. */
 export async function redisCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();

@@ -131,12 +131,9 @@ export class RedisDirectory implements ClusterDirectory {
 
   nextId(sequence: string, startAfter = 0): Promise<number> {
     const key = `${this.#p}:seq:${sequence}`;
-    if (startAfter <= 0) {
-      return redisCall(() => this.#r.incr(key));
-    }
     return redisCall(async () => {
-      // One key, one transaction: a missing counter starts at `startAfter`, then counts on.
-      const replies = await this.#r.multi().set(key, startAfter, 'NX').incr(key).exec();
+      // One key, one transaction: a missing counter starts at `startAfter` (0 or more), then counts on.
+      const replies = await this.#r.multi().set(key, Math.max(startAfter, 0), 'NX').incr(key).exec();
       const [err, n] = replies?.[1] ?? [new Error('the sequence transaction was aborted'), undefined];
       if (err) {
         throw err;

@@ -70,11 +70,7 @@ local mk = rk(id) .. ':members'
 if redis.call('EXISTS', rk(id)) == 0 then return { 0, {} } end
 if ARGV[3] == '1' and redis.call('HLEN', mk) > 0 then return { 0, {} } end
 local all = redis.call('HVALS', mk)
-for _, j in ipairs(all) do
-  local m = cjson.decode(j)
-  redis.call('DEL', p .. ':peer:' .. m.peerId)
-  redis.call('SREM', p .. ':nodepeers:' .. m.nodeId, m.peerId)
-end
+for _, j in ipairs(all) do unlink(cjson.decode(j)) end
 redis.call('DEL', rk(id), mk, rk(id) .. ':users')
 redis.call('SREM', p .. ':rooms', id)
 return { 1, all }
@@ -159,44 +155,40 @@ local function mine(j)
   local o = cjson.decode(j)
   return o.nodeId == owner.nodeId and o.key == owner.key
 end
+local function free(name)
+  local j = redis.call('HGET', sk, name)
+  return not j or mine(j)
+end
 `;
 
+/** A script over the claims of space ARGV[2] by owner ARGV[4]. */
+const claimScript = (body: string): LuaScript => script(CLAIMS + body);
+
 /** ARGV: p, space, requested name, owner JSON, policy → { name } or { name, replaced owner JSON }; CONFLICT. */
-export const CLAIM = script(
-  CLAIMS +
-    `
+export const CLAIM = claimScript(`
 local id = ARGV[3]
-local holder = redis.call('HGET', sk, id)
 local replaced = false
-if holder and not mine(holder) then
+if not free(id) then
   if ARGV[5] == 'reject' then
     return redis.error_reply('CONFLICT "' .. id .. '" is in use')
   elseif ARGV[5] == 'replace' then
-    replaced = holder
+    replaced = redis.call('HGET', sk, id)
   else
     local n = 1
-    while true do
-      local h = redis.call('HGET', sk, id .. n)
-      if not h or mine(h) then break end
-      n = n + 1
-    end
+    while not free(id .. n) do n = n + 1 end
     id = id .. n
   end
 end
 redis.call('HSET', sk, id, ARGV[4])
 if replaced then return { id, replaced } end
 return { id }
-`,
-);
+`);
 
 /** ARGV: p, space, name, owner JSON → 1 if released. */
-export const RELEASE = script(
-  CLAIMS +
-    `
+export const RELEASE = claimScript(`
 if mine(redis.call('HGET', sk, ARGV[3])) then
   redis.call('HDEL', sk, ARGV[3])
   return 1
 end
 return 0
-`,
-);
+`);

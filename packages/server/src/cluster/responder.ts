@@ -1,7 +1,7 @@
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { ClusterMessage, NodeId, RequestHandler } from './bus.js';
-import type { Reply } from './node-links/link-router.js';
+import type { Reply } from './node-links/link-frames.js';
 
 /**
  * Answers requests from other nodes, whichever path they came by (Redis inbox or direct link):

@@ -1,28 +1,20 @@
 import { CLOSE_CODES, type EventType, type RequestData } from '@heliograph/protocol';
-import type { Clock, TimerHandle } from '@heliograph/common';
+import type { TimerHandle } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import type { Peer, Room } from '../rooms/room.js';
 import { NO_SINK } from '../rooms/peer-sink.js';
 import { homeNode, memberOf, roomRecordOf } from './mirrors.js';
-import type { Rooms } from '../rooms/rooms.js';
 import type { ClientSession, HandoverState, SessionForward } from '../sessions/client-session.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import { AppError } from '../shared/app-error.js';
-import type { Logger } from '../shared/logger.js';
 import type { NodeId } from './bus.js';
-import type { ClusterNode } from './cluster-node.js';
-import type { ClusterRooms } from './cluster-rooms.js';
+import type { ClusterRooms, ClusterRoomsOptions } from './cluster-rooms.js';
 import type { MoveHooks, RoomEventMessage } from './move-hooks.js';
 import type { RoomChannelMessage } from './messages.js';
 
-export interface SessionHandoverOptions {
-  node: ClusterNode;
-  rooms: Rooms;
+export interface SessionHandoverOptions extends Pick<ClusterRoomsOptions, 'node' | 'rooms' | 'clock' | 'logger' | 'requestTimeoutMs'> {
   cluster: ClusterRooms;
   sessions: SessionRegistry;
-  clock: Clock;
-  logger: Logger;
-  requestTimeoutMs: number;
 }
 
 /** A peer this node is giving to another (`to`), until its `peer.moving` comes back. */
@@ -59,27 +51,32 @@ interface Echo {
  * A session arriving from `from`: its events come from there until the old node stops forwarding
  * (`peer.moved`), then from this node's room.
  */
-interface Arrival {
-  oldSession: string;
-  from: NodeId;
-  peerId: string | undefined;
+class Arrival {
   room: Room | undefined;
   session: ClientSession | undefined;
   state: HandoverState | undefined;
   /** Forwards and this node's own broadcasts that came before the session was installed. */
-  early: Pending[];
+  readonly early: Pending[] = [];
   /** Room events heard after `peer.moving`, for the peer once it is in place. */
-  pending: Pending[];
+  readonly pending: Pending[] = [];
   /** This node's own room events published since the arrival began, in order. */
-  own: Own[];
-  movingSeen: boolean;
+  readonly own: Own[] = [];
+  movingSeen = false;
   /** Set by `peer.moved`: how many forwards to wait for. */
   expected: number | undefined;
-  received: number;
-  aborted: boolean;
-  converted: () => void;
-  done: Promise<void>;
+  received = 0;
+  aborted = false;
+  converted!: () => void;
+  readonly done: Promise<void>;
   timer: TimerHandle | undefined;
+
+  constructor(
+    readonly oldSession: string,
+    readonly from: NodeId,
+    readonly peerId: string | undefined,
+  ) {
+    this.done = new Promise<void>((resolve) => (this.converted = resolve));
+  }
 }
 
 /**
@@ -166,27 +163,9 @@ export class SessionHandover implements MoveHooks {
   }
 
   #arrive(oldSession: string, from: NodeId, peerId: string | undefined): Arrival {
-    let converted!: () => void;
-    const done = new Promise<void>((resolve) => (converted = resolve));
-    const arrival: Arrival = {
-      oldSession,
-      from,
-      peerId,
-      room: undefined,
-      session: undefined,
-      state: undefined,
-      early: [],
-      pending: [],
-      own: [],
-      movingSeen: false,
-      expected: undefined,
-      received: 0,
-      aborted: false,
-      converted,
-      done,
-      // Bounded: a hand-over that never completes is forgotten (the old node then ends the session).
-      timer: this.#o.clock.setTimeout(() => this.#forget(arrival), 4 * this.#o.requestTimeoutMs),
-    };
+    const arrival = new Arrival(oldSession, from, peerId);
+    // Bounded: a hand-over that never completes is forgotten (the old node then ends the session).
+    arrival.timer = this.#o.clock.setTimeout(() => this.#forget(arrival), 4 * this.#o.requestTimeoutMs);
     this.#arrivals.set(oldSession, arrival);
     if (peerId !== undefined) {
       this.#arrivingPeers.set(peerId, arrival);
@@ -207,12 +186,11 @@ export class SessionHandover implements MoveHooks {
     for (const e of arrival.early.splice(0)) {
       session.sendEvent(e.type, e.data);
     }
-    if (!state.peer) {
+    if (state.peer) {
+      this.#tryConvert(arrival);
+    } else {
       this.#forget(arrival);
-      arrival.converted();
-      return;
     }
-    this.#tryConvert(arrival);
   }
 
   #forwarded(oldSession: string, event: Pending): void {
@@ -255,7 +233,6 @@ export class SessionHandover implements MoveHooks {
     if (state.reconnecting) {
       room.broadcast('peer.reconnected', `{"peerId":"${peer.id}"}`, peer.id);
     }
-    arrival.converted();
   }
 
   /** The hand-over failed here: if the old node gave the peer up anyway, it leaves. */

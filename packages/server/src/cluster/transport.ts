@@ -6,7 +6,7 @@ export interface HeartbeatResult {
   wasPresent: boolean;
   members: NodeId[];
   /** Where the live nodes that listen for direct links can be dialed (`host:port`), by node. */
-  addresses?: Record<NodeId, string> | undefined;
+  addresses: Record<NodeId, string>;
 }
 
 /**
@@ -30,7 +30,6 @@ export interface BusTransport {
    * with the address of its direct links when it has them.
    */
   heartbeat(nodeId: NodeId, ttlMs: number, address?: string): Promise<HeartbeatResult>;
-  /** Removes `nodeId` from the registry (graceful leave). */
   leave(nodeId: NodeId): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,3 +1,5 @@
+import type { AppError } from '../../shared/app-error.js';
+
 /**
  * The framing of a direct link between two nodes. Every frame is a 4-byte big-endian length of
  * what follows, one byte of kind, then the body:
@@ -33,13 +35,15 @@ export interface RequestFrame {
 
 const HAS_DATA = 1;
 
+/** The answer to a request, as the bus produces it. */
+export type Reply = { ok: true; body: unknown } | { ok: false; error: { code: AppError['code']; message: string } };
+
 /** A message to send: a `type`, and maybe a string `data` (a relay's payload, already JSON). */
 export interface OutgoingMessage {
   type: string;
   data?: unknown;
 }
 
-/** A frame with a JSON (or empty) body. */
 export function encodeJson(kind: Kind, body: unknown): Buffer {
   const text = body === undefined ? '' : JSON.stringify(body);
   const n = Buffer.byteLength(text);
@@ -84,7 +88,7 @@ export function encodeRequest(id: number, seq: number, message: OutgoingMessage)
 }
 
 /** An answer to request `id`: `{}` as OK_EMPTY, another value as OK, an error as ERR. */
-export function encodeReply(id: number, reply: { ok: true; body: unknown } | { ok: false; error: { code: string; message: string } }): Buffer {
+export function encodeReply(id: number, reply: Reply): Buffer {
   const empty = reply.ok && isEmptyObject(reply.body);
   const text = empty ? '' : JSON.stringify(reply.ok ? reply.body : reply.error);
   const n = Buffer.byteLength(text);

@@ -4,18 +4,13 @@ import type { Logger } from '../../shared/logger.js';
 import type { NodeId } from '../bus.js';
 import { WireError } from '../frames.js';
 import type { PendingRequests } from '../pending-requests.js';
-import { encodeReply, encodeRequest, Kind, type OutgoingMessage, type RequestFrame } from './link-frames.js';
+import { encodeReply, encodeRequest, Kind, type OutgoingMessage, type Reply, type RequestFrame } from './link-frames.js';
 import type { NodeLinks } from './node-links.js';
 
-/** The answer to a request, as the bus produces it. */
-export type Reply = { ok: true; body: unknown } | { ok: false; error: { code: AppError['code']; message: string } };
-
-/** What the router needs from the bus. */
 export interface RouterBus {
   readonly pending: PendingRequests;
   /** Publications (room events) handed to Redis and not yet acknowledged by it. */
   publishing(): number;
-  /** Sends a request through `to`'s Redis inbox. */
   sendInbox(to: NodeId, id: string, seq: number, message: OutgoingMessage): void;
   /** Checks and answers a request that arrived (on either path); `reply` is called once. */
   answer(from: NodeId, seq: number | undefined, message: unknown, reply: (r: Reply) => void): void;
@@ -67,7 +62,6 @@ export class LinkRouter {
     });
   }
 
-  /** Where a new request to `to` goes now. */
   route(to: NodeId): 'link' | 'held' | 'inbox' {
     if (!this.#links.isUp(to)) {
       return 'inbox';
@@ -89,12 +83,14 @@ export class LinkRouter {
     }
   }
 
+  /** A request routed to the link: written on it, or held behind those still on their way. */
   send(to: NodeId, id: string, seq: number, message: OutgoingMessage): void {
-    this.#links.send(to, encodeRequest(Number(id), seq, message));
-  }
-
-  hold(to: NodeId, id: string, seq: number, message: OutgoingMessage): void {
-    this.#held.get(to)?.push({ id, seq, message });
+    const held = this.#held.get(to);
+    if (held) {
+      held.push({ id, seq, message });
+    } else {
+      this.#links.send(to, encodeRequest(Number(id), seq, message));
+    }
   }
 
   /** The inbox path to `to` is empty, publications are taken (or its link just came up): held requests go on the link. */

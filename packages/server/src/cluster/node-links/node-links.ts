@@ -129,13 +129,8 @@ export class NodeLinks {
     }
   }
 
-  /** How many other nodes have a link from this one up now. */
   upCount(): number {
-    let n = 0;
-    for (const out of this.#out.values()) {
-      n += out.link?.open === true ? 1 : 0;
-    }
-    return n;
+    return [...this.#out.keys()].filter((node) => this.isUp(node)).length;
   }
 
   isUp(to: NodeId): boolean {
