@@ -2,7 +2,16 @@ import { EventHub, type Clock, type TimerHandle } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import { StartupError } from '../shared/startup-error.js';
-import { DEFAULT_BUS_TIMING, type BusTiming, type ClusterMessage, type MessageHandler, type NodeId, type PublishOptions, type RequestHandler } from './bus.js';
+import {
+  DEFAULT_BUS_TIMING,
+  type Bus,
+  type BusTiming,
+  type ClusterMessage,
+  type MessageHandler,
+  type NodeId,
+  type PublishOptions,
+  type RequestHandler,
+} from './bus.js';
 import { decodeFrames, type WireFrame } from './frames.js';
 import { LinkRouter } from './node-links/link-router.js';
 import type { OutgoingMessage } from './node-links/link-frames.js';
@@ -36,11 +45,10 @@ export type BusNodeOptions<M extends ClusterMessage = ClusterMessage> = Pick<Clu
 const hasType = (v: unknown): v is ClusterMessage => typeof v === 'object' && v !== null && 'type' in v && typeof v.type === 'string';
 
 /**
- * The message bus between the nodes of a cluster (pub/sub, request/reply, liveness) over any
- * `BusTransport`: sender stamps (a node drops its own messages), request ids and timeouts,
- * heartbeats and node loss, resubscription after a reconnect.
+ * The `Bus` over any `BusTransport`: sender stamps (a node drops its own messages), request ids
+ * and timeouts, heartbeats and node loss, resubscription after a reconnect.
  */
-export class ClusterBus<M extends ClusterMessage = ClusterMessage> {
+export class ClusterBus<M extends ClusterMessage = ClusterMessage> implements Bus<M> {
   readonly nodeId: NodeId;
   readonly #t: BusTransport;
   readonly #clock: Clock;
@@ -104,12 +112,10 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> {
     this.#t.onConnectionChange = (up) => this.#onConnectionChange(up);
   }
 
-  /** Whether the bus can reach the others: transport up and subscriptions restored. */
   get connected(): boolean {
     return !this.#closed && this.#restored && this.#t.connected;
   }
 
-  /** Subscribes, heartbeats once and starts the heartbeat timer. Rejects UNAVAILABLE when unreachable, and is then closed. */
   async start(): Promise<void> {
     if (this.#started) {
       return;
@@ -128,10 +134,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> {
     await this.#beat();
   }
 
-  /**
-   * Publishes to every other node subscribed to `channel` (a node never hears its own, unless
-   * `echo`). Resolves once handed to the transport; rejects UNAVAILABLE when it cannot be, never queues.
-   */
   async publish(channel: string, message: M, options?: PublishOptions): Promise<void> {
     this.#assertOpen();
     const frame = { k: 'pub', from: this.nodeId, m: message, e: options?.echo ? 1 : undefined };
@@ -143,7 +145,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> {
     });
   }
 
-  /** Adds a handler for `channel`; resolves once the subscription is live. Returns the function that removes the handler. */
   async subscribe(channel: string, handler: MessageHandler<M>): Promise<() => Promise<void>> {
     this.#assertOpen();
     if (this.#channels.listenerCount(channel) === 0) {
@@ -163,12 +164,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> {
     };
   }
 
-  /**
-   * Sends `message` to node `to` and resolves with its reply. Rejects UNAVAILABLE when the bus is
-   * down, the node is not listening or is lost while waiting; TIMEOUT after `timeoutMs`; or with
-   * the error the other node's handler threw. Never hangs. A request to this node's own id is
-   * answered by its own handler, without the transport (so it works while Redis is down).
-   */
   async request(to: NodeId, message: M, timeoutMs = this.#timing.requestTimeoutMs): Promise<unknown> {
     this.#assertOpen();
     if (to === this.nodeId) {
@@ -200,17 +195,14 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> {
     );
   }
 
-  /** Sets the one handler for requests to this node (the room core dispatches on `type`). */
   onRequest(handler: RequestHandler<M>): void {
     this.#responder.handler = handler;
   }
 
-  /** The nodes currently alive by their heartbeats, this one included once it has beaten. */
   nodes(): NodeId[] {
     return this.#members.nodes();
   }
 
-  /** Called when a node's heartbeat expired or it left; with this node's own id when the cluster had dropped it. */
   onNodeLost(handler: (nodeId: NodeId) => void): void {
     this.#events.on('lost', handler);
   }
@@ -219,7 +211,6 @@ export class ClusterBus<M extends ClusterMessage = ClusterMessage> {
     this.#events.on('connection', handler);
   }
 
-  /** Stops heartbeats, leaves the cluster (the others see it lost at once), rejects pending requests. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) {
       return;

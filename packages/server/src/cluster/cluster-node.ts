@@ -3,8 +3,7 @@ import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import { readGauge } from '../shared/read-gauge.js';
-import type { BusTiming, NodeId } from './bus.js';
-import type { ClusterBus } from './cluster-bus.js';
+import type { Bus, BusTiming, NodeId } from './bus.js';
 import type { ClusterDirectory } from './directory.js';
 import type { NodeMessage } from './messages.js';
 import { hasNodeMessageSchema, isNodeMessage } from './message-schemas.js';
@@ -26,7 +25,7 @@ export class ClusterNode {
   #closing: Promise<void> | undefined;
 
   constructor(
-    readonly bus: ClusterBus<NodeMessage>,
+    readonly bus: Bus<NodeMessage>,
     readonly directory: ClusterDirectory & { connect?: () => Promise<void> },
     private readonly logger: Logger,
     /** The direct links the bus was built with, if any (for metrics and tests). */

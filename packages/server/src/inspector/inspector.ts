@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '@heliograph/common';
-import type { ClusterBus } from '../cluster/cluster-bus.js';
+import type { Bus } from '../cluster/bus.js';
 import type { NodeMessage } from '../cluster/messages.js';
 import { AppError } from '../shared/app-error.js';
 import type { IdGenerator } from '../shared/ids.js';
@@ -39,7 +39,7 @@ export interface InspectorOptions {
   ids: IdGenerator;
   logger: Logger;
   /** In a cluster: captures reach every node, and their records come back to the watcher. */
-  bus?: ClusterBus<NodeMessage> | undefined;
+  bus?: Bus<NodeMessage> | undefined;
 }
 
 /** A watcher's capture; `close()` ends it on every node. */

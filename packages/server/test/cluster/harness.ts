@@ -1,7 +1,6 @@
 import { FakeClock, systemClock } from '@heliograph/common';
 import { createLogger } from '../../src/shared/logger.js';
-import type { BusTiming } from '../../src/cluster/bus.js';
-import type { ClusterBus } from '../../src/cluster/cluster-bus.js';
+import type { Bus, BusTiming } from '../../src/cluster/bus.js';
 import type { ClusterDirectory } from '../../src/cluster/directory.js';
 import { createMemoryBus, MemoryHub, type MemoryTransport } from '../../src/cluster/memory-bus.js';
 import { MemoryDirectory, MemoryDirectoryState } from '../../src/cluster/memory-directory.js';
@@ -11,7 +10,7 @@ import { NodeLinks } from '../../src/cluster/node-links/node-links.js';
 
 /** A running node of a test cluster. */
 export interface TestNode {
-  bus: ClusterBus;
+  bus: Bus;
   /** Redis + links only: the node's direct links. */
   links?: NodeLinks;
   /** Memory only: the transport, to cut it from the hub and back. */

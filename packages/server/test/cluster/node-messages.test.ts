@@ -6,7 +6,7 @@ import { MemoryDirectory, MemoryDirectoryState } from '../../src/cluster/memory-
 import { isNodeMessage, NODE_MESSAGE_SCHEMAS } from '../../src/cluster/message-schemas.js';
 import type { NodeMessage } from '../../src/cluster/messages.js';
 import { createRedisBus } from '../../src/cluster/redis-bus.js';
-import type { ClusterBus } from '../../src/cluster/cluster-bus.js';
+import type { Bus } from '../../src/cluster/bus.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { haveTool } from '../helpers/require-tool.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -103,7 +103,7 @@ describe('messages between nodes are checked against compiled schemas', () => {
  * or hostile node would), and publishes a malformed room event. The handler never runs, the
  * sender gets BAD_REQUEST, and a well-formed message still gets through.
  */
-function edgeSuite(name: string, make: () => Promise<{ a: ClusterBus<NodeMessage>; b: ClusterNode; settle?: () => Promise<void> }>) {
+function edgeSuite(name: string, make: () => Promise<{ a: Bus<NodeMessage>; b: ClusterNode; settle?: () => Promise<void> }>) {
   it(`${name}: no malformed message reaches a handler; the sender is told BAD_REQUEST`, async () => {
     const { a, b } = await make();
     const handled: string[] = [];
@@ -162,7 +162,7 @@ describe('the receiving edge', () => {
     edgeSuite('direct links', async () => {
       const h = new RedisLinksHarness(() => redis.url, 'edge');
       closers.push(() => h.close());
-      const nodes: Array<ClusterBus<NodeMessage>> = [];
+      const nodes: Array<Bus<NodeMessage>> = [];
       for (const id of ['A', 'B']) {
         const links = h.makeLinks(id);
         const { bus } = createRedisBus<NodeMessage>({
