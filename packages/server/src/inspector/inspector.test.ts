@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '@heliograph/common';
-import { createMemoryBus, MemoryHub } from '../cluster/memory-bus.js';
+import { createMemoryBus, MemoryHub } from '../test-support/memory-bus.js';
 import type { NodeMessage } from '../cluster/messages.js';
 import { sequentialIds } from '../shared/ids.js';
 import { createLogger } from '../shared/logger.js';

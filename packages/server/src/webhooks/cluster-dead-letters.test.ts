@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterNode } from '../cluster/cluster-node.js';
-import { createMemoryBus, MemoryHub } from '../cluster/memory-bus.js';
-import { MemoryDirectory, MemoryDirectoryState } from '../cluster/memory-directory.js';
+import { createMemoryBus, MemoryHub } from '../test-support/memory-bus.js';
+import { MemoryDirectory, MemoryDirectoryState } from '../test-support/memory-directory.js';
 import type { NodeMessage } from '../cluster/messages.js';
 import { isNodeMessage } from '../cluster/message-schemas.js';
 import { AppError } from '../shared/app-error.js';

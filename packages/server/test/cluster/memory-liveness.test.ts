@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '@heliograph/common';
 import type { NodeId } from '../../src/cluster/bus.js';
-import { createMemoryBus } from '../../src/cluster/memory-bus.js';
+import { createMemoryBus } from '../../src/test-support/memory-bus.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { MemoryHarness } from './harness.js';
 

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '@heliograph/common';
 import { ClusterNode } from '../../src/cluster/cluster-node.js';
-import { createMemoryBus, MemoryHub } from '../../src/cluster/memory-bus.js';
-import { MemoryDirectory, MemoryDirectoryState } from '../../src/cluster/memory-directory.js';
+import { createMemoryBus, MemoryHub } from '../../src/test-support/memory-bus.js';
+import { MemoryDirectory, MemoryDirectoryState } from '../../src/test-support/memory-directory.js';
 import { isNodeMessage, NODE_MESSAGE_SCHEMAS } from '../../src/cluster/message-schemas.js';
 import type { NodeMessage } from '../../src/cluster/messages.js';
 import { createRedisBus } from '../../src/cluster/redis-bus.js';

@@ -1,8 +1,8 @@
 import { AppError } from '../shared/app-error.js';
-import type { NodeId } from './bus.js';
-import type { ClaimOwner, ClaimPolicy, ClaimRecord, ClaimResult } from './claims.js';
-import type { AddMemberResult, ClusterDirectory, MemberRecord, RestoreResult, RoomRecord, RoomSpec } from './directory.js';
-import { OwnWrites } from './own-writes.js';
+import type { NodeId } from '../cluster/bus.js';
+import type { ClaimOwner, ClaimPolicy, ClaimRecord, ClaimResult } from '../cluster/claims.js';
+import type { AddMemberResult, ClusterDirectory, MemberRecord, RestoreResult, RoomRecord, RoomSpec } from '../cluster/directory.js';
+import { OwnWrites } from '../cluster/own-writes.js';
 
 interface StoredRoom {
   spec: RoomSpec;

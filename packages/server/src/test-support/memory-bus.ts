@@ -1,8 +1,8 @@
 import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
-import type { ClusterMessage, NodeId } from './bus.js';
-import { ClusterBus, type BusNodeOptions } from './cluster-bus.js';
-import type { BusTransport, HeartbeatResult } from './transport.js';
+import type { ClusterMessage, NodeId } from '../cluster/bus.js';
+import { ClusterBus, type BusNodeOptions } from '../cluster/cluster-bus.js';
+import type { BusTransport, HeartbeatResult } from '../cluster/transport.js';
 
 /** What the in-memory nodes of a test cluster share: their transports and the liveness registry. */
 export class MemoryHub {
