@@ -20,7 +20,7 @@ export interface PeerRouteOptions {
   lost: () => void;
 }
 
-/** Messages kept while the route has no address, and relays kept for a resend: beyond this they are lost. */
+/** Messages kept for the next address (sent while held, or refused by the old one): beyond this they are lost. */
 const MAX_KEPT = 512;
 
 /**
@@ -30,19 +30,18 @@ const MAX_KEPT = 512;
  *
  * A streamer's rename moves both presence peers to a new room: meanwhile the route has no
  * address (`hold`) and keeps what is sent; relays that reached the old address after the
- * counterpart had left it (PEER_NOT_FOUND) are kept too, and `readdress` sends them again, in
- * their order, before the kept ones. Nothing is delivered twice: PEER_NOT_FOUND means not delivered.
+ * counterpart had left it (PEER_NOT_FOUND) are kept too, and `readdress` sends everything kept
+ * again, in send order. Nothing is delivered twice: PEER_NOT_FOUND means not delivered.
  */
 export class PeerRoute implements PsLink {
   /** Liveness is watched on the node holding the socket. */
   alive = true;
   #closed = false;
   #to: PeerAddress | undefined;
-  readonly #waiting: string[] = [];
-  /** Relays not answered yet, with their place in the send order. */
+  /** Relays not answered yet. */
   readonly #inFlight = new Set<Promise<unknown>>();
-  /** Relays the old address refused, by their place in the send order. */
-  readonly #refused = new Map<number, string>();
+  /** Messages kept for the next address, by their place in the send order. */
+  readonly #kept = new Map<number, string>();
   #sent = 0;
   #onClose: (code: number | undefined, reason: string | undefined) => void = () => undefined;
 
@@ -70,15 +69,14 @@ export class PeerRoute implements PsLink {
     if (this.#closed) {
       return;
     }
+    const place = this.#sent++;
     const payload = JSON.stringify(message);
-    // Without a presence peer of its own (a streamer between its old room and its new one), this
-    // side is moving too: what it sends is kept until the route is readdressed.
-    if (this.#to && this.#waiting.length === 0 && this.opts.from() !== undefined) {
-      this.#relay(this.#to, payload);
-    } else if (this.#waiting.length < MAX_KEPT) {
-      this.#waiting.push(payload);
+    // Behind kept messages, or without a presence peer of its own (a streamer between its old room
+    // and its new one: this side is moving too), it is kept until the route is readdressed.
+    if (this.#to && this.#kept.size === 0 && this.opts.from() !== undefined) {
+      this.#relay(this.#to, place, payload);
     } else {
-      this.opts.lost();
+      this.#keep(place, payload);
     }
   }
 
@@ -101,10 +99,10 @@ export class PeerRoute implements PsLink {
       return;
     }
     this.#to = to;
-    const again = [...this.#refused.entries()].sort(([a], [b]) => a - b).map(([, payload]) => payload);
-    this.#refused.clear();
-    for (const payload of [...again, ...this.#waiting.splice(0)]) {
-      this.#relay(to, payload);
+    const again = [...this.#kept].sort(([a], [b]) => a - b);
+    this.#kept.clear();
+    for (const [place, payload] of again) {
+      this.#relay(to, place, payload);
     }
   }
 
@@ -128,20 +126,26 @@ export class PeerRoute implements PsLink {
   /** The other side ended it already: closed here without telling it back. */
   drop(): void {
     this.#closed = true;
-    this.#waiting.length = 0;
-    this.#refused.clear();
+    this.#kept.clear();
   }
 
-  #relay(to: PeerAddress, payload: string): void {
+  #keep(place: number, payload: string): void {
+    if (this.#kept.size < MAX_KEPT && !this.#closed) {
+      this.#kept.set(place, payload);
+    } else {
+      this.opts.lost();
+    }
+  }
+
+  #relay(to: PeerAddress, place: number, payload: string): void {
     const from = this.opts.from();
     if (from === undefined) {
       this.opts.lost();
       return;
     }
-    const place = this.#sent++;
     const relayed = this.opts.relay(to, `{"from":${JSON.stringify(from)},"payload":${payload}}`).catch((err: unknown) => {
-      if (err instanceof AppError && err.code === 'PEER_NOT_FOUND' && !this.#closed && this.#refused.size < MAX_KEPT) {
-        this.#refused.set(place, payload);
+      if (err instanceof AppError && err.code === 'PEER_NOT_FOUND') {
+        this.#keep(place, payload);
       } else {
         this.opts.lost();
       }
