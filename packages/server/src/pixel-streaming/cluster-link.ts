@@ -35,7 +35,6 @@ interface Guest {
 interface Upstream {
   player: PsPlayer;
   upstream: RemoteStreamer;
-  route: PeerRoute;
   /** Counts the streamer's renames, so that a move overtaken by a newer one stops. */
   moves: number;
 }
@@ -109,7 +108,7 @@ export class PsClusterLink implements PsCluster {
       return streamerPeer;
     }
     const route = this.#route(record.nodeId, { room: presenceRoomId(record.name), peer: streamerPeer.id }, () => player.peer?.id);
-    const entry: Upstream = { player, upstream: new RemoteStreamer(record.name, record.nodeId, route), route, moves: 0 };
+    const entry: Upstream = { player, upstream: new RemoteStreamer(record.name, record.nodeId, route), moves: 0 };
     // Registered before asking, so that what the streamer's node sends right away reaches the player.
     this.#upstreams.set(player.id, entry);
     let reply: unknown;
@@ -168,7 +167,7 @@ export class PsClusterLink implements PsCluster {
    */
   received(who: PsStreamer | PsPlayer, dataJson: string): Delivery {
     const relayed = readRelayed(dataJson);
-    const route = who instanceof PsStreamer ? relayed && this.#guestPeers.get(relayed.from)?.route : this.#upstreams.get(who.id)?.route;
+    const route = who instanceof PsStreamer ? relayed && this.#guestPeers.get(relayed.from)?.route : this.#upstreams.get(who.id)?.upstream.socket;
     if (relayed && route?.to?.peer === relayed.from && route.to.room === who.peer?.room.id) {
       who.socket.send(relayed.payload);
     } else {
@@ -297,7 +296,8 @@ export class PsClusterLink implements PsCluster {
    * then the streamer's node is told where it is, and what the player sent meanwhile goes there.
    */
   async #follow(entry: Upstream, m: Renamed): Promise<void> {
-    const { player, upstream, route } = entry;
+    const { player, upstream } = entry;
+    const route = upstream.socket;
     const move = ++entry.moves;
     const current = () => this.#upstreams.get(player.id) === entry && entry.moves === move;
     upstream.id = m.streamerId;
@@ -349,7 +349,7 @@ export class PsClusterLink implements PsCluster {
       return false;
     }
     this.#upstreams.delete(entry.player.id);
-    entry.route.drop();
+    entry.upstream.socket.drop();
     this.#opts.sig.opts.presence.leave(entry.player);
     return true;
   }

@@ -2,6 +2,7 @@ import type { PsOutbound } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';
 import type { Peer } from '../rooms/room.js';
+import { PeerRoute } from './peer-route.js';
 import type { PsSocket } from './ps-socket.js';
 
 /**
@@ -68,7 +69,7 @@ export class RemoteStreamer {
     /** The streamer's id; follows `streamerIdChanged` renames. */
     public id: string,
     readonly nodeId: NodeId,
-    readonly socket: PsLink,
+    readonly socket: PeerRoute,
   ) {}
 }
 
@@ -88,4 +89,9 @@ export class PsPlayer {
     /** The verified token, when players must authenticate. */
     readonly identity: Identity | undefined,
   ) {}
+
+  /** On a streamer's node: a player held by another node (its socket is a route there). */
+  get remote(): boolean {
+    return this.socket instanceof PeerRoute;
+  }
 }

@@ -5,7 +5,6 @@ import type { JoinRequest, Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { PsPlayer, PsStreamer } from './endpoints.js';
-import { PeerRoute } from './peer-route.js';
 
 /** The presence room of a streamer: its players and SFUs are peers in it, beside the streamer. */
 export function presenceRoomId(streamerId: string): string {
@@ -83,7 +82,7 @@ export class Presence {
    */
   enterPlayer(player: PsPlayer, streamer: PsStreamer): void | Promise<void> {
     const roomId = streamer.peer?.room.id;
-    if (roomId === undefined || player.socket instanceof PeerRoute) {
+    if (roomId === undefined || player.remote) {
       // Unidentified (or still joining) streamers have no room yet: `enterStreamer` brings the
       // players along. A player of another node joins from its own node (`enterRemote`).
       return;

@@ -4,7 +4,6 @@ import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../shared/logger.js';
 import type { PixelStreamingConfig } from './config.js';
 import type { PsStreamer } from './endpoints.js';
-import { PeerRoute } from './peer-route.js';
 import type { PixelStreamingEvents } from './events.js';
 import { matchesAny } from './patterns.js';
 import { presenceRoomId, type Presence } from './presence.js';
@@ -127,7 +126,7 @@ export class StreamerIds {
       // Epic's order: subscribers hear of the rename before the streamer's own confirmation.
       // Those of other nodes hear it from their node, which moves them to the new room first.
       for (const player of streamer.subscribers.values()) {
-        if (!(player.socket instanceof PeerRoute)) {
+        if (!player.remote) {
           player.socket.send({ type: 'streamerIdChanged', newID: committed });
         }
       }
