@@ -86,7 +86,7 @@ export class PsClusterLink implements PsCluster {
       case 'ps.moved':
         return this.#ifGuest(m.playerId, from, (guest) => this.#guestMoved(guest, m.room, m.peerId));
       case 'ps.close':
-        return this.#ifUpstream(m.playerId, from, (up) => this.#endUpstream(up, m.code, m.reason));
+        return this.#ifUpstream(m.playerId, from, (up) => this.#end(up, false, m.code, m.reason));
       case 'ps.renamed':
         return this.#ifUpstream(m.playerId, from, (up) => void this.#follow(up, m));
       case 'ps.replace':
@@ -118,7 +118,7 @@ export class PsClusterLink implements PsCluster {
     } catch (err) {
       this.#log.debug({ err, playerId: player.id, streamerId: record.name }, 'pixel streaming: remote subscribe failed');
       // A timeout may hide a subscription that was made: undo it (a no-op if there is none).
-      this.#leave(entry);
+      this.#forget(entry, true);
       return gone;
     }
     if (this.#upstreams.get(player.id) !== entry) {
@@ -126,12 +126,12 @@ export class PsClusterLink implements PsCluster {
     }
     const answer = isSubscribed(reply) ? reply : { failed: gone };
     if ('failed' in answer) {
-      this.#forgetUpstream(entry);
+      this.#forget(entry, false);
       return answer.failed;
     }
     // Another peer in the room claimed to be the streamer (the answer names its real peer), or the player left.
     if (answer.streamerPeer !== streamerPeer.id || player.socket.closed) {
-      this.#leave(entry);
+      this.#forget(entry, true);
       return player.socket.closed ? undefined : gone;
     }
     return entry.upstream;
@@ -140,7 +140,7 @@ export class PsClusterLink implements PsCluster {
   unsubscribe(player: PsPlayer, upstream: RemoteStreamer): void {
     const entry = this.#upstreams.get(player.id);
     if (entry?.upstream === upstream) {
-      this.#leave(entry);
+      this.#forget(entry, true);
     }
   }
 
@@ -199,9 +199,8 @@ export class PsClusterLink implements PsCluster {
     const guest: Guest = { player, route, nodeId: from, peer: m.peerId };
     // Kicked, its streamer gone, or removed from presence: the player's node closes it.
     route.onClose((code, reason) => {
-      this.#removeGuest(guest);
+      this.#dropGuest(guest);
       this.#request(from, { type: 'ps.close', playerId: player.id, code, reason });
-      this.#opts.sig.unsubscribe(player);
     });
     this.#guests.set(player.id, guest);
     this.#guestPeers.set(guest.peer, guest);
@@ -209,8 +208,7 @@ export class PsClusterLink implements PsCluster {
       if (failed === undefined && streamer.peer) {
         return { streamerPeer: streamer.peer.id };
       }
-      this.#removeGuest(guest);
-      route.drop();
+      this.#dropGuest(guest);
       return failed === undefined ? gone : { failed };
     };
     const attached = this.#opts.sig.attachRemote(player, m.streamerId);
@@ -227,9 +225,12 @@ export class PsClusterLink implements PsCluster {
     return {};
   }
 
-  /** The player's node ended the subscription (or was lost): the streamer hears `playerDisconnected`. */
+  /** The subscription ended (or was refused): the streamer hears `playerDisconnected` if it was made. */
   #dropGuest(guest: Guest): void {
-    this.#removeGuest(guest);
+    if (this.#guests.get(guest.player.id) === guest) {
+      this.#guests.delete(guest.player.id);
+      this.#guestPeers.delete(guest.peer);
+    }
     guest.route.drop();
     this.#opts.sig.unsubscribe(guest.player);
   }
@@ -238,21 +239,11 @@ export class PsClusterLink implements PsCluster {
   #guestMoved(guest: Guest, room: string, peer: string): void {
     const streamer = guest.player.subscribedTo;
     // A move to a room the streamer has left already (renamed twice) is stale: the next one follows.
-    if (streamer instanceof PsStreamer && streamer.peer?.room.id === room && this.#guests.get(guest.player.id) === guest) {
-      this.#removeGuest(guest);
+    if (streamer instanceof PsStreamer && streamer.peer?.room.id === room) {
+      this.#guestPeers.delete(guest.peer);
       guest.peer = peer;
-      this.#guests.set(guest.player.id, guest);
       this.#guestPeers.set(peer, guest);
       void guest.route.readdress({ room, peer });
-    }
-  }
-
-  #removeGuest(guest: Guest): void {
-    if (this.#guests.get(guest.player.id) === guest) {
-      this.#guests.delete(guest.player.id);
-    }
-    if (this.#guestPeers.get(guest.peer) === guest) {
-      this.#guestPeers.delete(guest.peer);
     }
   }
 
@@ -309,7 +300,7 @@ export class PsClusterLink implements PsCluster {
     }
     const peerId = player.peer?.id;
     if (typeof entered !== 'object' || entered.id !== m.streamerPeer || peerId === undefined) {
-      this.#abandon(entry);
+      this.#end(entry, true);
       return;
     }
     const room = presenceRoomId(m.streamerId);
@@ -321,36 +312,30 @@ export class PsClusterLink implements PsCluster {
     });
   }
 
-  /** The streamer's node ended the subscription, or was lost: as when a local streamer leaves (or kicks). */
-  #endUpstream(entry: Upstream, code?: number, reason?: string): void {
-    this.#forgetUpstream(entry);
-    this.#opts.sig.endRemote(entry.player, entry.upstream, code, reason);
-  }
-
-  /** Ends a subscription from the player's side, telling the streamer's node. */
-  #abandon(entry: Upstream): void {
-    if (this.#leave(entry)) {
-      this.#opts.sig.endRemote(entry.player, entry.upstream);
+  /**
+   * Ends the player's subscription as when a local streamer leaves (with `code`: kicks): the
+   * streamer's node ended it, or was lost, or (`tell`: it is told) the player cannot follow it.
+   */
+  #end(entry: Upstream, tell: boolean, code?: number, reason?: string): void {
+    if (this.#forget(entry, tell)) {
+      this.#opts.sig.endRemote(entry.player, entry.upstream, code, reason);
     }
   }
 
-  /** Forgets the subscription and tells the streamer's node; false when it was already forgotten. */
-  #leave(entry: Upstream): boolean {
-    const left = this.#forgetUpstream(entry);
-    if (left) {
-      this.#request(entry.upstream.nodeId, { type: 'ps.unsubscribe', playerId: entry.player.id });
-    }
-    return left;
-  }
-
-  /** False when it was already forgotten. The player's presence peer leaves the streamer's room. */
-  #forgetUpstream(entry: Upstream): boolean {
+  /**
+   * Forgets the subscription (the player's presence peer leaves the streamer's room), telling the
+   * streamer's node when `tell`; false when it was already forgotten.
+   */
+  #forget(entry: Upstream, tell: boolean): boolean {
     if (this.#upstreams.get(entry.player.id) !== entry) {
       return false;
     }
     this.#upstreams.delete(entry.player.id);
     entry.upstream.socket.drop();
     this.#opts.sig.opts.presence.leave(entry.player);
+    if (tell) {
+      this.#request(entry.upstream.nodeId, { type: 'ps.unsubscribe', playerId: entry.player.id });
+    }
     return true;
   }
 
@@ -368,7 +353,7 @@ export class PsClusterLink implements PsCluster {
     }
     for (const entry of [...this.#upstreams.values()]) {
       if (entry.upstream.nodeId === nodeId) {
-        this.#endUpstream(entry);
+        this.#end(entry, false);
       }
     }
     this.ids.releaseNode(nodeId);
@@ -386,7 +371,7 @@ export class PsClusterLink implements PsCluster {
       guest.route.close();
     }
     for (const entry of [...this.#upstreams.values()]) {
-      this.#abandon(entry);
+      this.#end(entry, true);
     }
     for (let wait = 100; generation === this.#rejoins && this.#closing === undefined; wait = Math.min(wait * 2, 2_000)) {
       if (await this.ids.reclaim()) {
