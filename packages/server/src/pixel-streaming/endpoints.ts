@@ -41,8 +41,8 @@ export class PsStreamer {
    * sequence, so that streamers list in the order they first identified on any node.
    */
   clusterKey: string | undefined;
-  /** `streamer.connected` was emitted (its first id confirmed): `streamer.disconnected` follows it. */
-  announced = false;
+  /** The id last confirmed (`endpointIdConfirm`): once set, `streamer.connected` was emitted and `streamer.disconnected` follows. */
+  confirmedId: string | undefined;
   /** Listed to players (Epic's flag): set by `endpointId`, and for SFUs by `startStreaming`. */
   streaming = false;
   readonly subscribers = new Map<string, PsPlayer>();

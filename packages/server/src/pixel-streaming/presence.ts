@@ -127,16 +127,6 @@ export class Presence {
     };
   }
 
-  /** `enterPlayer` where a refusal only means the player is not in presence. */
-  tryEnterPlayer(player: PsPlayer, streamer: PsStreamer): void | Promise<void> {
-    const warn = (err: unknown) => this.opts.logger.warn({ err, playerId: player.id }, 'player not in presence');
-    try {
-      return this.enterPlayer(player, streamer)?.catch(warn);
-    } catch (err) {
-      warn(err);
-    }
-  }
-
   /** Leaves the room; a join still on its way for `who` is undone when it lands. */
   leave(who: Endpoint, reason: LeaveReason = 'left'): void {
     this.#attempts.delete(who);
@@ -182,14 +172,19 @@ export class Presence {
     );
   }
 
-  /** The streamer's room changed: its subscribers follow (best effort, each on its own). */
+  /** The streamer's room changed: its subscribers follow (best effort, each on its own: a refusal only leaves one out). */
   #bringSubscribers(streamer: PsStreamer): void | Promise<void> {
     const entering: Array<Promise<void>> = [];
     for (const player of streamer.subscribers.values()) {
       this.leave(player);
-      const entered = this.tryEnterPlayer(player, streamer);
-      if (entered) {
-        entering.push(entered);
+      const warn = (err: unknown) => this.opts.logger.warn({ err, playerId: player.id }, 'player not in presence');
+      try {
+        const entered = this.enterPlayer(player, streamer);
+        if (entered) {
+          entering.push(entered.catch(warn));
+        }
+      } catch (err) {
+        warn(err);
       }
     }
     if (entering.length > 0) {

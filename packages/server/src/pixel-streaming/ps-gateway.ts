@@ -6,9 +6,6 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import type { NodeId } from '../cluster/bus.js';
-import type { ClusterNode } from '../cluster/cluster-node.js';
-import type { RemoteSink } from '../rooms/peer-sink.js';
 import type { RoomMembership } from '../rooms/room-membership.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
@@ -18,7 +15,7 @@ import type { HttpTimeouts } from '../http/node-server.js';
 import { seconds, type Admission, type UpgradeTicket } from '../transport/admission.js';
 import type { PsRequestLimits } from '../transport/request-limits.js';
 import { rejectUpgrade, requestUrl } from '../transport/upgrade.js';
-import { PsClusterLink } from './cluster-link.js';
+import { PsClusterLink, type PsClusterLinkOptions } from './cluster-link.js';
 import type { PixelStreamingConfig } from './config.js';
 import type { StreamerCredential } from './endpoints.js';
 import { PixelStreamingEvents } from './events.js';
@@ -66,7 +63,7 @@ export interface PsGatewayOptions {
    * every node. A player of one node joins the presence room of a streamer of another from its
    * own node, and the dialect travels between the two over the cluster's peer-delivery path.
    */
-  cluster?: PsGatewayCluster | undefined;
+  cluster?: Pick<PsClusterLinkOptions, 'node' | 'sinkOf'> | undefined;
   /**
    * Who decides presence joins: this node, or in a cluster the directory, so that every node's
    * control API and lobby see the presence rooms.
@@ -80,13 +77,6 @@ export interface PsGatewayOptions {
   requestLimits?: PsRequestLimits | undefined;
   /** Serve the player page at `/` too (Wilbur's homepage): true when nothing else has `/`. */
   playerPageAtRoot?: boolean;
-}
-
-/** This node's cluster, as the dialect uses it. */
-export interface PsGatewayCluster {
-  node: ClusterNode;
-  /** The peer-delivery path: the sink of the members of another node (`ClusterRooms.sinkOf`). */
-  sinkOf: (node: NodeId) => RemoteSink;
 }
 
 /** How long the REST view waits for another node's part before it answers without it. */
@@ -121,7 +111,6 @@ export class PsGateway {
   readonly #streamerPort: PortListener;
   readonly #sfuPort: PortListener | undefined;
   #pending = 0;
-  #closed = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: PsGatewayOptions) {
@@ -197,7 +186,6 @@ export class PsGateway {
   /** Closes every connection with 1001 (streamers are `streamer.disconnected` with `shutdown`), then the ports. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#closed = true;
       this.#keepalive.stop();
       for (const streamer of this.signalling.streamers.list()) {
         this.signalling.noteDisconnectReason(streamer, 'shutdown');
@@ -248,7 +236,7 @@ export class PsGateway {
 
   async #accept(role: PsRole, req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket): Promise<void> {
     const { config, verifier } = this.#opts;
-    if (this.#closed || this.#sockets.size + this.#pending >= config.maxConnections) {
+    if (this.#closing || this.#sockets.size + this.#pending >= config.maxConnections) {
       ticket.release();
       rejectUpgrade(socket, 503);
       return;
@@ -273,7 +261,7 @@ export class PsGateway {
       socket.off('error', onError);
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run while the token was checked
-    if (this.#closed || socket.destroyed) {
+    if (this.#closing || socket.destroyed) {
       socket.destroy();
       return;
     }
