@@ -1,6 +1,5 @@
 import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';
-import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { Delivery, RemoteSink } from '../rooms/peer-sink.js';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
@@ -49,7 +48,6 @@ interface Upstream {
  */
 export class PsClusterLink implements PsCluster {
   readonly ids: ClusterIds;
-  readonly #node: ClusterNode;
   readonly #opts: PsClusterLinkOptions;
   readonly #log: Logger;
   /** On a streamer's node: players of other nodes, by player id. */
@@ -64,7 +62,6 @@ export class PsClusterLink implements PsCluster {
 
   constructor(options: PsClusterLinkOptions) {
     this.ids = new ClusterIds(options);
-    this.#node = options.node;
     this.#opts = options;
     this.#log = options.logger;
     options.node.handleModule(PS_MODULE, (m, from) => {
@@ -251,24 +248,21 @@ export class PsClusterLink implements PsCluster {
 
   /**
    * Joins the player's presence peer to a remote streamer's room: the streamer's presence peer
-   * there, or the `subscribeFailed` message, or undefined (the
-   * player left meanwhile).
+   * there, or the `subscribeFailed` message, or undefined (the player left meanwhile).
    */
   async #enter(player: PsPlayer, streamerId: string): Promise<{ id: string } | string | undefined> {
-    let streamerPeer: string | undefined;
     try {
-      streamerPeer = await this.#opts.sig.opts.presence.enterRemote(player, streamerId);
+      const streamerPeer = await this.#opts.sig.opts.presence.enterRemote(player, streamerId);
+      if (streamerPeer !== undefined) {
+        return { id: streamerPeer };
+      }
     } catch (err) {
       if (err instanceof AppError && err.code === 'ROOM_FULL') {
         // The room's own limit (with the streamer's place) where it was set apart from the dialect's.
-        const room = await this.#node.directory.getRoom(presenceRoomId(streamerId)).catch(() => undefined);
+        const room = await this.#opts.node.directory.getRoom(presenceRoomId(streamerId)).catch(() => undefined);
         return `Streamer ${streamerId} is full. Max players = ${room ? room.maxPeers - 1 : this.#opts.sig.opts.config.maxPlayersPerStreamer}.`;
       }
       this.#log.debug({ err, playerId: player.id, streamerId }, "pixel streaming: no presence in a remote streamer's room");
-      streamerPeer = undefined;
-    }
-    if (streamerPeer !== undefined) {
-      return { id: streamerPeer };
     }
     this.#opts.sig.opts.presence.leave(player);
     return player.socket.closed ? undefined : `Streamer ${streamerId} does not exist.`;
@@ -342,7 +336,7 @@ export class PsClusterLink implements PsCluster {
   // Failures.
 
   #nodeLost(nodeId: NodeId): void {
-    if (nodeId === this.#node.nodeId) {
+    if (nodeId === this.#opts.node.nodeId) {
       this.#rejoin().catch((err: unknown) => this.#log.warn({ err }, 'pixel streaming: could not rejoin the cluster'));
       return;
     }
@@ -400,7 +394,7 @@ export class PsClusterLink implements PsCluster {
   }
 
   #send(to: NodeId, message: PsNodeMessage): Promise<unknown> {
-    return this.#node.requestModule(to, PS_MODULE, message);
+    return this.#opts.node.requestModule(to, PS_MODULE, message);
   }
 }
 

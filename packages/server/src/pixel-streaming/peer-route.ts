@@ -8,12 +8,10 @@ export interface PeerAddress {
   peer: string;
 }
 
-/** Hands one `data` event (already serialised) to the peer at `to`; settles when its node answered. */
-export type DataRelay = (to: PeerAddress, dataJson: string) => Promise<unknown>;
-
 export interface PeerRouteOptions {
   remoteAddress: string;
-  relay: DataRelay;
+  /** Hands one `data` event (already serialised) to the peer at `to`; settles when its node answered. */
+  relay: (to: PeerAddress, dataJson: string) => Promise<unknown>;
   /** The presence peer this side's messages come from (it changes, and is briefly none, when a streamer is renamed). */
   from: () => string | undefined;
   /** A message that could not be kept (too many waiting for an address): counted as unroutable. */

@@ -55,8 +55,6 @@ export interface PsGatewayOptions {
   maxDepth: number;
   errors: ErrorReporter;
   authorizeStreamerId?: StreamerIdAuthorizer;
-  /** Player id minting; per node by default (`Player0`…). A cluster mints them itself. */
-  playerIds?: () => string;
   /**
    * This node's cluster (`redis.url`): streamer ids and player ids are then unique across the
    * nodes, players subscribe to streamers of any node, and the REST view and matchmaking cover
@@ -208,7 +206,6 @@ export class PsGateway {
       membership: this.#opts.membership,
       received: (who, dataJson) => this.#link?.received(who, dataJson) ?? 'ok',
     });
-    let next = 0;
     return new PsSignalling({
       config,
       clock,
@@ -218,7 +215,6 @@ export class PsGateway {
       drops: this.drops,
       peerOptions: peerOptionsProvider({ configured: config.peerConnectionOptions, iceServers, turn, clock }),
       authorizeStreamerId: this.#opts.authorizeStreamerId,
-      playerIds: this.#opts.playerIds ?? (() => `Player${next++}`),
       inspect: this.#opts.inspect,
     });
   }

@@ -1,21 +1,29 @@
 import type { Peer } from '../rooms/room.js';
 import { PS_CLOSE_CODES, PS_PROTOCOL_VERSION, type PsRole } from '@heliograph/protocol';
+import type { Clock } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
+import type { Logger } from '../shared/logger.js';
+import type { PixelStreamingConfig } from './config.js';
 import { AppError } from '../shared/app-error.js';
 import { PsPlayer, PsStreamer, RemoteStreamer, type StreamerCredential } from './endpoints.js';
-import type { PixelStreamingEventMap } from './events.js';
+import type { PixelStreamingEventMap, PixelStreamingEvents } from './events.js';
+import type { Presence } from './presence.js';
 import type { PsCluster, StreamerRecord } from './ps-cluster.js';
 import type { PsDropCounters, PsSocket } from './ps-socket.js';
-import { eventInfo, StreamerIds, type FlowOptions } from './streamer-ids.js';
+import { eventInfo, StreamerIds, type StreamerIdAuthorizer } from './streamer-ids.js';
 import { clusterList, clusterOrder, localList, mayJoin } from './streamer-list.js';
 import { PLACEHOLDER_STREAMER_ID, StreamerRegistry } from './streamer-registry.js';
 
-export interface SignallingOptions extends FlowOptions {
+export interface SignallingOptions {
+  config: PixelStreamingConfig;
+  clock: Clock;
+  logger: Logger;
+  presence: Presence;
+  events: PixelStreamingEvents;
+  authorizeStreamerId?: StreamerIdAuthorizer | undefined;
   drops: PsDropCounters;
   /** `config.peerConnectionOptions` for one peer (TURN credentials are minted per peer). */
   peerOptions: (peer: { id: string; role: PsRole }) => Record<string, unknown>;
-  /** Mints player ids on one node: `Player0`, `Player1`… (in a cluster the link takes them from a cluster-wide sequence). */
-  playerIds: () => string;
   /** The signalling inspector: told of each message of a socket whose peer is in a presence room. */
   inspect?: PsInspect | undefined;
 }
@@ -39,9 +47,16 @@ export class PsSignalling {
   /** `endpointId` (`streamer-ids.ts`). */
   readonly ids: StreamerIds;
   #cluster: PsCluster | undefined;
+  /** Player ids on one node: `Player0`, `Player1`… (a cluster's come from a cluster-wide sequence). */
+  #nextPlayerId = 0;
 
   constructor(readonly opts: SignallingOptions) {
-    this.ids = new StreamerIds({ ...opts, streamers: this.streamers, evict: (streamer) => this.evict(streamer), cluster: () => this.#cluster });
+    this.ids = new StreamerIds(this);
+  }
+
+  /** The node's cluster, once attached. */
+  get cluster(): PsCluster | undefined {
+    return this.#cluster;
   }
 
   /** Turns cluster mode on (once, before any connection). */
@@ -51,14 +66,14 @@ export class PsSignalling {
 
   /**
    * A streamer or SFU connected: placeholder id, then `identify` and `config`, in that order.
-   * `sfuPlayerId`: the SFU's player id when the cluster minted it (else `playerIds()`).
+   * `sfuPlayerId`: the SFU's player id when the cluster minted it.
    */
   addStreamer(socket: PsSocket, type: 'Streamer' | 'SFU', credential: StreamerCredential, sfuPlayerId?: string): PsStreamer {
     const streamer = new PsStreamer(socket, type, credential);
     this.streamers.add(streamer, PLACEHOLDER_STREAMER_ID);
     if (type === 'SFU') {
       // An SFU is also a player: it subscribes upstream under a player id of its own.
-      const player = new PsPlayer(sfuPlayerId ?? this.opts.playerIds(), socket, 'SFU', undefined);
+      const player = new PsPlayer(sfuPlayerId ?? `Player${this.#nextPlayerId++}`, socket, 'SFU', undefined);
       player.sfuStreamer = streamer;
       streamer.sfuPlayer = player;
       this.players.set(player.id, player);
@@ -72,7 +87,7 @@ export class PsSignalling {
 
   /** A player connected: it gets `config` at once (Wilbur sends nothing else unasked). `id`: minted by the cluster. */
   addPlayer(socket: PsSocket, identity: Identity | undefined, id?: string): PsPlayer {
-    const player = new PsPlayer(id ?? this.opts.playerIds(), socket, 'Player', identity);
+    const player = new PsPlayer(id ?? `Player${this.#nextPlayerId++}`, socket, 'Player', identity);
     this.players.set(player.id, player);
     this.#watch(socket, () => player.peer);
     socket.onClose(() => this.#playerGone(player));
