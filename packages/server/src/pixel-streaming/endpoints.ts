@@ -1,4 +1,3 @@
-import type { PsOutbound } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';
 import type { Peer } from '../rooms/room.js';
@@ -6,19 +5,10 @@ import { PeerRoute } from './peer-route.js';
 import type { PsSocket } from './ps-socket.js';
 
 /**
- * What the dialect needs of a peer's connection: a `PsSocket`, or in a cluster a route to the
- * counterpart's presence peer on the node holding the real socket (`peer-route.ts`).
+ * A peer's connection: its socket, or in a cluster a route to the counterpart's presence peer on
+ * the node holding the real socket (`peer-route.ts`).
  */
-export interface PsLink {
-  readonly remoteAddress: string;
-  readonly closed: boolean;
-  /** Set by any sign of life; the keepalive clears it. */
-  alive: boolean;
-  send(message: PsOutbound | Record<string, unknown>): void;
-  /** Idempotent; with no code the peer sees 1005. */
-  close(code?: number, reason?: string): void;
-  terminate(): void;
-}
+export type PsLink = PsSocket | PeerRoute;
 
 /** How a streamer or SFU proved itself at the upgrade. */
 export type StreamerCredential =

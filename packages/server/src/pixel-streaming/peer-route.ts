@@ -1,6 +1,5 @@
 import type { PsOutbound } from '@heliograph/protocol';
 import { AppError } from '../shared/app-error.js';
-import type { PsLink } from './endpoints.js';
 
 /** A presence peer on another node: the room it is in and its peer id there. */
 export interface PeerAddress {
@@ -22,7 +21,7 @@ export interface PeerRouteOptions {
 const MAX_KEPT = 512;
 
 /**
- * The dialect's connection to a counterpart on another node (`PsLink`): each message is a `data`
+ * The dialect's connection to a counterpart on another node (a `PsLink`): each message is a `data`
  * relay to the counterpart's presence peer, over the cluster's peer-delivery path (`peer.deliver`,
  * acked once the counterpart's connection has it), so per-pair order is the transport's.
  *
@@ -31,7 +30,7 @@ const MAX_KEPT = 512;
  * counterpart had left it (PEER_NOT_FOUND) are kept too, and `readdress` sends everything kept
  * again, in send order. Nothing is delivered twice: PEER_NOT_FOUND means not delivered.
  */
-export class PeerRoute implements PsLink {
+export class PeerRoute {
   /** Liveness is watched on the node holding the socket. */
   alive = true;
   #closed = false;

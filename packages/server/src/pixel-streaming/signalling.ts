@@ -203,12 +203,11 @@ export class PsSignalling {
     return undefined;
   }
 
-  #attached(player: PsPlayer, streamer: PsStreamer): undefined {
+  #attached(player: PsPlayer, streamer: PsStreamer): void {
     streamer.subscribers.set(player.id, player);
     player.subscribedTo = streamer;
     // Epic's key order on the wire: type, dataChannel, sfu, playerId.
     streamer.socket.send({ type: 'playerConnected', dataChannel: true, sfu: player.type === 'SFU', playerId: player.id });
-    return undefined;
   }
 
   /** The same steps as `#attach`, with the streamer's node doing the ones that need the streamer. */
@@ -226,14 +225,11 @@ export class PsSignalling {
     }
     this.unsubscribe(player);
     const outcome = await cluster.subscribe(player, record);
-    if (outcome === undefined) {
-      return false;
-    }
     if (typeof outcome === 'string') {
       return this.#fail(player, streamerId, outcome);
     }
-    player.subscribedTo = outcome;
-    return true;
+    player.subscribedTo = outcome; // Undefined: the player or the subscription is gone already.
+    return outcome !== undefined;
   }
 
   /** Still connected and registered (asynchronous steps check this when they resume). */
