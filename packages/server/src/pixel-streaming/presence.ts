@@ -34,9 +34,8 @@ type Endpoint = PsStreamer | PsPlayer;
  * is every player or SFU subscribed to it. Heliograph's presence (lobby, control API, webhooks)
  * then sees Pixel Streaming sessions like any room; the dialect never routes through the room.
  *
- * In a cluster a player may subscribe to a streamer of another node: it joins the streamer's room
- * from its own node, and the two nodes relay the dialect between the two presence peers
- * (`peer-route.ts`). On the streamer's node such a player has no presence peer of its own.
+ * A player subscribed to a streamer of another node joins the room from its own node
+ * (`cluster-link.ts`): on the streamer's node it has no presence peer.
  *
  * On one node a join is synchronous. In a cluster it is a directory round trip: each endpoint's
  * latest attempt is remembered, and a join that resolves for an endpoint that left, closed or

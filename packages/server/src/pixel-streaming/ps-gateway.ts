@@ -55,17 +55,9 @@ export interface PsGatewayOptions {
   maxDepth: number;
   errors: ErrorReporter;
   authorizeStreamerId?: StreamerIdAuthorizer;
-  /**
-   * This node's cluster (`redis.url`): streamer ids and player ids are then unique across the
-   * nodes, players subscribe to streamers of any node, and the REST view and matchmaking cover
-   * every node. A player of one node joins the presence room of a streamer of another from its
-   * own node, and the dialect travels between the two over the cluster's peer-delivery path.
-   */
+  /** This node's cluster (`redis.url`): ids, subscriptions, the REST view and matchmaking then span every node (`cluster-link.ts`). */
   cluster?: Pick<PsClusterLinkOptions, 'node' | 'sinkOf'> | undefined;
-  /**
-   * Who decides presence joins: this node, or in a cluster the directory, so that every node's
-   * control API and lobby see the presence rooms.
-   */
+  /** Who decides presence joins (`PresenceOptions.membership`). */
   membership: RoomMembership;
   /** The node's admission (socket cap, pending upgrades, upgrade and connection rates), shared with the main port. */
   admission: Admission;
