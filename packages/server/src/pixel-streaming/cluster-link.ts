@@ -26,8 +26,6 @@ interface Guest {
   player: PsPlayer;
   route: PeerRoute;
   nodeId: NodeId;
-  /** Its presence peer (on its own node), which its messages come from. */
-  peer: string;
 }
 
 /** A player of this node subscribed (or subscribing) to a streamer of another. */
@@ -52,8 +50,6 @@ export class PsClusterLink implements PsCluster {
   readonly #log: Logger;
   /** On a streamer's node: players of other nodes, by player id. */
   readonly #guests = new Map<string, Guest>();
-  /** The same, by their presence peers. */
-  readonly #guestPeers = new Map<string, Guest>();
   /** On a player's node: the remote streamer of each player, by player id. */
   readonly #upstreams = new Map<string, Upstream>();
   /** Counts evictions of this node: a newer one supersedes the claims still retried for an older one. */
@@ -164,7 +160,7 @@ export class PsClusterLink implements PsCluster {
    */
   received(who: PsStreamer | PsPlayer, dataJson: string): Delivery {
     const relayed = readRelayed(dataJson);
-    const route = who instanceof PsStreamer ? relayed && this.#guestPeers.get(relayed.from)?.route : this.#upstreams.get(who.id)?.upstream.socket;
+    const route = who instanceof PsStreamer ? relayed && routeFrom(who, relayed.from) : this.#upstreams.get(who.id)?.upstream.socket;
     if (relayed && route?.to?.peer === relayed.from && route.to.room === who.peer?.room.id) {
       who.socket.send(relayed.payload);
     } else {
@@ -193,14 +189,13 @@ export class PsClusterLink implements PsCluster {
     }
     const route = this.#route(from, { room: streamer.peer.room.id, peer: m.peerId }, () => streamer.peer?.id, m.player.remoteAddress);
     const player = new PsPlayer(m.player.id, route, m.player.type, guestIdentity(m));
-    const guest: Guest = { player, route, nodeId: from, peer: m.peerId };
+    const guest: Guest = { player, route, nodeId: from };
     // Kicked, its streamer gone, or removed from presence: the player's node closes it.
     route.onClose((code, reason) => {
       this.#dropGuest(guest);
       this.#request(from, { type: 'ps.close', playerId: player.id, code, reason });
     });
     this.#guests.set(player.id, guest);
-    this.#guestPeers.set(guest.peer, guest);
     const outcome = (failed: string | undefined): Subscribed => {
       if (failed === undefined && streamer.peer) {
         return { streamerPeer: streamer.peer.id };
@@ -226,7 +221,6 @@ export class PsClusterLink implements PsCluster {
   #dropGuest(guest: Guest): void {
     if (this.#guests.get(guest.player.id) === guest) {
       this.#guests.delete(guest.player.id);
-      this.#guestPeers.delete(guest.peer);
     }
     guest.route.drop();
     this.#opts.sig.unsubscribe(guest.player);
@@ -237,9 +231,6 @@ export class PsClusterLink implements PsCluster {
     const streamer = guest.player.subscribedTo;
     // A move to a room the streamer has left already (renamed twice) is stale: the next one follows.
     if (streamer instanceof PsStreamer && streamer.peer?.room.id === room) {
-      this.#guestPeers.delete(guest.peer);
-      guest.peer = peer;
-      this.#guestPeers.set(peer, guest);
       void guest.route.readdress({ room, peer });
     }
   }
@@ -399,6 +390,16 @@ export class PsClusterLink implements PsCluster {
 }
 
 const noop = (): void => undefined;
+
+/** The route of the streamer's player of another node whose presence peer is `from` (its messages come from there). */
+function routeFrom(streamer: PsStreamer, from: string): PeerRoute | undefined {
+  for (const player of streamer.subscribers.values()) {
+    if (player.socket instanceof PeerRoute && player.socket.to?.peer === from) {
+      return player.socket;
+    }
+  }
+  return undefined;
+}
 
 /** What the streamer's node needs to know of a player. */
 function describe(player: PsPlayer): SubscribeRequest['player'] {
