@@ -332,8 +332,7 @@ export class PsSignalling {
       this.#upstreamGone(player, player.sfuStreamer);
       return;
     }
-    player.socket.close(code, reason);
-    this.#playerGone(player);
+    this.#closePlayer(player, code, reason);
   }
 
   /** An SFU's upstream streamer left: `streamerDisconnected`, then its own players go. */
