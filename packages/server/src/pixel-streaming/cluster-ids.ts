@@ -7,7 +7,7 @@ import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { PsStreamer } from './endpoints.js';
 import { PS_MODULE, type PsNodeMessage } from './node-messages.js';
-import type { ClaimOutcome, StreamerRecord } from './ps-cluster.js';
+import type { ClaimOutcome, PsClusterIds, StreamerRecord } from './ps-cluster.js';
 import type { PsSignalling } from './signalling.js';
 
 export interface ClusterIdsOptions {
@@ -30,7 +30,7 @@ const STREAMER_IDS = 'streamers';
  * claim space the cluster core knows nothing about), player ids come from a cluster-wide
  * sequence. Releases that fail are retried when Redis is back.
  */
-export class ClusterIds {
+export class ClusterIds implements PsClusterIds {
   readonly #opts: ClusterIdsOptions;
   /** Streamer ids (→ claim key) whose release failed: retried when Redis is back. */
   readonly #unreleased = new Map<string, string>();
@@ -78,7 +78,6 @@ export class ClusterIds {
     }
   }
 
-  /** Claims `wanted` in the directory under `duplicateStreamerIds`; a replaced holder is evicted first. */
   async claim(streamer: PsStreamer, wanted: string): Promise<ClaimOutcome> {
     const { directory } = this.#opts.node;
     try {
@@ -97,12 +96,10 @@ export class ClusterIds {
     }
   }
 
-  /** Gives an id back (retried when the cluster is back). */
   release(id: string, key: string): void {
     this.#release(id, { nodeId: this.#opts.node.nodeId, key });
   }
 
-  /** The identified streamers of the other nodes; undefined when the directory cannot be read. */
   async remoteStreamers(): Promise<StreamerRecord[] | undefined> {
     try {
       return (await this.#opts.node.directory.claims(STREAMER_IDS)).filter((r) => r.nodeId !== this.#opts.node.nodeId);

@@ -1,5 +1,4 @@
 import type { ClaimRecord } from '../cluster/claims.js';
-import type { ClusterIds } from './cluster-ids.js';
 import type { PsPlayer, PsStreamer, RemoteStreamer } from './endpoints.js';
 
 /** A streamer id held in the cluster: `name` is the id, `key` its place in the cluster's registration order. */
@@ -8,8 +7,15 @@ export type StreamerRecord = ClaimRecord;
 /** What a streamer's claim of an id came to in the cluster. */
 export type ClaimOutcome = { id: string } | { refused: 'in use' | 'unavailable' };
 
-/** Streamer ids across the cluster, as signalling uses them. */
-export type PsClusterIds = Pick<ClusterIds, 'claim' | 'release' | 'remoteStreamers'>;
+/** Streamer ids across the cluster (`cluster-ids.ts`). */
+export interface PsClusterIds {
+  /** Claims `wanted` in the directory under `duplicateStreamerIds`; a replaced holder is evicted first. */
+  claim(streamer: PsStreamer, wanted: string): Promise<ClaimOutcome>;
+  /** Gives an id back (retried when the cluster is back). */
+  release(id: string, key: string): void;
+  /** The identified streamers of the other nodes; undefined when the directory cannot be read. */
+  remoteStreamers(): Promise<StreamerRecord[] | undefined>;
+}
 
 /**
  * What signalling asks of the cluster (`cluster-link.ts`). Without one, the node is a cluster of

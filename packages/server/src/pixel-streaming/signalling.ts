@@ -1,26 +1,16 @@
 import type { Peer } from '../rooms/room.js';
 import { PS_CLOSE_CODES, PS_PROTOCOL_VERSION, type PsRole } from '@heliograph/protocol';
-import type { Clock } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
-import type { Logger } from '../shared/logger.js';
-import type { PixelStreamingConfig } from './config.js';
 import { AppError } from '../shared/app-error.js';
 import { PsPlayer, PsStreamer, RemoteStreamer, type StreamerCredential } from './endpoints.js';
-import type { PixelStreamingEventMap, PixelStreamingEvents } from './events.js';
-import type { Presence } from './presence.js';
+import type { PixelStreamingEventMap } from './events.js';
 import type { PsCluster, StreamerRecord } from './ps-cluster.js';
 import type { PsDropCounters, PsSocket } from './ps-socket.js';
-import { eventInfo, StreamerIds, type StreamerIdAuthorizer } from './streamer-ids.js';
+import { eventInfo, StreamerIds, type FlowOptions } from './streamer-ids.js';
 import { clusterList, clusterOrder, localList, mayJoin } from './streamer-list.js';
 import { PLACEHOLDER_STREAMER_ID, StreamerRegistry } from './streamer-registry.js';
 
-export interface SignallingOptions {
-  config: PixelStreamingConfig;
-  clock: Clock;
-  logger: Logger;
-  presence: Presence;
-  events: PixelStreamingEvents;
-  authorizeStreamerId?: StreamerIdAuthorizer | undefined;
+export interface SignallingOptions extends FlowOptions {
   drops: PsDropCounters;
   /** `config.peerConnectionOptions` for one peer (TURN credentials are minted per peer). */
   peerOptions: (peer: { id: string; role: PsRole }) => Record<string, unknown>;
@@ -51,12 +41,7 @@ export class PsSignalling {
   #nextPlayerId = 0;
 
   constructor(readonly opts: SignallingOptions) {
-    this.ids = new StreamerIds(this);
-  }
-
-  /** The node's cluster, once attached. */
-  get cluster(): PsCluster | undefined {
-    return this.#cluster;
+    this.ids = new StreamerIds({ ...opts, streamers: this.streamers, evict: (streamer) => this.evict(streamer), cluster: () => this.#cluster });
   }
 
   /** Turns cluster mode on (once, before any connection). */
