@@ -28,14 +28,6 @@ interface Guest {
   nodeId: NodeId;
 }
 
-/** A player of this node subscribed (or subscribing) to a streamer of another. */
-interface Upstream {
-  player: PsPlayer;
-  upstream: RemoteStreamer;
-  /** Counts the streamer's renames, so that a move overtaken by a newer one stops. */
-  moves: number;
-}
-
 /**
  * The dialect across the nodes of a cluster; its ids are `ClusterIds`' (`cluster-ids.ts`). A
  * player subscribing to a streamer of another node joins that streamer's presence room from its
@@ -50,8 +42,8 @@ export class PsClusterLink implements PsCluster {
   readonly #log: Logger;
   /** On a streamer's node: players of other nodes, by player id. */
   readonly #guests = new Map<string, Guest>();
-  /** On a player's node: the remote streamer of each player, by player id. */
-  readonly #upstreams = new Map<string, Upstream>();
+  /** On a player's node: the remote streamer of each player subscribed (or subscribing) to one, by player id. */
+  readonly #upstreams = new Map<string, RemoteStreamer>();
   /** Counts evictions of this node: a newer one supersedes the claims still retried for an older one. */
   #rejoins = 0;
   #closing: Promise<void> | undefined;
@@ -79,9 +71,9 @@ export class PsClusterLink implements PsCluster {
       case 'ps.moved':
         return this.#ifGuest(m.playerId, from, (guest) => this.#guestMoved(guest, m.room, m.peerId));
       case 'ps.close':
-        return this.#ifUpstream(m.playerId, from, (up) => this.#end(up, false, m.code, m.reason));
+        return this.#ifUpstream(m.playerId, from, (upstream) => this.#end(upstream, false, m.code, m.reason));
       case 'ps.renamed':
-        return this.#ifUpstream(m.playerId, from, (up) => void this.#follow(up, m));
+        return this.#ifUpstream(m.playerId, from, (upstream) => void this.#follow(upstream, m));
       case 'ps.replace':
         return this.ids.replaced(m);
     }
@@ -101,9 +93,9 @@ export class PsClusterLink implements PsCluster {
       return streamerPeer;
     }
     const route = this.#route(record.nodeId, { room: presenceRoomId(record.name), peer: streamerPeer.id }, () => player.peer?.id);
-    const entry: Upstream = { player, upstream: new RemoteStreamer(record.name, record.nodeId, route), moves: 0 };
+    const upstream = new RemoteStreamer(record.name, record.nodeId, route, player);
     // Registered before asking, so that what the streamer's node sends right away reaches the player.
-    this.#upstreams.set(player.id, entry);
+    this.#upstreams.set(player.id, upstream);
     let reply: unknown;
     try {
       const request: SubscribeRequest = { type: 'ps.subscribe', streamerId: record.name, player: describe(player), peerId: player.peer?.id ?? '' };
@@ -111,29 +103,28 @@ export class PsClusterLink implements PsCluster {
     } catch (err) {
       this.#log.debug({ err, playerId: player.id, streamerId: record.name }, 'pixel streaming: remote subscribe failed');
       // A timeout may hide a subscription that was made: undo it (a no-op if there is none).
-      this.#forget(entry, true);
+      this.#forget(upstream, true);
       return gone;
     }
-    if (this.#upstreams.get(player.id) !== entry) {
+    if (this.#upstreams.get(player.id) !== upstream) {
       return undefined; // The streamer's node ended it before its answer was read, or was lost.
     }
     const answer = isSubscribed(reply) ? reply : { failed: gone };
     if ('failed' in answer) {
-      this.#forget(entry, false);
+      this.#forget(upstream, false);
       return answer.failed;
     }
     // Another peer in the room claimed to be the streamer (the answer names its real peer), or the player left.
     if (answer.streamerPeer !== streamerPeer.id || player.socket.closed) {
-      this.#forget(entry, true);
+      this.#forget(upstream, true);
       return player.socket.closed ? undefined : gone;
     }
-    return entry.upstream;
+    return upstream;
   }
 
   unsubscribe(player: PsPlayer, upstream: RemoteStreamer): void {
-    const entry = this.#upstreams.get(player.id);
-    if (entry?.upstream === upstream) {
-      this.#forget(entry, true);
+    if (this.#upstreams.get(player.id) === upstream) {
+      this.#forget(upstream, true);
     }
   }
 
@@ -160,7 +151,7 @@ export class PsClusterLink implements PsCluster {
    */
   received(who: PsStreamer | PsPlayer, dataJson: string): Delivery {
     const relayed = readRelayed(dataJson);
-    const route = who instanceof PsStreamer ? relayed && routeFrom(who, relayed.from) : this.#upstreams.get(who.id)?.upstream.socket;
+    const route = who instanceof PsStreamer ? relayed && routeFrom(who, relayed.from) : this.#upstreams.get(who.id)?.socket;
     if (relayed && route?.to?.peer === relayed.from && route.to.room === who.peer?.room.id) {
       who.socket.send(relayed.payload);
     } else {
@@ -259,10 +250,10 @@ export class PsClusterLink implements PsCluster {
     return player.socket.closed ? undefined : `Streamer ${streamerId} does not exist.`;
   }
 
-  #ifUpstream(playerId: string, from: NodeId, act: (up: Upstream) => void): Record<string, never> {
-    const entry = this.#upstreams.get(playerId);
-    if (entry?.upstream.nodeId === from) {
-      act(entry);
+  #ifUpstream(playerId: string, from: NodeId, act: (upstream: RemoteStreamer) => void): Record<string, never> {
+    const upstream = this.#upstreams.get(playerId);
+    if (upstream?.nodeId === from) {
+      act(upstream);
     }
     return {};
   }
@@ -271,11 +262,10 @@ export class PsClusterLink implements PsCluster {
    * The streamer was renamed: the player hears it, and its presence peer follows to the new room;
    * then the streamer's node is told where it is, and what the player sent meanwhile goes there.
    */
-  async #follow(entry: Upstream, m: Renamed): Promise<void> {
-    const { player, upstream } = entry;
-    const route = upstream.socket;
-    const move = ++entry.moves;
-    const current = () => this.#upstreams.get(player.id) === entry && entry.moves === move;
+  async #follow(upstream: RemoteStreamer, m: Renamed): Promise<void> {
+    const { player, socket: route } = upstream;
+    const move = ++upstream.moves;
+    const current = () => this.#upstreams.get(player.id) === upstream && upstream.moves === move;
     upstream.id = m.streamerId;
     route.hold();
     player.socket.send({ type: 'streamerIdChanged', newID: m.streamerId });
@@ -285,7 +275,7 @@ export class PsClusterLink implements PsCluster {
     }
     const peerId = player.peer?.id;
     if (typeof entered !== 'object' || entered.id !== m.streamerPeer || peerId === undefined) {
-      this.#end(entry, true);
+      this.#end(upstream, true);
       return;
     }
     const room = presenceRoomId(m.streamerId);
@@ -301,9 +291,9 @@ export class PsClusterLink implements PsCluster {
    * Ends the player's subscription as when a local streamer leaves (with `code`: kicks): the
    * streamer's node ended it, or was lost, or (`tell`: it is told) the player cannot follow it.
    */
-  #end(entry: Upstream, tell: boolean, code?: number, reason?: string): void {
-    if (this.#forget(entry, tell)) {
-      this.#opts.sig.endRemote(entry.player, entry.upstream, code, reason);
+  #end(upstream: RemoteStreamer, tell: boolean, code?: number, reason?: string): void {
+    if (this.#forget(upstream, tell)) {
+      this.#opts.sig.endRemote(upstream.player, upstream, code, reason);
     }
   }
 
@@ -311,15 +301,16 @@ export class PsClusterLink implements PsCluster {
    * Forgets the subscription (the player's presence peer leaves the streamer's room), telling the
    * streamer's node when `tell`; false when it was already forgotten.
    */
-  #forget(entry: Upstream, tell: boolean): boolean {
-    if (this.#upstreams.get(entry.player.id) !== entry) {
+  #forget(upstream: RemoteStreamer, tell: boolean): boolean {
+    const { player } = upstream;
+    if (this.#upstreams.get(player.id) !== upstream) {
       return false;
     }
-    this.#upstreams.delete(entry.player.id);
-    entry.upstream.socket.drop();
-    this.#opts.sig.opts.presence.leave(entry.player);
+    this.#upstreams.delete(player.id);
+    upstream.socket.drop();
+    this.#opts.sig.opts.presence.leave(player);
     if (tell) {
-      this.#request(entry.upstream.nodeId, { type: 'ps.unsubscribe', playerId: entry.player.id });
+      this.#request(upstream.nodeId, { type: 'ps.unsubscribe', playerId: player.id });
     }
     return true;
   }
@@ -336,9 +327,9 @@ export class PsClusterLink implements PsCluster {
         this.#dropGuest(guest);
       }
     }
-    for (const entry of [...this.#upstreams.values()]) {
-      if (entry.upstream.nodeId === nodeId) {
-        this.#end(entry, false);
+    for (const upstream of [...this.#upstreams.values()]) {
+      if (upstream.nodeId === nodeId) {
+        this.#end(upstream, false);
       }
     }
     this.ids.releaseNode(nodeId);
@@ -355,8 +346,8 @@ export class PsClusterLink implements PsCluster {
     for (const guest of [...this.#guests.values()]) {
       guest.route.close();
     }
-    for (const entry of [...this.#upstreams.values()]) {
-      this.#end(entry, true);
+    for (const upstream of [...this.#upstreams.values()]) {
+      this.#end(upstream, true);
     }
     for (let wait = 100; generation === this.#rejoins && this.#closing === undefined; wait = Math.min(wait * 2, 2_000)) {
       if (await this.ids.reclaim()) {

@@ -55,11 +55,15 @@ export class PsStreamer {
  * `socket` forwards that player's messages to the streamer's node.
  */
 export class RemoteStreamer {
+  /** Counts the streamer's renames, so that a move overtaken by a newer one stops (`cluster-link.ts`). */
+  moves = 0;
+
   constructor(
     /** The streamer's id; follows `streamerIdChanged` renames. */
     public id: string,
     readonly nodeId: NodeId,
     readonly socket: PeerRoute,
+    readonly player: PsPlayer,
   ) {}
 }
 
