@@ -13,7 +13,7 @@ export interface PeerRouteOptions {
   relay: (to: PeerAddress, dataJson: string) => Promise<unknown>;
   /** The presence peer this side's messages come from (it changes, and is briefly none, when a streamer is renamed). */
   from: () => string | undefined;
-  /** A message that could not be kept (too many waiting for an address): counted as unroutable. */
+  /** A message that could not be delivered or kept (too many waiting for an address): counted as unroutable. */
   lost: () => void;
 }
 
@@ -83,9 +83,9 @@ export class PeerRoute {
   }
 
   /**
-   * The counterpart's new address: once the relays to the old one are answered, those it refused
-   * go again, then the kept messages. `before` runs first (the moved side tells the other); when
-   * it answers false (a newer move overtook this one), the route stays held.
+   * The counterpart's new address: once the relays to the old one are answered, what was kept
+   * (refused there, or sent since) goes again, in send order. `before` runs first (the moved side
+   * tells the other); when it answers false (a newer move overtook this one), the route stays held.
    */
   async readdress(to: PeerAddress, before: () => boolean = () => true): Promise<void> {
     this.#to = undefined;
