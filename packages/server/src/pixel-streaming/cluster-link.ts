@@ -1,6 +1,5 @@
 import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';
-import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { Delivery, RemoteSink } from '../rooms/peer-sink.js';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
@@ -27,17 +26,6 @@ interface Guest {
   player: PsPlayer;
   route: PeerRoute;
   nodeId: NodeId;
-  /** Its presence peer (on its own node), which its messages come from. */
-  peer: string;
-}
-
-/** A player of this node subscribed (or subscribing) to a streamer of another. */
-interface Upstream {
-  player: PsPlayer;
-  upstream: RemoteStreamer;
-  route: PeerRoute;
-  /** Counts the streamer's renames, so that a move overtaken by a newer one stops. */
-  moves: number;
 }
 
 /**
@@ -50,22 +38,18 @@ interface Upstream {
  */
 export class PsClusterLink implements PsCluster {
   readonly ids: ClusterIds;
-  readonly #node: ClusterNode;
   readonly #opts: PsClusterLinkOptions;
   readonly #log: Logger;
   /** On a streamer's node: players of other nodes, by player id. */
   readonly #guests = new Map<string, Guest>();
-  /** The same, by their presence peers. */
-  readonly #guestPeers = new Map<string, Guest>();
-  /** On a player's node: the remote streamer of each player, by player id. */
-  readonly #upstreams = new Map<string, Upstream>();
+  /** On a player's node: the remote streamer of each player subscribed (or subscribing) to one, by player id. */
+  readonly #upstreams = new Map<string, RemoteStreamer>();
   /** Counts evictions of this node: a newer one supersedes the claims still retried for an older one. */
   #rejoins = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: PsClusterLinkOptions) {
     this.ids = new ClusterIds(options);
-    this.#node = options.node;
     this.#opts = options;
     this.#log = options.logger;
     options.node.handleModule(PS_MODULE, (m, from) => {
@@ -87,9 +71,9 @@ export class PsClusterLink implements PsCluster {
       case 'ps.moved':
         return this.#ifGuest(m.playerId, from, (guest) => this.#guestMoved(guest, m.room, m.peerId));
       case 'ps.close':
-        return this.#ifUpstream(m.playerId, from, (up) => this.#endUpstream(up, m.code, m.reason));
+        return this.#ifUpstream(m.playerId, from, (upstream) => this.#end(upstream, false, m.code, m.reason));
       case 'ps.renamed':
-        return this.#ifUpstream(m.playerId, from, (up) => void this.#follow(up, m));
+        return this.#ifUpstream(m.playerId, from, (upstream) => void this.#follow(upstream, m));
       case 'ps.replace':
         return this.ids.replaced(m);
     }
@@ -109,9 +93,9 @@ export class PsClusterLink implements PsCluster {
       return streamerPeer;
     }
     const route = this.#route(record.nodeId, { room: presenceRoomId(record.name), peer: streamerPeer.id }, () => player.peer?.id);
-    const entry: Upstream = { player, upstream: new RemoteStreamer(record.name, record.nodeId, route), route, moves: 0 };
+    const upstream = new RemoteStreamer(record.name, record.nodeId, route, player);
     // Registered before asking, so that what the streamer's node sends right away reaches the player.
-    this.#upstreams.set(player.id, entry);
+    this.#upstreams.set(player.id, upstream);
     let reply: unknown;
     try {
       const request: SubscribeRequest = { type: 'ps.subscribe', streamerId: record.name, player: describe(player), peerId: player.peer?.id ?? '' };
@@ -119,29 +103,28 @@ export class PsClusterLink implements PsCluster {
     } catch (err) {
       this.#log.debug({ err, playerId: player.id, streamerId: record.name }, 'pixel streaming: remote subscribe failed');
       // A timeout may hide a subscription that was made: undo it (a no-op if there is none).
-      this.#leave(entry);
+      this.#forget(upstream, true);
       return gone;
     }
-    if (this.#upstreams.get(player.id) !== entry) {
+    if (this.#upstreams.get(player.id) !== upstream) {
       return undefined; // The streamer's node ended it before its answer was read, or was lost.
     }
     const answer = isSubscribed(reply) ? reply : { failed: gone };
     if ('failed' in answer) {
-      this.#forgetUpstream(entry);
+      this.#forget(upstream, false);
       return answer.failed;
     }
     // Another peer in the room claimed to be the streamer (the answer names its real peer), or the player left.
     if (answer.streamerPeer !== streamerPeer.id || player.socket.closed) {
-      this.#leave(entry);
+      this.#forget(upstream, true);
       return player.socket.closed ? undefined : gone;
     }
-    return entry.upstream;
+    return upstream;
   }
 
   unsubscribe(player: PsPlayer, upstream: RemoteStreamer): void {
-    const entry = this.#upstreams.get(player.id);
-    if (entry?.upstream === upstream) {
-      this.#leave(entry);
+    if (this.#upstreams.get(player.id) === upstream) {
+      this.#forget(upstream, true);
     }
   }
 
@@ -168,7 +151,7 @@ export class PsClusterLink implements PsCluster {
    */
   received(who: PsStreamer | PsPlayer, dataJson: string): Delivery {
     const relayed = readRelayed(dataJson);
-    const route = who instanceof PsStreamer ? relayed && this.#guestPeers.get(relayed.from)?.route : this.#upstreams.get(who.id)?.route;
+    const route = who instanceof PsStreamer ? relayed && routeFrom(who, relayed.from) : this.#upstreams.get(who.id)?.socket;
     if (relayed && route?.to?.peer === relayed.from && route.to.room === who.peer?.room.id) {
       who.socket.send(relayed.payload);
     } else {
@@ -197,21 +180,18 @@ export class PsClusterLink implements PsCluster {
     }
     const route = this.#route(from, { room: streamer.peer.room.id, peer: m.peerId }, () => streamer.peer?.id, m.player.remoteAddress);
     const player = new PsPlayer(m.player.id, route, m.player.type, guestIdentity(m));
-    const guest: Guest = { player, route, nodeId: from, peer: m.peerId };
+    const guest: Guest = { player, route, nodeId: from };
     // Kicked, its streamer gone, or removed from presence: the player's node closes it.
     route.onClose((code, reason) => {
-      this.#removeGuest(guest);
+      this.#dropGuest(guest);
       this.#request(from, { type: 'ps.close', playerId: player.id, code, reason });
-      this.#opts.sig.unsubscribe(player);
     });
     this.#guests.set(player.id, guest);
-    this.#guestPeers.set(guest.peer, guest);
     const outcome = (failed: string | undefined): Subscribed => {
       if (failed === undefined && streamer.peer) {
         return { streamerPeer: streamer.peer.id };
       }
-      this.#removeGuest(guest);
-      route.drop();
+      this.#dropGuest(guest);
       return failed === undefined ? gone : { failed };
     };
     const attached = this.#opts.sig.attachRemote(player, m.streamerId);
@@ -228,9 +208,11 @@ export class PsClusterLink implements PsCluster {
     return {};
   }
 
-  /** The player's node ended the subscription (or was lost): the streamer hears `playerDisconnected`. */
+  /** The subscription ended (or was refused): the streamer hears `playerDisconnected` if it was made. */
   #dropGuest(guest: Guest): void {
-    this.#removeGuest(guest);
+    if (this.#guests.get(guest.player.id) === guest) {
+      this.#guests.delete(guest.player.id);
+    }
     guest.route.drop();
     this.#opts.sig.unsubscribe(guest.player);
   }
@@ -239,21 +221,8 @@ export class PsClusterLink implements PsCluster {
   #guestMoved(guest: Guest, room: string, peer: string): void {
     const streamer = guest.player.subscribedTo;
     // A move to a room the streamer has left already (renamed twice) is stale: the next one follows.
-    if (streamer instanceof PsStreamer && streamer.peer?.room.id === room && this.#guests.get(guest.player.id) === guest) {
-      this.#removeGuest(guest);
-      guest.peer = peer;
-      this.#guests.set(guest.player.id, guest);
-      this.#guestPeers.set(peer, guest);
+    if (streamer instanceof PsStreamer && streamer.peer?.room.id === room) {
       void guest.route.readdress({ room, peer });
-    }
-  }
-
-  #removeGuest(guest: Guest): void {
-    if (this.#guests.get(guest.player.id) === guest) {
-      this.#guests.delete(guest.player.id);
-    }
-    if (this.#guestPeers.get(guest.peer) === guest) {
-      this.#guestPeers.delete(guest.peer);
     }
   }
 
@@ -261,33 +230,30 @@ export class PsClusterLink implements PsCluster {
 
   /**
    * Joins the player's presence peer to a remote streamer's room: the streamer's presence peer
-   * there, or the `subscribeFailed` message, or undefined (the
-   * player left meanwhile).
+   * there, or the `subscribeFailed` message, or undefined (the player left meanwhile).
    */
   async #enter(player: PsPlayer, streamerId: string): Promise<{ id: string } | string | undefined> {
-    let streamerPeer: string | undefined;
     try {
-      streamerPeer = await this.#opts.sig.opts.presence.enterRemote(player, streamerId);
+      const streamerPeer = await this.#opts.sig.opts.presence.enterRemote(player, streamerId);
+      if (streamerPeer !== undefined) {
+        return { id: streamerPeer };
+      }
     } catch (err) {
       if (err instanceof AppError && err.code === 'ROOM_FULL') {
         // The room's own limit (with the streamer's place) where it was set apart from the dialect's.
-        const room = await this.#node.directory.getRoom(presenceRoomId(streamerId)).catch(() => undefined);
+        const room = await this.#opts.node.directory.getRoom(presenceRoomId(streamerId)).catch(() => undefined);
         return `Streamer ${streamerId} is full. Max players = ${room ? room.maxPeers - 1 : this.#opts.sig.opts.config.maxPlayersPerStreamer}.`;
       }
       this.#log.debug({ err, playerId: player.id, streamerId }, "pixel streaming: no presence in a remote streamer's room");
-      streamerPeer = undefined;
-    }
-    if (streamerPeer !== undefined) {
-      return { id: streamerPeer };
     }
     this.#opts.sig.opts.presence.leave(player);
     return player.socket.closed ? undefined : `Streamer ${streamerId} does not exist.`;
   }
 
-  #ifUpstream(playerId: string, from: NodeId, act: (up: Upstream) => void): Record<string, never> {
-    const entry = this.#upstreams.get(playerId);
-    if (entry?.upstream.nodeId === from) {
-      act(entry);
+  #ifUpstream(playerId: string, from: NodeId, act: (upstream: RemoteStreamer) => void): Record<string, never> {
+    const upstream = this.#upstreams.get(playerId);
+    if (upstream?.nodeId === from) {
+      act(upstream);
     }
     return {};
   }
@@ -296,10 +262,10 @@ export class PsClusterLink implements PsCluster {
    * The streamer was renamed: the player hears it, and its presence peer follows to the new room;
    * then the streamer's node is told where it is, and what the player sent meanwhile goes there.
    */
-  async #follow(entry: Upstream, m: Renamed): Promise<void> {
-    const { player, upstream, route } = entry;
-    const move = ++entry.moves;
-    const current = () => this.#upstreams.get(player.id) === entry && entry.moves === move;
+  async #follow(upstream: RemoteStreamer, m: Renamed): Promise<void> {
+    const { player, socket: route } = upstream;
+    const move = ++upstream.moves;
+    const current = () => this.#upstreams.get(player.id) === upstream && upstream.moves === move;
     upstream.id = m.streamerId;
     route.hold();
     player.socket.send({ type: 'streamerIdChanged', newID: m.streamerId });
@@ -309,7 +275,7 @@ export class PsClusterLink implements PsCluster {
     }
     const peerId = player.peer?.id;
     if (typeof entered !== 'object' || entered.id !== m.streamerPeer || peerId === undefined) {
-      this.#abandon(entry);
+      this.#end(upstream, true);
       return;
     }
     const room = presenceRoomId(m.streamerId);
@@ -321,43 +287,38 @@ export class PsClusterLink implements PsCluster {
     });
   }
 
-  /** The streamer's node ended the subscription, or was lost: as when a local streamer leaves (or kicks). */
-  #endUpstream(entry: Upstream, code?: number, reason?: string): void {
-    this.#forgetUpstream(entry);
-    this.#opts.sig.endRemote(entry.player, entry.upstream, code, reason);
-  }
-
-  /** Ends a subscription from the player's side, telling the streamer's node. */
-  #abandon(entry: Upstream): void {
-    if (this.#leave(entry)) {
-      this.#opts.sig.endRemote(entry.player, entry.upstream);
+  /**
+   * Ends the player's subscription as when a local streamer leaves (with `code`: kicks): the
+   * streamer's node ended it, or was lost, or (`tell`: it is told) the player cannot follow it.
+   */
+  #end(upstream: RemoteStreamer, tell: boolean, code?: number, reason?: string): void {
+    if (this.#forget(upstream, tell)) {
+      this.#opts.sig.endRemote(upstream.player, upstream, code, reason);
     }
   }
 
-  /** Forgets the subscription and tells the streamer's node; false when it was already forgotten. */
-  #leave(entry: Upstream): boolean {
-    const left = this.#forgetUpstream(entry);
-    if (left) {
-      this.#request(entry.upstream.nodeId, { type: 'ps.unsubscribe', playerId: entry.player.id });
-    }
-    return left;
-  }
-
-  /** False when it was already forgotten. The player's presence peer leaves the streamer's room. */
-  #forgetUpstream(entry: Upstream): boolean {
-    if (this.#upstreams.get(entry.player.id) !== entry) {
+  /**
+   * Forgets the subscription (the player's presence peer leaves the streamer's room), telling the
+   * streamer's node when `tell`; false when it was already forgotten.
+   */
+  #forget(upstream: RemoteStreamer, tell: boolean): boolean {
+    const { player } = upstream;
+    if (this.#upstreams.get(player.id) !== upstream) {
       return false;
     }
-    this.#upstreams.delete(entry.player.id);
-    entry.route.drop();
-    this.#opts.sig.opts.presence.leave(entry.player);
+    this.#upstreams.delete(player.id);
+    upstream.socket.drop();
+    this.#opts.sig.opts.presence.leave(player);
+    if (tell) {
+      this.#request(upstream.nodeId, { type: 'ps.unsubscribe', playerId: player.id });
+    }
     return true;
   }
 
   // Failures.
 
   #nodeLost(nodeId: NodeId): void {
-    if (nodeId === this.#node.nodeId) {
+    if (nodeId === this.#opts.node.nodeId) {
       this.#rejoin().catch((err: unknown) => this.#log.warn({ err }, 'pixel streaming: could not rejoin the cluster'));
       return;
     }
@@ -366,9 +327,9 @@ export class PsClusterLink implements PsCluster {
         this.#dropGuest(guest);
       }
     }
-    for (const entry of [...this.#upstreams.values()]) {
-      if (entry.upstream.nodeId === nodeId) {
-        this.#endUpstream(entry);
+    for (const upstream of [...this.#upstreams.values()]) {
+      if (upstream.nodeId === nodeId) {
+        this.#end(upstream, false);
       }
     }
     this.ids.releaseNode(nodeId);
@@ -385,8 +346,8 @@ export class PsClusterLink implements PsCluster {
     for (const guest of [...this.#guests.values()]) {
       guest.route.close();
     }
-    for (const entry of [...this.#upstreams.values()]) {
-      this.#abandon(entry);
+    for (const upstream of [...this.#upstreams.values()]) {
+      this.#end(upstream, true);
     }
     for (let wait = 100; generation === this.#rejoins && this.#closing === undefined; wait = Math.min(wait * 2, 2_000)) {
       if (await this.ids.reclaim()) {
@@ -415,11 +376,21 @@ export class PsClusterLink implements PsCluster {
   }
 
   #send(to: NodeId, message: PsNodeMessage): Promise<unknown> {
-    return this.#node.requestModule(to, PS_MODULE, message);
+    return this.#opts.node.requestModule(to, PS_MODULE, message);
   }
 }
 
 const noop = (): void => undefined;
+
+/** The route of the streamer's player of another node whose presence peer is `from` (its messages come from there). */
+function routeFrom(streamer: PsStreamer, from: string): PeerRoute | undefined {
+  for (const player of streamer.subscribers.values()) {
+    if (player.socket instanceof PeerRoute && player.socket.to?.peer === from) {
+      return player.socket;
+    }
+  }
+  return undefined;
+}
 
 /** What the streamer's node needs to know of a player. */
 function describe(player: PsPlayer): SubscribeRequest['player'] {

@@ -1,23 +1,14 @@
-import type { PsOutbound } from '@heliograph/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { NodeId } from '../cluster/bus.js';
 import type { Peer } from '../rooms/room.js';
+import { PeerRoute } from './peer-route.js';
 import type { PsSocket } from './ps-socket.js';
 
 /**
- * What the dialect needs of a peer's connection: a `PsSocket`, or in a cluster a route to the
- * counterpart's presence peer on the node holding the real socket (`peer-route.ts`).
+ * A peer's connection: its socket, or in a cluster a route to the counterpart's presence peer on
+ * the node holding the real socket (`peer-route.ts`).
  */
-export interface PsLink {
-  readonly remoteAddress: string;
-  readonly closed: boolean;
-  /** Set by any sign of life; the keepalive clears it. */
-  alive: boolean;
-  send(message: PsOutbound | Record<string, unknown>): void;
-  /** Idempotent; with no code the peer sees 1005. */
-  close(code?: number, reason?: string): void;
-  terminate(): void;
-}
+export type PsLink = PsSocket | PeerRoute;
 
 /** How a streamer or SFU proved itself at the upgrade. */
 export type StreamerCredential =
@@ -40,8 +31,8 @@ export class PsStreamer {
    * sequence, so that streamers list in the order they first identified on any node.
    */
   clusterKey: string | undefined;
-  /** `streamer.connected` was emitted (its first id confirmed): `streamer.disconnected` follows it. */
-  announced = false;
+  /** The id last confirmed (`endpointIdConfirm`): once set, `streamer.connected` was emitted and `streamer.disconnected` follows. */
+  confirmedId: string | undefined;
   /** Listed to players (Epic's flag): set by `endpointId`, and for SFUs by `startStreaming`. */
   streaming = false;
   readonly subscribers = new Map<string, PsPlayer>();
@@ -64,11 +55,15 @@ export class PsStreamer {
  * `socket` forwards that player's messages to the streamer's node.
  */
 export class RemoteStreamer {
+  /** Counts the streamer's renames, so that a move overtaken by a newer one stops (`cluster-link.ts`). */
+  moves = 0;
+
   constructor(
     /** The streamer's id; follows `streamerIdChanged` renames. */
     public id: string,
     readonly nodeId: NodeId,
-    readonly socket: PsLink,
+    readonly socket: PeerRoute,
+    readonly player: PsPlayer,
   ) {}
 }
 
@@ -88,4 +83,9 @@ export class PsPlayer {
     /** The verified token, when players must authenticate. */
     readonly identity: Identity | undefined,
   ) {}
+
+  /** On a streamer's node: a player held by another node (its socket is a route there). */
+  get remote(): boolean {
+    return this.socket instanceof PeerRoute;
+  }
 }

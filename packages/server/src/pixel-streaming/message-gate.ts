@@ -1,6 +1,3 @@
-/** What a message handler may return: nothing, or a promise while it waits on the cluster. */
-export type GateResult = unknown;
-
 export interface MessageGateOptions {
   /** Messages held while a step is pending; more are dropped (`onDrop`). */
   maxQueued: number;
@@ -16,7 +13,7 @@ export interface MessageGateOptions {
  */
 export class MessageGate<T> {
   readonly #queue: T[] = [];
-  #handler: ((message: T) => GateResult) | undefined;
+  #handler: ((message: T) => unknown) | undefined;
   #busy = false;
 
   constructor(private readonly opts: MessageGateOptions) {}
@@ -34,13 +31,13 @@ export class MessageGate<T> {
   }
 
   /** Sets the handler and runs what was queued meanwhile. */
-  open(handler: (message: T) => GateResult): void {
+  open(handler: (message: T) => unknown): void {
     this.#handler = handler;
     this.#drain();
   }
 
-  #run(handler: (message: T) => GateResult, message: T): void {
-    let result: GateResult;
+  #run(handler: (message: T) => unknown, message: T): void {
+    let result: unknown;
     try {
       result = handler(message);
     } catch (err) {

@@ -1,6 +1,5 @@
 import type { PsOutbound } from '@heliograph/protocol';
 import { AppError } from '../shared/app-error.js';
-import type { PsLink } from './endpoints.js';
 
 /** A presence peer on another node: the room it is in and its peer id there. */
 export interface PeerAddress {
@@ -8,41 +7,38 @@ export interface PeerAddress {
   peer: string;
 }
 
-/** Hands one `data` event (already serialised) to the peer at `to`; settles when its node answered. */
-export type DataRelay = (to: PeerAddress, dataJson: string) => Promise<unknown>;
-
 export interface PeerRouteOptions {
   remoteAddress: string;
-  relay: DataRelay;
+  /** Hands one `data` event (already serialised) to the peer at `to`; settles when its node answered. */
+  relay: (to: PeerAddress, dataJson: string) => Promise<unknown>;
   /** The presence peer this side's messages come from (it changes, and is briefly none, when a streamer is renamed). */
   from: () => string | undefined;
-  /** A message that could not be kept (too many waiting for an address): counted as unroutable. */
+  /** A message that could not be delivered or kept (too many waiting for an address): counted as unroutable. */
   lost: () => void;
 }
 
-/** Messages kept while the route has no address, and relays kept for a resend: beyond this they are lost. */
+/** Messages kept for the next address (sent while held, or refused by the old one): beyond this they are lost. */
 const MAX_KEPT = 512;
 
 /**
- * The dialect's connection to a counterpart on another node (`PsLink`): each message is a `data`
+ * The dialect's connection to a counterpart on another node (a `PsLink`): each message is a `data`
  * relay to the counterpart's presence peer, over the cluster's peer-delivery path (`peer.deliver`,
  * acked once the counterpart's connection has it), so per-pair order is the transport's.
  *
  * A streamer's rename moves both presence peers to a new room: meanwhile the route has no
  * address (`hold`) and keeps what is sent; relays that reached the old address after the
- * counterpart had left it (PEER_NOT_FOUND) are kept too, and `readdress` sends them again, in
- * their order, before the kept ones. Nothing is delivered twice: PEER_NOT_FOUND means not delivered.
+ * counterpart had left it (PEER_NOT_FOUND) are kept too, and `readdress` sends everything kept
+ * again, in send order. Nothing is delivered twice: PEER_NOT_FOUND means not delivered.
  */
-export class PeerRoute implements PsLink {
+export class PeerRoute {
   /** Liveness is watched on the node holding the socket. */
   alive = true;
   #closed = false;
   #to: PeerAddress | undefined;
-  readonly #waiting: string[] = [];
-  /** Relays not answered yet, with their place in the send order. */
+  /** Relays not answered yet. */
   readonly #inFlight = new Set<Promise<unknown>>();
-  /** Relays the old address refused, by their place in the send order. */
-  readonly #refused = new Map<number, string>();
+  /** Messages kept for the next address, by their place in the send order. */
+  readonly #kept = new Map<number, string>();
   #sent = 0;
   #onClose: (code: number | undefined, reason: string | undefined) => void = () => undefined;
 
@@ -70,15 +66,14 @@ export class PeerRoute implements PsLink {
     if (this.#closed) {
       return;
     }
+    const place = this.#sent++;
     const payload = JSON.stringify(message);
-    // Without a presence peer of its own (a streamer between its old room and its new one), this
-    // side is moving too: what it sends is kept until the route is readdressed.
-    if (this.#to && this.#waiting.length === 0 && this.opts.from() !== undefined) {
-      this.#relay(this.#to, payload);
-    } else if (this.#waiting.length < MAX_KEPT) {
-      this.#waiting.push(payload);
+    // Behind kept messages, or without a presence peer of its own (a streamer between its old room
+    // and its new one: this side is moving too), it is kept until the route is readdressed.
+    if (this.#to && this.#kept.size === 0 && this.opts.from() !== undefined) {
+      this.#relay(this.#to, place, payload);
     } else {
-      this.opts.lost();
+      this.#keep(place, payload);
     }
   }
 
@@ -88,9 +83,9 @@ export class PeerRoute implements PsLink {
   }
 
   /**
-   * The counterpart's new address: once the relays to the old one are answered, those it refused
-   * go again, then the kept messages. `before` runs first (the moved side tells the other); when
-   * it answers false (a newer move overtook this one), the route stays held.
+   * The counterpart's new address: once the relays to the old one are answered, what was kept
+   * (refused there, or sent since) goes again, in send order. `before` runs first (the moved side
+   * tells the other); when it answers false (a newer move overtook this one), the route stays held.
    */
   async readdress(to: PeerAddress, before: () => boolean = () => true): Promise<void> {
     this.#to = undefined;
@@ -101,10 +96,10 @@ export class PeerRoute implements PsLink {
       return;
     }
     this.#to = to;
-    const again = [...this.#refused.entries()].sort(([a], [b]) => a - b).map(([, payload]) => payload);
-    this.#refused.clear();
-    for (const payload of [...again, ...this.#waiting.splice(0)]) {
-      this.#relay(to, payload);
+    const again = [...this.#kept].sort(([a], [b]) => a - b);
+    this.#kept.clear();
+    for (const [place, payload] of again) {
+      this.#relay(to, place, payload);
     }
   }
 
@@ -128,20 +123,26 @@ export class PeerRoute implements PsLink {
   /** The other side ended it already: closed here without telling it back. */
   drop(): void {
     this.#closed = true;
-    this.#waiting.length = 0;
-    this.#refused.clear();
+    this.#kept.clear();
   }
 
-  #relay(to: PeerAddress, payload: string): void {
+  #keep(place: number, payload: string): void {
+    if (this.#kept.size < MAX_KEPT && !this.#closed) {
+      this.#kept.set(place, payload);
+    } else {
+      this.opts.lost();
+    }
+  }
+
+  #relay(to: PeerAddress, place: number, payload: string): void {
     const from = this.opts.from();
     if (from === undefined) {
       this.opts.lost();
       return;
     }
-    const place = this.#sent++;
     const relayed = this.opts.relay(to, `{"from":${JSON.stringify(from)},"payload":${payload}}`).catch((err: unknown) => {
-      if (err instanceof AppError && err.code === 'PEER_NOT_FOUND' && !this.#closed && this.#refused.size < MAX_KEPT) {
-        this.#refused.set(place, payload);
+      if (err instanceof AppError && err.code === 'PEER_NOT_FOUND') {
+        this.#keep(place, payload);
       } else {
         this.opts.lost();
       }

@@ -5,7 +5,6 @@ import type { JoinRequest, Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { PsPlayer, PsStreamer } from './endpoints.js';
-import { PeerRoute } from './peer-route.js';
 
 /** The presence room of a streamer: its players and SFUs are peers in it, beside the streamer. */
 export function presenceRoomId(streamerId: string): string {
@@ -35,9 +34,8 @@ type Endpoint = PsStreamer | PsPlayer;
  * is every player or SFU subscribed to it. Heliograph's presence (lobby, control API, webhooks)
  * then sees Pixel Streaming sessions like any room; the dialect never routes through the room.
  *
- * In a cluster a player may subscribe to a streamer of another node: it joins the streamer's room
- * from its own node, and the two nodes relay the dialect between the two presence peers
- * (`peer-route.ts`). On the streamer's node such a player has no presence peer of its own.
+ * A player subscribed to a streamer of another node joins the room from its own node
+ * (`cluster-link.ts`): on the streamer's node it has no presence peer.
  *
  * On one node a join is synchronous. In a cluster it is a directory round trip: each endpoint's
  * latest attempt is remembered, and a join that resolves for an endpoint that left, closed or
@@ -83,7 +81,7 @@ export class Presence {
    */
   enterPlayer(player: PsPlayer, streamer: PsStreamer): void | Promise<void> {
     const roomId = streamer.peer?.room.id;
-    if (roomId === undefined || player.socket instanceof PeerRoute) {
+    if (roomId === undefined || player.remote) {
       // Unidentified (or still joining) streamers have no room yet: `enterStreamer` brings the
       // players along. A player of another node joins from its own node (`enterRemote`).
       return;
@@ -126,16 +124,6 @@ export class Presence {
       },
       sink: this.#sink(player),
     };
-  }
-
-  /** `enterPlayer` where a refusal only means the player is not in presence. */
-  tryEnterPlayer(player: PsPlayer, streamer: PsStreamer): void | Promise<void> {
-    const warn = (err: unknown) => this.opts.logger.warn({ err, playerId: player.id }, 'player not in presence');
-    try {
-      return this.enterPlayer(player, streamer)?.catch(warn);
-    } catch (err) {
-      warn(err);
-    }
   }
 
   /** Leaves the room; a join still on its way for `who` is undone when it lands. */
@@ -183,14 +171,19 @@ export class Presence {
     );
   }
 
-  /** The streamer's room changed: its subscribers follow (best effort, each on its own). */
+  /** The streamer's room changed: its subscribers follow (best effort, each on its own: a refusal only leaves one out). */
   #bringSubscribers(streamer: PsStreamer): void | Promise<void> {
     const entering: Array<Promise<void>> = [];
     for (const player of streamer.subscribers.values()) {
       this.leave(player);
-      const entered = this.tryEnterPlayer(player, streamer);
-      if (entered) {
-        entering.push(entered);
+      const warn = (err: unknown) => this.opts.logger.warn({ err, playerId: player.id }, 'player not in presence');
+      try {
+        const entered = this.enterPlayer(player, streamer);
+        if (entered) {
+          entering.push(entered.catch(warn));
+        }
+      } catch (err) {
+        warn(err);
       }
     }
     if (entering.length > 0) {

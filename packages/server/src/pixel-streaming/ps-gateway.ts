@@ -6,9 +6,6 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '@heliograph/common';
 import type { Identity } from '../auth/identity.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import type { NodeId } from '../cluster/bus.js';
-import type { ClusterNode } from '../cluster/cluster-node.js';
-import type { RemoteSink } from '../rooms/peer-sink.js';
 import type { RoomMembership } from '../rooms/room-membership.js';
 import type { Rooms } from '../rooms/rooms.js';
 import { AppError } from '../shared/app-error.js';
@@ -18,7 +15,7 @@ import type { HttpTimeouts } from '../http/node-server.js';
 import { seconds, type Admission, type UpgradeTicket } from '../transport/admission.js';
 import type { PsRequestLimits } from '../transport/request-limits.js';
 import { rejectUpgrade, requestUrl } from '../transport/upgrade.js';
-import { PsClusterLink } from './cluster-link.js';
+import { PsClusterLink, type PsClusterLinkOptions } from './cluster-link.js';
 import type { PixelStreamingConfig } from './config.js';
 import type { StreamerCredential } from './endpoints.js';
 import { PixelStreamingEvents } from './events.js';
@@ -58,19 +55,9 @@ export interface PsGatewayOptions {
   maxDepth: number;
   errors: ErrorReporter;
   authorizeStreamerId?: StreamerIdAuthorizer;
-  /** Player id minting; per node by default (`Player0`…). A cluster mints them itself. */
-  playerIds?: () => string;
-  /**
-   * This node's cluster (`redis.url`): streamer ids and player ids are then unique across the
-   * nodes, players subscribe to streamers of any node, and the REST view and matchmaking cover
-   * every node. A player of one node joins the presence room of a streamer of another from its
-   * own node, and the dialect travels between the two over the cluster's peer-delivery path.
-   */
-  cluster?: PsGatewayCluster | undefined;
-  /**
-   * Who decides presence joins: this node, or in a cluster the directory, so that every node's
-   * control API and lobby see the presence rooms.
-   */
+  /** This node's cluster (`redis.url`): ids, subscriptions, the REST view and matchmaking then span every node (`cluster-link.ts`). */
+  cluster?: Pick<PsClusterLinkOptions, 'node' | 'sinkOf'> | undefined;
+  /** Who decides presence joins (`PresenceOptions.membership`). */
   membership: RoomMembership;
   /** The node's admission (socket cap, pending upgrades, upgrade and connection rates), shared with the main port. */
   admission: Admission;
@@ -80,13 +67,6 @@ export interface PsGatewayOptions {
   requestLimits?: PsRequestLimits | undefined;
   /** Serve the player page at `/` too (Wilbur's homepage): true when nothing else has `/`. */
   playerPageAtRoot?: boolean;
-}
-
-/** This node's cluster, as the dialect uses it. */
-export interface PsGatewayCluster {
-  node: ClusterNode;
-  /** The peer-delivery path: the sink of the members of another node (`ClusterRooms.sinkOf`). */
-  sinkOf: (node: NodeId) => RemoteSink;
 }
 
 /** How long the REST view waits for another node's part before it answers without it. */
@@ -121,7 +101,6 @@ export class PsGateway {
   readonly #streamerPort: PortListener;
   readonly #sfuPort: PortListener | undefined;
   #pending = 0;
-  #closed = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: PsGatewayOptions) {
@@ -197,7 +176,6 @@ export class PsGateway {
   /** Closes every connection with 1001 (streamers are `streamer.disconnected` with `shutdown`), then the ports. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#closed = true;
       this.#keepalive.stop();
       for (const streamer of this.signalling.streamers.list()) {
         this.signalling.noteDisconnectReason(streamer, 'shutdown');
@@ -220,7 +198,6 @@ export class PsGateway {
       membership: this.#opts.membership,
       received: (who, dataJson) => this.#link?.received(who, dataJson) ?? 'ok',
     });
-    let next = 0;
     return new PsSignalling({
       config,
       clock,
@@ -230,7 +207,6 @@ export class PsGateway {
       drops: this.drops,
       peerOptions: peerOptionsProvider({ configured: config.peerConnectionOptions, iceServers, turn, clock }),
       authorizeStreamerId: this.#opts.authorizeStreamerId,
-      playerIds: this.#opts.playerIds ?? (() => `Player${next++}`),
       inspect: this.#opts.inspect,
     });
   }
@@ -248,7 +224,7 @@ export class PsGateway {
 
   async #accept(role: PsRole, req: IncomingMessage, socket: Duplex, head: Buffer, ticket: UpgradeTicket): Promise<void> {
     const { config, verifier } = this.#opts;
-    if (this.#closed || this.#sockets.size + this.#pending >= config.maxConnections) {
+    if (this.#closing || this.#sockets.size + this.#pending >= config.maxConnections) {
       ticket.release();
       rejectUpgrade(socket, 503);
       return;
@@ -273,7 +249,7 @@ export class PsGateway {
       socket.off('error', onError);
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run while the token was checked
-    if (this.#closed || socket.destroyed) {
+    if (this.#closing || socket.destroyed) {
       socket.destroy();
       return;
     }

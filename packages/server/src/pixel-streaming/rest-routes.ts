@@ -4,7 +4,7 @@ import type { Clock } from '@heliograph/common';
 import { AppError } from '../shared/app-error.js';
 import type { PixelStreamingConfig } from './config.js';
 import { pickStreamer, playerCount } from './matchmaking.js';
-import { PsPlayerInfo, PsStreamerInfo, type ServiceViewSource, type StreamerView } from './service-view.js';
+import { PsPlayerInfo, PsStreamerInfo, type ServiceViewSource } from './service-view.js';
 import { sameSecret } from './upgrade-auth.js';
 
 export const PsStatus = Type.Object({
@@ -37,11 +37,6 @@ export interface RestDeps {
 
 /** The Heliograph version reported by `/api/status`. */
 const VERSION = '0.1.0';
-
-/** Wilbur's shape: what the view knows beyond it (`identified`, `order`) stays inside. */
-function streamerInfo({ identified: _i, order: _o, ...info }: StreamerView): Static<typeof PsStreamerInfo> {
-  return info;
-}
 
 function notFound(reply: FastifyReply, message: string) {
   // Wilbur answers `{ message }`; Heliograph's error shape rides along.
@@ -84,10 +79,11 @@ export function registerPixelStreamingRoutes(app: FastifyInstance, deps: RestDep
       nodes,
     };
   });
-  app.get('/api/streamers', opts({ 200: Type.Array(PsStreamerInfo) }), async () => (await view.view()).streamers.map(streamerInfo));
+  // The response schemas are Wilbur's shapes: what the view knows beyond them (`identified`, `order`) is not sent.
+  app.get('/api/streamers', opts({ 200: Type.Array(PsStreamerInfo) }), async () => (await view.view()).streamers);
   app.get<{ Params: Static<typeof IdParams> }>('/api/streamers/:id', opts({ 200: PsStreamerInfo, 404: NotFound }, IdParams), async (req, reply) => {
     const streamer = (await view.view()).streamers.find((s) => s.streamerId === req.params.id);
-    return streamer ? streamerInfo(streamer) : notFound(reply, `No streamer with id ${req.params.id}`);
+    return streamer ?? notFound(reply, `No streamer with id ${req.params.id}`);
   });
   app.get('/api/players', opts({ 200: Type.Array(PsPlayerInfo) }), async () => (await view.view()).players);
   app.get<{ Params: Static<typeof IdParams> }>('/api/players/:id', opts({ 200: PsPlayerInfo, 404: NotFound }, IdParams), async (req, reply) => {

@@ -60,11 +60,7 @@ export interface ServiceViewSource {
 }
 
 function playerInfo(p: PsPlayer): PlayerInfo {
-  const info: PlayerInfo = { playerId: p.id, type: p.type, remoteAddress: p.socket.remoteAddress };
-  if (p.subscribedTo) {
-    info.subscribedTo = p.subscribedTo.id;
-  }
-  return info;
+  return { playerId: p.id, type: p.type, remoteAddress: p.socket.remoteAddress, ...(p.subscribedTo && { subscribedTo: p.subscribedTo.id }) };
 }
 
 function streamerView(s: PsStreamer): StreamerView {

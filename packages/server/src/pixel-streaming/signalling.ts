@@ -4,7 +4,7 @@ import type { Identity } from '../auth/identity.js';
 import { AppError } from '../shared/app-error.js';
 import { PsPlayer, PsStreamer, RemoteStreamer, type StreamerCredential } from './endpoints.js';
 import type { PixelStreamingEventMap } from './events.js';
-import type { PsCluster } from './ps-cluster.js';
+import type { PsCluster, StreamerRecord } from './ps-cluster.js';
 import type { PsDropCounters, PsSocket } from './ps-socket.js';
 import { eventInfo, StreamerIds, type FlowOptions } from './streamer-ids.js';
 import { clusterList, clusterOrder, localList, mayJoin } from './streamer-list.js';
@@ -14,8 +14,6 @@ export interface SignallingOptions extends FlowOptions {
   drops: PsDropCounters;
   /** `config.peerConnectionOptions` for one peer (TURN credentials are minted per peer). */
   peerOptions: (peer: { id: string; role: PsRole }) => Record<string, unknown>;
-  /** Mints player ids on one node: `Player0`, `Player1`… (in a cluster the link takes them from a cluster-wide sequence). */
-  playerIds: () => string;
   /** The signalling inspector: told of each message of a socket whose peer is in a presence room. */
   inspect?: PsInspect | undefined;
 }
@@ -39,6 +37,8 @@ export class PsSignalling {
   /** `endpointId` (`streamer-ids.ts`). */
   readonly ids: StreamerIds;
   #cluster: PsCluster | undefined;
+  /** Player ids on one node: `Player0`, `Player1`… (a cluster's come from a cluster-wide sequence). */
+  #nextPlayerId = 0;
 
   constructor(readonly opts: SignallingOptions) {
     this.ids = new StreamerIds({ ...opts, streamers: this.streamers, evict: (streamer) => this.evict(streamer), cluster: () => this.#cluster });
@@ -51,22 +51,19 @@ export class PsSignalling {
 
   /**
    * A streamer or SFU connected: placeholder id, then `identify` and `config`, in that order.
-   * `sfuPlayerId`: the SFU's player id when the cluster minted it (else `playerIds()`).
+   * `sfuPlayerId`: the SFU's player id when the cluster minted it.
    */
   addStreamer(socket: PsSocket, type: 'Streamer' | 'SFU', credential: StreamerCredential, sfuPlayerId?: string): PsStreamer {
     const streamer = new PsStreamer(socket, type, credential);
     this.streamers.add(streamer, PLACEHOLDER_STREAMER_ID);
     if (type === 'SFU') {
       // An SFU is also a player: it subscribes upstream under a player id of its own.
-      const player = new PsPlayer(sfuPlayerId ?? this.opts.playerIds(), socket, 'SFU', undefined);
+      const player = new PsPlayer(sfuPlayerId ?? `Player${this.#nextPlayerId++}`, socket, 'SFU', undefined);
       player.sfuStreamer = streamer;
       streamer.sfuPlayer = player;
       this.players.set(player.id, player);
     }
-    const { inspect } = this.opts;
-    if (inspect) {
-      socket.watcher = (direction, msgType, message, bytes) => inspect(streamer.peer ?? streamer.sfuPlayer?.peer, direction, msgType, message, bytes);
-    }
+    this.#watch(socket, () => streamer.peer ?? streamer.sfuPlayer?.peer);
     socket.onClose(() => this.#streamerGone(streamer));
     socket.send({ type: 'identify' });
     socket.send(this.#config(streamer.sfuPlayer?.id ?? streamer.id, type === 'SFU' ? 'sfu' : 'streamer'));
@@ -75,15 +72,19 @@ export class PsSignalling {
 
   /** A player connected: it gets `config` at once (Wilbur sends nothing else unasked). `id`: minted by the cluster. */
   addPlayer(socket: PsSocket, identity: Identity | undefined, id?: string): PsPlayer {
-    const player = new PsPlayer(id ?? this.opts.playerIds(), socket, 'Player', identity);
+    const player = new PsPlayer(id ?? `Player${this.#nextPlayerId++}`, socket, 'Player', identity);
     this.players.set(player.id, player);
-    const { inspect } = this.opts;
-    if (inspect) {
-      socket.watcher = (direction, msgType, message, bytes) => inspect(player.peer, direction, msgType, message, bytes);
-    }
+    this.#watch(socket, () => player.peer);
     socket.onClose(() => this.#playerGone(player));
     socket.send(this.#config(player.id, 'player'));
     return player;
+  }
+
+  #watch(socket: PsSocket, peer: () => Peer | undefined): void {
+    const { inspect } = this.opts;
+    if (inspect) {
+      socket.watcher = (direction, msgType, message, bytes) => inspect(peer(), direction, msgType, message, bytes);
+    }
   }
 
   #config(id: string, role: PsRole) {
@@ -187,12 +188,11 @@ export class PsSignalling {
     return undefined;
   }
 
-  #attached(player: PsPlayer, streamer: PsStreamer): undefined {
+  #attached(player: PsPlayer, streamer: PsStreamer): void {
     streamer.subscribers.set(player.id, player);
     player.subscribedTo = streamer;
     // Epic's key order on the wire: type, dataChannel, sfu, playerId.
     streamer.socket.send({ type: 'playerConnected', dataChannel: true, sfu: player.type === 'SFU', playerId: player.id });
-    return undefined;
   }
 
   /** The same steps as `#attach`, with the streamer's node doing the ones that need the streamer. */
@@ -210,14 +210,11 @@ export class PsSignalling {
     }
     this.unsubscribe(player);
     const outcome = await cluster.subscribe(player, record);
-    if (outcome === undefined) {
-      return false;
-    }
     if (typeof outcome === 'string') {
       return this.#fail(player, streamerId, outcome);
     }
-    player.subscribedTo = outcome;
-    return true;
+    player.subscribedTo = outcome; // Undefined: the player or the subscription is gone already.
+    return outcome !== undefined;
   }
 
   /** Still connected and registered (asynchronous steps check this when they resume). */
@@ -249,31 +246,39 @@ export class PsSignalling {
     if (this.#cluster) {
       return this.#autoSubscribeInCluster(player, this.#cluster);
     }
-    const first = this.streamers.list().find((s) => s !== player.sfuStreamer && mayJoin(player, s.id));
-    return this.#autoSubscribed(player, first !== undefined && this.subscribe(player, first.id) === true);
+    const first = this.#firstFor(player, undefined);
+    return this.#autoSubscribed(player, first !== undefined && this.subscribe(player, first) === true);
   }
 
-  /** The first streamer in the cluster's order (`clusterOrder`) that the player may use. */
   async #autoSubscribeInCluster(player: PsPlayer, cluster: PsCluster): Promise<boolean> {
     const remote = await cluster.ids.remoteStreamers();
     if (!this.#present(player)) {
       return false;
     }
-    const own = player.sfuStreamer?.id;
-    const first = remote
-      ? clusterOrder(this.streamers.list(), remote).find((e) => e.id !== own && mayJoin(player, e.id))?.id
-      : this.streamers.list().find((s) => s !== player.sfuStreamer && mayJoin(player, s.id))?.id;
+    const first = this.#firstFor(player, remote);
     return this.#autoSubscribed(player, first !== undefined && (await this.subscribe(player, first)));
   }
 
+  /** The first streamer the player may use, in registration order or (`remote` known) the cluster's. */
+  #firstFor(player: PsPlayer, remote: readonly StreamerRecord[] | undefined): string | undefined {
+    const local = this.streamers.list();
+    const ids = remote ? clusterOrder(local, remote).map((e) => e.id) : local.map((s) => s.id);
+    return ids.find((id) => id !== player.sfuStreamer?.id && mayJoin(player, id));
+  }
+
   #autoSubscribed(player: PsPlayer, subscribed: boolean): boolean {
-    if (subscribed) {
-      return true;
+    if (!subscribed) {
+      this.opts.logger.debug({ playerId: player.id }, 'no streamer to auto-subscribe to; disconnecting');
+      this.#closePlayer(player);
     }
-    this.opts.logger.debug({ playerId: player.id }, 'no streamer to auto-subscribe to; disconnecting');
-    player.socket.close();
+    return subscribed;
+  }
+
+  /** Ends the player's subscription (its streamer hears `playerDisconnected`), then closes it. */
+  #closePlayer(player: PsPlayer, code?: number, reason?: string): void {
+    this.unsubscribe(player);
+    player.socket.close(code, reason);
     this.#playerGone(player);
-    return false;
   }
 
   /** `disconnectPlayer`: only the streamer's own subscribers; 1011 with the streamer's reason. */
@@ -283,9 +288,7 @@ export class PsSignalling {
       this.opts.drops.unroutable++;
       return;
     }
-    this.unsubscribe(player);
-    player.socket.close(PS_CLOSE_CODES.KICKED, reason ?? '');
-    this.#playerGone(player);
+    this.#closePlayer(player, PS_CLOSE_CODES.KICKED, reason ?? '');
   }
 
   /** Closes everyone subscribed to `streamer` (it left, or an SFU stopped streaming). */
@@ -294,9 +297,7 @@ export class PsSignalling {
       if (player.type === 'SFU' && player.sfuStreamer) {
         this.#upstreamGone(player, player.sfuStreamer);
       } else {
-        this.unsubscribe(player);
-        player.socket.close();
-        this.#playerGone(player);
+        this.#closePlayer(player);
       }
     }
   }
@@ -316,8 +317,7 @@ export class PsSignalling {
       this.#upstreamGone(player, player.sfuStreamer);
       return;
     }
-    player.socket.close(code, reason);
-    this.#playerGone(player);
+    this.#closePlayer(player, code, reason);
   }
 
   /** An SFU's upstream streamer left: `streamerDisconnected`, then its own players go. */
@@ -352,7 +352,7 @@ export class PsSignalling {
     }
     this.dropSubscribers(streamer);
     this.opts.presence.leave(streamer, 'disconnected');
-    if (streamer.announced) {
+    if (streamer.confirmedId !== undefined) {
       const reason = this.#disconnectReasons.get(streamer) ?? 'closed';
       this.opts.events.emit('streamer.disconnected', { ...eventInfo(streamer, this.opts.clock.now()), reason });
     }

@@ -4,7 +4,6 @@ import type { Identity } from '../auth/identity.js';
 import type { Logger } from '../shared/logger.js';
 import type { PixelStreamingConfig } from './config.js';
 import type { PsStreamer } from './endpoints.js';
-import { PeerRoute } from './peer-route.js';
 import type { PixelStreamingEvents } from './events.js';
 import { matchesAny } from './patterns.js';
 import { presenceRoomId, type Presence } from './presence.js';
@@ -45,8 +44,6 @@ export function eventInfo(streamer: PsStreamer, at: number) {
 
 /** Streamer ids: `endpointId`, on one node or claimed across a cluster (`PsClusterIds`). */
 export class StreamerIds {
-  readonly #confirmed = new WeakMap<PsStreamer, string>();
-
   constructor(readonly opts: StreamerIdsOptions) {}
 
   /**
@@ -127,7 +124,7 @@ export class StreamerIds {
       // Epic's order: subscribers hear of the rename before the streamer's own confirmation.
       // Those of other nodes hear it from their node, which moves them to the new room first.
       for (const player of streamer.subscribers.values()) {
-        if (!(player.socket instanceof PeerRoute)) {
+        if (!player.remote) {
           player.socket.send({ type: 'streamerIdChanged', newID: committed });
         }
       }
@@ -148,17 +145,16 @@ export class StreamerIds {
       return; // It left (or was renamed again) while presence was on its way.
     }
     // The id the streamer and the business last heard of (a rename overtaken on its way was never confirmed).
-    const previousId = this.#confirmed.get(streamer);
-    this.#confirmed.set(streamer, committed);
+    const previousId = streamer.confirmedId;
+    streamer.confirmedId = committed;
     if (renamed && !first) {
       // In its new presence room: its players on other nodes are told.
       this.opts.cluster()?.renamed(streamer);
     }
     streamer.socket.send({ type: 'endpointIdConfirm', committedId: committed });
-    if (first) {
-      streamer.announced = true;
+    if (previousId === undefined) {
       this.opts.events.emit('streamer.connected', eventInfo(streamer, this.opts.clock.now()));
-    } else if (previousId !== undefined && previousId !== committed) {
+    } else if (previousId !== committed) {
       this.opts.events.emit('streamer.renamed', { ...eventInfo(streamer, this.opts.clock.now()), previousId });
     }
   }

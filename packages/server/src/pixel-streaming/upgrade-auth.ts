@@ -6,16 +6,18 @@ import { AppError } from '../shared/app-error.js';
 import { requestUrl, tokenFromRequest } from '../transport/upgrade.js';
 import type { StreamerCredential } from './endpoints.js';
 
-/** A player's identity from `?token=` or `Authorization: Bearer`; undefined when auth is off. */
-export async function authenticatePlayer(req: IncomingMessage, verifier: TokenVerifier, required: boolean): Promise<Identity | undefined> {
-  if (!required) {
-    return undefined;
-  }
+/** The token of `?token=` or `Authorization: Bearer`. */
+function tokenOf(req: IncomingMessage): string {
   const token = tokenFromRequest(req, requestUrl(req));
   if (!token) {
     throw new AppError('UNAUTHORIZED', 'missing token');
   }
-  return verifier.verify(token);
+  return token;
+}
+
+/** A player's identity from its token; undefined when auth is off. */
+export async function authenticatePlayer(req: IncomingMessage, verifier: TokenVerifier, required: boolean): Promise<Identity | undefined> {
+  return required ? verifier.verify(tokenOf(req)) : undefined;
 }
 
 export interface StreamerAuthOptions {
@@ -33,10 +35,7 @@ export async function authenticateStreamer(req: IncomingMessage, opts: StreamerA
   if (!opts.required) {
     return { kind: 'none' };
   }
-  const token = tokenFromRequest(req, requestUrl(req));
-  if (!token) {
-    throw new AppError('UNAUTHORIZED', 'missing token');
-  }
+  const token = tokenOf(req);
   if (opts.streamerToken !== undefined && sameSecret(token, opts.streamerToken)) {
     return { kind: 'token' };
   }

@@ -92,7 +92,7 @@ export class FakePsCluster implements PsCluster {
       (json) => this.forwarded.push(`to ${record.name}: ${json}`),
       (code) => this.forwarded.push(`close ${player.id} ${String(code)}`),
     );
-    return new RemoteStreamer(record.name, record.nodeId, link);
+    return new RemoteStreamer(record.name, record.nodeId, link, player);
   }
 
   stoppedElsewhere(): Promise<Set<string>> {

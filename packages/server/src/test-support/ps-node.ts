@@ -69,7 +69,6 @@ export class PsNode {
       onDetached: (who) => who.socket.close(),
       membership: options.membership?.(rooms) ?? new LocalMembership(rooms),
     });
-    let next = 0;
     this.sig = new PsSignalling({
       config: this.config,
       clock,
@@ -79,7 +78,6 @@ export class PsNode {
       drops: newDropCounters(),
       peerOptions: peerOptionsProvider({ configured: this.config.peerConnectionOptions, iceServers: [], turn: { urls: [], ttlSeconds: 3600 }, clock }),
       authorizeStreamerId: options.authorizeStreamerId,
-      playerIds: () => `Player${next++}`,
       inspect: options.inspect,
     });
     this.events.on('streamer.connected', (e) => this.eventLog.push(`connected ${e.streamerId}`));
