@@ -1,6 +1,6 @@
 export interface MessageGateOptions {
-  /** Messages held while a step is pending; more are dropped (`onDrop`). */
-  maxQueued: number;
+  /** Messages held while a step is pending; more are dropped (`onDrop`). Default 1,000: more than a connection's default burst (400). */
+  maxQueued?: number;
   onDrop: () => void;
   onError: (err: unknown) => void;
 }
@@ -20,7 +20,7 @@ export class MessageGate<T> {
 
   push(message: T): void {
     if (this.#busy || !this.#handler) {
-      if (this.#queue.length >= this.opts.maxQueued) {
+      if (this.#queue.length >= (this.opts.maxQueued ?? 1_000)) {
         this.opts.onDrop();
         return;
       }

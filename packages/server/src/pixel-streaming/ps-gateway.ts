@@ -55,9 +55,17 @@ export interface PsGatewayOptions {
   maxDepth: number;
   errors: ErrorReporter;
   authorizeStreamerId?: StreamerIdAuthorizer;
-  /** This node's cluster (`redis.url`): ids, subscriptions, the REST view and matchmaking then span every node (`cluster-link.ts`). */
+  /**
+   * This node's cluster (`redis.url`): streamer ids and player ids are then unique across the
+   * nodes, players subscribe to streamers of any node, and the REST view and matchmaking cover
+   * every node. A player of one node joins the presence room of a streamer of another from its
+   * own node, and the dialect travels between the two over the cluster's peer-delivery path.
+   */
   cluster?: Pick<PsClusterLinkOptions, 'node' | 'sinkOf'> | undefined;
-  /** Who decides presence joins (`PresenceOptions.membership`). */
+  /**
+   * Who decides presence joins: this node, or in a cluster the directory, so that every node's
+   * control API and lobby see the presence rooms.
+   */
   membership: RoomMembership;
   /** The node's admission (socket cap, pending upgrades, upgrade and connection rates), shared with the main port. */
   admission: Admission;
@@ -71,9 +79,6 @@ export interface PsGatewayOptions {
 
 /** How long the REST view waits for another node's part before it answers without it. */
 const VIEW_TIMEOUT_MS = 1_000;
-
-/** Messages one connection may send while a cluster step holds it (at most a burst's worth are kept). */
-const MAX_HELD_MESSAGES = 1000;
 
 /** Who a connection is: a streamer's (or SFU's) credential, or a player's identity. */
 type Auth = StreamerCredential | { identity: Identity | undefined };
@@ -282,7 +287,6 @@ export class PsGateway {
     this.#sockets.add(socket);
     socket.onClose(() => this.#sockets.delete(socket));
     const gate = new MessageGate<PsInbound>({
-      maxQueued: MAX_HELD_MESSAGES,
       onDrop: () => this.drops.rate_limited++,
       onError: (err) => errors.report('pixel-streaming', err, { role }),
     });

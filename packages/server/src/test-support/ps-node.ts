@@ -155,7 +155,6 @@ export class PsNode {
       messageBurst: this.config.messageBurst,
     });
     const gate = new MessageGate<PsInbound>({
-      maxQueued: 1000,
       onDrop: () => this.drops.rate_limited++,
       onError: (err) => this.#errors.report('pixel-streaming', err, { role }),
     });
